@@ -1,0 +1,30 @@
+"""The deliverability desk's library: DNS, SPF, DKIM and DMARC records and reports, SMTP probing,
+and plain-language explanations of what is wrong and what to change.
+
+No Streamlit in here: the same calls serve the pages, the CLI (`python -m diagnostics`) and notebooks.
+"""
+
+from diagnostics.dns import Answer, Resolver, Status
+from diagnostics.errors import (
+    DiagnosticsError,
+    InvalidInput,
+    ReportError,
+    ReportTooLarge,
+    ResolverError,
+)
+from diagnostics.findings import Finding, Severity
+from diagnostics.secret import Secret
+
+__all__ = [
+    "Answer",
+    "DiagnosticsError",
+    "Finding",
+    "InvalidInput",
+    "ReportError",
+    "ReportTooLarge",
+    "Resolver",
+    "ResolverError",
+    "Secret",
+    "Severity",
+    "Status",
+]

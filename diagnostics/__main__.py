@@ -1,0 +1,7 @@
+"""`python -m diagnostics`: the command line for support staff."""
+
+import sys
+
+from diagnostics.cli import main
+
+sys.exit(main())

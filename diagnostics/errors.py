@@ -1,0 +1,37 @@
+"""The package's exceptions.
+
+Expected outcomes (a failed SMTP test, an SPF permerror, a report that will not parse in a batch) are
+values with a code and a message, not exceptions. Exceptions are for calls that cannot produce a
+result at all: an argument that is not what the function takes, or a resolver with no nameserver.
+
+    DiagnosticsError
+     ├── InvalidInput (ValueError)        an argument is malformed: not an IP, not a domain, ...
+     ├── ResolverError (OSError)          the resolver cannot be set up: no usable nameserver
+     └── ReportError (ValueError)         one input is not a report the parser accepts
+          └── ReportTooLarge              it exceeds a size or decompression cap
+
+Each subclass also inherits the builtin it resembles, so callers that already catch `ValueError` or
+`OSError` keep working.
+"""
+
+from __future__ import annotations
+
+
+class DiagnosticsError(Exception):
+    """Root of every exception this package raises on purpose."""
+
+
+class InvalidInput(DiagnosticsError, ValueError):
+    """An argument is not in a form the function accepts; the message says which and why."""
+
+
+class ResolverError(DiagnosticsError, OSError):
+    """The DNS resolver cannot be configured (no nameserver, unreadable system configuration)."""
+
+
+class ReportError(DiagnosticsError, ValueError):
+    """An input is not a DMARC, failure or TLS report that can be read; the message says why."""
+
+
+class ReportTooLarge(ReportError):
+    """An input, or what it decompresses to, is over a configured cap."""
