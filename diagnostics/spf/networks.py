@@ -103,13 +103,6 @@ def _read_record(
     """
     record = parse_record(text)
     targets: list[str] = []
-    for name in ("redirect", "exp"):
-        modifier = record.redirect if name == "redirect" else record.exp
-        target = _target(modifier, current, sender) if modifier is not None else None
-        if target and name == "redirect":
-            targets.append(target)
-        elif target:
-            resolver.query(target, "TXT")  # the explanation of a fail, fetched for replays
     for term in record.mechanisms:
         if term.name in ("ip4", "ip6"):
             network = term.network
@@ -129,6 +122,13 @@ def _read_record(
             _add_hosts(target, term, resolver, found)
         else:
             _add_mx(target, term, resolver, found)
+    for name in ("redirect", "exp"):
+        modifier = record.redirect if name == "redirect" else record.exp
+        target = _target(modifier, current, sender) if modifier is not None else None
+        if target and name == "redirect":
+            targets.append(target)
+        elif target:
+            resolver.query(target, "TXT")  # the explanation of a fail, fetched for replays
     return targets
 
 
