@@ -4,6 +4,7 @@ See the docstrings of diagnostics.spf.record, diagnostics.spf.macro and diagnost
 for the API of each part.
 """
 
+from diagnostics.spf.evaluate import check_host, check_host_async
 from diagnostics.spf.macro import MacroContext, MacroSyntaxError, expand, macro_problem
 from diagnostics.spf.record import (
     Mechanism,
@@ -13,6 +14,7 @@ from diagnostics.spf.record import (
     is_spf_record,
     parse_record,
 )
+from diagnostics.spf.result import Result, SpfResult, TraceStep
 
 __all__ = [
     "MacroContext",
@@ -20,7 +22,12 @@ __all__ = [
     "Mechanism",
     "Modifier",
     "Qualifier",
+    "Result",
     "SpfRecord",
+    "SpfResult",
+    "TraceStep",
+    "check_host",
+    "check_host_async",
     "expand",
     "is_spf_record",
     "macro_problem",

@@ -108,8 +108,9 @@ class MacroContext:
         if letter == "i":
             if self.ip.version == 4:
                 return str(self.ip)
-            # RFC 7208 7.3: IPv6 as dot-separated nibbles, so transformers work on it.
-            return ".".join(self.ip.packed.hex())
+            # RFC 7208 7.3: IPv6 as dot-separated nibbles, so transformers work on it. Upper
+            # case, as the OpenSPF suite and common receivers write them (DNS ignores case).
+            return ".".join(self.ip.packed.hex().upper())
         if letter == "p":
             return self.validated_domain or "unknown"
         if letter == "v":
