@@ -4,6 +4,7 @@ See the docstrings of diagnostics.spf.record, diagnostics.spf.macro and diagnost
 for the API of each part.
 """
 
+from diagnostics.spf.compile import Authorizer, CompileStats, compile
 from diagnostics.spf.evaluate import check_host, check_host_async
 from diagnostics.spf.macro import MacroContext, MacroSyntaxError, expand, macro_problem
 from diagnostics.spf.record import (
@@ -17,6 +18,8 @@ from diagnostics.spf.record import (
 from diagnostics.spf.result import Result, SpfResult, TraceStep
 
 __all__ = [
+    "Authorizer",
+    "CompileStats",
     "MacroContext",
     "MacroSyntaxError",
     "Mechanism",
@@ -28,6 +31,7 @@ __all__ = [
     "TraceStep",
     "check_host",
     "check_host_async",
+    "compile",
     "expand",
     "is_spf_record",
     "macro_problem",

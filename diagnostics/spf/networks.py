@@ -19,7 +19,7 @@ from diagnostics.spf.macro import MacroContext, MacroSyntaxError, expand_domain,
 from diagnostics.spf.record import Mechanism, is_spf_record, parse_record
 from diagnostics.spf.segments import IPV4_MAPPED
 
-__all__ = ["TreeNetworks", "collect_networks"]
+__all__ = ["TreeNetworks", "collect_networks", "static_target"]
 
 # A domain reached through more includes/redirects than this costs more than the 10 DNS look-ups an
 # evaluation may make before reaching it, so nothing below it can decide a verdict.
@@ -36,7 +36,7 @@ _PROBE_IPS = (
 )
 
 
-def _target(spec: str | None, current: str, sender: str) -> str | None:
+def static_target(spec: str | None, current: str, sender: str) -> str | None:
     """The name a domain-spec stands for, or None when it depends on the IP (or cannot be read).
 
     A macro that names only the sender or the current domain expands the same for every address,
@@ -111,7 +111,7 @@ def _read_record(
             continue
         if term.name not in ("include", "a", "mx", "exists"):
             continue  # all; ptr depends on the IP's own PTR record
-        target = _target(term.domain_spec, current, sender)
+        target = static_target(term.domain_spec, current, sender)
         if not target:
             continue
         if term.name == "include":
@@ -124,7 +124,7 @@ def _read_record(
             _add_mx(target, term, resolver, found)
     for name in ("redirect", "exp"):
         modifier = record.redirect if name == "redirect" else record.exp
-        target = _target(modifier, current, sender) if modifier is not None else None
+        target = static_target(modifier, current, sender) if modifier is not None else None
         if target and name == "redirect":
             targets.append(target)
         elif target:
