@@ -1,0 +1,111 @@
+"""The outcome of one SMTP probe as a value: what was reached, what went wrong, and the evidence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from diagnostics.smtp.codes import Hint, Stage, Symptom
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """Which command got which reply. `command` is as sent, except AUTH payloads (never recorded)."""
+
+    command: str
+    code: int
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.code} {' '.join(self.text.split())}".strip()
+
+    @property
+    def permanent(self) -> bool:
+        return 500 <= self.code < 600
+
+    @property
+    def temporary(self) -> bool:
+        return 400 <= self.code < 500
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"command": self.command, "code": self.code, "text": self.text}
+
+
+@dataclass(frozen=True, slots=True)
+class TlsInfo:
+    """The TLS session and the server's certificate, as far as they were seen."""
+
+    version: str | None = None
+    cipher: str | None = None
+    subject: str | None = None
+    issuer: str | None = None
+    not_after: datetime | None = None
+    names: tuple[str, ...] = ()
+    verified: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "cipher": self.cipher,
+            "subject": self.subject,
+            "issuer": self.issuer,
+            "not_after": self.not_after.isoformat() if self.not_after else None,
+            "names": list(self.names),
+            "verified": self.verified,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    """One probe. `ok` means every stage asked for passed; otherwise `symptom` says what went wrong,
+    `explanation` and `fix` say why and what to change, and `hints` name a provider-specific cause."""
+
+    ok: bool
+    stage: Stage
+    host: str
+    port: int
+    security: str
+    symptom: Symptom | None = None
+    explanation: str = ""
+    fix: str = ""
+    hints: tuple[Hint, ...] = ()
+    provider: str | None = None
+    address: str | None = None
+    transcript: tuple[str, ...] = ()
+    duration: float = 0.0
+    tls: TlsInfo | None = None
+    replies: tuple[Reply, ...] = ()
+    accepted_recipients: tuple[str, ...] = ()
+    refused_recipients: dict[str, Reply] = field(default_factory=dict)
+    sent_message_id: str | None = None
+
+    @property
+    def summary(self) -> str:
+        """One line for lists and logs."""
+        if self.ok:
+            return f"OK: {self.host}:{self.port} passed up to {self.stage.value} in {self.duration:.1f} s"
+        return f"{self.symptom} at {self.stage.value}: {self.explanation}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form for storage and `--json`; holds no secret (the transcript never did)."""
+        return {
+            "ok": self.ok,
+            "stage": self.stage.value,
+            "host": self.host,
+            "port": self.port,
+            "security": self.security,
+            "symptom": self.symptom.value if self.symptom else None,
+            "explanation": self.explanation,
+            "fix": self.fix,
+            "hints": [h.value for h in self.hints],
+            "provider": self.provider,
+            "address": self.address,
+            "transcript": list(self.transcript),
+            "duration": round(self.duration, 3),
+            "tls": self.tls.to_dict() if self.tls else None,
+            "replies": [r.to_dict() for r in self.replies],
+            "accepted_recipients": list(self.accepted_recipients),
+            "refused_recipients": {k: v.to_dict() for k, v in self.refused_recipients.items()},
+            "sent_message_id": self.sent_message_id,
+        }

@@ -1,0 +1,139 @@
+"""Real SMTP servers on loopback for the probe's tests: aiosmtpd on 127.0.0.1 port 0, each in its own
+thread and event loop (so both `probe` and `probe_async` can talk to it), with trustme certificates.
+
+    server = SmtpServer(Behaviour(users={"user": "pass"}), starttls=cert_context)
+    server.start(); ...; server.stop()
+
+`Behaviour` says how the server answers: which logins it accepts and with which reply it refuses,
+which sender, recipients or message it rejects and with what text, whether it hangs up during
+DATA. A `silent` server accepts connections and never says anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+
+@dataclass
+class Behaviour:
+    users: dict[str, str] = field(default_factory=dict)
+    auth_failure: str | None = None  # the reply to a bad login, e.g. Microsoft's 535 5.7.139 text
+    mail_reply: str | None = None  # e.g. "550 5.7.1 ..." to refuse every sender
+    rcpt_replies: dict[str, str] = field(default_factory=dict)  # recipient -> refusal
+    data_reply: str | None = None
+    disconnect_in_data: bool = False
+    received: list[Envelope] = field(default_factory=list)
+    logins: list[str] = field(default_factory=list)  # user names that tried, for "never retried"
+
+    def authenticate(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        if not isinstance(data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        user = data.login.decode()
+        self.logins.append(user)
+        if self.users.get(user) == data.password.decode():
+            return AuthResult(success=True, auth_data=data)
+        return AuthResult(success=False, handled=False, message=self.auth_failure)
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if self.mail_reply:
+            return self.mail_reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if address in self.rcpt_replies:
+            return self.rcpt_replies[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.disconnect_in_data:
+            assert server.transport is not None
+            server.transport.abort()
+            return "421 closing"
+        if self.data_reply:
+            return self.data_reply
+        self.received.append(envelope)
+        return "250 2.0.0 Ok: queued"
+
+
+class _Silent(asyncio.Protocol):
+    """Accepts the connection and never sends a byte: the server that never greets."""
+
+
+class SmtpServer:
+    def __init__(
+        self,
+        behaviour: Behaviour | None = None,
+        *,
+        implicit_tls: ssl.SSLContext | None = None,
+        starttls: ssl.SSLContext | None = None,
+        require_starttls: bool = False,
+        auth_require_tls: bool = True,
+        silent: bool = False,
+        hostname: str = "mx.test",
+    ) -> None:
+        self.behaviour = behaviour or Behaviour()
+        self.implicit_tls = implicit_tls
+        self.starttls = starttls
+        self.require_starttls = require_starttls
+        self.auth_require_tls = auth_require_tls
+        self.silent = silent
+        self.hostname = hostname
+        self.host = "127.0.0.1"
+        self.port = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: asyncio.AbstractServer | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+
+    def _factory(self) -> asyncio.Protocol:
+        if self.silent:
+            return _Silent()
+        return SMTP(
+            self.behaviour,
+            hostname=self.hostname,
+            tls_context=self.starttls,
+            require_starttls=self.require_starttls,
+            auth_require_tls=self.auth_require_tls,
+            authenticator=self.behaviour.authenticate,
+            loop=self._loop,
+        )
+
+    def start(self) -> SmtpServer:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("the test SMTP server did not start")
+        return self
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        self._server = loop.run_until_complete(
+            loop.create_server(self._factory, self.host, 0, ssl=self.implicit_tls)
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+        self._ready.set()
+        loop.run_forever()
+        self._server.close()
+        loop.run_until_complete(self._server.wait_closed())
+        loop.close()
+
+    def stop(self) -> None:
+        if self._loop is not None and self._thread is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
