@@ -1,0 +1,732 @@
+"""The desk's store: accounts, their SMTP connections, outbound routing, the audit log, probe history.
+
+    store = Store()                      # data/desk.sqlite, or $DATABASE_URL
+    account = store.create_account("Bluebird Bakery", "nano")
+    store.add_connection(account.id, SmtpSettings("smtp.sendgrid.net", 587, ...), label="SendGrid")
+    store.outbound_route(account.id)     # Route(mode=custom, connection_id=1, reason="...")
+
+Every write runs in one transaction that first locks the account's row (SELECT ... FOR UPDATE on
+PostgreSQL, BEGIN IMMEDIATE on SQLite), so concurrent changes to one account queue up and the audit
+log's before/after of each change is the state the previous change left. Every write takes `actor`
+(who did it) and adds one audit entry; no entry ever holds a secret, only `SmtpSettings.public_dict()`.
+The plan rules themselves live in admin.plans.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from admin import migrate
+from admin.database import DATA_DIR, DEFAULT_SQLITE, WRITE, display_url, make_engine, resolve_url
+from admin.errors import AdminInputError, NotFound, SecretKeyError, StoreUnavailable
+from admin.models import AccountRow, AuditRow, ConnectionRow, MetaRow, ProbeRow, utcnow
+from admin.plans import (
+    ActiveConnection,
+    Plan,
+    Route,
+    RouteCause,
+    check_managed_allowed,
+    decide_route,
+)
+from admin.probes import summarize
+from admin.records import Account, AuditAction, AuditEntry, Connection, ProbeRecord
+from admin.secrets import WRONG_KEY_MESSAGE, KeySource, SecretBox, load_key
+from diagnostics.secret import Secret
+from diagnostics.smtp.settings import Security, SmtpSettings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_KEY_FILE = DATA_DIR / "secret.key"
+_KEY_ID = "secret_key_id"
+_MAX_NAME = 200
+
+
+class Store:
+    """Open (and migrate) the database at `url`; see the module docstring. Thread-safe: each call
+    uses its own session, so one Store may serve every page of an app."""
+
+    def __init__(
+        self,
+        url: str | URL | None = None,
+        *,
+        secret_key: Secret | str | None = None,
+        key_file: Path | None = None,
+        echo: bool = False,
+    ) -> None:
+        self._url = resolve_url(url)
+        loaded = load_key(secret_key, key_file=key_file or DEFAULT_KEY_FILE)
+        self._box = SecretBox(loaded.key)
+        self.key_source: KeySource = loaded.source
+        self._engine: Engine = make_engine(self._url, echo=echo)
+        self._writer = self._engine.execution_options(**{WRITE: True})
+        try:
+            migrate.upgrade(self._engine)
+            self.key_matches: bool = self._register_key()
+        except SQLAlchemyError as exc:
+            self._engine.dispose()
+            cause: BaseException = getattr(exc, "orig", None) or exc
+            raise StoreUnavailable(
+                f"Cannot open the database at {self.url}: {type(cause).__name__}: "
+                f"{_first_line(cause)}"
+            ) from None
+        if not self.key_matches:
+            log.warning("the secret key does not match the key of the saved connections")
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The database URL with any password masked."""
+        return display_url(self._url)
+
+    @property
+    def is_embedded_default(self) -> bool:
+        """True on the SQLite file under data/: where the app loads sample data."""
+        return self.backend == "sqlite" and self._url.database == str(DEFAULT_SQLITE)
+
+    @property
+    def backend(self) -> str:
+        return self._url.get_backend_name()
+
+    def __repr__(self) -> str:
+        return f"Store({self.url!r})"
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def schema_revision(self) -> str | None:
+        return migrate.current_revision(self._engine)
+
+    # -- accounts --------------------------------------------------------------------------
+
+    def create_account(self, name: str, plan: Plan | str, *, actor: str = "system") -> Account:
+        name = _clean_text(name, "account name")
+        chosen = Plan.parse(plan)
+        actor = _actor(actor)
+        with self._write() as s:
+            now = utcnow()
+            row = AccountRow(
+                name=name,
+                plan=chosen.value,
+                active_connection_id=None,
+                route_cause=RouteCause.NEW_ACCOUNT.value,
+                route_detail=None,
+                created_at=now,
+                updated_at=now,
+            )
+            s.add(row)
+            s.flush()
+            route = self._route(s, row)
+            self._audit(
+                s,
+                actor,
+                AuditAction.ACCOUNT_CREATED,
+                row.id,
+                None,
+                f"Created account “{name}” on the {chosen.display_name} plan. {route.reason}",
+                None,
+                self._account_state(row, route),
+            )
+            return self._account(s, row)
+
+    def list_accounts(self) -> list[Account]:
+        with self._read() as s:
+            rows = s.scalars(select(AccountRow).order_by(AccountRow.name, AccountRow.id))
+            return [self._account(s, row) for row in rows]
+
+    def get_account(self, account_id: int) -> Account:
+        with self._read() as s:
+            return self._account(s, self._get_account(s, account_id))
+
+    def change_plan(self, account_id: int, plan: Plan | str, *, actor: str = "system") -> Account:
+        """Move the account to `plan`. To Nano: an inactive connection takes over, else mail pauses.
+        From Nano while paused: managed sending starts."""
+        chosen = Plan.parse(plan)
+        actor = _actor(actor)
+        with self._write() as s:
+            row = self._lock_account(s, account_id)
+            old_plan = Plan(row.plan)
+            if chosen is old_plan:
+                return self._account(s, row)
+            before = self._account_state(row, self._route(s, row))
+            row.plan = chosen.value
+            if row.active_connection_id is None:
+                if not chosen.has_managed_sending:
+                    newest = self._newest_connection(s, row.id)
+                    row.active_connection_id = newest.id if newest else None
+                row.route_cause = RouteCause.PLAN_CHANGED.value
+                row.route_detail = None
+            row.updated_at = utcnow()
+            route = self._route(s, row)
+            self._audit(
+                s,
+                actor,
+                AuditAction.PLAN_CHANGED,
+                row.id,
+                None,
+                f"Changed the plan of “{row.name}” from {old_plan.display_name} to {chosen.display_name}. "
+                f"{route.reason}",
+                before,
+                self._account_state(row, route),
+            )
+            return self._account(s, row)
+
+    # -- connections -----------------------------------------------------------------------
+
+    def add_connection(
+        self,
+        account_id: int,
+        settings: SmtpSettings,
+        label: str = "",
+        *,
+        activate: bool | None = None,
+        actor: str = "system",
+    ) -> Connection:
+        """Save a new connection. `activate=None` (the default) makes it the active one when the
+        account has no active connection, as saving "Bring your own SMTP" does on the platform;
+        True always does; False never does, except on Nano with none active (mail would stay paused).
+        """
+        settings = _settings(settings)
+        label = _clean_text(label, "label", required=False) or f"{settings.host}:{settings.port}"
+        actor = _actor(actor)
+        with self._write() as s:
+            account = self._lock_account(s, account_id)
+            self._require_key()
+            before = self._account_state(account, self._route(s, account))
+            now = utcnow()
+            row = ConnectionRow(
+                account_id=account.id,
+                label=label,
+                host=settings.host,
+                port=settings.port,
+                security=settings.security.value,
+                username=settings.username,
+                from_address=settings.from_address,
+                password_encrypted=self._box.encrypt(settings.secret),
+                password_hint=settings.secret.hint(),
+                created_at=now,
+                updated_at=now,
+            )
+            s.add(row)
+            s.flush()
+            nano_paused = account.active_connection_id is None and Plan(account.plan) is Plan.NANO
+            if (
+                activate
+                or nano_paused
+                or (activate is None and account.active_connection_id is None)
+            ):
+                account.active_connection_id = row.id
+                account.route_cause = RouteCause.CONNECTION_ACTIVATED.value
+                account.route_detail = None
+                account.updated_at = now
+            route = self._route(s, account)
+            after = self._account_state(account, route)
+            after["connection"] = self._connection_state(row, account)
+            self._audit(
+                s,
+                actor,
+                AuditAction.CONNECTION_ADDED,
+                account.id,
+                row.id,
+                f"Added the SMTP connection “{label}” ({settings.host}:{settings.port}) to "
+                f"“{account.name}”. {route.reason}",
+                before,
+                after,
+            )
+            return self._connection(row, account)
+
+    def update_connection(
+        self,
+        connection_id: int,
+        settings: SmtpSettings | None = None,
+        *,
+        label: str | None = None,
+        keep_password_if_empty: bool = True,
+        actor: str = "system",
+    ) -> Connection:
+        """Change a connection's settings and/or label. An empty password in `settings` keeps the
+        saved one (a form whose password field was left blank), unless keep_password_if_empty=False."""
+        new_settings = _settings(settings) if settings is not None else None
+        new_label = _clean_text(label, "label") if label is not None else None
+        actor = _actor(actor)
+        with self._write() as s:
+            account, row = self._lock_connection(s, connection_id)
+            before = self._connection_state(row, account)
+            password_changed = False
+            if new_settings is not None:
+                row.host = new_settings.host
+                row.port = new_settings.port
+                row.security = new_settings.security.value
+                row.username = new_settings.username
+                row.from_address = new_settings.from_address
+                if new_settings.secret or not keep_password_if_empty:
+                    self._require_key()
+                    password_changed = self._password_differs(row, new_settings.secret)
+                    row.password_encrypted = self._box.encrypt(new_settings.secret)
+                    row.password_hint = new_settings.secret.hint()
+            if new_label is not None:
+                row.label = new_label
+            after = self._connection_state(row, account)
+            changed = sorted(k for k in after if before.get(k) != after[k])
+            if password_changed and "password" not in changed:
+                changed.append("password")
+            if not changed:
+                return self._connection(row, account)
+            row.updated_at = utcnow()
+            after["password_changed"] = password_changed
+            self._audit(
+                s,
+                actor,
+                AuditAction.CONNECTION_UPDATED,
+                account.id,
+                row.id,
+                f"Changed {', '.join(changed)} of the SMTP connection “{row.label}” of "
+                f"“{account.name}”.",
+                before,
+                after,
+            )
+            return self._connection(row, account)
+
+    def delete_connection(self, connection_id: int, *, actor: str = "system") -> Route:
+        """Delete a connection. If it was the active one, the newest remaining connection takes over;
+        if it was the last one, a paid plan switches to managed sending and Nano pauses."""
+        actor = _actor(actor)
+        with self._write() as s:
+            account, row = self._lock_connection(s, connection_id)
+            before = self._account_state(account, self._route(s, account))
+            before["connection"] = self._connection_state(row, account)
+            label, was_active = row.label, account.active_connection_id == row.id
+            s.delete(row)
+            s.flush()
+            if was_active:
+                newest = self._newest_connection(s, account.id)
+                account.active_connection_id = newest.id if newest else None
+                cause = (
+                    RouteCause.ACTIVE_CONNECTION_DELETED
+                    if newest
+                    else RouteCause.LAST_CONNECTION_DELETED
+                )
+                account.route_cause = cause.value
+                account.route_detail = label
+            account.updated_at = utcnow()
+            route = self._route(s, account)
+            self._audit(
+                s,
+                actor,
+                AuditAction.CONNECTION_DELETED,
+                account.id,
+                connection_id,
+                f"Deleted the SMTP connection “{label}” of “{account.name}”. {route.reason}",
+                before,
+                self._account_state(account, route),
+            )
+            return route
+
+    def use_managed(self, account_id: int, *, actor: str = "system") -> Route:
+        """Send through managed TrekMail SMTP. Raises PlanRuleError on Nano, which has none."""
+        actor = _actor(actor)
+        with self._write() as s:
+            account = self._lock_account(s, account_id)
+            check_managed_allowed(Plan(account.plan))
+            if account.active_connection_id is None:
+                return self._route(s, account)
+            before = self._account_state(account, self._route(s, account))
+            account.active_connection_id = None
+            account.route_cause = RouteCause.MANAGED_CHOSEN.value
+            account.route_detail = None
+            account.updated_at = utcnow()
+            route = self._route(s, account)
+            self._audit(
+                s,
+                actor,
+                AuditAction.MANAGED_CHOSEN,
+                account.id,
+                None,
+                f"Switched “{account.name}” to managed sending. {route.reason}",
+                before,
+                self._account_state(account, route),
+            )
+            return route
+
+    def activate(self, connection_id: int, *, actor: str = "system") -> Route:
+        """Make this connection the one the account's webmail and API mail go through."""
+        actor = _actor(actor)
+        with self._write() as s:
+            account, row = self._lock_connection(s, connection_id)
+            if account.active_connection_id == row.id:
+                return self._route(s, account)
+            before = self._account_state(account, self._route(s, account))
+            account.active_connection_id = row.id
+            account.route_cause = RouteCause.CONNECTION_ACTIVATED.value
+            account.route_detail = None
+            account.updated_at = utcnow()
+            route = self._route(s, account)
+            self._audit(
+                s,
+                actor,
+                AuditAction.CONNECTION_ACTIVATED,
+                account.id,
+                row.id,
+                f"Activated the SMTP connection “{row.label}” of “{account.name}”. {route.reason}",
+                before,
+                self._account_state(account, route),
+            )
+            return route
+
+    def outbound_route(self, account_id: int) -> Route:
+        with self._read() as s:
+            return self._route(s, self._get_account(s, account_id))
+
+    def list_connections(self, account_id: int) -> list[Connection]:
+        with self._read() as s:
+            account = self._get_account(s, account_id)
+            rows = s.scalars(
+                select(ConnectionRow)
+                .where(ConnectionRow.account_id == account.id)
+                .order_by(ConnectionRow.id)
+            )
+            return [self._connection(row, account) for row in rows]
+
+    def get_connection(self, connection_id: int) -> Connection:
+        with self._read() as s:
+            row = self._get_connection(s, connection_id)
+            return self._connection(row, self._get_account(s, row.account_id))
+
+    def connection_settings(self, connection_id: int) -> SmtpSettings:
+        """The connection's settings with the decrypted password (a Secret): for the probe only.
+        Raises SecretKeyError when the key is not the one the password was saved with."""
+        with self._read() as s:
+            row = self._get_connection(s, connection_id)
+            return SmtpSettings(
+                host=row.host,
+                port=row.port,
+                security=Security(row.security),
+                username=row.username,
+                password=self._box.decrypt(row.password_encrypted),
+                from_address=row.from_address,
+            )
+
+    # -- audit and probe history -----------------------------------------------------------
+
+    def audit_log(self, account_id: int | None = None, *, limit: int = 100) -> list[AuditEntry]:
+        """The newest `limit` entries, newest first; of one account, or of all."""
+        query = select(AuditRow).order_by(AuditRow.id.desc()).limit(_limit(limit))
+        if account_id is not None:
+            query = query.where(AuditRow.account_id == account_id)
+        with self._read() as s:
+            return [
+                AuditEntry(
+                    id=r.id,
+                    at=r.at,
+                    actor=r.actor,
+                    action=AuditAction(r.action),
+                    account_id=r.account_id,
+                    connection_id=r.connection_id,
+                    summary=r.summary,
+                    before=r.before,
+                    after=r.after,
+                )
+                for r in s.scalars(query)
+            ]
+
+    def record_probe(
+        self,
+        account_id: int,
+        connection_id: int | None,
+        result: Any,
+        *,
+        settings: SmtpSettings | None = None,
+        actor: str = "system",
+    ) -> ProbeRecord:
+        """Keep one SMTP test. `result`: a ProbeResult, its `to_dict()`, or a mapping with ok,
+        symptom (or outcome), stage, duration and transcript. `connection_id` None: settings tested
+        before saving (pass them as `settings` so their password is redacted too)."""
+        actor = _actor(actor)
+        with self._write() as s:
+            account = self._get_account(s, account_id)
+            label = "unsaved settings"
+            secrets: list[tuple[str, Secret]] = []
+            if settings is not None:
+                secrets.append((settings.username, settings.secret))
+            if connection_id is not None:
+                row = self._get_connection(s, connection_id)
+                if row.account_id != account.id:
+                    raise NotFound(
+                        f"Connection {connection_id} does not belong to account {account_id}."
+                    )
+                label = row.label
+                # A password this key cannot read cannot have been used by the probe either.
+                with suppress(SecretKeyError):
+                    secrets.append((row.username, self._box.decrypt(row.password_encrypted)))
+            summary = summarize(result, secrets)
+            probe = ProbeRow(
+                account_id=account.id,
+                connection_id=connection_id,
+                connection_label=label,
+                at=utcnow(),
+                actor=actor,
+                outcome=summary.outcome,
+                ok=summary.ok,
+                stage=summary.stage,
+                duration=summary.duration,
+                transcript=summary.transcript,
+                result=summary.result,
+            )
+            s.add(probe)
+            s.flush()
+            return _probe_record(probe)
+
+    def probe_history(
+        self,
+        account_id: int | None = None,
+        *,
+        connection_id: int | None = None,
+        limit: int = 50,
+    ) -> list[ProbeRecord]:
+        """The newest `limit` tests, newest first; of one account and/or connection, or of all."""
+        query = select(ProbeRow).order_by(ProbeRow.id.desc()).limit(_limit(limit))
+        if account_id is not None:
+            query = query.where(ProbeRow.account_id == account_id)
+        if connection_id is not None:
+            query = query.where(ProbeRow.connection_id == connection_id)
+        with self._read() as s:
+            return [_probe_record(r) for r in s.scalars(query)]
+
+    # -- sessions, locks and the key -------------------------------------------------------
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        with Session(self._engine, expire_on_commit=False) as session:
+            yield session
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        with Session(self._writer, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    def _register_key(self) -> bool:
+        """Remember which key encrypts this database's secrets; False if it is another key."""
+        try:
+            with self._write() as s:
+                if s.get(MetaRow, _KEY_ID) is None:
+                    s.add(MetaRow(key=_KEY_ID, value=self._box.key_id))
+        except IntegrityError:
+            pass  # another process registered its key first; compare with that one below
+        with self._read() as s:
+            row = s.get(MetaRow, _KEY_ID)
+            return row is not None and row.value == self._box.key_id
+
+    def _require_key(self) -> None:
+        # Saving with another key would leave the database with passwords under two keys.
+        if not self.key_matches:
+            raise SecretKeyError(WRONG_KEY_MESSAGE)
+
+    def _password_differs(self, row: ConnectionRow, new: Secret) -> bool:
+        try:
+            return self._box.decrypt(row.password_encrypted) != new
+        except SecretKeyError:
+            return True
+
+    def claim(self, key: str) -> bool:
+        """Mark a one-time job (e.g. loading sample data) as done: True for the first caller only."""
+        try:
+            with self._write() as s:
+                if s.get(MetaRow, key) is not None:
+                    return False
+                s.add(MetaRow(key=key, value=utcnow().isoformat()))
+            return True
+        except IntegrityError:
+            return False
+
+    # -- rows to values --------------------------------------------------------------------
+
+    @staticmethod
+    def _get_account(s: Session, account_id: int) -> AccountRow:
+        row = s.get(AccountRow, account_id)
+        if row is None:
+            raise NotFound(f"There is no account {account_id}.")
+        return row
+
+    @staticmethod
+    def _get_connection(s: Session, connection_id: int) -> ConnectionRow:
+        row = s.get(ConnectionRow, connection_id)
+        if row is None:
+            raise NotFound(f"There is no SMTP connection {connection_id}.")
+        return row
+
+    @staticmethod
+    def _lock_account(s: Session, account_id: int) -> AccountRow:
+        row = s.scalars(
+            select(AccountRow)
+            .where(AccountRow.id == account_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).one_or_none()
+        if row is None:
+            raise NotFound(f"There is no account {account_id}.")
+        return row
+
+    def _lock_connection(self, s: Session, connection_id: int) -> tuple[AccountRow, ConnectionRow]:
+        # Lock the account first, then read the connection again: whatever ran meanwhile (another
+        # activate, a delete) has committed, and this change sees its result.
+        account_id = s.scalar(
+            select(ConnectionRow.account_id).where(ConnectionRow.id == connection_id)
+        )
+        if account_id is None:
+            raise NotFound(f"There is no SMTP connection {connection_id}.")
+        account = self._lock_account(s, account_id)
+        row = s.scalars(
+            select(ConnectionRow)
+            .where(ConnectionRow.id == connection_id, ConnectionRow.account_id == account.id)
+            .execution_options(populate_existing=True)
+        ).one_or_none()
+        if row is None:
+            raise NotFound(f"There is no SMTP connection {connection_id} (it was just deleted).")
+        return account, row
+
+    @staticmethod
+    def _newest_connection(s: Session, account_id: int) -> ConnectionRow | None:
+        return s.scalars(
+            select(ConnectionRow)
+            .where(ConnectionRow.account_id == account_id)
+            .order_by(ConnectionRow.updated_at.desc(), ConnectionRow.id.desc())
+            .limit(1)
+        ).first()
+
+    @staticmethod
+    def _route(s: Session, account: AccountRow) -> Route:
+        active = None
+        if account.active_connection_id is not None:
+            row = s.get(ConnectionRow, account.active_connection_id)
+            if row is not None:
+                active = ActiveConnection(row.id, row.label, row.host, row.port)
+        return decide_route(
+            Plan(account.plan), active, RouteCause(account.route_cause), account.route_detail
+        )
+
+    def _account(self, s: Session, row: AccountRow) -> Account:
+        return Account(
+            id=row.id,
+            name=row.name,
+            plan=Plan(row.plan),
+            route=self._route(s, row),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+    @staticmethod
+    def _connection(row: ConnectionRow, account: AccountRow) -> Connection:
+        return Connection(
+            id=row.id,
+            account_id=row.account_id,
+            label=row.label,
+            host=row.host,
+            port=row.port,
+            security=Security(row.security),
+            username=row.username,
+            from_address=row.from_address,
+            password_hint=row.password_hint,
+            active=account.active_connection_id == row.id,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+    @staticmethod
+    def _account_state(row: AccountRow, route: Route) -> dict[str, Any]:
+        return {"name": row.name, "plan": row.plan, "route": route.to_dict()}
+
+    def _connection_state(self, row: ConnectionRow, account: AccountRow) -> dict[str, Any]:
+        state: dict[str, Any] = {"label": row.label}
+        state.update(self._connection(row, account).public_dict())
+        return state
+
+    @staticmethod
+    def _audit(
+        s: Session,
+        actor: str,
+        action: AuditAction,
+        account_id: int | None,
+        connection_id: int | None,
+        summary: str,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+    ) -> None:
+        s.add(
+            AuditRow(
+                at=utcnow(),
+                actor=actor,
+                action=action.value,
+                account_id=account_id,
+                connection_id=connection_id,
+                summary=summary,
+                before=before,
+                after=after,
+            )
+        )
+        log.info("audit: %s by %s: %s", action.value, actor, summary)
+
+
+def _probe_record(r: ProbeRow) -> ProbeRecord:
+    return ProbeRecord(
+        id=r.id,
+        account_id=r.account_id,
+        connection_id=r.connection_id,
+        connection_label=r.connection_label,
+        at=r.at,
+        actor=r.actor,
+        outcome=r.outcome,
+        ok=r.ok,
+        stage=r.stage,
+        duration=r.duration,
+        transcript=r.transcript,
+        result=r.result,
+    )
+
+
+def _settings(settings: Any) -> SmtpSettings:
+    if not isinstance(settings, SmtpSettings):
+        raise AdminInputError("Connection settings must be an SmtpSettings.")
+    return settings
+
+
+def _clean_text(value: Any, what: str, *, required: bool = True) -> str:
+    if not isinstance(value, str):
+        raise AdminInputError(f"The {what} must be text.")
+    text = " ".join(value.split())
+    if required and not text:
+        raise AdminInputError(f"The {what} is empty.")
+    if len(text) > _MAX_NAME:
+        raise AdminInputError(f"The {what} is longer than {_MAX_NAME} characters.")
+    return text
+
+
+def _actor(actor: Any) -> str:
+    return _clean_text(actor, "actor")
+
+
+def _limit(limit: int) -> int:
+    if not isinstance(limit, int) or limit < 1:
+        raise AdminInputError(f"The limit must be a positive number, not {limit!r}.")
+    return min(limit, 10_000)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [""])[0]
+
+
+__all__ = ["Store"]
