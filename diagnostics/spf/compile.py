@@ -16,6 +16,18 @@
    handed to `check_host` one by one, still against the frozen answers where they apply.
 
 Checking is then a binary search over integer segment starts.
+
+API:
+
+    compile(domain, *, resolver=None) -> Authorizer
+    Authorizer.check(ip) -> str              pass fail softfail neutral none permerror temperror
+    Authorizer.check_many(ips) -> list[str]  the same for an iterable of IPs, in order
+    Authorizer.ranges() -> list[(first, last, result | None)]   the compiled segments
+    Authorizer.stats -> CompileStats(domains, queries, segments, undecided, evaluations, seconds)
+
+An IP that `check_host` would refuse (not an address) raises InvalidInput from `check` as it does
+from `check_host`; text spelled in a way the fast parser does not take (spaces, a zone index) is
+simply handed to `check_host`.
 """
 
 from __future__ import annotations
