@@ -1,0 +1,40 @@
+"""DMARC reports in, tables out: aggregate (RFC 7489 and RFC 9990), failure and SMTP TLS reports.
+
+    report = parse_report("google.com!example.com!1700000000!1700086399.xml.gz")
+    batch = load_reports(["inbox.mbox", "reports/", "uploads/*.zip"], progress=print)
+    batch.records        # one row per report record, categorical columns
+    batch.errors         # (source, reason) for every input that was not a valid report
+
+Parsing never touches the network and never waits on DNS; enrichment of source IPs is its own step.
+"""
+
+from diagnostics.dmarc.aggregate import ReportMeta
+from diagnostics.dmarc.batch import (
+    REPORT_COLUMNS,
+    AggregateReport,
+    ReportBatch,
+    load_reports,
+    parse_report,
+)
+from diagnostics.dmarc.columns import RECORD_COLUMNS
+from diagnostics.dmarc.failure import FAILURE_COLUMNS, FailureReport
+from diagnostics.dmarc.settings import DEFAULT_LIMITS, ParseLimits
+from diagnostics.dmarc.tls import TLS_COLUMNS, TlsFailure, TlsPolicy, TlsReport
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "FAILURE_COLUMNS",
+    "RECORD_COLUMNS",
+    "REPORT_COLUMNS",
+    "TLS_COLUMNS",
+    "AggregateReport",
+    "FailureReport",
+    "ParseLimits",
+    "ReportBatch",
+    "ReportMeta",
+    "TlsFailure",
+    "TlsPolicy",
+    "TlsReport",
+    "load_reports",
+    "parse_report",
+]

@@ -1,0 +1,181 @@
+"""The `records` table of aggregate reports, built column by column as the parser streams.
+
+A report can hold 200,000 rows; building a dict per row and then a DataFrame from the dicts costs more
+than the XML parsing itself. So the parser appends each value straight into a per-column encoder
+(a category code in a compact array) and the DataFrame is assembled once, at the end, from those
+arrays. Columns that repeat per report (org_name, policy, dates) are stored once per report and
+expanded with `numpy.repeat`.
+
+One `RecordColumns` can collect many reports (a whole batch), so category codes are shared and the
+final table needs no costly concatenation of categoricals. `mark()` and `rollback()` let the batch
+drop a report that fails half-way, so a report is in the table whole or not at all.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+
+# Column order of `ReportBatch.records` (the issue fixes these names; more may follow at the end).
+RECORD_COLUMNS: tuple[str, ...] = (
+    "org_name",
+    "report_id",
+    "begin",
+    "end",
+    "policy_domain",
+    "policy_p",
+    "policy_sp",
+    "policy_pct",
+    "policy_adkim",
+    "policy_aspf",
+    "source_ip",
+    "count",
+    "disposition",
+    "dkim_aligned",
+    "spf_aligned",
+    "override_reasons",
+    "header_from",
+    "envelope_from",
+    "envelope_to",
+    "spf_domain",
+    "spf_scope",
+    "spf_result",
+    "dkim_domains",
+    "dkim_selectors",
+    "dkim_results",
+)
+
+# Per-record text columns, in the order the parser passes them to `RecordColumns.add`.
+ROW_TEXT_COLUMNS: tuple[str, ...] = (
+    "source_ip",
+    "disposition",
+    "dkim_aligned",
+    "spf_aligned",
+    "override_reasons",
+    "header_from",
+    "envelope_from",
+    "envelope_to",
+    "spf_domain",
+    "spf_scope",
+    "spf_result",
+    "dkim_domains",
+    "dkim_selectors",
+    "dkim_results",
+)
+
+# Per-report text columns, stored once per report.
+REPORT_TEXT_COLUMNS: tuple[str, ...] = (
+    "org_name",
+    "report_id",
+    "policy_domain",
+    "policy_p",
+    "policy_sp",
+    "policy_adkim",
+    "policy_aspf",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportHeader:
+    """The values an aggregate report states once for all its rows."""
+
+    org_name: str | None
+    report_id: str | None
+    begin: datetime | None
+    end: datetime | None
+    policy_domain: str | None
+    policy_p: str | None
+    policy_sp: str | None
+    policy_pct: int | None
+    policy_adkim: str | None
+    policy_aspf: str | None
+
+
+class _Encoder:
+    """Category codes for one text column: each distinct value is stored once."""
+
+    __slots__ = ("codes", "index", "values")
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+        self.values: list[str] = []
+        self.codes = array("i")
+
+    def code(self, value: str | None) -> int:
+        if value is None:
+            return -1
+        found = self.index.get(value)
+        if found is None:
+            found = len(self.values)
+            self.index[value] = found
+            self.values.append(value)
+        return found
+
+    def categorical(self, codes: np.ndarray) -> pd.Categorical:
+        return pd.Categorical.from_codes(codes, categories=pd.Index(self.values, dtype=object))
+
+
+class RecordColumns:
+    """Accumulates the rows of one or many aggregate reports as category codes."""
+
+    def __init__(self) -> None:
+        self._row = [_Encoder() for _ in ROW_TEXT_COLUMNS]
+        self._report = [_Encoder() for _ in REPORT_TEXT_COLUMNS]
+        self._count = array("q")
+        # One entry per report: its header and how many rows it contributed.
+        self._headers: list[ReportHeader] = []
+        self._sizes: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self._count)
+
+    def row_adders(self) -> tuple[list[_Encoder], array[int]]:
+        """The encoders and the count array, for the parser's inner loop (it appends directly)."""
+        return self._row, self._count
+
+    def mark(self) -> int:
+        return len(self._count)
+
+    def rollback(self, mark: int) -> None:
+        """Forget every row added since `mark` (a report that failed half-way)."""
+        for encoder in self._row:
+            del encoder.codes[mark:]
+        del self._count[mark:]
+
+    def close_report(self, header: ReportHeader, mark: int) -> None:
+        """Attach `header` to the rows added since `mark`."""
+        self._headers.append(header)
+        self._sizes.append(len(self._count) - mark)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The records table: one row per report record, columns as in `RECORD_COLUMNS`."""
+        sizes = np.asarray(self._sizes, dtype=np.int64)
+        columns: dict[str, object] = {}
+        headers = self._headers
+        for name, encoder in zip(REPORT_TEXT_COLUMNS, self._report, strict=True):
+            per_report = np.fromiter(
+                (encoder.code(getattr(h, name)) for h in headers), dtype=np.int32, count=len(headers)
+            )
+            columns[name] = encoder.categorical(np.repeat(per_report, sizes))
+        for name in ("begin", "end"):
+            stamps = pd.DatetimeIndex(
+                [getattr(h, name) for h in headers], dtype="datetime64[ns, UTC]"
+            )
+            columns[name] = stamps.repeat(sizes)
+        pct = pd.array([h.policy_pct for h in headers], dtype="Int64")
+        columns["policy_pct"] = pct.take(np.repeat(np.arange(len(headers)), sizes))
+        for name, encoder in zip(ROW_TEXT_COLUMNS, self._row, strict=True):
+            codes = np.frombuffer(encoder.codes, dtype=np.int32) if encoder.codes else np.empty(0, np.int32)
+            columns[name] = encoder.categorical(codes.copy())
+        columns["count"] = (
+            np.frombuffer(self._count, dtype=np.int64).copy() if self._count else np.empty(0, np.int64)
+        )
+        return pd.DataFrame({name: columns[name] for name in RECORD_COLUMNS})
+
+
+def utc(timestamp: int) -> datetime:
+    return datetime.fromtimestamp(timestamp, tz=UTC)
