@@ -6,8 +6,9 @@
 1. Walk the whole tree once (`networks.collect_networks`), through a `SnapshotResolver` that keeps
    every answer, and collect the edges of every network an evaluation could compare the IP with.
 2. Those edges cut each family's address space into segments; inside a segment every address takes
-   the same path through the tree. `check_host` itself is run once per segment, on its first address,
-   against the frozen answers. Running the real evaluator, rather than a second copy of its rules, is
+   the same path through the tree, and so does every segment held by the same networks (the gaps
+   between networks, say). `check_host` itself is run once per such class, on one address, against
+   the frozen answers. Running the real evaluator, rather than a second copy of its rules, is
    what keeps the path-dependent parts exactly right: the 10-look-up and void-look-up limits reached by
    some addresses and not others, include results, redirect, a DNS error met only by the addresses
    that get that far, IPv4-mapped IPv6.
@@ -44,7 +45,7 @@ from diagnostics.spf.evaluate import check_host
 from diagnostics.spf.networks import TreeNetworks, collect_networks, static_target
 from diagnostics.spf.record import Mechanism, Modifier, parse_record
 from diagnostics.spf.result import SpfResult
-from diagnostics.spf.segments import SPACE, SegmentMap, cut_points, parse_address
+from diagnostics.spf.segments import SPACE, SegmentMap, cut_points, memberships, parse_address
 from diagnostics.spf.snapshot import SnapshotResolver
 
 __all__ = ["Authorizer", "CompileStats", "compile"]
@@ -139,16 +140,19 @@ def compile(domain: str, *, resolver: Resolver | None = None) -> Authorizer:
     maps: dict[int, SegmentMap] = {}
     for family in (4, 6):
         starts = cut_points(found.ranges[family], SPACE[family])
-        values: list[str | None] = []
-        for start in starts:
+        held = memberships(found.ranges[family], starts)
+        verdicts: dict[frozenset[int], str | None] = {}
+        for start, networks in zip(starts, held, strict=True):
+            if networks in verdicts:
+                continue  # same networks, same path: the verdict is already known
             result = check_host(_text(family, start), sender, resolver=snapshot)
             evaluations += 1
             # An unforeseen question, or a term naming the IP on the way, means this verdict rests
             # on more than the networks.
             unforeseen = snapshot.take_unforeseen()
             dynamic = bool(unforeseen) or _names_the_ip(result, sender)
-            values.append(None if dynamic else str(result.result))
-        maps[family] = SegmentMap.build(starts, values)
+            verdicts[networks] = None if dynamic else str(result.result)
+        maps[family] = SegmentMap.build(starts, [verdicts[networks] for networks in held])
     snapshot.stop_tracking()
 
     stats = CompileStats(

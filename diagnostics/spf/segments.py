@@ -18,6 +18,7 @@ __all__ = [
     "SPACE",
     "SegmentMap",
     "cut_points",
+    "memberships",
     "parse_address",
 ]
 
@@ -55,6 +56,24 @@ def cut_points(ranges: Iterable[tuple[int, int]], space: int) -> list[int]:
         if last + 1 < space:
             cuts.add(last + 1)
     return sorted(cuts)
+
+
+def memberships(ranges: Iterable[tuple[int, int]], starts: Sequence[int]) -> list[frozenset[int]]:
+    """For each segment of `cut_points(ranges, ...)`, the (sorted-order) indices of the ranges that
+    hold it. Segments held by the same ranges take the same path through an SPF tree, so one
+    evaluation serves them all; an address in no network at all is the commonest such class."""
+    opens: dict[int, list[int]] = {}
+    closes: dict[int, list[int]] = {}
+    for index, (first, last) in enumerate(sorted(set(ranges))):
+        opens.setdefault(first, []).append(index)
+        closes.setdefault(last + 1, []).append(index)
+    active: set[int] = set()
+    held: list[frozenset[int]] = []
+    for start in starts:
+        active.difference_update(closes.get(start, ()))
+        active.update(opens.get(start, ()))
+        held.append(frozenset(active))
+    return held
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,14 @@ from collections.abc import Callable
 
 from diagnostics.dns import Status
 from diagnostics.spf.networks import collect_networks
-from diagnostics.spf.segments import IPV4_MAPPED, SPACE, SegmentMap, cut_points, parse_address
+from diagnostics.spf.segments import (
+    IPV4_MAPPED,
+    SPACE,
+    SegmentMap,
+    cut_points,
+    memberships,
+    parse_address,
+)
 from diagnostics.spf.snapshot import SnapshotResolver
 from tests.support.nameserver import LoopbackNameserver
 
@@ -48,6 +55,21 @@ def test_cut_points_cover_edges_and_merge_keeps_boundaries() -> None:
     assert table.starts == (0, 10, 31, SPACE[4] - 5)
     assert [v for _, _, v in table.segments(SPACE[4])] == ["a", "b", "a", None]
     assert table.segments(SPACE[4])[-1][1] == SPACE[4] - 1
+
+
+def test_memberships_name_the_ranges_holding_each_segment() -> None:
+    rng = random.Random(11)
+    ranges = set()
+    for _ in range(40):
+        first = rng.randrange(1 << 16)
+        ranges.add((first, min(first + rng.randrange(1 << 12), (1 << 16) - 1)))
+    ordered = sorted(ranges)
+    starts = cut_points(ranges, 1 << 16)
+    held = memberships(ranges, starts)
+    for start, networks in zip(starts, held, strict=True):
+        assert networks == {i for i, (a, b) in enumerate(ordered) if a <= start <= b}
+    # Every gap between networks is one class.
+    assert len({n for n in held if not n}) == 1
 
 
 def test_snapshot_answers_once_then_notes_unforeseen_questions(nameserver: StartServer) -> None:
