@@ -73,7 +73,7 @@ class _Verdict:
 
     result: Result
     problem: str | None = None
-    exp: tuple[str, str] | None = None  # (exp domain-spec, domain of the record holding it)
+    exp: tuple[str, str, int] | None = None  # exp domain-spec, its record's domain and depth
 
 
 @dataclass
@@ -83,6 +83,7 @@ class _State:
     voids: int = 0
     trace: list[TraceStep] = field(default_factory=list)
     validated: list[str] | None = None  # validated PTR names, looked up at most once
+    ptr_void: bool = False  # whether that PTR look-up found nothing
 
     def step(
         self, depth: int, domain: str, term: str, outcome: str, matched: bool | None = None
@@ -183,7 +184,7 @@ def _check_host(state: _State, domain: str, depth: int) -> Generator[Question, A
             reported=True,
         )
     state.step(depth, domain, record.text, "SPF record found")
-    exp = (record.exp, domain) if record.exp is not None else None
+    exp = (record.exp, domain, depth) if record.exp is not None else None
     for mechanism in record.mechanisms:
         index = _reserve(state, depth, domain, mechanism.text)
         try:
@@ -339,10 +340,13 @@ def _validated_names(
 ) -> Generator[Question, Answer, list[str]]:
     """RFC 7208 5.5: PTR names of the IP (first 10) whose own A/AAAA records include the IP."""
     if state.validated is not None:
+        if state.ptr_void and term is not None:
+            state.count_void(depth, domain, term)
         return state.validated
     ip = state.request.ip
     answer = yield (ip.reverse_pointer, "PTR")
     names: list[str] = []
+    state.ptr_void = answer.status.is_void
     if answer.status.is_void and term is not None:
         state.count_void(depth, domain, term)
     if answer.status is Status.OK:
@@ -360,25 +364,28 @@ def _validated_names(
     return names
 
 
-def _explanation(state: _State, spec: str, domain: str) -> Generator[Question, Answer, str | None]:
+def _explanation(
+    state: _State, spec: str, domain: str, depth: int
+) -> Generator[Question, Answer, str | None]:
     """RFC 6.2: the exp= text, or None when anything about it is wrong (never an error)."""
-    target = yield from _target(state, spec, domain)
+    term = f"exp={spec}"
+    target = (yield from _target(state, spec, domain)).rstrip(".")
     if _name_problem(target) is not None:
-        state.step(0, domain, f"exp={spec}", f"{target!r} is not a valid name: no explanation")
+        state.step(depth, domain, term, f"{target!r} is not a valid name: no explanation")
         return None
     answer = yield (target, "TXT")  # not counted: RFC 7208 4.6.4 leaves exp= out
     if answer.status is not Status.OK or len(answer.records) != 1:
-        state.step(0, domain, f"exp={spec}", f"{target}: {answer.describe()}: no explanation")
+        state.step(depth, domain, term, f"{target}: {answer.describe()}: no explanation")
         return None
     text = answer.records[0]
     problem = macro_problem(text, explanation=True)
     if problem is not None:
-        state.step(0, domain, f"exp={spec}", f"the text is not valid: {problem}")
+        state.step(depth, domain, term, f"the text is not valid: {problem}")
         return None
     if uses_ptr(text):
-        yield from _validated_names(state, 0, domain, None)
+        yield from _validated_names(state, depth, domain, None)
     explanation = expand(text, state.context(domain), explanation=True)
-    state.step(0, domain, f"exp={spec}", f"explanation: {explanation}")
+    state.step(depth, domain, term, f"explanation: {explanation}")
     return explanation
 
 

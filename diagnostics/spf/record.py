@@ -38,6 +38,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 from diagnostics.spf.macro import Macro, MacroSyntaxError, parse_macro
 
@@ -171,6 +172,9 @@ def is_spf_record(text: str) -> bool:
     return head.lower() == _VERSION and (not rest or rest[0] == " ")
 
 
+# Parsing is pure and its result frozen, so the same record text (a provider's include, met in
+# every evaluation of a bulk check) is parsed once.
+@lru_cache(maxsize=4096)
 def parse_record(text: str) -> SpfRecord:
     """Parse an SPF record; every syntax problem is reported in `.errors`, nothing is raised."""
     if not is_spf_record(text):

@@ -11,13 +11,14 @@ SpfResult(result, domain, ip, sender, explanation, problem, lookups, void_lookup
                   `.explanation`: the expanded exp= text when the result is fail and the
                   record gives one, else None; `.problem`: plain words why for none,
                   permerror and temperror, else None; `.format_trace()`: the trace as
-                  indented lines for a person to read
+                  indented lines for a person to read; `.to_dict()`: plain data for JSON
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 __all__ = ["Result", "SpfResult", "TraceStep"]
 
@@ -60,6 +61,29 @@ class SpfResult:
     lookups: int = 0
     void_lookups: int = 0
     trace: tuple[TraceStep, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON output (the CLI's --json, notebooks)."""
+        return {
+            "result": self.result.value,
+            "domain": self.domain,
+            "ip": self.ip,
+            "sender": self.sender,
+            "explanation": self.explanation,
+            "problem": self.problem,
+            "lookups": self.lookups,
+            "void_lookups": self.void_lookups,
+            "trace": [
+                {
+                    "depth": step.depth,
+                    "domain": step.domain,
+                    "term": step.term,
+                    "outcome": step.outcome,
+                    "matched": step.matched,
+                }
+                for step in self.trace
+            ],
+        }
 
     def format_trace(self) -> str:
         """The trace as one indented line a step, then the verdict."""

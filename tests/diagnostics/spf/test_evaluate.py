@@ -4,6 +4,7 @@ the HELO identity, and the engine driven by hand (it is pure: it only asks quest
 from __future__ import annotations
 
 import ipaddress
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -232,3 +233,25 @@ def test_more_than_ten_lookups_names_the_eleventh(nameserver: Start) -> None:
     assert outcome.problem is not None
     assert "include:l11.example" in outcome.problem
     assert max(s.depth for s in outcome.trace) == 10
+
+
+def test_redirect_uses_the_targets_exp_and_to_dict_is_json(nameserver: Start) -> None:
+    zone = {
+        "r.example": {"TXT": ["v=spf1 ip4:192.0.2.1 exp=mine.r.example redirect=policy.example"]},
+        "mine.r.example": {"TXT": ["not this one"]},
+        "policy.example": {"TXT": ["v=spf1 -all exp=why.policy.example"]},
+        "why.policy.example": {"TXT": ["%{o} is not allowed to use %{i}"]},
+    }
+    outcome = check_host("192.0.2.2", "a@r.example", resolver=nameserver(zone).resolver())
+    assert outcome.result == "fail"
+    assert outcome.explanation == "r.example is not allowed to use 192.0.2.2"
+    exp_step = outcome.trace[-1]
+    assert (exp_step.depth, exp_step.domain) == (1, "policy.example")
+    data = json.loads(json.dumps(outcome.to_dict()))
+    assert data["result"] == "fail"
+    assert data["lookups"] == 1
+    assert [step["term"] for step in data["trace"]][:3] == [
+        "v=spf1 ip4:192.0.2.1 exp=mine.r.example redirect=policy.example",
+        "ip4:192.0.2.1",
+        "redirect=policy.example",
+    ]
