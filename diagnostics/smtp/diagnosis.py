@@ -144,10 +144,12 @@ def _symptom(failure: Failure, settings: SmtpSettings) -> Symptom:
         return Symptom.AUTH_FAILED
     if _mentions_auth(reply) or (not settings.username and _relay_denied(reply)):
         return Symptom.AUTH_REQUIRED
-    return {
-        Stage.MAIL_FROM: Symptom.SENDER_REJECTED,
-        Stage.RCPT_TO: Symptom.RECIPIENT_REJECTED,
-    }.get(stage, Symptom.MESSAGE_REJECTED)
+    if stage is Stage.MAIL_FROM:
+        return Symptom.SENDER_REJECTED
+    # A refusal of some recipients is reported once DATA went to the others: the command tells.
+    if stage is Stage.RCPT_TO or reply.command.startswith("RCPT"):
+        return Symptom.RECIPIENT_REJECTED
+    return Symptom.MESSAGE_REJECTED
 
 
 # --- hints ---------------------------------------------------------------------------------------

@@ -23,7 +23,9 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 @dataclass
 class Behaviour:
     users: dict[str, str] = field(default_factory=dict)
-    auth_failure: str | None = None  # the reply to a bad login, e.g. Microsoft's 535 5.7.139 text
+    # The reply to a bad login, e.g. Microsoft's 535 5.7.139 text. (Not named auth_...: aiosmtpd
+    # takes every handler attribute named so for an AUTH mechanism.)
+    login_refusal: str | None = None
     mail_reply: str | None = None  # e.g. "550 5.7.1 ..." to refuse every sender
     rcpt_replies: dict[str, str] = field(default_factory=dict)  # recipient -> refusal
     data_reply: str | None = None
@@ -40,7 +42,7 @@ class Behaviour:
         self.logins.append(user)
         if self.users.get(user) == data.password.decode():
             return AuthResult(success=True, auth_data=data)
-        return AuthResult(success=False, handled=False, message=self.auth_failure)
+        return AuthResult(success=False, handled=False, message=self.login_refusal)
 
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -83,6 +85,7 @@ class SmtpServer:
         starttls: ssl.SSLContext | None = None,
         require_starttls: bool = False,
         auth_require_tls: bool = True,
+        auth_required: bool = False,
         silent: bool = False,
         hostname: str = "mx.test",
     ) -> None:
@@ -91,6 +94,7 @@ class SmtpServer:
         self.starttls = starttls
         self.require_starttls = require_starttls
         self.auth_require_tls = auth_require_tls
+        self.auth_required = auth_required
         self.silent = silent
         self.hostname = hostname
         self.host = "127.0.0.1"
@@ -108,7 +112,10 @@ class SmtpServer:
             hostname=self.hostname,
             tls_context=self.starttls,
             require_starttls=self.require_starttls,
-            auth_require_tls=self.auth_require_tls,
+            # aiosmtpd counts only STARTTLS as TLS; on an implicit-TLS port the session is
+            # encrypted from the start, so AUTH may be listed at once.
+            auth_require_tls=self.auth_require_tls and self.implicit_tls is None,
+            auth_required=self.auth_required,
             authenticator=self.behaviour.authenticate,
             loop=self._loop,
         )
