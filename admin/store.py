@@ -25,17 +25,15 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from admin import migrate
+from admin import inputs, migrate, rows
 from admin.database import DATA_DIR, DEFAULT_SQLITE, WRITE, display_url, make_engine, resolve_url
-from admin.errors import AdminInputError, NotFound, SecretKeyError, StoreUnavailable
+from admin.errors import NotFound, SecretKeyError, StoreUnavailable
 from admin.models import AccountRow, AuditRow, ConnectionRow, MetaRow, ProbeRow, utcnow
 from admin.plans import (
-    ActiveConnection,
     Plan,
     Route,
     RouteCause,
     check_managed_allowed,
-    decide_route,
 )
 from admin.probes import summarize
 from admin.records import Account, AuditAction, AuditEntry, Connection, ProbeRecord
@@ -115,9 +113,9 @@ class Store:
     # -- accounts --------------------------------------------------------------------------
 
     def create_account(self, name: str, plan: Plan | str, *, actor: str = "system") -> Account:
-        name = _clean_text(name, "account name")
+        name = inputs.clean_text(name, "account name")
         chosen = Plan.parse(plan)
-        actor = _actor(actor)
+        actor = inputs.actor(actor)
         with self._write() as s:
             now = utcnow()
             row = AccountRow(
@@ -131,8 +129,8 @@ class Store:
             )
             s.add(row)
             s.flush()
-            route = self._route(s, row)
-            self._audit(
+            route = rows.route_of(s, row)
+            rows.add_audit(
                 s,
                 actor,
                 AuditAction.ACCOUNT_CREATED,
@@ -140,40 +138,40 @@ class Store:
                 None,
                 f"Created account “{name}” on the {chosen.display_name} plan. {route.reason}",
                 None,
-                self._account_state(row, route),
+                rows.account_state(row, route),
             )
-            return self._account(s, row)
+            return rows.account_value(s, row)
 
     def list_accounts(self) -> list[Account]:
         with self._read() as s:
-            rows = s.scalars(select(AccountRow).order_by(AccountRow.name, AccountRow.id))
-            return [self._account(s, row) for row in rows]
+            found = s.scalars(select(AccountRow).order_by(AccountRow.name, AccountRow.id))
+            return [rows.account_value(s, row) for row in found]
 
     def get_account(self, account_id: int) -> Account:
         with self._read() as s:
-            return self._account(s, self._get_account(s, account_id))
+            return rows.account_value(s, rows.get_account(s, account_id))
 
     def change_plan(self, account_id: int, plan: Plan | str, *, actor: str = "system") -> Account:
         """Move the account to `plan`. To Nano: an inactive connection takes over, else mail pauses.
         From Nano while paused: managed sending starts."""
         chosen = Plan.parse(plan)
-        actor = _actor(actor)
+        actor = inputs.actor(actor)
         with self._write() as s:
-            row = self._lock_account(s, account_id)
+            row = rows.lock_account(s, account_id)
             old_plan = Plan(row.plan)
             if chosen is old_plan:
-                return self._account(s, row)
-            before = self._account_state(row, self._route(s, row))
+                return rows.account_value(s, row)
+            before = rows.account_state(row, rows.route_of(s, row))
             row.plan = chosen.value
             if row.active_connection_id is None:
                 if not chosen.has_managed_sending:
-                    newest = self._newest_connection(s, row.id)
+                    newest = rows.newest_connection(s, row.id)
                     row.active_connection_id = newest.id if newest else None
                 row.route_cause = RouteCause.PLAN_CHANGED.value
                 row.route_detail = None
             row.updated_at = utcnow()
-            route = self._route(s, row)
-            self._audit(
+            route = rows.route_of(s, row)
+            rows.add_audit(
                 s,
                 actor,
                 AuditAction.PLAN_CHANGED,
@@ -182,9 +180,9 @@ class Store:
                 f"Changed the plan of “{row.name}” from {old_plan.display_name} to {chosen.display_name}. "
                 f"{route.reason}",
                 before,
-                self._account_state(row, route),
+                rows.account_state(row, route),
             )
-            return self._account(s, row)
+            return rows.account_value(s, row)
 
     # -- connections -----------------------------------------------------------------------
 
@@ -201,13 +199,15 @@ class Store:
         account has no active connection, as saving "Bring your own SMTP" does on the platform;
         True always does; False never does, except on Nano with none active (mail would stay paused).
         """
-        settings = _settings(settings)
-        label = _clean_text(label, "label", required=False) or f"{settings.host}:{settings.port}"
-        actor = _actor(actor)
+        settings = inputs.settings(settings)
+        label = (
+            inputs.clean_text(label, "label", required=False) or f"{settings.host}:{settings.port}"
+        )
+        actor = inputs.actor(actor)
         with self._write() as s:
-            account = self._lock_account(s, account_id)
+            account = rows.lock_account(s, account_id)
             self._require_key()
-            before = self._account_state(account, self._route(s, account))
+            before = rows.account_state(account, rows.route_of(s, account))
             now = utcnow()
             row = ConnectionRow(
                 account_id=account.id,
@@ -234,10 +234,10 @@ class Store:
                 account.route_cause = RouteCause.CONNECTION_ACTIVATED.value
                 account.route_detail = None
                 account.updated_at = now
-            route = self._route(s, account)
-            after = self._account_state(account, route)
-            after["connection"] = self._connection_state(row, account)
-            self._audit(
+            route = rows.route_of(s, account)
+            after = rows.account_state(account, route)
+            after["connection"] = rows.connection_state(row, account)
+            rows.add_audit(
                 s,
                 actor,
                 AuditAction.CONNECTION_ADDED,
@@ -248,7 +248,7 @@ class Store:
                 before,
                 after,
             )
-            return self._connection(row, account)
+            return rows.connection_value(row, account)
 
     def update_connection(
         self,
@@ -261,12 +261,12 @@ class Store:
     ) -> Connection:
         """Change a connection's settings and/or label. An empty password in `settings` keeps the
         saved one (a form whose password field was left blank), unless keep_password_if_empty=False."""
-        new_settings = _settings(settings) if settings is not None else None
-        new_label = _clean_text(label, "label") if label is not None else None
-        actor = _actor(actor)
+        new_settings = inputs.settings(settings) if settings is not None else None
+        new_label = inputs.clean_text(label, "label") if label is not None else None
+        actor = inputs.actor(actor)
         with self._write() as s:
-            account, row = self._lock_connection(s, connection_id)
-            before = self._connection_state(row, account)
+            account, row = rows.lock_connection(s, connection_id)
+            before = rows.connection_state(row, account)
             password_changed = False
             if new_settings is not None:
                 row.host = new_settings.host
@@ -281,15 +281,15 @@ class Store:
                     row.password_hint = new_settings.secret.hint()
             if new_label is not None:
                 row.label = new_label
-            after = self._connection_state(row, account)
+            after = rows.connection_state(row, account)
             changed = sorted(k for k in after if before.get(k) != after[k])
             if password_changed and "password" not in changed:
                 changed.append("password")
             if not changed:
-                return self._connection(row, account)
+                return rows.connection_value(row, account)
             row.updated_at = utcnow()
             after["password_changed"] = password_changed
-            self._audit(
+            rows.add_audit(
                 s,
                 actor,
                 AuditAction.CONNECTION_UPDATED,
@@ -300,21 +300,21 @@ class Store:
                 before,
                 after,
             )
-            return self._connection(row, account)
+            return rows.connection_value(row, account)
 
     def delete_connection(self, connection_id: int, *, actor: str = "system") -> Route:
         """Delete a connection. If it was the active one, the newest remaining connection takes over;
         if it was the last one, a paid plan switches to managed sending and Nano pauses."""
-        actor = _actor(actor)
+        actor = inputs.actor(actor)
         with self._write() as s:
-            account, row = self._lock_connection(s, connection_id)
-            before = self._account_state(account, self._route(s, account))
-            before["connection"] = self._connection_state(row, account)
+            account, row = rows.lock_connection(s, connection_id)
+            before = rows.account_state(account, rows.route_of(s, account))
+            before["connection"] = rows.connection_state(row, account)
             label, was_active = row.label, account.active_connection_id == row.id
             s.delete(row)
             s.flush()
             if was_active:
-                newest = self._newest_connection(s, account.id)
+                newest = rows.newest_connection(s, account.id)
                 account.active_connection_id = newest.id if newest else None
                 cause = (
                     RouteCause.ACTIVE_CONNECTION_DELETED
@@ -324,8 +324,8 @@ class Store:
                 account.route_cause = cause.value
                 account.route_detail = label
             account.updated_at = utcnow()
-            route = self._route(s, account)
-            self._audit(
+            route = rows.route_of(s, account)
+            rows.add_audit(
                 s,
                 actor,
                 AuditAction.CONNECTION_DELETED,
@@ -333,25 +333,25 @@ class Store:
                 connection_id,
                 f"Deleted the SMTP connection “{label}” of “{account.name}”. {route.reason}",
                 before,
-                self._account_state(account, route),
+                rows.account_state(account, route),
             )
             return route
 
     def use_managed(self, account_id: int, *, actor: str = "system") -> Route:
         """Send through managed TrekMail SMTP. Raises PlanRuleError on Nano, which has none."""
-        actor = _actor(actor)
+        actor = inputs.actor(actor)
         with self._write() as s:
-            account = self._lock_account(s, account_id)
+            account = rows.lock_account(s, account_id)
             check_managed_allowed(Plan(account.plan))
             if account.active_connection_id is None:
-                return self._route(s, account)
-            before = self._account_state(account, self._route(s, account))
+                return rows.route_of(s, account)
+            before = rows.account_state(account, rows.route_of(s, account))
             account.active_connection_id = None
             account.route_cause = RouteCause.MANAGED_CHOSEN.value
             account.route_detail = None
             account.updated_at = utcnow()
-            route = self._route(s, account)
-            self._audit(
+            route = rows.route_of(s, account)
+            rows.add_audit(
                 s,
                 actor,
                 AuditAction.MANAGED_CHOSEN,
@@ -359,24 +359,24 @@ class Store:
                 None,
                 f"Switched “{account.name}” to managed sending. {route.reason}",
                 before,
-                self._account_state(account, route),
+                rows.account_state(account, route),
             )
             return route
 
     def activate(self, connection_id: int, *, actor: str = "system") -> Route:
         """Make this connection the one the account's webmail and API mail go through."""
-        actor = _actor(actor)
+        actor = inputs.actor(actor)
         with self._write() as s:
-            account, row = self._lock_connection(s, connection_id)
+            account, row = rows.lock_connection(s, connection_id)
             if account.active_connection_id == row.id:
-                return self._route(s, account)
-            before = self._account_state(account, self._route(s, account))
+                return rows.route_of(s, account)
+            before = rows.account_state(account, rows.route_of(s, account))
             account.active_connection_id = row.id
             account.route_cause = RouteCause.CONNECTION_ACTIVATED.value
             account.route_detail = None
             account.updated_at = utcnow()
-            route = self._route(s, account)
-            self._audit(
+            route = rows.route_of(s, account)
+            rows.add_audit(
                 s,
                 actor,
                 AuditAction.CONNECTION_ACTIVATED,
@@ -384,34 +384,34 @@ class Store:
                 row.id,
                 f"Activated the SMTP connection “{row.label}” of “{account.name}”. {route.reason}",
                 before,
-                self._account_state(account, route),
+                rows.account_state(account, route),
             )
             return route
 
     def outbound_route(self, account_id: int) -> Route:
         with self._read() as s:
-            return self._route(s, self._get_account(s, account_id))
+            return rows.route_of(s, rows.get_account(s, account_id))
 
     def list_connections(self, account_id: int) -> list[Connection]:
         with self._read() as s:
-            account = self._get_account(s, account_id)
-            rows = s.scalars(
+            account = rows.get_account(s, account_id)
+            found = s.scalars(
                 select(ConnectionRow)
                 .where(ConnectionRow.account_id == account.id)
                 .order_by(ConnectionRow.id)
             )
-            return [self._connection(row, account) for row in rows]
+            return [rows.connection_value(row, account) for row in found]
 
     def get_connection(self, connection_id: int) -> Connection:
         with self._read() as s:
-            row = self._get_connection(s, connection_id)
-            return self._connection(row, self._get_account(s, row.account_id))
+            row = rows.get_connection(s, connection_id)
+            return rows.connection_value(row, rows.get_account(s, row.account_id))
 
     def connection_settings(self, connection_id: int) -> SmtpSettings:
         """The connection's settings with the decrypted password (a Secret): for the probe only.
         Raises SecretKeyError when the key is not the one the password was saved with."""
         with self._read() as s:
-            row = self._get_connection(s, connection_id)
+            row = rows.get_connection(s, connection_id)
             return SmtpSettings(
                 host=row.host,
                 port=row.port,
@@ -425,24 +425,11 @@ class Store:
 
     def audit_log(self, account_id: int | None = None, *, limit: int = 100) -> list[AuditEntry]:
         """The newest `limit` entries, newest first; of one account, or of all."""
-        query = select(AuditRow).order_by(AuditRow.id.desc()).limit(_limit(limit))
+        query = select(AuditRow).order_by(AuditRow.id.desc()).limit(inputs.limit(limit))
         if account_id is not None:
             query = query.where(AuditRow.account_id == account_id)
         with self._read() as s:
-            return [
-                AuditEntry(
-                    id=r.id,
-                    at=r.at,
-                    actor=r.actor,
-                    action=AuditAction(r.action),
-                    account_id=r.account_id,
-                    connection_id=r.connection_id,
-                    summary=r.summary,
-                    before=r.before,
-                    after=r.after,
-                )
-                for r in s.scalars(query)
-            ]
+            return [rows.audit_value(r) for r in s.scalars(query)]
 
     def record_probe(
         self,
@@ -456,15 +443,15 @@ class Store:
         """Keep one SMTP test. `result`: a ProbeResult, its `to_dict()`, or a mapping with ok,
         symptom (or outcome), stage, duration and transcript. `connection_id` None: settings tested
         before saving (pass them as `settings` so their password is redacted too)."""
-        actor = _actor(actor)
+        actor = inputs.actor(actor)
         with self._write() as s:
-            account = self._get_account(s, account_id)
+            account = rows.get_account(s, account_id)
             label = "unsaved settings"
             secrets: list[tuple[str, Secret]] = []
             if settings is not None:
                 secrets.append((settings.username, settings.secret))
             if connection_id is not None:
-                row = self._get_connection(s, connection_id)
+                row = rows.get_connection(s, connection_id)
                 if row.account_id != account.id:
                     raise NotFound(
                         f"Connection {connection_id} does not belong to account {account_id}."
@@ -489,7 +476,7 @@ class Store:
             )
             s.add(probe)
             s.flush()
-            return _probe_record(probe)
+            return rows.probe_value(probe)
 
     def probe_history(
         self,
@@ -499,13 +486,13 @@ class Store:
         limit: int = 50,
     ) -> list[ProbeRecord]:
         """The newest `limit` tests, newest first; of one account and/or connection, or of all."""
-        query = select(ProbeRow).order_by(ProbeRow.id.desc()).limit(_limit(limit))
+        query = select(ProbeRow).order_by(ProbeRow.id.desc()).limit(inputs.limit(limit))
         if account_id is not None:
             query = query.where(ProbeRow.account_id == account_id)
         if connection_id is not None:
             query = query.where(ProbeRow.connection_id == connection_id)
         with self._read() as s:
-            return [_probe_record(r) for r in s.scalars(query)]
+            return [rows.probe_value(r) for r in s.scalars(query)]
 
     # -- sessions, locks and the key -------------------------------------------------------
 
@@ -552,177 +539,6 @@ class Store:
             return True
         except IntegrityError:
             return False
-
-    # -- rows to values --------------------------------------------------------------------
-
-    @staticmethod
-    def _get_account(s: Session, account_id: int) -> AccountRow:
-        row = s.get(AccountRow, account_id)
-        if row is None:
-            raise NotFound(f"There is no account {account_id}.")
-        return row
-
-    @staticmethod
-    def _get_connection(s: Session, connection_id: int) -> ConnectionRow:
-        row = s.get(ConnectionRow, connection_id)
-        if row is None:
-            raise NotFound(f"There is no SMTP connection {connection_id}.")
-        return row
-
-    @staticmethod
-    def _lock_account(s: Session, account_id: int) -> AccountRow:
-        row = s.scalars(
-            select(AccountRow)
-            .where(AccountRow.id == account_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).one_or_none()
-        if row is None:
-            raise NotFound(f"There is no account {account_id}.")
-        return row
-
-    def _lock_connection(self, s: Session, connection_id: int) -> tuple[AccountRow, ConnectionRow]:
-        # Lock the account first, then read the connection again: whatever ran meanwhile (another
-        # activate, a delete) has committed, and this change sees its result.
-        account_id = s.scalar(
-            select(ConnectionRow.account_id).where(ConnectionRow.id == connection_id)
-        )
-        if account_id is None:
-            raise NotFound(f"There is no SMTP connection {connection_id}.")
-        account = self._lock_account(s, account_id)
-        row = s.scalars(
-            select(ConnectionRow)
-            .where(ConnectionRow.id == connection_id, ConnectionRow.account_id == account.id)
-            .execution_options(populate_existing=True)
-        ).one_or_none()
-        if row is None:
-            raise NotFound(f"There is no SMTP connection {connection_id} (it was just deleted).")
-        return account, row
-
-    @staticmethod
-    def _newest_connection(s: Session, account_id: int) -> ConnectionRow | None:
-        return s.scalars(
-            select(ConnectionRow)
-            .where(ConnectionRow.account_id == account_id)
-            .order_by(ConnectionRow.updated_at.desc(), ConnectionRow.id.desc())
-            .limit(1)
-        ).first()
-
-    @staticmethod
-    def _route(s: Session, account: AccountRow) -> Route:
-        active = None
-        if account.active_connection_id is not None:
-            row = s.get(ConnectionRow, account.active_connection_id)
-            if row is not None:
-                active = ActiveConnection(row.id, row.label, row.host, row.port)
-        return decide_route(
-            Plan(account.plan), active, RouteCause(account.route_cause), account.route_detail
-        )
-
-    def _account(self, s: Session, row: AccountRow) -> Account:
-        return Account(
-            id=row.id,
-            name=row.name,
-            plan=Plan(row.plan),
-            route=self._route(s, row),
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-        )
-
-    @staticmethod
-    def _connection(row: ConnectionRow, account: AccountRow) -> Connection:
-        return Connection(
-            id=row.id,
-            account_id=row.account_id,
-            label=row.label,
-            host=row.host,
-            port=row.port,
-            security=Security(row.security),
-            username=row.username,
-            from_address=row.from_address,
-            password_hint=row.password_hint,
-            active=account.active_connection_id == row.id,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-        )
-
-    @staticmethod
-    def _account_state(row: AccountRow, route: Route) -> dict[str, Any]:
-        return {"name": row.name, "plan": row.plan, "route": route.to_dict()}
-
-    def _connection_state(self, row: ConnectionRow, account: AccountRow) -> dict[str, Any]:
-        state: dict[str, Any] = {"label": row.label}
-        state.update(self._connection(row, account).public_dict())
-        return state
-
-    @staticmethod
-    def _audit(
-        s: Session,
-        actor: str,
-        action: AuditAction,
-        account_id: int | None,
-        connection_id: int | None,
-        summary: str,
-        before: dict[str, Any] | None,
-        after: dict[str, Any] | None,
-    ) -> None:
-        s.add(
-            AuditRow(
-                at=utcnow(),
-                actor=actor,
-                action=action.value,
-                account_id=account_id,
-                connection_id=connection_id,
-                summary=summary,
-                before=before,
-                after=after,
-            )
-        )
-        log.info("audit: %s by %s: %s", action.value, actor, summary)
-
-
-def _probe_record(r: ProbeRow) -> ProbeRecord:
-    return ProbeRecord(
-        id=r.id,
-        account_id=r.account_id,
-        connection_id=r.connection_id,
-        connection_label=r.connection_label,
-        at=r.at,
-        actor=r.actor,
-        outcome=r.outcome,
-        ok=r.ok,
-        stage=r.stage,
-        duration=r.duration,
-        transcript=r.transcript,
-        result=r.result,
-    )
-
-
-def _settings(settings: Any) -> SmtpSettings:
-    if not isinstance(settings, SmtpSettings):
-        raise AdminInputError("Connection settings must be an SmtpSettings.")
-    return settings
-
-
-def _clean_text(value: Any, what: str, *, required: bool = True) -> str:
-    if not isinstance(value, str):
-        raise AdminInputError(f"The {what} must be text.")
-    text = " ".join(value.split())
-    if required and not text:
-        raise AdminInputError(f"The {what} is empty.")
-    if len(text) > _MAX_NAME:
-        raise AdminInputError(f"The {what} is longer than {_MAX_NAME} characters.")
-    return text
-
-
-def _actor(actor: Any) -> str:
-    return _clean_text(actor, "actor")
-
-
-def _limit(limit: int) -> int:
-    if not isinstance(limit, int) or limit < 1:
-        raise AdminInputError(f"The limit must be a positive number, not {limit!r}.")
-    return min(limit, 10_000)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -1,0 +1,37 @@
+"""Checks of what callers hand the store: text fields, settings, limits. Plain words on failure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from admin.errors import AdminInputError
+from diagnostics.smtp.settings import SmtpSettings
+
+MAX_TEXT = 200
+
+
+def settings(settings: Any) -> SmtpSettings:
+    if not isinstance(settings, SmtpSettings):
+        raise AdminInputError("Connection settings must be an SmtpSettings.")
+    return settings
+
+
+def clean_text(value: Any, what: str, *, required: bool = True) -> str:
+    if not isinstance(value, str):
+        raise AdminInputError(f"The {what} must be text.")
+    text = " ".join(value.split())
+    if required and not text:
+        raise AdminInputError(f"The {what} is empty.")
+    if len(text) > MAX_TEXT:
+        raise AdminInputError(f"The {what} is longer than {MAX_TEXT} characters.")
+    return text
+
+
+def actor(actor: Any) -> str:
+    return clean_text(actor, "actor")
+
+
+def limit(limit: int) -> int:
+    if not isinstance(limit, int) or limit < 1:
+        raise AdminInputError(f"The limit must be a positive number, not {limit!r}.")
+    return min(limit, 10_000)
