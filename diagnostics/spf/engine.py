@@ -21,6 +21,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Generator
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from diagnostics.dns import Answer, Status, normalize_name
 from diagnostics.errors import InvalidInput
@@ -453,6 +454,7 @@ def _rdtype(ip: IPAddress) -> str:
     return "A" if ip.version == 4 else "AAAA"
 
 
+@lru_cache(maxsize=4096)  # pure; the same targets come back in every evaluation
 def _name_problem(name: str) -> str | None:
     """None when `name` can be asked of DNS, else why not (a long or empty label, ...)."""
     try:

@@ -33,6 +33,7 @@ import ipaddress
 import time
 import urllib.parse
 from dataclasses import dataclass
+from functools import lru_cache
 
 __all__ = [
     "Literal",
@@ -126,6 +127,7 @@ class MacroContext:
         raise MacroSyntaxError(f"%{{{letter}}} is not a macro letter.")
 
 
+@lru_cache(maxsize=4096)  # pure, and the result is immutable
 def parse_macro(text: str, *, explanation: bool = False) -> tuple[Literal | Macro, ...]:
     """The pieces of a macro-string; MacroSyntaxError says what is wrong with an invalid one."""
     pieces: list[Literal | Macro] = []

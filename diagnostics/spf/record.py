@@ -23,7 +23,7 @@ API:
         domain_spec  the macro-string target of include/a/mx/ptr/exists, or None when absent
         cidr4/cidr6  prefix lengths written after a, mx (cidr4 and/or cidr6), ip4 (cidr4),
                      ip6 (cidr6); None when not written
-        address      the address text of ip4/ip6, else None; `.network` gives the ip_network
+        address      the address text of ip4/ip6, else None; `.network` its ip_network
         text         the term as written; position: its index in `SpfRecord.terms`
     Modifier(name, value, text, position)
         name lower case ("redirect", "exp", or an unknown modifier, which evaluation ignores)
@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
 
@@ -90,19 +90,24 @@ class Mechanism:
     text: str
     position: int = 0
     address: str | None = None
+    # The network of ip4/ip6 (host bits beyond the prefix ignored, as receivers do), built once
+    # here because evaluations compare against it again and again.
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network | None = field(
+        default=None, repr=False, compare=False
+    )
 
-    @property
-    def network(self) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
-        """The network of ip4/ip6 (host bits beyond the prefix ignored, as receivers do)."""
-        if self.address is None:
-            return None
+    def __post_init__(self) -> None:
+        if self.address is None or self.network is not None:
+            return
         if self.name == "ip4":
-            return ipaddress.IPv4Network(
-                f"{self.address}/{32 if self.cidr4 is None else self.cidr4}", strict=False
+            prefix = 32 if self.cidr4 is None else self.cidr4
+            network: ipaddress.IPv4Network | ipaddress.IPv6Network = ipaddress.IPv4Network(
+                f"{self.address}/{prefix}", strict=False
             )
-        return ipaddress.IPv6Network(
-            f"{self.address}/{128 if self.cidr6 is None else self.cidr6}", strict=False
-        )
+        else:
+            prefix = 128 if self.cidr6 is None else self.cidr6
+            network = ipaddress.IPv6Network(f"{self.address}/{prefix}", strict=False)
+        object.__setattr__(self, "network", network)
 
     @property
     def uses_dns(self) -> bool:
