@@ -1,0 +1,112 @@
+"""`python -m diagnostics smtp test|lint` through `main(argv)`, against a loopback server."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from diagnostics.cli import main
+from tests.support.smtpserver import Behaviour
+
+USER = "sender@example.test"
+PASSWORD = "a long and secret password 42"
+
+
+@pytest.fixture
+def ns(nameserver):
+    return nameserver({"smtp.sendgrid.net": {"A": "127.0.0.1"}, "mx.test": {"A": "127.0.0.1"}})
+
+
+def test_a_passing_test(smtp_server, good_tls, cafile, ns, monkeypatch, capsys):
+    behaviour = Behaviour(users={USER: PASSWORD})
+    server = smtp_server(behaviour, starttls=good_tls)
+    monkeypatch.setenv("SMTP_PASSWORD", PASSWORD)
+    code = main(
+        ["smtp", "test", "--host", "mx.test", "--port", str(server.port), "--username", USER,
+         "--password-env", "SMTP_PASSWORD", "--to", "a@example.org", "--from", USER,
+         "--nameserver", ns.address, "--cafile", cafile, "--timeout", "5"]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.startswith("OK  mx.test:")
+    assert out.index("OK") < out.index("Transcript:")
+    assert PASSWORD not in out
+    assert len(behaviour.received) == 1
+
+
+def test_a_diagnosed_failure_prints_the_card_first(
+    smtp_server, good_tls, cafile, ns, monkeypatch, capsys
+):
+    server = smtp_server(Behaviour(users={"apikey": "SG.x"}), starttls=good_tls)
+    monkeypatch.setenv("SG_KEY", PASSWORD)
+    code = main(
+        ["smtp", "test", "--host", "smtp.sendgrid.net", "--port", str(server.port),
+         "--username", USER, "--password-env", "SG_KEY", "--nameserver", ns.address,
+         "--cafile", cafile]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 1
+    first, why, fix = out.splitlines()[:4][0], out.index("Why:"), out.index("Fix:")
+    assert "auth_failed" in first
+    assert why < fix < out.index("Transcript:")
+    assert "sendgrid_username_not_apikey" in out
+    assert PASSWORD not in out
+
+
+def test_json_output(smtp_server, good_tls, cafile, ns, monkeypatch, capsys):
+    server = smtp_server(Behaviour(users={USER: PASSWORD}), implicit_tls=good_tls)
+    monkeypatch.setenv("SMTP_PASSWORD", "wrong one entirely")
+    code = main(
+        ["smtp", "test", "--host", "mx.test", "--port", str(server.port), "--security", "tls",
+         "--username", USER, "--password-env", "SMTP_PASSWORD", "--nameserver", ns.address,
+         "--cafile", cafile, "--json"]
+    )  # fmt: skip
+    data = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert data["symptom"] == "auth_failed"
+    assert data["stage"] == "auth"
+    assert "wrong one entirely" not in json.dumps(data)
+
+
+def test_usage_errors(monkeypatch, capsys):
+    monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
+    assert main(["smtp", "test", "--host", "mx.test", "--password-env", "NOT_SET_ANYWHERE"]) == 2
+    assert "NOT_SET_ANYWHERE is not set" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["smtp", "test", "--host", "mx.test", "--password", "hunter2"])
+    assert exit_info.value.code == 2
+    assert "hunter2" not in capsys.readouterr().err.replace("--password hunter2", "")
+    # A password typed where the variable's name goes is refused without being echoed.
+    assert main(["smtp", "test", "--host", "mx.test", "--password-env", "pa$$ w0rd!"]) == 2
+    assert "pa$$" not in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["smtp", "test", "--host", "mx.test", "--security", "ssl"])
+    assert exit_info.value.code == 2
+    assert main(["smtp", "test", "--host", "mx.test", "--port", "0"]) == 2
+
+
+def test_lint(monkeypatch, capsys):
+    monkeypatch.setenv("SES_SECRET", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+    code = main(
+        ["smtp", "lint", "--host", "email-smtp.us-east-1.amazonaws.com", "--port", "25",
+         "--username", "AKIAIOSFODNN7EXAMPLE", "--password-env", "SES_SECRET", "--json"]
+    )  # fmt: skip
+    codes = {f["code"] for f in json.loads(capsys.readouterr().out)}
+    assert code == 1
+    assert codes == {"port_25", "ses_iam_secret_key"}
+    monkeypatch.setenv("SG", "SG." + "a" * 22 + "." + "b" * 43)
+    code = main(
+        [
+            "smtp",
+            "lint",
+            "--host",
+            "smtp.sendgrid.net",
+            "--username",
+            "apikey",
+            "--password-env",
+            "SG",
+        ]
+    )
+    assert code == 0
+    assert "No problems" in capsys.readouterr().out
