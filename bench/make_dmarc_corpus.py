@@ -12,7 +12,6 @@ to an email. Everything goes to bench/out/dmarc-corpus/ (gitignored), never comm
 from __future__ import annotations
 
 import argparse
-import base64
 import gzip
 import io
 import random

@@ -150,6 +150,8 @@ class _Report:
         self.records = 0
         self.messages = 0
         self.warnings: list[str] = []
+        # Set when libxml2 had to recover the document: why strict parsing failed.
+        self.recovered_from: str | None = None
 
 
 def _read_metadata(element: Any, report: _Report) -> None:
@@ -334,7 +336,9 @@ def _count(text: str | None) -> int | None:
     return value if value >= 0 else None
 
 
-def _run(stream: BinaryIO, columns: RecordColumns, report: _Report, limits: ParseLimits, recover: bool) -> None:
+def _run(
+    stream: BinaryIO, columns: RecordColumns, report: _Report, limits: ParseLimits, recover: bool
+) -> None:
     add = _row_sink(columns, report, limits)
     events = etree.iterparse(
         stream,
@@ -347,7 +351,9 @@ def _run(stream: BinaryIO, columns: RecordColumns, report: _Report, limits: Pars
         if event == "start":
             if name == "feedback" and report.root is None:
                 report.root = name
-                namespace = element.tag[1:].partition("}")[0] if element.tag.startswith("{") else None
+                namespace = (
+                    element.tag[1:].partition("}")[0] if element.tag.startswith("{") else None
+                )
                 report.namespace = namespace
             continue
         if name == "record":
@@ -455,7 +461,15 @@ def parse_aggregate_xml(
             if data is None:
                 raise ReportError(str(error)) from None
             report = _reparse(data, columns, limits, mark, str(error))
-        meta = _meta(report)
+        try:
+            meta = _meta(report)
+        except ReportError as error:
+            if report.recovered_from is None:
+                raise
+            raise ReportError(
+                f"the XML is malformed ({report.recovered_from}) and what could be recovered is "
+                f"not a complete report: {error}"
+            ) from None
     except (ReportError, etree.XMLSyntaxError) as error:
         columns.rollback(mark)
         if isinstance(error, ReportError):
@@ -512,8 +526,11 @@ def _reparse(
             columns.rollback(mark)
             raise
         if recover:
-            notes.append(f"the XML is malformed ({strict_error}); values were recovered "
-                         "and may be incomplete")
+            report.recovered_from = strict_error
+            notes.append(
+                f"the XML is malformed ({strict_error}); values were recovered "
+                "and may be incomplete"
+            )
         if report.root is None:
             columns.rollback(mark)
             break
@@ -550,7 +567,9 @@ def _meta(report: _Report) -> ReportMeta:
         raise ReportError("the report names no organisation (org_name and email are both empty)")
     domain = _lower(policy.get("domain"))
     if not domain:
-        raise ReportError("the report does not say which domain's policy it covers (policy_published/domain)")
+        raise ReportError(
+            "the report does not say which domain's policy it covers (policy_published/domain)"
+        )
     p = _lower(policy.get("p"))
     pct_text = policy.get("pct")
     pct: int | None = None

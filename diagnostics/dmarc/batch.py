@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Union
+from typing import BinaryIO
 
 import pandas as pd
 
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 # What `parse_report` and `load_reports` accept as one input: a path, raw bytes, or an open binary
 # file (a Streamlit upload is one; its `.name` is used in messages).
-Source = Union[str, os.PathLike[str], bytes, BinaryIO]
+Source = str | os.PathLike[str] | bytes | BinaryIO
 Progress = Callable[[int, int, str], None]
 
 REPORT_COLUMNS: tuple[str, ...] = (
@@ -118,7 +118,9 @@ def parse_report(source: Source, *, limits: ParseLimits = DEFAULT_LIMITS) -> Agg
             if isinstance(piece, Rejected):
                 raise ReportError(piece.reason)
             if piece.kind is not Kind.XML:
-                kind = "an SMTP TLS report" if piece.kind is Kind.JSON else "not an aggregate report"
+                kind = (
+                    "an SMTP TLS report" if piece.kind is Kind.JSON else "not an aggregate report"
+                )
                 raise ReportError(f"this is {kind}; load_reports reads failure and TLS reports")
             if found:
                 raise ReportError("the input holds more than one report; use load_reports")
@@ -157,15 +159,15 @@ def load_reports(
         except Exception as error:
             # A bug of ours must not cost the user the rest of the batch; it is logged in full.
             log.exception("unexpected failure reading %s", name)
-            errors.append((name, f"an unexpected problem stopped this file ({type(error).__name__})"))
+            errors.append(
+                (name, f"an unexpected problem stopped this file ({type(error).__name__})")
+            )
         if progress is not None:
             progress(done, total, name)
     return ReportBatch(
         reports=_reports_frame(report_rows),
         records=columns.to_frame(),
-        failure_reports=pd.DataFrame(
-            [f.as_row() for f in failures], columns=list(FAILURE_COLUMNS)
-        ),
+        failure_reports=pd.DataFrame([f.as_row() for f in failures], columns=list(FAILURE_COLUMNS)),
         tls_reports=pd.DataFrame(
             [row for report in tls for row in report.rows()], columns=list(TLS_COLUMNS)
         ),
@@ -222,7 +224,7 @@ def _expand(sources: Source | Iterable[Source]) -> tuple[list[Source], list[tupl
     if isinstance(sources, (str, bytes, os.PathLike)) or hasattr(sources, "read"):
         items: Iterable[Source] = [sources]  # type: ignore[list-item]
     else:
-        items = sources  # type: ignore[assignment]
+        items = sources
     inputs: list[Source] = []
     errors: list[tuple[str, str]] = []
     for item in items:
@@ -269,7 +271,7 @@ class _Borrowed(io.RawIOBase):
 
     def read(self, size: int | None = -1) -> bytes:
         data = self._raw.read(-1 if size is None else size)
-        if isinstance(data, str):
+        if not isinstance(data, bytes | bytearray | memoryview):
             raise ReportError("the file was opened in text mode; open it in binary mode ('rb')")
         return bytes(data)
 
@@ -280,7 +282,7 @@ class _Borrowed(io.RawIOBase):
 def _open(source: Source) -> tuple[str, BinaryIO]:
     name = _name(source)
     if isinstance(source, (str, os.PathLike)):
-        return name, open(os.fspath(source), "rb")  # noqa: SIM115 - closed by the caller's `with`
+        return name, open(os.fspath(source), "rb")  # closed by the caller's `with`
     if isinstance(source, bytes):
         return name, io.BytesIO(source)
     return name, _Borrowed(source)  # type: ignore[return-value]

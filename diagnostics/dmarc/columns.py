@@ -158,7 +158,9 @@ class RecordColumns:
         headers = self._headers
         for name, encoder in zip(REPORT_TEXT_COLUMNS, self._report, strict=True):
             per_report = np.fromiter(
-                (encoder.code(getattr(h, name)) for h in headers), dtype=np.int32, count=len(headers)
+                (encoder.code(getattr(h, name)) for h in headers),
+                dtype=np.int32,
+                count=len(headers),
             )
             columns[name] = encoder.categorical(np.repeat(per_report, sizes))
         for name in ("begin", "end"):
@@ -169,10 +171,16 @@ class RecordColumns:
         pct = pd.array([h.policy_pct for h in headers], dtype="Int64")
         columns["policy_pct"] = pct.take(np.repeat(np.arange(len(headers)), sizes))
         for name, encoder in zip(ROW_TEXT_COLUMNS, self._row, strict=True):
-            codes = np.frombuffer(encoder.codes, dtype=np.int32) if encoder.codes else np.empty(0, np.int32)
+            codes = (
+                np.frombuffer(encoder.codes, dtype=np.int32)
+                if encoder.codes
+                else np.empty(0, np.int32)
+            )
             columns[name] = encoder.categorical(codes.copy())
         columns["count"] = (
-            np.frombuffer(self._count, dtype=np.int64).copy() if self._count else np.empty(0, np.int64)
+            np.frombuffer(self._count, dtype=np.int64).copy()
+            if self._count
+            else np.empty(0, np.int64)
         )
         return pd.DataFrame({name: columns[name] for name in RECORD_COLUMNS})
 

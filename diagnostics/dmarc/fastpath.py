@@ -20,7 +20,7 @@ from typing import Any, BinaryIO
 
 from lxml import etree
 
-from diagnostics.dmarc.columns import RecordColumns, _Encoder
+from diagnostics.dmarc.columns import RecordColumns
 from diagnostics.errors import ReportError, ReportTooLarge
 
 _BLOCK = 1024 * 1024
@@ -45,7 +45,11 @@ _RECORD = re.compile(
     rb"<disposition>" + _TEXT + rb"</disposition>\s*"
     rb"<dkim>" + _TEXT + rb"</dkim>\s*"
     rb"<spf>" + _TEXT + rb"</spf>\s*"
-    rb"((?:<reason>\s*<type>" + _T + rb"</type>\s*(?:<comment>" + _T + rb"</comment>\s*)?</reason>\s*)*)"
+    rb"((?:<reason>\s*<type>"
+    + _T
+    + rb"</type>\s*(?:<comment>"
+    + _T
+    + rb"</comment>\s*)?</reason>\s*)*)"
     rb"</policy_evaluated>\s*</row>\s*"
     rb"<identifiers>\s*"
     rb"(?:<envelope_to>" + _TEXT + rb"</envelope_to>\s*)?"
@@ -54,17 +58,37 @@ _RECORD = re.compile(
     rb"</identifiers>\s*"
     rb"(?:<auth_results>\s*"
     rb"((?:<dkim>\s*<domain>" + _T + rb"</domain>\s*(?:<selector>" + _T + rb"</selector>\s*)?"
-    rb"<result>" + _T + rb"</result>\s*(?:<human_result>" + _T + rb"</human_result>\s*)?</dkim>\s*)*)"
+    rb"<result>"
+    + _T
+    + rb"</result>\s*(?:<human_result>"
+    + _T
+    + rb"</human_result>\s*)?</dkim>\s*)*)"
     rb"((?:<spf>\s*<domain>" + _T + rb"</domain>\s*(?:<scope>" + _T + rb"</scope>\s*)?"
-    rb"<result>" + _T + rb"</result>\s*(?:<human_result>" + _T + rb"</human_result>\s*)?</spf>\s*)*)"
+    rb"<result>"
+    + _T
+    + rb"</result>\s*(?:<human_result>"
+    + _T
+    + rb"</human_result>\s*)?</spf>\s*)*)"
     rb"</auth_results>\s*|<auth_results\s*/>\s*)?\Z"
 )
 _REASON = re.compile(rb"<type>(" + _T + rb")</type>")
 _DKIM = re.compile(
-    rb"<dkim>\s*<domain>(" + _T + rb")</domain>\s*(?:<selector>(" + _T + rb")</selector>\s*)?<result>(" + _T + rb")</result>"
+    rb"<dkim>\s*<domain>("
+    + _T
+    + rb")</domain>\s*(?:<selector>("
+    + _T
+    + rb")</selector>\s*)?<result>("
+    + _T
+    + rb")</result>"
 )
 _SPF = re.compile(
-    rb"<spf>\s*<domain>(" + _T + rb")</domain>\s*(?:<scope>(" + _T + rb")</scope>\s*)?<result>(" + _T + rb")</result>"
+    rb"<spf>\s*<domain>("
+    + _T
+    + rb")</domain>\s*(?:<scope>("
+    + _T
+    + rb")</scope>\s*)?<result>("
+    + _T
+    + rb")</result>"
 )
 _PREFIXED_TAG = re.compile(rb"</?[A-Za-z_][\w.-]*:")
 _DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
@@ -228,8 +252,19 @@ def scan(
                     _add_unusual(part, add_element)
                     records, messages = report.records, report.messages
                     continue
-                (ip, count, disposition, dkim_v, spf_v, reasons, envelope_to, envelope_from,
-                 header_from, dkim_block, spf_block) = match.groups()
+                (
+                    ip,
+                    count,
+                    disposition,
+                    dkim_v,
+                    spf_v,
+                    reasons,
+                    envelope_to,
+                    envelope_from,
+                    header_from,
+                    dkim_block,
+                    spf_block,
+                ) = match.groups()
                 value = count_values.get(count)
                 if value is None:
                     value = _count(count)
@@ -265,7 +300,9 @@ def scan(
                 if identity is None:
                     identity = identity_codes[key2] = (
                         e_header_from.code(_lower(header_from)),
-                        e_envelope_to.code(_lower(envelope_to) if envelope_to is not None else None),
+                        e_envelope_to.code(
+                            _lower(envelope_to) if envelope_to is not None else None
+                        ),
                     )
                 a_header_from(identity[0])
                 a_envelope_to(identity[1])

@@ -91,13 +91,13 @@ def parse_tls_report(data: bytes, source: str) -> TlsReport:
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ReportError(f"the JSON is malformed ({error})") from None
     if not isinstance(document, dict) or "policies" not in document:
-        raise ReportError("the JSON is not an SMTP TLS report (it has no \"policies\" list)")
+        raise ReportError('the JSON is not an SMTP TLS report (it has no "policies" list)')
     dates = document.get("date-range")
     if not isinstance(dates, dict):
         raise ReportError("the TLS report has no date-range")
     policies = document.get("policies")
     if not isinstance(policies, list):
-        raise ReportError("the TLS report's \"policies\" is not a list")
+        raise ReportError('the TLS report\'s "policies" is not a list')
     return TlsReport(
         source=source,
         organization_name=_str(document.get("organization-name")),
@@ -110,8 +110,8 @@ def parse_tls_report(data: bytes, source: str) -> TlsReport:
 
 
 def _policy(item: dict[str, Any]) -> TlsPolicy:
-    policy = item.get("policy") if isinstance(item.get("policy"), dict) else {}
-    summary = item.get("summary") if isinstance(item.get("summary"), dict) else {}
+    policy: dict[str, Any] = item["policy"] if isinstance(item.get("policy"), dict) else {}
+    summary: dict[str, Any] = item["summary"] if isinstance(item.get("summary"), dict) else {}
     strings = policy.get("policy-string") or []
     mx = policy.get("mx-host")
     details = item.get("failure-details") or []

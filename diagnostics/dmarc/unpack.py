@@ -161,7 +161,9 @@ class GzipStream(io.RawIOBase):
                 self._pending = b""
                 if not data:
                     if not self._inflate.eof:
-                        raise ReportError("the gzip data is truncated (it ends before its end marker)")
+                        raise ReportError(
+                            "the gzip data is truncated (it ends before its end marker)"
+                        )
                     self._done = True
                     break
             try:
@@ -213,8 +215,13 @@ def unpack(
     Pieces must be consumed in order: each one streams from the input and is done with before the
     next is produced.
     """
-    stream = CappedReader(raw, Budget(limits.max_report_bytes if _depth else limits.max_input_bytes,
-                                      "max_report_bytes" if _depth else "max_input_bytes"))
+    stream = CappedReader(
+        raw,
+        Budget(
+            limits.max_report_bytes if _depth else limits.max_input_bytes,
+            "max_report_bytes" if _depth else "max_input_bytes",
+        ),
+    )
     try:
         head = stream.peek(8192)
     except ReportTooLarge as error:
@@ -283,7 +290,13 @@ def _unpack_zip(
         except ReportTooLarge as error:
             yield Rejected(member_name, str(error))
             return
-        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, zlib.error) as error:
+        except (
+            zipfile.BadZipFile,
+            NotImplementedError,
+            RuntimeError,
+            OSError,
+            zlib.error,
+        ) as error:
             yield Rejected(member_name, f"this zip member cannot be read ({error})")
             continue
         kind = sniff(head)
@@ -300,13 +313,14 @@ def _unpack_email(
     parts = list(_leaf_parts(message, limits.max_email_parts + 1))
     if len(parts) > limits.max_email_parts:
         yield Rejected(
-            name, f"the message has more than {limits.max_email_parts} parts (the max_email_parts cap)"
+            name,
+            f"the message has more than {limits.max_email_parts} parts (the max_email_parts cap)",
         )
         return
     if any(part.get_content_type() == "message/feedback-report" for part in parts):
         # A failure (forensic) report: the whole message is the report; its attachments are the
         # sample of the failing mail, not reports.
-        yield Piece(name, Kind.EMAIL, CappedReader(io.BytesIO(data), Budget(len(data) + 1)))  # type: ignore[arg-type]
+        yield Piece(name, Kind.EMAIL, CappedReader(io.BytesIO(data), Budget(len(data) + 1)))
         return
     found = False
     for index, part in enumerate(parts):
@@ -325,7 +339,7 @@ def _unpack_email(
         yield from unpack(f"{name}:{label}", io.BytesIO(payload), limits, _depth=depth + 1)
     if not found:
         # No attachment: possibly a failure report without an ARF part (Exim sends plain text).
-        yield Piece(name, Kind.EMAIL, CappedReader(io.BytesIO(data), Budget(len(data) + 1)))  # type: ignore[arg-type]
+        yield Piece(name, Kind.EMAIL, CappedReader(io.BytesIO(data), Budget(len(data) + 1)))
 
 
 def _leaf_parts(message: Message, limit: int) -> Iterator[Message]:
@@ -342,7 +356,9 @@ def _leaf_parts(message: Message, limit: int) -> Iterator[Message]:
 _MBOX_SPLIT = re.compile(rb"(?:\r?\n)(?=From [^\r\n]*\r?\n)")
 
 
-def _unpack_mbox(name: str, data: bytes, limits: ParseLimits, depth: int) -> Iterator[Piece | Rejected]:
+def _unpack_mbox(
+    name: str, data: bytes, limits: ParseLimits, depth: int
+) -> Iterator[Piece | Rejected]:
     messages = _MBOX_SPLIT.split(data)
     if len(messages) > limits.max_mbox_messages:
         yield Rejected(

@@ -6,7 +6,11 @@ from pathlib import Path
 
 SAMPLES = Path(__file__).parents[2] / "data" / "dmarc"
 AGGREGATE_SAMPLES = sorted(
-    [*(SAMPLES / "aggregate").iterdir(), *(SAMPLES / "aggregate_invalid").iterdir(), *(SAMPLES / "extract_report").iterdir()]
+    [
+        *(SAMPLES / "aggregate").iterdir(),
+        *(SAMPLES / "aggregate_invalid").iterdir(),
+        *(SAMPLES / "extract_report").iterdir(),
+    ]
 )
 FAILURE_SAMPLES = sorted((SAMPLES / "failure").iterdir())
 TLS_SAMPLES = sorted((SAMPLES / "smtp_tls").iterdir())

@@ -85,7 +85,11 @@ def rows_of(report: dict[str, Any]) -> list[dict[str, Any]]:
         # parsedmarc splits a record of a report spanning more than a day into per-day parts with
         # pro-rated counts; the parts of one record are consecutive and otherwise identical, so
         # they are summed back into the receiver's row before comparing.
-        key = tuple(v for k, v in row.items() if k != "count") if record.get("normalized_timespan") else None
+        key = (
+            tuple(v for k, v in row.items() if k != "count")
+            if record.get("normalized_timespan")
+            else None
+        )
         if key is not None and key == previous_key:
             rows[-1]["count"] += row["count"]
         else:

@@ -62,7 +62,9 @@ def test_records_match_parsedmarc(path: Any) -> None:
         for column in RECORD_COLUMNS:
             if their_row[column] != our_row[column]:
                 differing.setdefault(column, (their_row[column], our_row[column]))
-    assert differing == {column: (theirs_, ours_) for column, (theirs_, ours_, _) in expected.items()}
+    assert differing == {
+        column: (theirs_, ours_) for column, (theirs_, ours_, _) in expected.items()
+    }
 
 
 def test_every_listed_difference_names_a_sample_and_a_reason() -> None:

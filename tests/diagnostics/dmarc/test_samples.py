@@ -32,7 +32,11 @@ def test_every_sample_lands_in_a_table_or_in_errors(everything: ReportBatch) -> 
     for path in TLS_SAMPLES:
         assert any(s.startswith(str(path)) for s in tls_sources), path.name
     # Only the non-report files are rejected, each with a reason a person understands.
-    assert rejected == {str(SAMPLES / "empty.xml"), str(SAMPLES / "LICENSE"), str(SAMPLES / "SOURCE.md")}
+    assert rejected == {
+        str(SAMPLES / "empty.xml"),
+        str(SAMPLES / "LICENSE"),
+        str(SAMPLES / "SOURCE.md"),
+    }
     reasons = dict(everything.errors)
     assert reasons[str(SAMPLES / "empty.xml")] == "the file is empty"
     assert "not a report" in reasons[str(SAMPLES / "LICENSE")]
@@ -91,7 +95,11 @@ def test_broken_xml_is_recovered_with_a_warning() -> None:
 def test_rfc9990_namespace_and_fields() -> None:
     report = parse_report(SAMPLES / "aggregate" / "rfc9990-sample.xml")
     assert report.meta.xml_namespace == "urn:ietf:params:xml:ns:dmarc-2.0"
-    assert (report.meta.policy_np, report.meta.policy_testing, report.meta.policy_discovery_method) == (
+    assert (
+        report.meta.policy_np,
+        report.meta.policy_testing,
+        report.meta.policy_discovery_method,
+    ) == (
         "none",
         "n",
         "treewalk",
@@ -103,7 +111,9 @@ def test_rfc9990_namespace_and_fields() -> None:
 
 
 def test_override_reasons_are_joined_and_empty_ones_dropped() -> None:
-    dmarcbis = parse_report(SAMPLES / "aggregate" / "rfc9990-example.net!example.com!1700000000!1700086399.xml")
+    dmarcbis = parse_report(
+        SAMPLES / "aggregate" / "rfc9990-example.net!example.com!1700000000!1700086399.xml"
+    )
     reasons = dmarcbis.records["override_reasons"]
     assert reasons.isna().tolist() == [True, False]
     assert reasons.iloc[1] == "other"
@@ -120,7 +130,9 @@ def test_mimecast_gzip_with_trailing_bytes_in_an_email() -> None:
 def test_multiple_dkim_signatures_keep_report_order() -> None:
     report = parse_report(SAMPLES / "extract_report" / "nice-input.xml")
     row = report.records[report.records["dkim_domains"] == "example.com,amazonses.com"].iloc[0]
-    assert row["dkim_selectors"] == "awbr2rp4egb35wbg4umq4e5dcoe5kc4n,ug7nbtf4gccmlpwj322ax3p6ow6yfsug"
+    assert (
+        row["dkim_selectors"] == "awbr2rp4egb35wbg4umq4e5dcoe5kc4n,ug7nbtf4gccmlpwj322ax3p6ow6yfsug"
+    )
     assert row["dkim_results"] == "pass,pass"
 
 
@@ -133,7 +145,9 @@ def test_parse_report_refuses_what_is_not_one_aggregate_report() -> None:
 
 def test_failure_reports_table(everything: ReportBatch) -> None:
     failures = everything.failure_reports.set_index("source")
-    netease = failures.loc[str(SAMPLES / "failure" / "[Netease DMARC Failure Report] Rent Reminder.eml")]
+    netease = failures.loc[
+        str(SAMPLES / "failure" / "[Netease DMARC Failure Report] Rent Reminder.eml")
+    ]
     assert netease["reported_domain"] == "cardinal.com"
     assert netease["source_ip"] == "167.89.69.24"
     assert netease["subject"] == "Rent Reminder"
@@ -148,4 +162,7 @@ def test_tls_reports_table(everything: ReportBatch) -> None:
     assert (rfc["successful_sessions"], rfc["failed_sessions"]) == (5326, 303)
     assert "certificate-expired" in rfc["failure_types"]
     google = tls[tls["source"].str.contains("google.com_smtp_tls_report.eml")].iloc[0]
-    assert (google["policy_domain"], google["policy_type"]) == ("cardinalhealth.ca", "no-policy-found")
+    assert (google["policy_domain"], google["policy_type"]) == (
+        "cardinalhealth.ca",
+        "no-policy-found",
+    )
