@@ -4,6 +4,7 @@ See the docstrings of diagnostics.spf.record, diagnostics.spf.macro and diagnost
 for the API of each part.
 """
 
+from diagnostics.spf.analyze import analyze, analyze_async
 from diagnostics.spf.compile import Authorizer, CompileStats, compile
 from diagnostics.spf.evaluate import check_host, check_host_async
 from diagnostics.spf.macro import MacroContext, MacroSyntaxError, expand, macro_problem
@@ -16,6 +17,7 @@ from diagnostics.spf.record import (
     parse_record,
 )
 from diagnostics.spf.result import Result, SpfResult, TraceStep
+from diagnostics.spf.tree import SpfAnalysis, SpfNode
 
 __all__ = [
     "Authorizer",
@@ -26,9 +28,13 @@ __all__ = [
     "Modifier",
     "Qualifier",
     "Result",
+    "SpfAnalysis",
+    "SpfNode",
     "SpfRecord",
     "SpfResult",
     "TraceStep",
+    "analyze",
+    "analyze_async",
     "check_host",
     "check_host_async",
     "compile",
