@@ -1,0 +1,53 @@
+"""Pieces every page shares: the app's DNS resolver and how findings are shown.
+
+Not a page itself (the leading underscore keeps it out of the navigation).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+import streamlit as st
+
+from diagnostics.dns import Resolver, parse_nameserver
+from diagnostics.errors import DiagnosticsError
+from diagnostics.findings import Finding, Severity
+
+# DESK_NAMESERVER=HOST[:PORT] points every look-up the app makes at one nameserver (a company resolver,
+# or the loopback nameserver of the end-to-end tests); unset means the system's configuration.
+NAMESERVER_ENV = "DESK_NAMESERVER"
+DNS_TIMEOUT_ENV = "DESK_DNS_TIMEOUT"
+
+
+def app_resolver() -> Resolver:
+    """A fresh resolver for one page run: its cache serves that run and is never shared between users."""
+    timeout = float(os.environ.get(DNS_TIMEOUT_ENV, "3.0"))
+    spec = os.environ.get(NAMESERVER_ENV, "").strip()
+    if spec:
+        host, port = parse_nameserver(spec)
+        return Resolver([host], port=port, timeout=timeout)
+    return Resolver(timeout=timeout)
+
+
+def show_error(exc: DiagnosticsError) -> None:
+    """Bad input or an unreachable service, said plainly; never a traceback on a page."""
+    st.error(str(exc), icon="⚠️")
+
+
+_ICONS = {Severity.ERROR: "🛑", Severity.WARNING: "⚠️", Severity.INFO: "ℹ️"}
+
+
+def finding_cards(findings: Iterable[Finding]) -> None:
+    """One card a finding, errors first, each with its plain-language message."""
+    ordered = sorted(findings, key=lambda f: f.severity.rank)
+    if not ordered:
+        st.success("No problems found.", icon="✅")
+        return
+    for finding in ordered:
+        show = {Severity.ERROR: st.error, Severity.WARNING: st.warning, Severity.INFO: st.info}[
+            finding.severity
+        ]
+        title = finding.code.replace("_", " ")
+        term = f" — `{finding.term}`" if finding.term else ""
+        show(f"**{title}**{term}\n\n{finding.message}", icon=_ICONS[finding.severity])
