@@ -1,7 +1,8 @@
 """Where the database is and how to connect to it: the URL, the engine, and per-backend settings.
 
-Embedded default: a SQLite file, data/desk.sqlite under the project root, created on first run.
-DATABASE_URL (or an explicit URL) selects another, e.g. postgresql+psycopg2://user@host/db for a team.
+Embedded default: a SQLite file, data/desk.sqlite under the project root (DESK_DATA_DIR moves the
+folder), created on first run. DATABASE_URL (or an explicit URL) selects another database, e.g.
+postgresql+psycopg2://user@host/db for a team.
 """
 
 from __future__ import annotations
@@ -18,20 +19,29 @@ from sqlalchemy.pool import StaticPool
 from admin.errors import AdminInputError
 
 URL_ENV = "DATABASE_URL"
+DATA_DIR_ENV = "DESK_DATA_DIR"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DATA_DIR = PROJECT_ROOT / "data"
-DEFAULT_SQLITE = DATA_DIR / "desk.sqlite"
 
 # Write transactions carry this execution option; on SQLite they start with BEGIN IMMEDIATE.
 WRITE = "desk_write"
+
+
+def data_dir() -> Path:
+    """The embedded default's folder: $DESK_DATA_DIR, else data/ under the project root."""
+    configured = os.environ.get(DATA_DIR_ENV, "").strip()
+    return Path(configured) if configured else PROJECT_ROOT / "data"
+
+
+def default_sqlite() -> Path:
+    return data_dir() / "desk.sqlite"
 
 
 def resolve_url(url: str | URL | None = None) -> URL:
     """`url`, else $DATABASE_URL, else the embedded SQLite file (its folder created if missing)."""
     text = url if url is not None else os.environ.get(URL_ENV, "").strip() or None
     if text is None:
-        DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
-        return URL.create("sqlite", database=str(DEFAULT_SQLITE))
+        data_dir().mkdir(mode=0o700, parents=True, exist_ok=True)
+        return URL.create("sqlite", database=str(default_sqlite()))
     if isinstance(text, str) and text.startswith("postgres://"):
         text = "postgresql://" + text.removeprefix("postgres://")  # the Heroku-style spelling
     try:

@@ -19,6 +19,7 @@ import hashlib
 import logging
 import os
 import stat
+import tempfile
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -113,16 +114,23 @@ def load_key(key: Secret | str | None = None, *, key_file: Path) -> LoadedKey:
 
 def ensure_key_file(path: Path) -> Secret:
     """Read the key file, or create it with a new key, readable and writable by its owner only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        # O_EXCL: two processes starting at once must not each write a different key.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
+    if path.exists():
         return _read_key_file(path)
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(generate_key() + "\n")
-    os.chmod(path, 0o600)  # the umask may only remove bits, but be explicit about the result
-    log.info("created a new secret key file at %s", path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Write a private temporary file, then link it into place: the key file appears complete or
+    # not at all, and of two processes starting at once exactly one key wins (link never replaces).
+    fd, temporary = tempfile.mkstemp(prefix=".secret-key-", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(generate_key() + "\n")
+        try:
+            os.link(temporary, path)
+            log.info("created a new secret key file at %s", path)
+        except FileExistsError:
+            pass  # another process made it first: use theirs
+    finally:
+        os.unlink(temporary)
     return _read_key_file(path)
 
 

@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from admin import inputs, migrate, rows
-from admin.database import DATA_DIR, DEFAULT_SQLITE, WRITE, display_url, make_engine, resolve_url
+from admin.database import WRITE, data_dir, default_sqlite, display_url, make_engine, resolve_url
 from admin.errors import NotFound, SecretKeyError, StoreUnavailable
 from admin.models import AccountRow, AuditRow, ConnectionRow, MetaRow, ProbeRow, utcnow
 from admin.plans import (
@@ -43,7 +43,7 @@ from diagnostics.smtp.settings import Security, SmtpSettings
 
 log = logging.getLogger(__name__)
 
-DEFAULT_KEY_FILE = DATA_DIR / "secret.key"
+KEY_FILE_NAME = "secret.key"
 _KEY_ID = "secret_key_id"
 _MAX_NAME = 200
 
@@ -61,7 +61,7 @@ class Store:
         echo: bool = False,
     ) -> None:
         self._url = resolve_url(url)
-        loaded = load_key(secret_key, key_file=key_file or DEFAULT_KEY_FILE)
+        loaded = load_key(secret_key, key_file=key_file or data_dir() / KEY_FILE_NAME)
         self._box = SecretBox(loaded.key)
         self.key_source: KeySource = loaded.source
         self._engine: Engine = make_engine(self._url, echo=echo)
@@ -89,7 +89,7 @@ class Store:
     @property
     def is_embedded_default(self) -> bool:
         """True on the SQLite file under data/: where the app loads sample data."""
-        return self.backend == "sqlite" and self._url.database == str(DEFAULT_SQLITE)
+        return self.backend == "sqlite" and self._url.database == str(default_sqlite())
 
     @property
     def backend(self) -> str:
