@@ -10,6 +10,12 @@ PostgreSQL, BEGIN IMMEDIATE on SQLite), so concurrent changes to one account que
 log's before/after of each change is the state the previous change left. Every write takes `actor`
 (who did it) and adds one audit entry; no entry ever holds a secret, only `SmtpSettings.public_dict()`.
 The plan rules themselves live in admin.plans.
+
+Configuration: `url`, else DATABASE_URL, else data/desk.sqlite (DESK_DATA_DIR moves data/). The secret
+key: `secret_key` (the page layer passes Streamlit's secret), else DESK_SECRET_KEY, else `key_file`,
+by default data/secret.key, created on first run with mode 0600. With a key other than the one the
+saved passwords were encrypted with, the store still opens (`key_matches` is False, for a banner);
+reading or saving a password then raises SecretKeyError with a plain message.
 """
 
 from __future__ import annotations
