@@ -93,6 +93,7 @@ def test_the_embedded_default_lives_in_the_data_folder(
         assert store.backend == "sqlite"
         store.create_account("Bluebird", "nano")
     assert (data / "desk.sqlite").is_file()
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
     assert stat.S_IMODE((data / "secret.key").stat().st_mode) == 0o600
     # DATABASE_URL wins over the default.
     other = tmp_path / "other.sqlite"

@@ -258,3 +258,11 @@ def test_accounts_are_listed_by_name_with_their_routes(store: Store) -> None:
     assert [x.route.mode for x in listed] == [RouteMode.MANAGED, RouteMode.CUSTOM]
     assert listed[0] == store.get_account(a.id)
     assert listed[0].created_at.tzinfo is not None
+
+
+def test_deleting_an_unused_last_connection_keeps_a_chosen_managed_route(store: Store) -> None:
+    account = store.create_account("Northwind Legal", "starter")
+    conn = store.add_connection(account.id, ses())
+    chosen = store.use_managed(account.id)
+    assert store.delete_connection(conn.id) == chosen
+    assert "an admin chose managed sending" in store.outbound_route(account.id).reason
