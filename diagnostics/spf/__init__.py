@@ -8,6 +8,7 @@ from diagnostics.spf.analyze import analyze, analyze_async
 from diagnostics.spf.compile import Authorizer, CompileStats, compile
 from diagnostics.spf.evaluate import check_host, check_host_async
 from diagnostics.spf.macro import MacroContext, MacroSyntaxError, expand, macro_problem
+from diagnostics.spf.recommend import DnsRecord, SpfRecommendation, recommend, recommend_async
 from diagnostics.spf.record import (
     Mechanism,
     Modifier,
@@ -22,6 +23,7 @@ from diagnostics.spf.tree import SpfAnalysis, SpfNode
 __all__ = [
     "Authorizer",
     "CompileStats",
+    "DnsRecord",
     "MacroContext",
     "MacroSyntaxError",
     "Mechanism",
@@ -30,6 +32,7 @@ __all__ = [
     "Result",
     "SpfAnalysis",
     "SpfNode",
+    "SpfRecommendation",
     "SpfRecord",
     "SpfResult",
     "TraceStep",
@@ -42,4 +45,6 @@ __all__ = [
     "is_spf_record",
     "macro_problem",
     "parse_record",
+    "recommend",
+    "recommend_async",
 ]

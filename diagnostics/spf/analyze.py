@@ -1,8 +1,11 @@
 """SPF analysis of a domain: walk its whole include/redirect tree, count look-ups, find mistakes.
 
-    analyze(domain, *, resolver=None) -> SpfAnalysis
-    await analyze_async(domain, *, resolver=None) -> SpfAnalysis
-    walk(domain) -> Generator[Question, Answer, SpfAnalysis]      the pure logic both drive
+    analyze(domain, *, resolver=None, record=None) -> SpfAnalysis
+    await analyze_async(domain, *, resolver=None, record=None) -> SpfAnalysis
+    walk(domain, *, record=None) -> Generator[Question, Answer, SpfAnalysis]   the pure logic
+
+`record=` analyses that text as if `domain` published it (what `recommend` does with the record it
+proposes), with everything it includes fetched from DNS as usual.
 
 Unlike `check_host`, which follows the path one IP takes, this visits every term of every record,
 so the totals are what the worst-case evaluation spends. Counting follows RFC 7208 4.6.4:
@@ -25,14 +28,15 @@ each becomes a finding (codes in `diagnostics.spf.tree` and `lint`, plus `invali
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Generator
 from dataclasses import dataclass, field
 
-from diagnostics.dns import Answer, Resolver, get_resolver, normalize_name
+from diagnostics.dns import Answer, Resolver, Status, get_resolver, normalize_name
 from diagnostics.errors import InvalidInput
 from diagnostics.findings import Finding, Severity
 from diagnostics.spf.evaluate import drive, drive_async
-from diagnostics.spf.lint import covered_by, length_findings, record_findings
+from diagnostics.spf.lint import covered_by, length_findings, record_findings, txt_strings
 from diagnostics.spf.macro import MacroContext, MacroSyntaxError, expand_domain
 from diagnostics.spf.record import Mechanism, SpfRecord, is_spf_record, parse_record
 from diagnostics.spf.tree import MAX_LOOKUPS, MAX_VOID_LOOKUPS, Network, SpfAnalysis, SpfNode
@@ -50,14 +54,18 @@ _MAX_NODES = 120
 _IP_LETTERS = frozenset("icvp")
 
 
-def analyze(domain: str, *, resolver: Resolver | None = None) -> SpfAnalysis:
+def analyze(
+    domain: str, *, resolver: Resolver | None = None, record: str | None = None
+) -> SpfAnalysis:
     """Analyse the SPF record of `domain` and everything it includes or redirects to."""
-    return drive(walk(domain), get_resolver(resolver))
+    return drive(walk(domain, record=record), get_resolver(resolver))
 
 
-async def analyze_async(domain: str, *, resolver: Resolver | None = None) -> SpfAnalysis:
+async def analyze_async(
+    domain: str, *, resolver: Resolver | None = None, record: str | None = None
+) -> SpfAnalysis:
     """`analyze` for asyncio: DNS through `Resolver.aquery`."""
-    return await drive_async(walk(domain), get_resolver(resolver))
+    return await drive_async(walk(domain, record=record), get_resolver(resolver))
 
 
 @dataclass
@@ -74,6 +82,7 @@ class _Crossing:
 class _State:
     root: str
     sender: str
+    record: str | None = None  # replaces the root's published TXT when given
     lookups: int = 0
     voids: int = 0
     nodes: int = 0
@@ -108,10 +117,10 @@ class _Builder:
     static: bool = True
 
 
-def walk(domain: str) -> Generator[Question, Answer, SpfAnalysis]:
+def walk(domain: str, *, record: str | None = None) -> Generator[Question, Answer, SpfAnalysis]:
     """The analysis as a generator of DNS questions (see `diagnostics.spf.engine` for the idea)."""
     try:
-        name = normalize_name(str(domain))
+        name = _host_name(str(domain))
     except InvalidInput as exc:
         finding = Finding(
             "invalid_domain",
@@ -121,7 +130,7 @@ def walk(domain: str) -> Generator[Question, Answer, SpfAnalysis]:
         )
         node = SpfNode(str(domain), None, error=str(exc), findings=(finding,))
         return SpfAnalysis(str(domain), None, 0, 0, node, (finding,))
-    state = _State(root=name, sender=f"postmaster@{name}")
+    state = _State(root=name, sender=f"postmaster@{name}", record=record)
     tree = yield from _node(state, name, via=None, qualifier="+", policy=True, ancestors=())
     legacy = yield (name, "SPF")
     if any(is_spf_record(text) for text in legacy.records):
@@ -151,6 +160,21 @@ def walk(domain: str) -> Generator[Question, Answer, SpfAnalysis]:
     return SpfAnalysis(name, tree.record, state.lookups, state.voids, tree, tuple(every))
 
 
+def _host_name(domain: str) -> str:
+    """`normalize_name`, refusing also what DNS could carry but no mail domain has (spaces,
+    "@", control characters): people paste addresses and whole sentences into this field."""
+    name = normalize_name(domain)
+    if not _HOST.fullmatch(name):
+        raise InvalidInput(
+            f"{domain.strip()!r} is not a domain name: only letters, digits, hyphens, "
+            "underscores and dots may appear in one."
+        )
+    return name
+
+
+_HOST = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*")
+
+
 def _node(
     state: _State,
     domain: str,
@@ -161,7 +185,11 @@ def _node(
     ancestors: tuple[str, ...],
 ) -> Generator[Question, Answer, SpfNode]:
     state.nodes += 1
-    answer = yield (domain, "TXT")
+    if not ancestors and state.record is not None:
+        chunks = tuple(piece.encode("utf-8") for piece in txt_strings(state.record))
+        answer = Answer(domain, "TXT", Status.OK, (state.record,), (chunks,))
+    else:
+        answer = yield (domain, "TXT")
     texts = [text for text in answer.records if is_spf_record(text)]
     problem = _record_problem(domain, answer, texts, via)
     if problem is not None:

@@ -20,7 +20,7 @@ from diagnostics.findings import Finding, Severity
 from diagnostics.spf.record import Mechanism, Modifier, SpfRecord, parse_record
 from diagnostics.spf.tree import Network
 
-__all__ = ["MAX_RECORD_BYTES", "covered_by", "length_findings", "record_findings"]
+__all__ = ["MAX_RECORD_BYTES", "covered_by", "length_findings", "record_findings", "txt_strings"]
 
 # RFC 7208 3.4: keep the whole DNS answer within 512 bytes; with the question and the other
 # records of a typical answer, 450 bytes of SPF text is the practical ceiling.
@@ -254,3 +254,16 @@ def _is_term(token: str) -> bool:
         return token.lower() == "v=spf1"
     parsed = parse_record("v=spf1 " + token)
     return parsed.is_valid and len(parsed.terms) == 1
+
+
+def txt_strings(text: str) -> tuple[str, ...]:
+    raw = text.encode("utf-8")
+    pieces: list[str] = []
+    while len(raw) > 255:
+        cut = raw.rfind(b" ", 0, 255) + 1
+        if cut <= 0:
+            cut = 255  # one term over 255 bytes cannot be kept whole; split it where it must be
+        pieces.append(raw[:cut].decode("utf-8", errors="replace"))
+        raw = raw[cut:]
+    pieces.append(raw.decode("utf-8", errors="replace"))
+    return tuple(pieces)
