@@ -15,12 +15,43 @@ from dataclasses import dataclass, field
 
 from diagnostics.findings import Finding
 
-__all__ = ["MAX_LOOKUPS", "MAX_VOID_LOOKUPS", "Network", "SpfAnalysis", "SpfNode"]
+__all__ = [
+    "FINDING_CODES",
+    "MAX_LOOKUPS",
+    "MAX_VOID_LOOKUPS",
+    "Network",
+    "SpfAnalysis",
+    "SpfNode",
+]
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 MAX_LOOKUPS = 10
 MAX_VOID_LOOKUPS = 2
+
+# Every code an analysis (or a recommendation) may report. The first sixteen are the lint codes of
+# issue 2; the last two say the analysis itself could not be done (a name that cannot exist, DNS
+# that did not answer), which a page shows like any other finding.
+FINDING_CODES = (
+    "no_record",
+    "multiple_records",
+    "syntax_error",
+    "too_many_lookups",
+    "too_many_void_lookups",
+    "include_loop",
+    "include_without_record",
+    "ptr_mechanism",
+    "pass_all",
+    "neutral_all",
+    "no_all",
+    "terms_after_all",
+    "duplicate_include",
+    "overlapping_networks",
+    "record_too_long",
+    "deprecated_spf_rr",
+    "invalid_domain",
+    "dns_error",
+)
 
 
 @dataclass(frozen=True, slots=True)

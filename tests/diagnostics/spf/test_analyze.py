@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from diagnostics.findings import Severity
-from diagnostics.spf import SpfAnalysis, analyze, analyze_async
+from diagnostics.spf import SpfAnalysis, analyze, analyze_async, check_host
+from diagnostics.spf.tree import FINDING_CODES
 from tests.support.nameserver import TIMEOUT, LoopbackNameserver
 
 StartServer = Callable[..., LoopbackNameserver]
@@ -542,3 +544,60 @@ def test_to_dict_is_plain_data(nameserver: StartServer) -> None:
     assert data["lookups"] == 1
     assert data["findings"][0]["code"] == "neutral_all"  # type: ignore[index]
     assert data["tree"]["children"][0]["networks"][0] == "167.89.0.0/17"  # type: ignore[index]
+
+
+# Trees where an IPv4 client matching nothing walks every term: `check_host` (which passes the
+# OpenSPF suite) must then spend exactly the look-ups and void look-ups the analysis counts.
+AGREEMENT = [
+    {
+        "example.com": {"TXT": ["v=spf1 a:g1.example.com include:_b.example.com -all"]},
+        "_b.example.com": {"TXT": ["v=spf1 a:g2.example.com a:g3.example.com ~all"]},
+    },
+    {
+        "example.com": {
+            "TXT": ["v=spf1 mx a:gone.example.com include:_spf.google.com -all"],
+            "MX": ["10 mx.example.com"],
+        },
+        "mx.example.com": {"A": ["192.0.2.1"]},
+    },
+    {
+        "example.com": {
+            "TXT": ["v=spf1 include:mailgun.org redirect=_spf.example.net exp=why.example.com"]
+        },
+        "_spf.example.net": {"TXT": ["v=spf1 a:gone.example.net mx:gone.example.net ~all"]},
+    },
+    {
+        "example.com": {"TXT": ["v=spf1 include:_a.example.com exists:gone.example.com -all"]},
+        "_a.example.com": {"TXT": ["v=spf1 mx:nomx.example.com ~all"]},
+        "nomx.example.com": {"A": ["192.0.2.2"]},
+    },
+    {
+        "example.com": {
+            "TXT": ["v=spf1 mx -all"],
+            "MX": [f"{i} mx{i}.example.com" for i in range(10)],
+        },
+        **{f"mx{i}.example.com": {"A": [f"192.0.2.{i + 10}"]} for i in range(10)},
+    },
+]
+
+
+@pytest.mark.parametrize("data", AGREEMENT)
+def test_counts_agree_with_check_host(nameserver: StartServer, data: dict[str, Any]) -> None:
+    server = nameserver(zone(data))
+    resolver = server.resolver()
+    analysis = analyze("example.com", resolver=resolver)
+    verdict = check_host("198.18.0.1", "someone@example.com", resolver=resolver)
+    assert verdict.result in ("fail", "softfail", "neutral", "permerror")
+    assert (verdict.lookups, verdict.void_lookups) == (analysis.lookups, analysis.void_lookups)
+    assert (verdict.result == "permerror") == analysis.has("too_many_void_lookups")
+
+
+def test_every_code_is_documented_and_reachable() -> None:
+    # Each code is produced by a test above; this guards the list against typos and drift.
+    source = (Path(__file__).parent / "test_analyze.py").read_text()
+    for code in FINDING_CODES:
+        assert f'"{code}"' in source, code
+    package = Path(__file__).parents[3] / "diagnostics" / "spf"
+    emitted = (package / "analyze.py").read_text() + (package / "lint.py").read_text()
+    for code in FINDING_CODES:
+        assert f'"{code}"' in emitted, code
