@@ -31,7 +31,7 @@ from diagnostics.findings import Finding, Severity
 from diagnostics.providers import EnvelopeOwner, Provider
 from diagnostics.spf.analyze import walk
 from diagnostics.spf.evaluate import drive, drive_async
-from diagnostics.spf.lint import covered_by, txt_strings
+from diagnostics.spf.lint import MAX_RECORD_BYTES, covered_by, txt_strings
 from diagnostics.spf.record import is_spf_record, parse_record
 from diagnostics.spf.tree import MAX_LOOKUPS, SpfAnalysis, SpfNode
 
@@ -425,9 +425,17 @@ def _ways_out(
         )
     for provider in chosen:
         node = tree.find(provider.spf_include) if provider.spf_include else None
-        if node is None or provider.return_path is None:
+        if node is None:
             continue
-        if provider.envelope.owner is not EnvelopeOwner.PROVIDER:
+        if provider.key.startswith("mailgun"):
+            # Mailgun's envelope sender is the domain registered with it: register a subdomain.
+            ways.append(
+                f"Send {provider.name} mail from a subdomain registered in Mailgun (e.g. "
+                f"mg.{domain}); its envelope sender and SPF include then live on that subdomain, "
+                f"so {node.via} can leave {domain}: saves {_cost(node)} look-ups."
+            )
+            continue
+        if provider.return_path is None or provider.envelope.owner is not EnvelopeOwner.PROVIDER:
             continue
         ways.append(
             f"Move {provider.name} to its return-path subdomain "
@@ -437,10 +445,19 @@ def _ways_out(
         )
     flattened = _flatten(after)
     if flattened is not None:
+        size = len(flattened.encode("utf-8"))
+        split = (
+            f" It is {size} bytes, over the {MAX_RECORD_BYTES} that fit safely in one answer: "
+            f"split the ranges over two records (e.g. _spf1.{domain} and _spf2.{domain}) and "
+            "include those, 2 look-ups."
+            if size > MAX_RECORD_BYTES
+            else ""
+        )
         ways.append(
-            "Publish the flattened record below: the same ranges written out as ip4/ip6, one "
-            "look-up in all. Warning: providers change their ranges without notice, so a "
-            "flattened record needs upkeep (re-check it at least monthly) or mail starts failing."
+            "Publish the flattened record: the same ranges written out as ip4/ip6, no look-ups "
+            "at all. Warning: providers change their ranges without notice, so a flattened "
+            "record needs upkeep (re-check it at least monthly) or their mail starts failing "
+            f"SPF.{split}"
         )
     else:
         ways.append(

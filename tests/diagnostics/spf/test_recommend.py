@@ -299,13 +299,15 @@ def test_over_ten_lookups_offers_the_ways_out_in_order(nameserver: StartServer) 
     assert crossing.term == "include:amazonses.com"
     assert any("over the limit" in n for n in rec.notes)
     ways = rec.ways_out
-    assert len(ways) == 4
+    assert len(ways) == 5
     assert ways[0].startswith("Remove include:_old.example.com")
     assert "saves 2 look-ups" in ways[0]
-    assert ways[1].startswith("Move Amazon SES")
-    assert "saves 1" in ways[1]
-    assert ways[2].startswith("Move SendGrid")
-    assert "upkeep" in ways[3]
+    assert ways[1].startswith("Send Mailgun (US) mail from a subdomain")
+    assert "saves 3 look-ups" in ways[1]
+    assert ways[2].startswith("Move Amazon SES")
+    assert "saves 1" in ways[2]
+    assert ways[3].startswith("Move SendGrid")
+    assert "upkeep" in ways[4]
     assert rec.flattened is not None
     assert rec.flattened.startswith("v=spf1 ip4:")
     assert rec.flattened.endswith(" -all")
@@ -396,3 +398,22 @@ async def test_async_matches_sync(nameserver: StartServer) -> None:
     other = await recommend_async("example.com", ["sendgrid", "resend"], resolver=server.resolver())
     assert other == sync
     assert other.to_dict()["record"] == "v=spf1 include:spf.trekmail.net include:sendgrid.net -all"
+
+
+def test_long_flattened_record_says_how_to_split_it(nameserver: StartServer) -> None:
+    wide = {
+        "_wide.example.com": {
+            "TXT": ["v=spf1 " + " ".join(f"ip4:10.{i}.0.0/16" for i in range(0, 80, 2)) + " ~all"]
+        }
+    }
+    data = {
+        "example.com": {
+            "TXT": [BIG["example.com"]["TXT"][0].replace("-all", "include:_wide.example.com -all")]
+        },
+        **{k: v for k, v in BIG.items() if k != "example.com"},
+        **wide,
+    }
+    rec = advise(nameserver, data, ["sendgrid"])
+    assert rec.flattened is not None
+    assert len(rec.flattened) > 450
+    assert "_spf1.example.com" in rec.ways_out[-1]
