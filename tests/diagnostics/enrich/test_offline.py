@@ -9,8 +9,7 @@ import pytest
 from parsedmarc import utils as pm
 
 from diagnostics import providers
-from diagnostics.enrich import PROVIDER_SERVICE_TYPE, describe
-from diagnostics.enrich import offline
+from diagnostics.enrich import PROVIDER_SERVICE_TYPE, describe, offline
 
 # Public addresses of well-known networks, IPv4 and IPv6, plus documentation and private ranges.
 IPS = [
@@ -89,14 +88,17 @@ def test_without_ptr_the_service_comes_from_the_as_domain():
     rows = _service_rows()
     assert record.as_domain in rows
     row = describe("8.8.8.8", None)
-    assert row.reverse_dns is None and row.base_domain is None
+    assert row.reverse_dns is None
+    assert row.base_domain is None
     assert (row.service_name, row.service_type) == rows[record.as_domain]
 
 
 def test_unknown_everything_leaves_the_row_empty():
     row = describe("192.0.2.1", "nothing.example")
     assert row.base_domain == "nothing.example"
-    assert row.service_name is None and row.asn is None and row.country is None
+    assert row.service_name is None
+    assert row.asn is None
+    assert row.country is None
 
 
 def test_offline_data_is_loaded_once():
