@@ -132,8 +132,10 @@ def walk(domain: str, *, record: str | None = None) -> Generator[Question, Answe
         return SpfAnalysis(str(domain), None, 0, 0, node, (finding,))
     state = _State(root=name, sender=f"postmaster@{name}", record=record)
     tree = yield from _node(state, name, via=None, qualifier="+", policy=True, ancestors=())
-    legacy = yield (name, "SPF")
-    if any(is_spf_record(text) for text in legacy.records):
+    # Skipped when the domain's DNS is not answering: one time-out is enough to report that.
+    unanswered = any(f.code == "dns_error" for f in tree.findings) and tree.record is None
+    legacy = None if unanswered else (yield (name, "SPF"))
+    if legacy is not None and any(is_spf_record(text) for text in legacy.records):
         state.findings.append(
             Finding(
                 "deprecated_spf_rr",
@@ -365,7 +367,11 @@ def _addresses(
     cidr["AAAA"] = 128 if mech.cidr6 is None else mech.cidr6
     for rdtype in ("A", "AAAA"):
         answer = yield (host, rdtype)
+        if answer.status.is_temporary and not count_void:
+            return  # an MX host that does not answer: its addresses are unknown, no verdict here
         if rdtype == "A" and count_void and _void_or_failed(state, build, mech, answer):
+            if answer.status.is_temporary:
+                return  # reported once; the AAAA query would only wait as long again
             continue
         if mech.qualifier.value != "+":
             continue

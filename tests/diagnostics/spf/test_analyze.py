@@ -45,7 +45,7 @@ def run(
     nameserver: StartServer, data: Mapping[str, Any], domain: str = "example.com"
 ) -> SpfAnalysis:
     server = nameserver(zone(data))
-    return analyze(domain, resolver=server.resolver(timeout=0.5))
+    return analyze(domain, resolver=server.resolver(timeout=0.3))
 
 
 def codes(analysis: SpfAnalysis) -> list[str]:

@@ -29,7 +29,7 @@ def advise(
     domain: str = "example.com",
 ) -> SpfRecommendation:
     server = serve(nameserver, data)
-    return recommend(domain, providers, resolver=server.resolver(timeout=0.5))
+    return recommend(domain, providers, resolver=server.resolver(timeout=0.3))
 
 
 def test_seed_example(nameserver: StartServer) -> None:
