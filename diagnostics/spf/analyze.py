@@ -164,8 +164,8 @@ def walk(domain: str, *, record: str | None = None) -> Generator[Question, Answe
 
 def _host_name(domain: str) -> str:
     """`normalize_name`, refusing also what DNS could carry but no mail domain has (spaces,
-    "@", control characters): people paste addresses and whole sentences into this field."""
-    name = normalize_name(domain)
+    control characters). A pasted address ("info@example.com") means its domain."""
+    name = normalize_name(domain.strip().rpartition("@")[2])
     if not _HOST.fullmatch(name):
         raise InvalidInput(
             f"{domain.strip()!r} is not a domain name: only letters, digits, hyphens, "

@@ -144,6 +144,12 @@ def plan(domain: str, providers: list[str]) -> Generator[Question, Answer, SpfRe
     other: list[DnsRecord] = []
     authorized: list[str] = []
     needed: list[_Include] = []
+    texts = yield from _current_texts(name, current)
+    base = current.tree
+    if len(texts) > 1:
+        # Several records: what they authorize together is what the merged record will.
+        merged, _ = _build(texts, [])
+        base = (yield from walk(name, record=merged)).tree
     for provider in chosen:
         include = provider.spf_include
         if include is None:
@@ -159,9 +165,9 @@ def plan(domain: str, providers: list[str]) -> Generator[Question, Answer, SpfRe
             notes.extend(_envelope_notes(provider, name))
             continue
         tree = yield from walk(include)
-        if _authorizes(current.tree, include, tree):
+        if _authorizes(base, include, tree):
             authorized.append(provider.key)
-            notes.append(_already_note(provider, current.tree, include, name))
+            notes.append(_already_note(provider, base, include, name))
         elif tree.record is None:
             findings.append(_missing_include(provider, include, tree))
         else:
@@ -169,7 +175,6 @@ def plan(domain: str, providers: list[str]) -> Generator[Question, Answer, SpfRe
         notes.extend(_envelope_notes(provider, name))
     additions = list(dict.fromkeys(i.domain for i in needed))
     added = tuple(dict.fromkeys(i.provider.key for i in needed))
-    texts = yield from _current_texts(name, current)
     record, build_notes = _build(texts, additions)
     notes.extend(build_notes)
     if record is None:

@@ -520,6 +520,16 @@ def test_idn_is_looked_up_as_punycode(nameserver: StartServer) -> None:
     assert result.lookups == 1
 
 
+def test_a_pasted_address_means_its_domain(nameserver: StartServer) -> None:
+    result = run(
+        nameserver,
+        {"example.com": {"TXT": ["v=spf1 include:spf.trekmail.net -all"]}},
+        domain=" Info@Example.COM ",
+    )
+    assert result.domain == "example.com"
+    assert result.lookups == 1
+
+
 def test_include_with_an_invalid_name_is_not_followed(nameserver: StartServer) -> None:
     long_label = "a" * 70
     result = run(

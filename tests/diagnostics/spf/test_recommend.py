@@ -252,9 +252,11 @@ def test_multiple_records_are_merged(nameserver: StartServer) -> None:
                 ]
             }
         },
-        ["sendgrid"],
+        ["sendgrid", "trekmail"],
     )
     assert rec.current is None
+    assert rec.already_authorized == ("trekmail",)
+    assert rec.added == ("sendgrid",)
     assert rec.record is not None
     assert rec.record.startswith("v=spf1 include:spf.trekmail.net ip4:192.0.2.1 ")
     # The two records ended differently: the merged one starts soft (~all), and says so.
