@@ -197,7 +197,13 @@ def _node(
     if problem is not None:
         error, finding = problem
         return SpfNode(
-            domain, None, via, qualifier, error=error, findings=(finding,) if finding else ()
+            domain,
+            None,
+            via,
+            qualifier,
+            running_total=state.lookups,
+            error=error,
+            findings=(finding,) if finding else (),
         )
     if len(texts) > 1:
         finding = Finding(
@@ -213,6 +219,7 @@ def _node(
             None,
             via,
             qualifier,
+            running_total=state.lookups,
             error=f"{len(texts)} SPF records",
             findings=(finding,),
         )

@@ -611,3 +611,20 @@ def test_every_code_is_documented_and_reachable() -> None:
     emitted = (package / "analyze.py").read_text() + (package / "lint.py").read_text()
     for code in FINDING_CODES:
         assert f'"{code}"' in emitted, code
+
+
+def test_running_total_continues_through_includes_without_a_record(
+    nameserver: StartServer,
+) -> None:
+    # A record-less include still sits at its place in the 10-lookup budget: the running total
+    # a person reads against 10 must not drop back to 0 there.
+    result = run(
+        nameserver,
+        {
+            "example.com": {
+                "TXT": ["v=spf1 include:spf.trekmail.net include:gone.example.net -all"]
+            },
+        },
+    )
+    assert codes(result) == ["include_without_record"]
+    assert [n.running_total for n in result.tree.walk()] == [2, 1, 2]
