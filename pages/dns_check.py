@@ -1,0 +1,166 @@
+"""DNS check: does this domain's SPF authorize its providers, and if not, what exactly to publish."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from diagnostics import providers
+from diagnostics.errors import DiagnosticsError
+from diagnostics.spf import SpfAnalysis, SpfNode, analyze, check_host, recommend
+from diagnostics.spf.tree import MAX_LOOKUPS, MAX_VOID_LOOKUPS
+from pages._common import app_resolver, finding_cards, show_error
+
+st.title("DNS check")
+st.caption(
+    "Does this domain's SPF record authorize the providers it sends through? "
+    "If not, here is the exact record to publish."
+)
+
+CATALOGUE = {p.key: p for p in providers.all()}
+
+with st.form("dns_check"):
+    domain = st.text_input("Domain", placeholder="example.com", help="The From domain of the mail.")
+    chosen = st.multiselect(
+        "Providers in use",
+        options=list(CATALOGUE),
+        format_func=lambda key: CATALOGUE[key].name,
+        help="Pick every service that sends mail for this domain, the platform included.",
+    )
+    with st.expander("Test a sending IP (optional)"):
+        ip = st.text_input("IP address", placeholder="192.0.2.10")
+        sender = st.text_input("Envelope sender", placeholder="postmaster@example.com")
+    submitted = st.form_submit_button("Check", type="primary")
+
+if submitted:
+    if not domain.strip():
+        st.warning("Enter a domain to check.")
+        st.stop()
+    resolver = app_resolver()
+    try:
+        with st.status("Checking DNS…", expanded=False) as status:
+            status.update(label="Reading the SPF record and its includes…")
+            analysis = analyze(domain, resolver=resolver)
+            rec = None
+            if chosen:
+                status.update(label="Writing the record to publish…")
+                rec = recommend(domain, chosen, resolver=resolver)
+            verdict = None
+            if ip.strip():
+                status.update(label=f"Testing {ip.strip()}…")
+                who = sender.strip() or f"postmaster@{analysis.domain}"
+                verdict = check_host(ip.strip(), who, resolver=resolver)
+            status.update(
+                label=f"Done: {resolver.queries_sent} DNS queries.",
+                state="complete",
+                expanded=False,
+            )
+    except DiagnosticsError as exc:
+        show_error(exc)
+        st.stop()
+    # Only public DNS data lands in the session: nothing secret.
+    st.session_state["dns_check_result"] = (analysis, rec, verdict)
+
+result = st.session_state.get("dns_check_result")
+if result is None:
+    st.info("Enter a domain and press **Check**.", icon="🔎")
+    st.stop()
+
+analysis, rec, verdict = result
+analysis_typed: SpfAnalysis = analysis
+
+st.subheader(f"SPF for {analysis_typed.domain}")
+left, middle, right = st.columns(3)
+left.metric("DNS lookups", f"{analysis_typed.lookups} / {MAX_LOOKUPS}")
+middle.metric("Void lookups", f"{analysis_typed.void_lookups} / {MAX_VOID_LOOKUPS}")
+errors = sum(1 for f in analysis_typed.findings if f.severity.value == "error")
+right.metric("Problems", errors, help="Findings of severity error")
+st.progress(
+    min(analysis_typed.lookups / MAX_LOOKUPS, 1.0),
+    text=f"{analysis_typed.lookups} of the {MAX_LOOKUPS} DNS lookups SPF allows",
+)
+if analysis_typed.record:
+    st.code(analysis_typed.record, language=None)
+else:
+    st.warning("This domain publishes no SPF record.")
+
+if rec is not None:
+    st.subheader("What to publish")
+    if rec.record == rec.current:
+        st.success(f"Nothing to change at **{rec.domain}**: every chosen provider is authorized.")
+    else:
+        st.markdown(f"Publish this **TXT** record at **`{rec.domain}`** (copy it with the button):")
+        st.code(rec.record, language=None)
+        if rec.current:
+            st.caption(f"It replaces: `{rec.current}`")
+    st.caption(f"DNS lookups after the change: {rec.lookups_after} of {MAX_LOOKUPS}.")
+    if rec.already_authorized:
+        names = ", ".join(
+            CATALOGUE[k].name if k in CATALOGUE else k for k in rec.already_authorized
+        )
+        st.caption(f"Already authorized: {names}.")
+    for note in rec.notes:
+        st.info(note)
+    extra = [f for f in rec.findings if f not in analysis_typed.findings]
+    if extra:
+        finding_cards(extra)
+
+st.subheader("Findings")
+finding_cards(analysis_typed.findings)
+
+
+def _rows(node: SpfNode, depth: int = 0) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = [
+        {
+            "domain": "\u2003" * depth + node.domain,
+            "via": node.via or "",
+            "lookups": node.lookups,
+            "running total": node.running_total,
+            "networks": len(node.networks),
+            "findings": ", ".join(f.code for f in node.findings),
+            "record": node.record or "(none)",
+        }
+    ]
+    for child in node.children:
+        rows.extend(_rows(child, depth + 1))
+    return rows
+
+
+if analysis_typed.tree is not None:
+    st.subheader("Include tree")
+    tree = pd.DataFrame(_rows(analysis_typed.tree))
+    st.dataframe(tree, hide_index=True, use_container_width=True)
+    costs = pd.DataFrame(
+        {
+            "include": [c.via or c.domain for c in analysis_typed.tree.children],
+            "lookups": [c.total_lookups for c in analysis_typed.tree.children],
+        }
+    )
+    if not costs.empty:
+        st.caption("What each include costs of the 10-lookup budget")
+        st.bar_chart(costs, x="include", y="lookups", horizontal=True)
+
+if verdict is not None:
+    st.subheader(f"IP test: {verdict.ip}")
+    show = {"pass": st.success, "fail": st.error, "softfail": st.warning}.get(
+        verdict.result.value, st.info
+    )
+    line = f"**{verdict.result.value}** for `{verdict.sender}`"
+    if verdict.problem:
+        line += f": {verdict.problem}"
+    if verdict.explanation:
+        line += f" — the domain explains: “{verdict.explanation}”"
+    show(line)
+    trace = pd.DataFrame(
+        [
+            {
+                "depth": step.depth,
+                "domain": step.domain,
+                "term": step.term,
+                "outcome": step.outcome,
+                "matched": {True: "yes", False: "no", None: ""}[step.matched],
+            }
+            for step in verdict.trace
+        ]
+    )
+    st.dataframe(trace, hide_index=True, use_container_width=True)

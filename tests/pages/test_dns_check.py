@@ -1,0 +1,61 @@
+"""The DNS check page against a loopback nameserver, as an admin would use it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "dns_check.py")
+
+ZONE = {
+    "example.com": {"TXT": "v=spf1 include:spf.trekmail.net -all"},
+    "spf.trekmail.net": {"TXT": "v=spf1 ip4:198.51.100.0/24 -all"},
+    "sendgrid.net": {"TXT": "v=spf1 ip4:167.89.0.0/17 ip4:149.72.0.0/16 ~all"},
+    "broken.example": {"TXT": ["v=spf1 include:spf.trekmail.net", "v=spf1 -all"]},
+}
+
+
+@pytest.fixture
+def page(nameserver, monkeypatch):
+    server = nameserver(ZONE)
+    monkeypatch.setenv("DESK_NAMESERVER", server.address)
+    monkeypatch.setenv("DESK_DNS_TIMEOUT", "1")
+    return AppTest.from_file(PAGE, default_timeout=30).run()
+
+
+def test_recommends_the_seed_record(page):
+    page.text_input[0].input("example.com")
+    page.multiselect[0].set_value(["trekmail", "sendgrid"])
+    page.button[0].click().run()
+    assert not page.exception
+    codes = [c.value for c in page.code]
+    assert "v=spf1 include:spf.trekmail.net -all" in codes
+    assert "v=spf1 include:spf.trekmail.net include:sendgrid.net -all" in codes
+    assert any("example.com" in m.value for m in page.markdown)
+
+
+def test_ip_test_shows_verdict_and_trace(page):
+    page.text_input[0].input("example.com")
+    page.text_input[1].input("203.0.113.9")
+    page.button[0].click().run()
+    assert not page.exception
+    assert any("fail" in e.value for e in page.error)
+    assert page.dataframe, "the trace table is missing"
+
+
+def test_multiple_records_is_a_finding_not_a_crash(page):
+    page.text_input[0].input("broken.example")
+    page.button[0].click().run()
+    assert not page.exception
+    assert any("multiple records" in e.value for e in page.error)
+
+
+@pytest.mark.parametrize("bad", ["exa mple.com", "a" * 64 + ".com", "nowhere.example"])
+def test_bad_domains_get_a_plain_message(page, bad):
+    page.text_input[0].input(bad)
+    page.button[0].click().run()
+    assert not page.exception
+    shown = " ".join(x.value for x in [*page.error, *page.warning, *page.info])
+    assert shown, "nothing told the user what happened"
