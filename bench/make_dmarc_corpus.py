@@ -65,7 +65,7 @@ def _ip(rng: random.Random) -> str:
     )
 
 
-def _record(rng: random.Random, domain: str, ips: list[str]) -> str:
+def _record(rng: random.Random, domain: str, ips: list[str], bounce: str) -> str:
     service, _, selectors = rng.choice(SERVICES)
     ip = rng.choice(ips)
     count = 1 if rng.random() < 0.6 else rng.randrange(2, 5000)
@@ -142,7 +142,8 @@ def _report(rng: random.Random, number: int, records: int) -> tuple[str, str]:
     if not rfc9990:
         head.append("    <pct>100</pct>\n")
     head.append("  </policy_published>\n")
-    body = [_record(rng, domain, ips) for _ in range(records)]
+    bounce = f"em{rng.randrange(9999)}.{domain}"
+    body = [_record(rng, domain, ips, bounce) for _ in range(records)]
     return f"{org.lower().replace(' ', '')}!{domain}!{begin}!{begin + 86399}!{number}", "".join(
         head
     ) + "".join(body) + "</feedback>\n"

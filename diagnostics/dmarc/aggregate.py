@@ -184,27 +184,9 @@ RowSink = Callable[[Any], None]
 
 
 def _row_sink(columns: RecordColumns, report: _Report, limits: ParseLimits) -> RowSink:
-    """A function that adds one `<record>` element to `columns` (the hot loop: keep it flat)."""
-    encoders, counts = columns.row_adders()
-    (
-        e_ip,
-        e_disposition,
-        e_dkim_aligned,
-        e_spf_aligned,
-        e_reasons,
-        e_header_from,
-        e_envelope_from,
-        e_envelope_to,
-        e_spf_domain,
-        e_spf_scope,
-        e_spf_result,
-        e_dkim_domains,
-        e_dkim_selectors,
-        e_dkim_results,
-    ) = encoders
+    """A function that adds one `<record>` element to `columns`."""
     max_records = limits.max_records
     local = _local
-    append_count = counts.append
 
     def add(record: Any) -> None:
         ip = count = disposition = dkim_v = spf_v = None
@@ -243,7 +225,7 @@ def _row_sink(columns: RecordColumns, report: _Report, limits: ParseLimits) -> R
                                         reason = _clean(part.text)
                                         if reason:
                                             reasons.append(reason)
-            elif name == "identifiers" or name == "identities":
+            elif name in ("identifiers", "identities"):
                 for item in section:
                     if not isinstance(item.tag, str):
                         continue
@@ -268,7 +250,7 @@ def _row_sink(columns: RecordColumns, report: _Report, limits: ParseLimits) -> R
                             domain = item.text
                         elif key == "result":
                             outcome = item.text
-                        elif key == "selector" or key == "scope":
+                        elif key in ("selector", "scope"):
                             second = item.text
                     domain = _lower(domain)
                     if domain is None:
@@ -290,38 +272,29 @@ def _row_sink(columns: RecordColumns, report: _Report, limits: ParseLimits) -> R
                 "rejected whole rather than cut short"
             )
         report.messages += count_value
-        append_count(count_value)
-        e_ip.codes.append(e_ip.code(_clean(ip)))
-        e_disposition.codes.append(e_disposition.code(_lower(disposition) or "none"))
-        e_dkim_aligned.codes.append(e_dkim_aligned.code(_lower(dkim_v) or "fail"))
-        e_spf_aligned.codes.append(e_spf_aligned.code(_lower(spf_v) or "fail"))
-        e_reasons.codes.append(e_reasons.code(",".join(reasons) if reasons else None))
-        e_header_from.codes.append(e_header_from.code(_lower(header_from)))
         envelope = _lower(envelope_from)
         if envelope is None and spf and spf[-1][1] in (None, "mfrom"):
             # The SPF check of the envelope sender names its domain; receivers that leave
             # envelope_from out still report it there.
             envelope = spf[-1][0]
-        e_envelope_from.codes.append(e_envelope_from.code(envelope))
-        e_envelope_to.codes.append(e_envelope_to.code(_lower(envelope_to)))
-        if spf:
-            e_spf_domain.codes.append(e_spf_domain.code(",".join(s[0] for s in spf)))
-            e_spf_scope.codes.append(e_spf_scope.code(",".join(s[1] or "mfrom" for s in spf)))
-            e_spf_result.codes.append(e_spf_result.code(",".join(s[2] or "none" for s in spf)))
-        else:
-            e_spf_domain.codes.append(-1)
-            e_spf_scope.codes.append(-1)
-            e_spf_result.codes.append(-1)
-        if dkim:
-            e_dkim_domains.codes.append(e_dkim_domains.code(",".join(d[0] for d in dkim)))
-            e_dkim_selectors.codes.append(
-                e_dkim_selectors.code(",".join(d[1] or "none" for d in dkim))
+        combo = columns.combo(
+            (
+                _lower(disposition) or "none",
+                _lower(dkim_v) or "fail",
+                _lower(spf_v) or "fail",
+                ",".join(reasons) if reasons else None,
+                _lower(header_from),
+                envelope,
+                _lower(envelope_to),
+                ",".join(s[0] for s in spf) if spf else None,
+                ",".join(s[1] or "mfrom" for s in spf) if spf else None,
+                ",".join(s[2] or "none" for s in spf) if spf else None,
+                ",".join(d[0] for d in dkim) if dkim else None,
+                ",".join(d[1] or "none" for d in dkim) if dkim else None,
+                ",".join(d[2] or "none" for d in dkim) if dkim else None,
             )
-            e_dkim_results.codes.append(e_dkim_results.code(",".join(d[2] or "none" for d in dkim)))
-        else:
-            e_dkim_domains.codes.append(-1)
-            e_dkim_selectors.codes.append(-1)
-            e_dkim_results.codes.append(-1)
+        )
+        columns.add_row(count_value, _clean(ip), combo)
 
     return add
 

@@ -119,37 +119,77 @@ class _Encoder:
         return pd.Categorical.from_codes(codes, categories=pd.Index(self.values, dtype=object))
 
 
+# The per-record columns other than source_ip, in the order of a "combination" tuple of codes.
+COMBO_COLUMNS: tuple[str, ...] = ROW_TEXT_COLUMNS[1:]
+
+
 class RecordColumns:
-    """Accumulates the rows of one or many aggregate reports as category codes."""
+    """Accumulates the rows of one or many aggregate reports as category codes.
+
+    Per record only three numbers are stored: the count, the source_ip code and the code of the
+    record's combination of all other values (verdicts, identifiers, auth results). Records of one
+    sender repeat the same combination, so the combinations are few and stored once each; the
+    columns are rebuilt from them with one numpy take each.
+    """
 
     def __init__(self) -> None:
-        self._row = [_Encoder() for _ in ROW_TEXT_COLUMNS]
+        self.encoders = {name: _Encoder() for name in ROW_TEXT_COLUMNS}
         self._report = [_Encoder() for _ in REPORT_TEXT_COLUMNS]
-        self._count = array("q")
+        self.counts = array("q")
+        self.ips = array("i")
+        self.combos = array("i")
+        self._combo_values: list[tuple[int, ...]] = []
+        self._combo_index: dict[tuple[int, ...], int] = {}
+        # For the fast reader: raw record bytes -> combination code, valid for these encoders.
+        self.raw_combos: dict[bytes, int] = {}
+        self.raw_ips: dict[bytes, int] = {}
+        self.raw_counts: dict[bytes, int] = {}
+        self.raw_parts: dict[object, tuple[int, ...]] = {}
         # One entry per report: its header and how many rows it contributed.
         self._headers: list[ReportHeader] = []
         self._sizes: list[int] = []
 
     def __len__(self) -> int:
-        return len(self._count)
+        return len(self.counts)
 
-    def row_adders(self) -> tuple[list[_Encoder], array[int]]:
-        """The encoders and the count array, for the parser's inner loop (it appends directly)."""
-        return self._row, self._count
+    def combo(self, values: tuple[str | None, ...]) -> int:
+        """The code of a combination of the `COMBO_COLUMNS` values (normalised text or None)."""
+        codes = tuple(
+            self.encoders[name].code(value)
+            for name, value in zip(COMBO_COLUMNS, values, strict=True)
+        )
+        found = self._combo_index.get(codes)
+        if found is None:
+            found = self._combo_index[codes] = len(self._combo_values)
+            self._combo_values.append(codes)
+        return found
+
+    def combo_of_codes(self, codes: tuple[int, ...]) -> int:
+        """The code of a combination given as the `COMBO_COLUMNS` category codes."""
+        found = self._combo_index.get(codes)
+        if found is None:
+            found = self._combo_index[codes] = len(self._combo_values)
+            self._combo_values.append(codes)
+        return found
+
+    def add_row(self, count: int, ip: str | None, combo: int) -> None:
+        self.counts.append(count)
+        self.ips.append(self.encoders["source_ip"].code(ip))
+        self.combos.append(combo)
 
     def mark(self) -> int:
-        return len(self._count)
+        return len(self.counts)
 
     def rollback(self, mark: int) -> None:
         """Forget every row added since `mark` (a report that failed half-way)."""
-        for encoder in self._row:
-            del encoder.codes[mark:]
-        del self._count[mark:]
+        del self.counts[mark:]
+        del self.ips[mark:]
+        del self.combos[mark:]
 
     def close_report(self, header: ReportHeader, mark: int) -> None:
         """Attach `header` to the rows added since `mark`."""
         self._headers.append(header)
-        self._sizes.append(len(self._count) - mark)
+        self._sizes.append(len(self.counts) - mark)
 
     def to_frame(self) -> pd.DataFrame:
         """The records table: one row per report record, columns as in `RECORD_COLUMNS`."""
@@ -170,19 +210,21 @@ class RecordColumns:
             columns[name] = stamps.repeat(sizes)
         pct = pd.array([h.policy_pct for h in headers], dtype="Int64")
         columns["policy_pct"] = pct.take(np.repeat(np.arange(len(headers)), sizes))
-        for name, encoder in zip(ROW_TEXT_COLUMNS, self._row, strict=True):
-            codes = (
-                np.frombuffer(encoder.codes, dtype=np.int32)
-                if encoder.codes
-                else np.empty(0, np.int32)
-            )
-            columns[name] = encoder.categorical(codes.copy())
+        columns["source_ip"] = self.encoders["source_ip"].categorical(_int32(self.ips))
+        table = np.asarray(self._combo_values, dtype=np.int32).reshape(-1, len(COMBO_COLUMNS))
+        rows = _int32(self.combos)
+        for index, name in enumerate(COMBO_COLUMNS):
+            columns[name] = self.encoders[name].categorical(table[rows, index])
         columns["count"] = (
-            np.frombuffer(self._count, dtype=np.int64).copy()
-            if self._count
+            np.frombuffer(self.counts, dtype=np.int64).copy()
+            if self.counts
             else np.empty(0, np.int64)
         )
         return pd.DataFrame({name: columns[name] for name in RECORD_COLUMNS})
+
+
+def _int32(values: array[int]) -> np.ndarray:
+    return np.frombuffer(values, dtype=np.int32).copy() if values else np.empty(0, np.int32)
 
 
 def utc(timestamp: int) -> datetime:

@@ -37,12 +37,17 @@ class Malformed(ReportError):
 _WS = rb"\s*"
 _T = rb"[^<&\x00-\x08\x0b\x0c\x0e-\x1f]*+"
 _TEXT = b"(" + _T + b")"
-_RECORD = re.compile(
+# A record is read in two steps: `_HEAD` up to the verdicts, then `_REST` to its end. The rest
+# (verdicts, identifiers, auth results) repeats across a sender's records, so it is looked up as raw
+# bytes first and `_REST` only runs on bytes not seen before.
+_HEAD = re.compile(
     rb"\s*<record>\s*<row>\s*"
     rb"<source_ip>" + _TEXT + rb"</source_ip>\s*"
     rb"<count>" + _TEXT + rb"</count>\s*"
-    rb"<policy_evaluated>\s*"
-    rb"<disposition>" + _TEXT + rb"</disposition>\s*"
+    rb"<policy_evaluated>"
+)
+_REST = re.compile(
+    rb"\s*<disposition>" + _TEXT + rb"</disposition>\s*"
     rb"<dkim>" + _TEXT + rb"</dkim>\s*"
     rb"<spf>" + _TEXT + rb"</spf>\s*"
     rb"((?:<reason>\s*<type>"
@@ -71,6 +76,9 @@ _RECORD = re.compile(
     + rb"</human_result>\s*)?</spf>\s*)*)"
     rb"</auth_results>\s*|<auth_results\s*/>\s*)?\Z"
 )
+# Bounds on the fast reader's caches of raw bytes, so a batch of millions of distinct records
+# cannot grow them without limit (they are cleared and refilled).
+_MAX_CACHED = 50_000
 _REASON = re.compile(rb"<type>(" + _T + rb")</type>")
 _DKIM = re.compile(
     rb"<dkim>\s*<domain>("
@@ -162,56 +170,20 @@ def scan(
     """Read the whole document, adding its records to `columns`; returns the document with its
     records cut out (metadata and policy: small), which the caller reads with lxml.
 
-    Every byte is checked: each record part either matches `_RECORD` to its end (fixed tag names,
-    text free of markup and control characters) or is parsed by lxml, and the rest goes to lxml,
-    so nothing malformed slips through. Raises NotPlain to hand the document to the general parser
-    and Malformed when a value is not UTF-8.
+    Every byte is checked: each record part either matches `_HEAD` + `_REST` to its end (fixed
+    tag names, text free of markup and control characters) or is parsed by lxml, and the rest goes
+    to lxml, so nothing malformed slips through. Raises NotPlain to hand the document to the
+    general parser and Malformed when a value is not UTF-8.
     """
     check_plain_head(first)
-    encoders, counts = columns.row_adders()
-    (
-        e_ip,
-        e_disposition,
-        e_dkim_aligned,
-        e_spf_aligned,
-        e_reasons,
-        e_header_from,
-        e_envelope_from,
-        e_envelope_to,
-        e_spf_domain,
-        e_spf_scope,
-        e_spf_result,
-        e_dkim_domains,
-        e_dkim_selectors,
-        e_dkim_results,
-    ) = encoders
-    # Raw bytes -> category codes, so each distinct raw value is decoded and normalised once.
-    ip_codes: dict[bytes, int] = {}
-    verdict_codes: dict[tuple[bytes, ...], tuple[int, int, int, int]] = {}
-    identity_codes: dict[tuple[bytes | None, ...], tuple[int, int]] = {}
-    envelope_codes: dict[tuple[bytes | None, str | None], int] = {}
-    dkim_codes: dict[bytes | None, tuple[int, int, int]] = {None: (-1, -1, -1), b"": (-1, -1, -1)}
-    spf_codes: dict[bytes | None, tuple[int, int, int, str | None]] = {
-        None: (-1, -1, -1, None),
-        b"": (-1, -1, -1, None),
-    }
-    count_values: dict[bytes, int] = {}
-    match_record = _RECORD.match
-    append_count = counts.append
-    a_ip = e_ip.codes.append
-    a_disposition = e_disposition.codes.append
-    a_dkim_v = e_dkim_aligned.codes.append
-    a_spf_v = e_spf_aligned.codes.append
-    a_reasons = e_reasons.codes.append
-    a_header_from = e_header_from.codes.append
-    a_envelope_to = e_envelope_to.codes.append
-    a_envelope_from = e_envelope_from.codes.append
-    a_dkim_domains = e_dkim_domains.codes.append
-    a_dkim_selectors = e_dkim_selectors.codes.append
-    a_dkim_results = e_dkim_results.codes.append
-    a_spf_domain = e_spf_domain.codes.append
-    a_spf_scope = e_spf_scope.codes.append
-    a_spf_result = e_spf_result.codes.append
+    raw_combos = columns.raw_combos
+    raw_ips = columns.raw_ips
+    raw_counts = columns.raw_counts
+    ip_encoder = columns.encoders["source_ip"]
+    match_head = _HEAD.match
+    append_count = columns.counts.append
+    append_ip = columns.ips.append
+    append_combo = columns.combos.append
 
     skeleton: list[bytes] = []
     pending = b""
@@ -246,29 +218,31 @@ def scan(
                     skeleton.append(part[:start])
                     part = part[start:]
                     started = True
-                match = match_record(part)
-                if match is None:
+                head = match_head(part)
+                combo = None
+                if head is not None:
+                    rest = part[head.end() :]
+                    combo = raw_combos.get(rest)
+                    if combo is None:
+                        combo = _combo(rest, columns)
+                        if combo is not None:
+                            if len(raw_combos) >= _MAX_CACHED:
+                                raw_combos.clear()
+                            raw_combos[rest] = combo
+                if combo is None:
                     report.records, report.messages = records, messages
                     _add_unusual(part, add_element)
                     records, messages = report.records, report.messages
                     continue
-                (
-                    ip,
-                    count,
-                    disposition,
-                    dkim_v,
-                    spf_v,
-                    reasons,
-                    envelope_to,
-                    envelope_from,
-                    header_from,
-                    dkim_block,
-                    spf_block,
-                ) = match.groups()
-                value = count_values.get(count)
+                ip, count = head.groups()  # type: ignore[union-attr]
+                value = raw_counts.get(count)
                 if value is None:
-                    value = _count(count)
-                    count_values[count] = value
+                    value = raw_counts[count] = _count(count)
+                ip_code = raw_ips.get(ip)
+                if ip_code is None:
+                    if len(raw_ips) >= _MAX_CACHED:
+                        raw_ips.clear()
+                    ip_code = raw_ips[ip] = ip_encoder.code(_text(ip))
                 records += 1
                 if records > max_records:
                     raise ReportTooLarge(
@@ -277,78 +251,8 @@ def scan(
                     )
                 messages += value
                 append_count(value)
-                code = ip_codes.get(ip)
-                if code is None:
-                    code = ip_codes[ip] = e_ip.code(_text(ip))
-                a_ip(code)
-                key = (disposition, dkim_v, spf_v, reasons)
-                verdicts = verdict_codes.get(key)
-                if verdicts is None:
-                    types = [t for t in (_text(r) for r in _REASON.findall(reasons)) if t]
-                    verdicts = verdict_codes[key] = (
-                        e_disposition.code(_lower(disposition) or "none"),
-                        e_dkim_aligned.code(_lower(dkim_v) or "fail"),
-                        e_spf_aligned.code(_lower(spf_v) or "fail"),
-                        e_reasons.code(",".join(types) if types else None),
-                    )
-                a_disposition(verdicts[0])
-                a_dkim_v(verdicts[1])
-                a_spf_v(verdicts[2])
-                a_reasons(verdicts[3])
-                key2 = (header_from, envelope_to)
-                identity = identity_codes.get(key2)
-                if identity is None:
-                    identity = identity_codes[key2] = (
-                        e_header_from.code(_lower(header_from)),
-                        e_envelope_to.code(
-                            _lower(envelope_to) if envelope_to is not None else None
-                        ),
-                    )
-                a_header_from(identity[0])
-                a_envelope_to(identity[1])
-                dkim = dkim_codes.get(dkim_block)
-                if dkim is None:
-                    joined = _joined_dkim(_DKIM.findall(dkim_block))
-                    dkim = dkim_codes[dkim_block] = (
-                        (
-                            e_dkim_domains.code(joined[0]),
-                            e_dkim_selectors.code(joined[1]),
-                            e_dkim_results.code(joined[2]),
-                        )
-                        if joined
-                        else (-1, -1, -1)
-                    )
-                a_dkim_domains(dkim[0])
-                a_dkim_selectors(dkim[1])
-                a_dkim_results(dkim[2])
-                spf = spf_codes.get(spf_block)
-                if spf is None:
-                    joined = _joined_spf(_SPF.findall(spf_block))
-                    spf = spf_codes[spf_block] = (
-                        (
-                            e_spf_domain.code(joined[0]),
-                            e_spf_scope.code(joined[1]),
-                            e_spf_result.code(joined[2]),
-                            joined[0].rsplit(",", 1)[-1]
-                            if joined[1].rsplit(",", 1)[-1] == "mfrom"
-                            else None,
-                        )
-                        if joined
-                        else (-1, -1, -1, None)
-                    )
-                a_spf_domain(spf[0])
-                a_spf_scope(spf[1])
-                a_spf_result(spf[2])
-                key3 = (envelope_from, spf[3])
-                code = envelope_codes.get(key3)
-                if code is None:
-                    text = _lower(envelope_from) if envelope_from is not None else None
-                    # Receivers that leave envelope_from out still name it in the SPF check of
-                    # the envelope sender (scope mfrom).
-                    code = envelope_codes[key3] = e_envelope_from.code(
-                        text if text is not None else spf[3]
-                    )
-                a_envelope_from(code)
+                append_ip(ip_code)
+                append_combo(combo)
             if done:
                 skeleton.append(last)
             else:
@@ -358,6 +262,83 @@ def scan(
         raise Malformed(f"a value is not valid UTF-8 ({error.reason})") from None
     report.records, report.messages = records, messages
     return b"".join(skeleton)
+
+
+def _combo(rest: bytes, columns: RecordColumns) -> int | None:
+    """The combination code of a record's verdicts, identifiers and auth results, or None when
+    `rest` is not in the shape `_REST` reads. Each part is normalised once per distinct raw value
+    (`raw_parts`), since whole combinations repeat less than their parts."""
+    match = _REST.match(rest)
+    if match is None:
+        return None
+    (
+        disposition,
+        dkim_v,
+        spf_v,
+        reasons,
+        envelope_to,
+        envelope_from,
+        header_from,
+        dkim_block,
+        spf_block,
+    ) = match.groups()
+    parts = columns.raw_parts
+    if len(parts) >= _MAX_CACHED:
+        parts.clear()
+    encoders = columns.encoders
+    verdicts = parts.get((1, disposition, dkim_v, spf_v, reasons))
+    if verdicts is None:
+        types = [t for t in (_text(r) for r in _REASON.findall(reasons)) if t]
+        verdicts = parts[(1, disposition, dkim_v, spf_v, reasons)] = (
+            encoders["disposition"].code(_lower(disposition) or "none"),
+            encoders["dkim_aligned"].code(_lower(dkim_v) or "fail"),
+            encoders["spf_aligned"].code(_lower(spf_v) or "fail"),
+            encoders["override_reasons"].code(",".join(types) if types else None),
+        )
+    spf_key = (2, spf_block)
+    spf = parts.get(spf_key)
+    if spf is None:
+        joined = _joined_spf(_SPF.findall(spf_block or b""))
+        if joined is None:
+            spf = (-1, -1, -1)
+            fallback = None
+        else:
+            spf = (
+                encoders["spf_domain"].code(joined[0]),
+                encoders["spf_scope"].code(joined[1]),
+                encoders["spf_result"].code(joined[2]),
+            )
+            # Receivers that leave envelope_from out still name it in the SPF check of the
+            # envelope sender (scope mfrom).
+            fallback = (
+                joined[0].rsplit(",", 1)[-1] if joined[1].rsplit(",", 1)[-1] == "mfrom" else None
+            )
+        parts[spf_key] = spf
+        parts[(3, spf_block)] = (encoders["envelope_from"].code(fallback),)
+    identity_key = (4, header_from, envelope_to, envelope_from, spf_block)
+    identity = parts.get(identity_key)
+    if identity is None:
+        envelope = _lower(envelope_from) if envelope_from is not None else None
+        identity = parts[identity_key] = (
+            encoders["header_from"].code(_lower(header_from)),
+            encoders["envelope_from"].code(envelope)
+            if envelope is not None
+            else parts[(3, spf_block)][0],
+            encoders["envelope_to"].code(_lower(envelope_to) if envelope_to is not None else None),
+        )
+    dkim = parts.get((5, dkim_block))
+    if dkim is None:
+        joined = _joined_dkim(_DKIM.findall(dkim_block or b""))
+        dkim = parts[(5, dkim_block)] = (
+            (
+                encoders["dkim_domains"].code(joined[0]),
+                encoders["dkim_selectors"].code(joined[1]),
+                encoders["dkim_results"].code(joined[2]),
+            )
+            if joined
+            else (-1, -1, -1)
+        )
+    return columns.combo_of_codes(verdicts + identity + spf + dkim)
 
 
 def _count(raw: bytes) -> int:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.dmarc_parity import our_rows
 from diagnostics.dmarc import load_reports, parse_report
 from tests.diagnostics.dmarc.conftest import SAMPLES
-from tests.diagnostics.dmarc.parity import our_rows
 
 XML = (SAMPLES / "extract_report" / "nice-input.xml").read_bytes()
 OTHER = (SAMPLES / "aggregate" / "old_draft_from_wiki.xml").read_bytes()

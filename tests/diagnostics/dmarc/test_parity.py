@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from bench.dmarc_parity import our_rows, parsedmarc_rows
 from diagnostics.dmarc import RECORD_COLUMNS, load_reports
 from tests.diagnostics.dmarc.conftest import AGGREGATE_SAMPLES
-from tests.diagnostics.dmarc.parity import our_rows, parsedmarc_rows
 
 # file name -> {column: (parsedmarc's value, ours, why we believe ours is right)}
 EXPECTED_DIFFERENCES: dict[str, dict[str, tuple[Any, Any, str]]] = {
