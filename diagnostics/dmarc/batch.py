@@ -12,7 +12,7 @@ import glob
 import io
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -286,10 +286,3 @@ def _open(source: Source) -> tuple[str, BinaryIO]:
     if isinstance(source, bytes):
         return name, io.BytesIO(source)
     return name, _Borrowed(source)  # type: ignore[return-value]
-
-
-def iter_inputs(sources: Source | Iterable[Source]) -> Iterator[str]:
-    """The names of the inputs `load_reports` would read (for a page's file list)."""
-    inputs, _ = _expand(sources)
-    for source in inputs:
-        yield _name(source)
