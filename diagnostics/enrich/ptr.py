@@ -20,17 +20,38 @@ __all__ = ["lookup_ptrs", "ptr_name"]
 async def lookup_ptrs(
     ips: Sequence[str], resolver: Resolver, *, concurrency: int = 64
 ) -> dict[str, Answer]:
-    """The PTR answer for each canonical address in `ips`, keyed by address."""
+    """The PTR answer for each canonical address in `ips`, keyed by address, in the same order."""
     if concurrency < 1:
         raise InvalidInput("concurrency must be at least 1 look-up at a time.")
     gate = asyncio.Semaphore(concurrency)
+    answers: dict[str, Answer] = {}
 
-    async def one(ip: str) -> Answer:
-        async with gate:
-            return await resolver.aquery(reverse_pointer(ip), "PTR")
+    async def one(ip: str, name: str) -> None:
+        try:
+            answers[ip] = await resolver.aquery(name, "PTR")
+        except OSError as exc:
+            # A socket that cannot be opened or used (out of file descriptors, no route) is one
+            # failed look-up, not a failed batch.
+            answers[ip] = Answer(name, "PTR", Status.SERVFAIL, error=f"network error: {exc}")
+        finally:
+            gate.release()
 
-    answers = await asyncio.gather(*(one(ip) for ip in ips))
-    return dict(zip(ips, answers, strict=True))
+    # The gate is taken before each task is made, so at most `concurrency` tasks exist at a time:
+    # memory stays flat for a hundred thousand addresses as for ten.
+    running: set[asyncio.Task[None]] = set()
+    try:
+        for ip in ips:
+            await gate.acquire()
+            task = asyncio.create_task(one(ip, reverse_pointer(ip)))
+            running.add(task)
+            task.add_done_callback(running.discard)
+        await asyncio.gather(*running)
+    except BaseException:
+        # Cancelled (a page closed, Ctrl-C): leave no look-up running behind the caller's back.
+        for task in running:
+            task.cancel()
+        raise
+    return {ip: answers[ip] for ip in ips}
 
 
 def ptr_name(answer: Answer) -> str | None:
