@@ -110,9 +110,12 @@ def parse_report(source: Source, *, limits: ParseLimits = DEFAULT_LIMITS) -> Agg
     Raises `ReportError` (or its subclass `ReportTooLarge`) with a plain reason when `source` is
     not exactly one readable aggregate report; `load_reports` is the tolerant, many-input reader.
     """
-    name, opened = _open(source)
     columns = RecordColumns()
     found: list[ReportMeta] = []
+    try:
+        name, opened = _open(source)
+    except OSError as error:
+        raise ReportError(f"the file cannot be read ({error.strerror or error})") from None
     with opened as stream:
         for piece in unpack(name, stream, limits):
             if isinstance(piece, Rejected):

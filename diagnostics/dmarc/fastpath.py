@@ -288,7 +288,7 @@ def _combo(rest: bytes, columns: RecordColumns) -> int | None:
     encoders = columns.encoders
     verdicts = parts.get((1, disposition, dkim_v, spf_v, reasons))
     if verdicts is None:
-        types = [t for t in (_text(r) for r in _REASON.findall(reasons)) if t]
+        types = [t for t in (_text(r) for r in _REASON.findall(reasons)) if t] if reasons else []
         verdicts = parts[(1, disposition, dkim_v, spf_v, reasons)] = (
             encoders["disposition"].code(_lower(disposition) or "none"),
             encoders["dkim_aligned"].code(_lower(dkim_v) or "fail"),
@@ -315,10 +315,15 @@ def _combo(rest: bytes, columns: RecordColumns) -> int | None:
             )
         parts[spf_key] = spf
         parts[(3, spf_block)] = (encoders["envelope_from"].code(fallback),)
-    identity_key = (4, header_from, envelope_to, envelope_from, spf_block)
+    envelope = _lower(envelope_from) if envelope_from else None
+    # The SPF block matters to the identity only when envelope_from is missing (the fallback).
+    identity_key = (
+        (4, header_from, envelope_to, envelope)
+        if envelope is not None
+        else (6, header_from, envelope_to, spf_block)
+    )
     identity = parts.get(identity_key)
     if identity is None:
-        envelope = _lower(envelope_from) if envelope_from is not None else None
         identity = parts[identity_key] = (
             encoders["header_from"].code(_lower(header_from)),
             encoders["envelope_from"].code(envelope)

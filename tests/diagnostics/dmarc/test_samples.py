@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -166,3 +168,28 @@ def test_tls_reports_table(everything: ReportBatch) -> None:
         "cardinalhealth.ca",
         "no-policy-found",
     )
+
+
+def test_declared_non_utf8_encoding_is_honoured() -> None:
+    source = (SAMPLES / "aggregate" / "old_draft_from_wiki.xml").read_text()
+    latin = source.replace('encoding="UTF-8"', 'encoding="ISO-8859-1"').replace(
+        "acme.com</org_name>", "Acmé GmbH</org_name>"
+    )
+    report = parse_report(latin.encode("latin-1"))
+    assert report.org_name == "Acmé GmbH"
+    assert report.records["count"].tolist() == [2]
+
+
+def test_public_names() -> None:
+    import diagnostics.dmarc as dmarc
+
+    for name in dmarc.__all__:
+        assert getattr(dmarc, name) is not None
+    assert {"parse_report", "load_reports", "ReportBatch", "AggregateReport", "ParseLimits"} <= set(
+        dmarc.__all__
+    )
+
+
+def test_parse_report_on_a_missing_file_says_so(tmp_path: Path) -> None:
+    with pytest.raises(ReportError, match="cannot be read"):
+        parse_report(tmp_path / "nothing.xml")
