@@ -19,7 +19,7 @@ import ssl
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import aiosmtplib
 from aiosmtplib.response import SMTPResponse
@@ -126,31 +126,32 @@ async def probe_async(
     failure = await session.run()
     duration = time.monotonic() - started
     provider = providers.match_host(settings.host)
-    common = {
-        "host": settings.host,
-        "port": settings.port,
-        "security": settings.security.value,
-        "provider": provider.key if provider else None,
-        "address": session.address,
-        "transcript": session.transcript.lines,
-        "duration": duration,
-        "tls": session.tls,
-        "replies": tuple(session.replies),
-        "accepted_recipients": tuple(session.accepted),
-        "refused_recipients": dict(session.refused),
-        "sent_message_id": session.message_id,
-    }
+    evidence = ProbeResult(
+        ok=failure is None,
+        stage=session.stage,
+        host=settings.host,
+        port=settings.port,
+        security=settings.security.value,
+        provider=provider.key if provider else None,
+        address=session.address,
+        transcript=session.transcript.lines,
+        duration=duration,
+        tls=session.tls,
+        replies=tuple(session.replies),
+        accepted_recipients=tuple(session.accepted),
+        refused_recipients=dict(session.refused),
+        sent_message_id=session.message_id,
+    )
     if failure is None:
-        return ProbeResult(ok=True, stage=session.stage, **common)  # type: ignore[arg-type]
+        return evidence
     diagnosis = diagnose(failure, settings, provider)
-    return ProbeResult(
-        ok=False,
+    return replace(
+        evidence,
         stage=failure.stage,
         symptom=diagnosis.symptom,
         explanation=diagnosis.explanation,
         fix=diagnosis.fix,
         hints=diagnosis.hints,
-        **common,  # type: ignore[arg-type]
     )
 
 
@@ -289,6 +290,10 @@ class _Session:
         finally:
             if client is not None:
                 await self._quit(client, polite=not timed_out)
+            # Let the transports' close callbacks run, so a socket is never left for the garbage
+            # collector when the caller's loop ends right after (asyncio.run, a worker thread).
+            for _ in range(3):
+                await asyncio.sleep(0)
 
     # --- resolve and connect ---------------------------------------------------------------------
 
@@ -416,7 +421,7 @@ class _Session:
             return Failure(
                 Stage.BANNER, FailureKind.TIMEOUT, detail="the server never sent its greeting"
             )
-        transport.close()
+        transport.abort()  # no TLS goodbye: it would outlive the probe
         self.transcript.info("The port completed a TLS handshake: it expects implicit TLS.")
         return Failure(Stage.BANNER, FailureKind.TLS_ON_CONNECT)
 
@@ -587,7 +592,12 @@ class _Session:
                 self.transcript.sent("QUIT")
                 response = await client.quit(timeout=wait)
                 self.transcript.received(response.code, response.message)
+        transport = client.transport
         client.close()
+        if isinstance(transport, asyncio.Transport):
+            # close() of a TLS transport waits for the peer's goodbye in the background, which
+            # can outlive this event loop (a notebook's, a thread's); abort frees the socket now.
+            transport.abort()
 
 
 def _ehlo_name() -> str:

@@ -75,6 +75,11 @@ class Behaviour:
 class _Silent(asyncio.Protocol):
     """Accepts the connection and never sends a byte: the server that never greets."""
 
+    transport: asyncio.BaseTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+
 
 class SmtpServer:
     def __init__(
@@ -103,8 +108,14 @@ class SmtpServer:
         self._server: asyncio.AbstractServer | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
+        self._protocols: list[asyncio.Protocol] = []
 
     def _factory(self) -> asyncio.Protocol:
+        protocol = self._make()
+        self._protocols.append(protocol)
+        return protocol
+
+    def _make(self) -> asyncio.Protocol:
         if self.silent:
             return _Silent()
         return SMTP(
@@ -129,6 +140,7 @@ class SmtpServer:
 
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
         self._loop = loop
         self._server = loop.run_until_complete(
             loop.create_server(self._factory, self.host, 0, ssl=self.implicit_tls)
@@ -137,6 +149,16 @@ class SmtpServer:
         self._ready.set()
         loop.run_forever()
         self._server.close()
+        # Hang up on every client still connected, and let the sessions' tasks end, so no socket
+        # is left for the garbage collector to complain about in a later test.
+        for protocol in self._protocols:
+            transport = getattr(protocol, "transport", None)
+            if isinstance(transport, asyncio.Transport):
+                transport.abort()
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.run_until_complete(self._server.wait_closed())
         loop.close()
 
