@@ -92,8 +92,9 @@ class ReportBatch:
     """Everything read from a set of inputs.
 
     `reports` has one row per aggregate report and `records` one row per report record (both
-    DataFrames); `failure_reports` and `tls_reports` are their own tables; `errors` lists
-    `(source, reason)` for every input, or part of one, that was not a valid report.
+    DataFrames; `records.report_index` is the row of `reports` a record comes from);
+    `failure_reports` and `tls_reports` are their own tables; `errors` lists `(source, reason)`
+    for every input, or part of one, that was not a valid report.
     """
 
     reports: pd.DataFrame

@@ -220,7 +220,10 @@ class RecordColumns:
             if self.counts
             else np.empty(0, np.int64)
         )
-        return pd.DataFrame({name: columns[name] for name in RECORD_COLUMNS})
+        frame = pd.DataFrame({name: columns[name] for name in RECORD_COLUMNS})
+        # Which report (row of the batch's `reports` table, in reading order) each record is from.
+        frame["report_index"] = np.repeat(np.arange(len(headers), dtype=np.int32), sizes)
+        return frame
 
 
 def _int32(values: array[int]) -> np.ndarray:

@@ -53,7 +53,9 @@ def test_records_table_has_the_promised_columns_and_types(everything: ReportBatc
     assert str(records["policy_pct"].dtype) == "Int64"
     for column in ("source_ip", "disposition", "header_from", "dkim_results", "org_name"):
         assert isinstance(records[column].dtype, pd.CategoricalDtype)
-    # One row per record: the reports table's counts add up to the records table.
+    # Each record points at its report; the reports table's counts add up to the records table.
+    per_report = records.groupby("report_index").size()
+    assert per_report.tolist() == everything.reports["record_count"].tolist()
     assert everything.reports["record_count"].sum() == len(records)
     assert everything.reports["message_count"].sum() == records["count"].sum()
 
