@@ -31,6 +31,10 @@ class Reply:
     def to_dict(self) -> dict[str, Any]:
         return {"command": self.command, "code": self.code, "text": self.text}
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Reply:
+        return cls(str(data["command"]), int(data["code"]), str(data["text"]))
+
 
 @dataclass(frozen=True, slots=True)
 class TlsInfo:
@@ -54,6 +58,19 @@ class TlsInfo:
             "names": list(self.names),
             "verified": self.verified,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TlsInfo:
+        not_after = data.get("not_after")
+        return cls(
+            version=data.get("version"),
+            cipher=data.get("cipher"),
+            subject=data.get("subject"),
+            issuer=data.get("issuer"),
+            not_after=datetime.fromisoformat(not_after) if not_after else None,
+            names=tuple(data.get("names") or ()),
+            verified=bool(data.get("verified")),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,3 +126,30 @@ class ProbeResult:
             "refused_recipients": {k: v.to_dict() for k, v in self.refused_recipients.items()},
             "sent_message_id": self.sent_message_id,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ProbeResult:
+        """The result back from `to_dict()`, for a stored test shown again later."""
+        symptom = data.get("symptom")
+        return cls(
+            ok=bool(data["ok"]),
+            stage=Stage(data["stage"]),
+            host=str(data["host"]),
+            port=int(data["port"]),
+            security=str(data["security"]),
+            symptom=Symptom(symptom) if symptom else None,
+            explanation=str(data.get("explanation") or ""),
+            fix=str(data.get("fix") or ""),
+            hints=tuple(Hint(h) for h in data.get("hints") or ()),
+            provider=data.get("provider"),
+            address=data.get("address"),
+            transcript=tuple(data.get("transcript") or ()),
+            duration=float(data.get("duration") or 0.0),
+            tls=TlsInfo.from_dict(data["tls"]) if data.get("tls") else None,
+            replies=tuple(Reply.from_dict(r) for r in data.get("replies") or ()),
+            accepted_recipients=tuple(data.get("accepted_recipients") or ()),
+            refused_recipients={
+                k: Reply.from_dict(v) for k, v in (data.get("refused_recipients") or {}).items()
+            },
+            sent_message_id=data.get("sent_message_id"),
+        )

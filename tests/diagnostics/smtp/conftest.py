@@ -85,3 +85,24 @@ def closed_port() -> int:
 
 
 DATA = Path(__file__).parent
+
+
+@pytest.fixture
+def unanswered_port() -> Iterator[int]:
+    """A port whose connection attempts are never answered: a listener with a full accept queue,
+    so the kernel drops further SYNs, as a firewall that drops port 25 does."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port: int = listener.getsockname()[1]
+    fillers = []
+    for _ in range(3):
+        filler = socket.socket()
+        filler.setblocking(False)
+        filler.connect_ex(("127.0.0.1", port))
+        fillers.append(filler)
+    yield port
+    for sock in [*fillers, listener]:
+        sock.close()

@@ -242,6 +242,14 @@ async def test_connection_refused_on_a_closed_port(closed_port, resolver):
     assert Hint.PORT_25_BLOCKED not in result.hints  # not port 25
 
 
+async def test_connect_timeout_when_nothing_answers(unanswered_port, resolver):
+    started = time.monotonic()
+    result = await probe_async(settings("mx.test", unanswered_port), resolver=resolver, timeout=0.6)
+    assert time.monotonic() - started < 1.1
+    assert result.symptom is Symptom.CONNECT_TIMEOUT
+    assert result.stage is Stage.CONNECT
+
+
 async def test_unresolvable_name(resolver):
     result = await probe_async(settings("nowhere.test", 587), resolver=resolver, timeout=3)
     assert result.symptom is Symptom.DNS_FAILURE
@@ -392,6 +400,12 @@ async def test_result_is_json_ready(smtp_server, good_tls, cafile, resolver):
     assert stored["provider"] == "sendgrid"
     assert stored["tls"]["not_after"]
     assert stored["replies"][-1]["code"] == 535
+    again = ProbeResult.from_dict(stored)
+    assert again.symptom is result.symptom
+    assert again.hints == result.hints
+    assert again.tls == result.tls
+    assert again.replies == result.replies
+    assert again.transcript == result.transcript
 
 
 async def test_arguments_that_make_a_test_impossible(resolver):
