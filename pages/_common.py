@@ -32,17 +32,22 @@ def app_resolver() -> Resolver:
 
 def show_error(exc: DiagnosticsError) -> None:
     """Bad input or an unreachable service, said plainly; never a traceback on a page."""
-    st.error(str(exc), icon="⚠️")
+    st.error(str(exc), icon=":material/error:")
 
 
-_ICONS = {Severity.ERROR: "🛑", Severity.WARNING: "⚠️", Severity.INFO: "ℹ️"}
+# Material icons render everywhere; emoji depend on the fonts of the viewer's machine.
+_ICONS = {
+    Severity.ERROR: ":material/error:",
+    Severity.WARNING: ":material/warning:",
+    Severity.INFO: ":material/info:",
+}
 
 
 def finding_cards(findings: Iterable[Finding]) -> None:
     """One card a finding, errors first, each with its plain-language message."""
     ordered = sorted(findings, key=lambda f: f.severity.rank)
     if not ordered:
-        st.success("No problems found.", icon="✅")
+        st.success("No problems found.", icon=":material/check_circle:")
         return
     for finding in ordered:
         show = {Severity.ERROR: st.error, Severity.WARNING: st.warning, Severity.INFO: st.info}[

@@ -63,7 +63,7 @@ if submitted:
 
 result = st.session_state.get("dns_check_result")
 if result is None:
-    st.info("Enter a domain and press **Check**.", icon="🔎")
+    st.info("Enter a domain and press **Check**.", icon=":material/search:")
     st.stop()
 
 analysis, rec, verdict = result
@@ -133,12 +133,13 @@ if analysis_typed.tree is not None:
     costs = pd.DataFrame(
         {
             "include": [c.via or c.domain for c in analysis_typed.tree.children],
-            "lookups": [c.total_lookups for c in analysis_typed.tree.children],
+            # the include or redirect term itself costs one lookup, on top of its subtree
+            "lookups": [1 + c.total_lookups for c in analysis_typed.tree.children],
         }
     )
     if not costs.empty:
         st.caption("What each include costs of the 10-lookup budget")
-        st.bar_chart(costs, x="include", y="lookups", horizontal=True)
+        st.bar_chart(costs, x="include", y="lookups", horizontal=True, height=60 + 40 * len(costs))
 
 if verdict is not None:
     st.subheader(f"IP test: {verdict.ip}")
