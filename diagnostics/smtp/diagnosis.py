@@ -198,6 +198,20 @@ def _hints(
 # --- words ---------------------------------------------------------------------------------------
 
 
+_DURING = {
+    Stage.RESOLVE: "while its name was looked up",
+    Stage.CONNECT: "while connecting",
+    Stage.TLS: "during the TLS handshake",
+    Stage.BANNER: "before sending its greeting",
+    Stage.EHLO: "after the greeting (EHLO)",
+    Stage.STARTTLS: "while switching to TLS (STARTTLS)",
+    Stage.AUTH: "during the login (AUTH)",
+    Stage.MAIL_FROM: "at the sender (MAIL FROM)",
+    Stage.RCPT_TO: "at the recipients (RCPT TO)",
+    Stage.DATA: "while the message was sent (DATA)",
+}
+
+
 def _who(provider: ProviderLike | None) -> str:
     return provider.name if provider else "the server"
 
@@ -210,6 +224,7 @@ def _words(
     reply = failure.reply
     said = f' {who[0].upper() + who[1:]} answered "{reply}" to {reply.command}.' if reply else ""
     detail = f" ({failure.detail})" if failure.detail else ""
+    colon = f": {failure.detail}" if failure.detail else ""
     other_port = 587 if port in IMPLICIT_TLS_PORTS else 465
     match symptom:
         case Symptom.DNS_FAILURE:
@@ -289,7 +304,7 @@ def _words(
                 " The error is temporary, so try again later." if reply and reply.temporary else ""
             )
             return (
-                f"{who[0].upper() + who[1:]} rejected the user name or password.{said}{temporary}",
+                f"{who[0].upper() + who[1:]} refused the login.{said}{temporary}",
                 f"Copy the SMTP user name and password again from {who if provider else 'the provider'}'s "
                 "SMTP settings (not the account login); watch for a trailing space.",
             )
@@ -325,15 +340,14 @@ def _words(
             )
         case Symptom.SERVER_DISCONNECTED:
             return (
-                f"{who[0].upper() + who[1:]} closed the connection during {failure.stage.value}"
-                f"{detail}.",
+                f"{who[0].upper() + who[1:]} closed the connection {_DURING[failure.stage]}"
+                f"{colon}.",
                 "Try again; if it keeps happening at the same step, the provider is dropping the "
                 "session on purpose (a block, a limit or a TLS setting): check its dashboard.",
             )
         case Symptom.TIMEOUT:
             return (
-                f"{who[0].upper() + who[1:]} stopped answering during {failure.stage.value}"
-                f"{detail}.",
+                f"{who[0].upper() + who[1:]} stopped answering {_DURING[failure.stage]}{colon}.",
                 "Check host and port against the provider's documentation; if they are right, "
                 "try again later or with a longer timeout.",
             )
