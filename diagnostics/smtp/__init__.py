@@ -1,14 +1,15 @@
 """SMTP connection settings, their lint, and the live probe (test mail).
 
-    lint(settings)                      -> list[Finding], no network
-    probe(settings, send_to=..., ...)   -> ProbeResult (probe_async for asyncio callers)
-    diagnose(failure, settings, ...)    -> Diagnosis, the pure step behind a probe's explanation
+lint(settings)                      -> list[Finding], no network
+probe(settings, send_to=..., ...)   -> ProbeResult (probe_async for asyncio callers)
+diagnose(failure, settings, ...)    -> Diagnosis, the pure step behind a probe's explanation
 """
 
 from diagnostics.smtp.codes import Hint, Stage, Symptom
 from diagnostics.smtp.diagnosis import Diagnosis, Failure, FailureKind, diagnose
 from diagnostics.smtp.lint import lint
 from diagnostics.smtp.message import build_test_message
+from diagnostics.smtp.presets import Preset, preset, presets
 from diagnostics.smtp.probe import probe, probe_async
 from diagnostics.smtp.result import ProbeResult, Reply, TlsInfo
 from diagnostics.smtp.settings import Security, SmtpSettings
@@ -19,6 +20,7 @@ __all__ = [
     "Failure",
     "FailureKind",
     "Hint",
+    "Preset",
     "ProbeResult",
     "Reply",
     "Security",
@@ -30,6 +32,8 @@ __all__ = [
     "build_test_message",
     "diagnose",
     "lint",
+    "preset",
+    "presets",
     "probe",
     "probe_async",
     "scrub",
