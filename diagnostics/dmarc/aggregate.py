@@ -1,7 +1,8 @@
 """Streaming parser of DMARC aggregate report XML (RFC 7489 and RFC 9990) into `RecordColumns`.
 
-lxml's `iterparse` hands over one `<record>` at a time; its values go straight into the column
-encoders and the element is freed, so memory stays flat however many rows a report has.
+Documents are read in blocks by the fast path (`fastpath.py`, a regular expression per record);
+anything it does not cover is read here by lxml's `iterparse`, which hands over one `<record>` at a
+time and frees it, so memory stays flat however many rows a report has either way.
 
 Safety: a document that declares a DTD (`<!DOCTYPE`) is rejected before parsing, since reports never
 need one and it is how entity bombs and XXE work; the parser itself is also told not to resolve
@@ -29,8 +30,6 @@ from diagnostics.dmarc import fastpath
 from diagnostics.dmarc.columns import RecordColumns, ReportHeader, utc
 from diagnostics.dmarc.settings import ParseLimits
 from diagnostics.errors import ReportError, ReportTooLarge
-
-RFC9990_NAMESPACE = "urn:ietf:params:xml:ns:dmarc-2.0"
 
 
 @dataclass(frozen=True, slots=True)
