@@ -153,7 +153,7 @@ def time_parsedmarc(ips: list[str], budget: float) -> tuple[list[dict[str, objec
 
 
 def _value(value: object) -> object:
-    return None if value is None or pd.isna(value) else value  # type: ignore[arg-type]
+    return None if value is None or pd.isna(value) else value
 
 
 def _serve(zone: dict[str, dict[str, str]], delay: float, conn: Connection) -> None:

@@ -43,8 +43,12 @@ def canonical_ip(value: object) -> str | None:
         address = ipaddress.ip_address(value.strip() if isinstance(value, str) else value)
     except ValueError:
         return None
-    if isinstance(address, ipaddress.IPv6Address) and address.scope_id is not None:
-        return None
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.scope_id is not None:
+            return None
+        if address.ipv4_mapped is not None:
+            # RFC 5952 5: the dotted form (Python 3.11 would write "::ffff:36f0:801").
+            return f"::ffff:{address.ipv4_mapped}"
     return str(address)
 
 

@@ -216,3 +216,12 @@ async def test_sync_enrich_works_inside_a_running_event_loop(ns):
 async def test_aenrich_is_awaitable(ns):
     table = await aenrich([SENDGRID[0]], resolver=ns.resolver())
     assert table.loc[0, "reverse_dns"] == SENDGRID[1]
+
+
+def test_ipv4_mapped_ipv6_is_enriched_as_the_ipv4_sender(ns):
+    mapped = f"::ffff:{SES[0]}"
+    table = enrich([mapped], resolver=ns.resolver())
+    assert table.loc[0, "ip"] == mapped
+    assert table.loc[0, "reverse_dns"] == SES[1]
+    assert ns.queries == [(reverse_pointer(SES[0]), "PTR")]
+    assert table.loc[0, "asn"] == describe(SES[0], None).asn
