@@ -161,3 +161,15 @@ def test_fast_and_general_readers_agree(name: str, data: bytes) -> None:
     general_meta, general_rows = _parse(data, fast=False)
     assert fast_meta == general_meta
     pd.testing.assert_frame_equal(fast_rows, general_rows)
+
+
+def test_messages_and_json_that_are_not_reports() -> None:
+    plain_mail = b"From: someone@example.com\r\nSubject: hello\r\n\r\nJust a note, no report.\r\n"
+    not_tls = b'{"hello": "world"}'
+    broken_json = b'{"policies": ['
+    batch = load_reports([plain_mail, not_tls, broken_json, GOOD])
+    assert len(batch.reports) == 1
+    reasons = [reason for _, reason in batch.errors]
+    assert "holds no DMARC report" in reasons[0]
+    assert "not an SMTP TLS report" in reasons[1]
+    assert "JSON is malformed" in reasons[2]
