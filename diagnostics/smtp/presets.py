@@ -19,6 +19,8 @@ __all__ = ["Preset", "preset", "presets"]
 
 @dataclass(frozen=True, slots=True)
 class Preset:
+    """Host, port and security for one provider, with what its user name and secret look like."""
+
     key: str
     name: str
     host: str

@@ -11,6 +11,8 @@ from diagnostics.secret import Secret
 
 
 class Security(StrEnum):
+    """How the connection is encrypted; it must match what the port expects."""
+
     STARTTLS = "starttls"  # plain connect, then upgrade with STARTTLS (587, 25, 2525)
     TLS = "tls"  # TLS from the first byte, "SMTPS" (465)
     NONE = "none"  # no encryption at all
