@@ -1,7 +1,7 @@
 """Turning the IP values a caller holds (a list, a DataFrame column) into distinct, canonical addresses.
 
-Enrichment is keyed by the canonical text of an address (`ipaddress` form: lower case, IPv6 compressed),
-so "2001:DB8::1" and "2001:db8:0::1" are one row. Missing values (None, NaN, pandas NA, blank strings)
+Enrichment is keyed by the canonical text of an address (`ipaddress` form: lower case, IPv6 compressed,
+IPv4-mapped IPv6 as ::ffff:a.b.c.d), so "2001:DB8::1" and "2001:db8:0::1" are one row. Missing values (None, NaN, pandas NA, blank strings)
 are skipped: a record without a source IP has nothing to enrich. Anything else that is not an address
 is invalid; `distinct_ips` refuses the whole call for it (an argument error, before any DNS), and
 `split_ips` sets such values aside for callers that hold messy data and want to go on without them.
