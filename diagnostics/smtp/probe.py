@@ -385,6 +385,7 @@ class _Session:
                 raise
             return await self._silent_banner()
         except aiosmtplib.SMTPConnectResponseError as exc:
+            self.stage = Stage.BANNER  # a reply means any TLS handshake before it succeeded
             return self._reply_failure("(greeting)", exc.code, exc.message)
         except aiosmtplib.SMTPException as exc:
             error = _ssl_error(exc)

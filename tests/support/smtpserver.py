@@ -6,7 +6,8 @@ thread and event loop (so both `probe` and `probe_async` can talk to it), with t
 
 `Behaviour` says how the server answers: which logins it accepts and with which reply it refuses,
 which sender, recipients or message it rejects and with what text, whether it hangs up during
-DATA. A `silent` server accepts connections and never says anything.
+DATA. A `silent` server accepts connections and never says anything; `refuse_with` greets with
+that refusal instead of 220.
 """
 
 from __future__ import annotations
@@ -81,6 +82,24 @@ class _Silent(asyncio.Protocol):
         self.transport = transport
 
 
+class _Refuser(asyncio.Protocol):
+    """Greets with a refusal (a 554 instead of 220), as a server that blocks the client does."""
+
+    def __init__(self, greeting: str) -> None:
+        self.greeting = greeting
+        self.transport: asyncio.BaseTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        assert isinstance(transport, asyncio.Transport)
+        transport.write(self.greeting.encode() + b"\r\n")
+
+    def data_received(self, data: bytes) -> None:
+        assert isinstance(self.transport, asyncio.Transport)
+        self.transport.write(b"221 Bye\r\n")
+        self.transport.close()
+
+
 class SmtpServer:
     def __init__(
         self,
@@ -91,7 +110,9 @@ class SmtpServer:
         require_starttls: bool = False,
         auth_require_tls: bool = True,
         auth_required: bool = False,
+        auth_mechanisms: tuple[str, ...] | None = None,
         silent: bool = False,
+        refuse_with: str | None = None,
         hostname: str = "mx.test",
     ) -> None:
         self.behaviour = behaviour or Behaviour()
@@ -100,7 +121,9 @@ class SmtpServer:
         self.require_starttls = require_starttls
         self.auth_require_tls = auth_require_tls
         self.auth_required = auth_required
+        self.auth_mechanisms = auth_mechanisms
         self.silent = silent
+        self.refuse_with = refuse_with
         self.hostname = hostname
         self.host = "127.0.0.1"
         self.port = 0
@@ -118,6 +141,8 @@ class SmtpServer:
     def _make(self) -> asyncio.Protocol:
         if self.silent:
             return _Silent()
+        if self.refuse_with:
+            return _Refuser(self.refuse_with)
         return SMTP(
             self.behaviour,
             hostname=self.hostname,
@@ -127,6 +152,9 @@ class SmtpServer:
             # encrypted from the start, so AUTH may be listed at once.
             auth_require_tls=self.auth_require_tls and self.implicit_tls is None,
             auth_required=self.auth_required,
+            auth_exclude_mechanism=[
+                m for m in ("PLAIN", "LOGIN") if m not in (self.auth_mechanisms or (m,))
+            ],
             authenticator=self.behaviour.authenticate,
             loop=self._loop,
         )

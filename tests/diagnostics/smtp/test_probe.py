@@ -138,6 +138,24 @@ async def test_bad_credentials_fail_once_and_are_never_retried(
     assert_no_secret(result, wrong)
 
 
+async def test_auth_login_when_plain_is_not_offered(smtp_server, good_tls, cafile, resolver):
+    behaviour = Behaviour(users={USER: PASSWORD})
+    server = smtp_server(behaviour, starttls=good_tls, auth_mechanisms=("LOGIN",))
+    result = await probe_async(settings("mx.test", server.port), cafile=cafile, resolver=resolver)
+    assert result.ok, result.explanation
+    assert result.replies[-1].command == "AUTH LOGIN"
+    assert behaviour.logins == [USER]
+    assert_no_secret(result)
+
+
+async def test_greeting_refusal(smtp_server, resolver):
+    server = smtp_server(refuse_with="554 5.7.1 Service unavailable; client host blocked")
+    result = await probe_async(settings("mx.test", server.port), resolver=resolver)
+    assert result.symptom is Symptom.CONNECTION_REFUSED
+    assert result.stage is Stage.BANNER
+    assert "blocked" in result.explanation
+
+
 async def test_starttls_required_when_security_is_none(smtp_server, good_tls, resolver):
     server = smtp_server(
         Behaviour(users={USER: PASSWORD}), starttls=good_tls, require_starttls=True
