@@ -135,6 +135,13 @@ def _test(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_dict(), indent=2))
     else:
         print(card(result))
+        # The settings' own mistakes often explain the failure (or the next one); no network.
+        noted = [f for f in lint(settings) if f.severity.value != "info"]
+        if noted:
+            print()
+            print("In the settings:")
+            for finding in noted:
+                print(f"  {_finding_line(finding)}")
         print()
         print("Transcript:")
         for line in result.transcript:

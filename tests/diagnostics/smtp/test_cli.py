@@ -51,6 +51,9 @@ def test_a_diagnosed_failure_prints_the_card_first(
     assert "auth_failed" in first
     assert why < fix < out.index("Transcript:")
     assert "sendgrid_username_not_apikey" in out
+    # The lint's findings follow the card: the key is no SendGrid key either.
+    assert "sendgrid_key_format" in out
+    assert out.index("In the settings:") < out.index("Transcript:")
     assert PASSWORD not in out
 
 
