@@ -14,6 +14,20 @@ PAGES = {
             "pages/dns_check.py", title="DNS check", icon=":material/dns:", url_path="dns-check"
         ),
     ],
+    "SMTP": [
+        st.Page(
+            "pages/smtp_settings.py",
+            title="SMTP settings",
+            icon=":material/settings_ethernet:",
+            url_path="smtp-settings",
+        ),
+        st.Page(
+            "pages/test_mail.py",
+            title="Test mail",
+            icon=":material/forward_to_inbox:",
+            url_path="test-mail",
+        ),
+    ],
 }
 
 st.navigation(PAGES).run()

@@ -1,0 +1,262 @@
+"""Test mail: check a saved SMTP connection (or send a real test message) and say what is wrong."""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+import streamlit as st
+
+from admin import Account, AdminError, Connection, ProbeRecord, Store
+from diagnostics.errors import DiagnosticsError
+from diagnostics.smtp import ProbeResult, probe
+from pages._common import app_resolver
+from pages._store import account_picker, current_actor, store_or_stop
+
+# DESK_SMTP_CAFILE trusts one more CA for every probe (a company's TLS-inspecting relay, or the test
+# CA of the end-to-end tests); DESK_SMTP_TIMEOUT is the default time limit of one test.
+CAFILE_ENV = "DESK_SMTP_CAFILE"
+TIMEOUT_ENV = "DESK_SMTP_TIMEOUT"
+MAX_TIMEOUT = 60
+HISTORY = 50
+
+st.title("Test mail")
+st.caption(
+    "Connect to a saved SMTP connection as the platform would: check the connection and login, "
+    "or send a real test message. The diagnosis says what is wrong and what to change."
+)
+
+
+def _default_timeout() -> int:
+    try:
+        return max(1, min(MAX_TIMEOUT, int(float(os.environ.get(TIMEOUT_ENV, "10")))))
+    except ValueError:
+        return 10
+
+
+def pick_connection(account: Account, connections: list[Connection]) -> Connection:
+    by_id = {c.id: c for c in connections}
+    key = f"test_mail_connection_{account.id}"
+    if st.session_state.get(key) not in by_id:
+        active = account.route.connection_id
+        st.session_state[key] = active if active in by_id else connections[0].id
+    chosen = st.selectbox(
+        "Connection",
+        options=list(by_id),
+        format_func=lambda i: by_id[i].label + (" (active)" if by_id[i].active else ""),
+        key=key,
+    )
+    conn = by_id[chosen]
+    st.caption(
+        f"`{conn.host}:{conn.port}` · security {conn.security.value} · user "
+        f"`{conn.username or '(none)'}` · password {conn.password_hint} · from "
+        f"`{conn.from_address or '(not set)'}`"
+    )
+    return conn
+
+
+def run_probe(
+    store: Store,
+    account: Account,
+    conn: Connection,
+    *,
+    send_to: str | None,
+    timeout: float,
+    tls_verify: bool,
+) -> ProbeRecord | None:
+    """Probe the saved connection, keep the result in the history, and return that record."""
+    what = f"Sending a test message to {send_to}" if send_to else "Checking the connection"
+    try:
+        with st.status(f"{what} through “{conn.label}”…", expanded=False) as status:
+            settings = store.connection_settings(conn.id)
+            result = probe(
+                settings,
+                send_to=send_to,
+                timeout=timeout,
+                tls_verify=tls_verify,
+                cafile=os.environ.get(CAFILE_ENV, "").strip() or None,
+                resolver=app_resolver(),
+                connection_label=conn.label,
+            )
+            status.update(
+                label=f"{what}: {'passed' if result.ok else 'failed'} in {result.duration:.1f} s.",
+                state="complete" if result.ok else "error",
+            )
+        return store.record_probe(account.id, conn.id, result, actor=current_actor())
+    except (AdminError, DiagnosticsError) as exc:
+        st.error(str(exc), icon=":material/warning:")
+        return None
+
+
+def _result_of(record: ProbeRecord) -> ProbeResult | None:
+    """The stored (redacted) result back as a ProbeResult; None for a record it cannot read."""
+    try:
+        return ProbeResult.from_dict(record.result)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def diagnosis_card(record: ProbeRecord, result: ProbeResult | None) -> None:
+    when = f"{record.at:%Y-%m-%d %H:%M:%S} UTC · “{record.connection_label}” · by {record.actor}"
+    if result is None:
+        show = st.success if record.ok else st.error
+        show(f"**{record.outcome.replace('_', ' ')}** at {record.stage or 'start'}")
+        st.caption(when)
+        return
+    if result.ok:
+        sent = ""
+        if result.accepted_recipients:
+            sent = f" The test message was accepted for {', '.join(result.accepted_recipients)}."
+        st.success(
+            f"**It works.** {result.host}:{result.port} passed every step up to "
+            f"{result.stage.value.replace('_', ' ')} in {result.duration:.1f} s.{sent}",
+            icon=":material/check_circle:",
+        )
+    else:
+        symptom = result.symptom.value if result.symptom else record.outcome
+        st.error(
+            f"**{symptom.replace('_', ' ')}** at {result.stage.value.replace('_', ' ')}\n\n"
+            f"{result.explanation}",
+            icon=":material/error:",
+        )
+        if result.fix:
+            st.info(f"**What to change:** {result.fix}", icon=":material/build:")
+    if result.hints:
+        st.caption("Provider hints: " + ", ".join(f"`{h.value}`" for h in result.hints))
+    if result.refused_recipients:
+        st.warning(
+            "Refused recipients:\n\n"
+            + "\n".join(
+                f"- `{rcpt}`: {reply}" for rcpt, reply in result.refused_recipients.items()
+            ),
+            icon=":material/mail:",
+        )
+    st.caption(when)
+
+
+def evidence(record: ProbeRecord, result: ProbeResult | None) -> None:
+    st.markdown("**Transcript**")
+    st.code(record.transcript or "(nothing was exchanged)", language=None)
+    tls = result.tls if result is not None else None
+    st.markdown("**TLS**")
+    if tls is None or tls.version is None:
+        st.caption("No TLS session was set up.")
+    else:
+        rows = {
+            "version": tls.version,
+            "cipher": tls.cipher or "",
+            "certificate subject": tls.subject or "",
+            "issuer": tls.issuer or "",
+            "expires": f"{tls.not_after:%Y-%m-%d}" if tls.not_after else "",
+            "names": ", ".join(tls.names),
+            "verified": "yes" if tls.verified else "no (verification off or failed)",
+        }
+        st.dataframe(
+            pd.DataFrame({"": list(rows), "value": list(rows.values())}),
+            hide_index=True,
+            width="stretch",
+        )
+    if result is not None and result.replies:
+        with st.expander("Which command got which reply"):
+            st.dataframe(
+                pd.DataFrame([r.to_dict() for r in result.replies]),
+                hide_index=True,
+                width="stretch",
+            )
+
+
+def history(records: list[ProbeRecord]) -> None:
+    st.subheader("History")
+    if not records:
+        st.caption("No tests yet for this account.")
+        return
+    table = pd.DataFrame(
+        [
+            {
+                "when": r.at,
+                "connection": r.connection_label,
+                "outcome": r.outcome,
+                "stage": r.stage or "",
+                "seconds": round(r.duration, 2) if r.duration is not None else None,
+                "who": r.actor,
+            }
+            for r in records
+        ]
+    )
+    st.dataframe(table, hide_index=True, width="stretch")
+
+
+store = store_or_stop()
+account = account_picker(store)
+try:
+    connections = store.list_connections(account.id)
+    if not connections:
+        st.info(
+            "This account has no SMTP connection to test: add one on the SMTP settings page.",
+            icon=":material/cable:",
+        )
+        st.stop()
+    conn = pick_connection(account, connections)
+
+    with st.expander("Options"):
+        timeout = st.slider(
+            "Time limit (seconds)",
+            min_value=1,
+            max_value=MAX_TIMEOUT,
+            value=_default_timeout(),
+            help="A silent server costs at most this long.",
+        )
+        tls_verify = st.checkbox(
+            "Verify the server's TLS certificate",
+            value=True,
+            help="Turn off only to see past a certificate problem; the platform always verifies.",
+        )
+    check_col, send_col = st.columns(2)
+    check = check_col.button("Check connection", type="primary", help="Connect and log in only.")
+    send_to = send_col.text_input("Send a test message to", placeholder="you@example.com")
+    send = send_col.button("Send test mail")
+
+    view_key = f"test_mail_view_{account.id}"
+    record = None
+    if check:
+        record = run_probe(
+            store, account, conn, send_to=None, timeout=timeout, tls_verify=tls_verify
+        )
+    elif send:
+        if not send_to.strip():
+            st.warning("Enter the address to send the test message to.", icon=":material/mail:")
+        else:
+            record = run_probe(
+                store,
+                account,
+                conn,
+                send_to=send_to.strip(),
+                timeout=timeout,
+                tls_verify=tls_verify,
+            )
+    if record is not None:
+        st.session_state[view_key] = record.id
+
+    records = store.probe_history(account.id, limit=HISTORY)
+    by_id = {r.id: r for r in records}
+    if by_id:
+        st.subheader("Diagnosis")
+        if st.session_state.get(view_key) not in by_id:
+            st.session_state[view_key] = records[0].id
+        shown = by_id[
+            st.selectbox(
+                "Test",
+                options=list(by_id),
+                format_func=lambda i: (
+                    f"{by_id[i].at:%Y-%m-%d %H:%M:%S} · {by_id[i].connection_label} · "
+                    f"{by_id[i].outcome}"
+                ),
+                key=view_key,
+            )
+        ]
+        result = _result_of(shown)
+        diagnosis_card(shown, result)
+        evidence(shown, result)
+    history(records)
+except AdminError as exc:
+    st.error(str(exc), icon=":material/warning:")
