@@ -24,7 +24,18 @@ EXIT_USAGE = 2
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"{self.prog}: {message}\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: {_without_values(message)}\n")
+
+
+def _without_values(message: str) -> str:
+    """argparse repeats unrecognised arguments verbatim; one may be a password typed by mistake
+    (`--password hunter2`), so only the option names are echoed, never the values."""
+    prefix = "unrecognized arguments: "
+    if not message.startswith(prefix):
+        return message
+    names = [word for word in message[len(prefix) :].split() if word.startswith("-")]
+    shown = " ".join(name.partition("=")[0] for name in names) or "(values not repeated)"
+    return f"{prefix}{shown} (values are not repeated, in case one is a secret)"
 
 
 def build_parser() -> argparse.ArgumentParser:
