@@ -1,0 +1,213 @@
+"""The Test mail page against real aiosmtpd servers on loopback, reached through the loopback
+nameserver by the provider's real host name, with a trustme CA the page is told to trust."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trustme
+from streamlit.testing.v1 import AppTest
+
+import admin
+from diagnostics.smtp import Security, SmtpSettings
+from tests.support.smtpserver import Behaviour, SmtpServer
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = str(ROOT / "pages" / "test_mail.py")
+
+SENDGRID_KEY = "SG.h9MailTestKey0000000001.h9MailTestSecretPart00000000000000000000B2"
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+def server(ca: trustme.CA) -> Iterator[Callable[..., SmtpServer]]:
+    """Factory: a STARTTLS aiosmtpd server with a certificate for smtp.sendgrid.net."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("smtp.sendgrid.net").configure_cert(context)
+    started: list[SmtpServer] = []
+
+    def start(behaviour: Behaviour, **kwargs: Any) -> SmtpServer:
+        smtp = SmtpServer(behaviour, starttls=context, **kwargs).start()
+        started.append(smtp)
+        return smtp
+
+    yield start
+    for smtp in started:
+        smtp.stop()
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch, nameserver, ca) -> Iterator[admin.Store]:
+    """The app's environment: a fresh store, a nameserver that maps SendGrid's host to 127.0.0.1,
+    and the test CA trusted by the probe."""
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'desk.sqlite'}")
+    monkeypatch.setenv("DESK_SECRET_KEY", admin.generate_key())
+    dns = nameserver({"smtp.sendgrid.net": {"A": "127.0.0.1"}})
+    monkeypatch.setenv("DESK_NAMESERVER", dns.address)
+    monkeypatch.setenv("DESK_DNS_TIMEOUT", "1")
+    cafile = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(cafile))
+    monkeypatch.setenv("DESK_SMTP_CAFILE", str(cafile))
+    monkeypatch.setenv("DESK_SMTP_TIMEOUT", "5")
+    opened = admin.Store()
+    yield opened
+    opened.close()
+
+
+def sendgrid(port: int, username: str) -> SmtpSettings:
+    return SmtpSettings(
+        "smtp.sendgrid.net",
+        port,
+        Security.STARTTLS,
+        username,
+        SENDGRID_KEY,
+        "orders@bluebird.example",
+    )
+
+
+def open_page() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=30).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def button(at: AppTest, label: str) -> Any:
+    return next(b for b in at.button if b.label == label)
+
+
+def everything_shown(at: AppTest) -> str:
+    return "\n".join(str(n.proto) for n in [*at.main, *at.sidebar] if getattr(n, "proto", None))
+
+
+def test_check_connection_with_a_wrong_sendgrid_username(store, server):
+    smtp = server(Behaviour(users={"apikey": SENDGRID_KEY}))
+    account = store.create_account("Bluebird Bakery", "nano")
+    conn = store.add_connection(account.id, sendgrid(smtp.port, "bob"), label="SendGrid")
+    at = open_page()
+    assert any("No tests yet" in c.value for c in at.caption)
+
+    button(at, "Check connection").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+
+    [record] = store.probe_history(account.id)
+    assert record.connection_id == conn.id
+    assert record.outcome == "auth_failed"
+    assert smtp.behaviour.logins == ["bob"]  # one try, never retried
+
+    card = at.error[0].value
+    assert card.startswith("**auth failed** at auth")
+    fixes = [i.value for i in at.info if i.value.startswith("**What to change:**")]
+    assert fixes
+    assert "apikey" in fixes[0]
+    assert "`sendgrid_username_not_apikey`" in " ".join(c.value for c in at.caption)
+    # The card comes before the transcript, and the transcript shows the TLS upgrade.
+    order = [n.type for n in at.main if n.type in ("error", "code")]
+    assert order.index("error") < order.index("code")
+    transcript = at.code[0].value
+    assert "STARTTLS" in transcript
+    assert "AUTH" in transcript
+    tls_table = at.dataframe[0].value
+    assert "smtp.sendgrid.net" in " ".join(map(str, tls_table["value"]))
+    history = at.dataframe[-1].value
+    assert list(history["outcome"]) == ["auth_failed"]
+    assert list(history["connection"]) == ["SendGrid"]
+
+    shown = everything_shown(at)
+    assert SENDGRID_KEY not in shown
+    assert SENDGRID_KEY not in record.transcript
+
+
+def test_send_test_mail_delivers_and_lists_both_tests(store, server):
+    smtp = server(Behaviour(users={"apikey": SENDGRID_KEY}))
+    account = store.create_account("Bluebird Bakery", "pro")
+    store.add_connection(account.id, sendgrid(smtp.port, "apikey"), label="SendGrid")
+    at = open_page()
+
+    button(at, "Check connection").click().run()
+    assert any(s.value.startswith("**It works.**") for s in at.success)
+
+    at.text_input[0].input("someone@example.net")
+    button(at, "Send test mail").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    works = [s.value for s in at.success if s.value.startswith("**It works.**")]
+    assert works
+    assert "someone@example.net" in works[0]
+    [envelope] = smtp.behaviour.received
+    assert envelope.rcpt_tos == ["someone@example.net"]
+    assert envelope.mail_from == "orders@bluebird.example"
+    outcomes = [r.outcome for r in store.probe_history(account.id)]
+    assert outcomes == ["ok", "ok"]
+    assert list(at.dataframe[-1].value["outcome"]) == ["ok", "ok"]
+
+
+def test_a_refused_recipient_is_named_on_the_card(store, server):
+    refusal = "550 5.1.1 <nobody@example.net>: Recipient address rejected"
+    smtp = server(
+        Behaviour(users={"apikey": SENDGRID_KEY}, rcpt_replies={"nobody@example.net": refusal})
+    )
+    account = store.create_account("Bluebird Bakery", "pro")
+    store.add_connection(account.id, sendgrid(smtp.port, "apikey"), label="SendGrid")
+    at = open_page()
+    at.text_input[0].input("nobody@example.net")
+    button(at, "Send test mail").click().run()
+    assert not at.exception
+    assert at.error[0].value.startswith("**recipient rejected**")
+    assert any("nobody@example.net" in w.value for w in at.warning)
+    assert smtp.behaviour.received == []
+
+
+def test_an_earlier_test_can_be_shown_again(store, server):
+    smtp = server(Behaviour(users={"apikey": SENDGRID_KEY}))
+    account = store.create_account("Bluebird Bakery", "nano")
+    wrong = store.add_connection(account.id, sendgrid(smtp.port, "bob"), label="Wrong user")
+    right = store.add_connection(
+        account.id, sendgrid(smtp.port, "apikey"), label="Right user", activate=False
+    )
+    at = open_page()
+    button(at, "Check connection").click().run()  # the active one: the wrong user
+    at.selectbox(key=f"test_mail_connection_{account.id}").set_value(right.id).run()
+    button(at, "Check connection").click().run()
+    assert any(s.value.startswith("**It works.**") for s in at.success)
+
+    first = store.probe_history(account.id, connection_id=wrong.id)[0]
+    at.selectbox(key=f"test_mail_view_{account.id}").set_value(first.id).run()
+    assert not at.exception
+    assert at.error[0].value.startswith("**auth failed**")
+
+
+def test_bad_input_and_missing_pieces_are_plain_messages(store, server, closed_port):
+    account = store.create_account("Cedar Studio", "nano")
+    at = open_page()
+    assert any("no SMTP connection to test" in i.value for i in at.info)
+
+    store.add_connection(account.id, sendgrid(closed_port, "apikey"), label="Closed")
+    at = open_page()
+    button(at, "Send test mail").click().run()
+    assert any("Enter the address" in w.value for w in at.warning)
+    assert store.probe_history(account.id) == []
+
+    at.text_input[0].input("not an address")
+    button(at, "Send test mail").click().run()
+    assert not at.exception
+    assert any("not an email address" in e.value for e in at.error)
+    assert store.probe_history(account.id) == []
+    button(at, "Check connection").click().run()
+    assert not at.exception
+    assert at.error[0].value.startswith("**connection refused**")
+
+
+@pytest.fixture
+def closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
