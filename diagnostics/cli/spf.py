@@ -8,6 +8,7 @@ runs check_host for that address and prints the trace. Exit 0 when nothing is wr
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import sys
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from diagnostics import providers
 from diagnostics.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
 from diagnostics.cli.common import add_resolver_options, resolver_from
+from diagnostics.errors import InvalidInput
 from diagnostics.findings import Finding, Severity
 from diagnostics.serialize import to_jsonable
 from diagnostics.spf import SpfAnalysis, SpfNode, SpfRecommendation, analyze, check_host, recommend
@@ -51,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
     if args.sender and not args.ip:
         print("error: --sender goes with --ip", file=sys.stderr)
         return EXIT_USAGE
+    if args.ip:
+        _check_ip(args.ip)  # before any DNS: a typo should not cost a timeout first
     resolver = resolver_from(args)
     analysis = analyze(args.domain, resolver=resolver)
     recommendation = (
@@ -85,6 +89,13 @@ def run(args: argparse.Namespace) -> int:
     if verdict is not None and verdict.result != "pass":
         needs_attention = True
     return EXIT_FINDINGS if needs_attention else EXIT_OK
+
+
+def _check_ip(text: str) -> None:
+    try:
+        ipaddress.ip_address(text.strip())
+    except ValueError:
+        raise InvalidInput(f"--ip {text!r} is not an IPv4 or IPv6 address.") from None
 
 
 def _print_analysis(analysis: SpfAnalysis) -> None:
