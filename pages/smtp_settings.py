@@ -170,15 +170,16 @@ def _save(store: Store, account_id: int, connection_id: int, prefix: str) -> Non
     )
 
 
-def _delete(store: Store, account_id: int, connection_id: int, prefix: str) -> None:
+def _delete(store: Store, account_id: int, connection: Connection, prefix: str) -> None:
     try:
-        route = store.delete_connection(connection_id, actor=current_actor())
+        store.delete_connection(connection.id, actor=current_actor())
     except AdminError as exc:
         _flash("editor", "error", f"Not deleted: {exc}")
         return
     _forget(prefix)
     st.session_state.pop(f"smtp_edit_{account_id}", None)
-    _flash("route", "success" if route.mode is not RouteMode.PAUSED else "error", route.reason)
+    # The route box above says what the deletion did to the account's mail.
+    _flash("route", "success", f"Deleted the connection “{connection.label}”.")
 
 
 def _activate(store: Store, connection_id: int) -> None:
@@ -384,7 +385,7 @@ def delete_control(
         key=_key(prefix, "delete"),
         disabled=not sure,
         on_click=_delete,
-        args=(store, account.id, conn.id, prefix),
+        args=(store, account.id, conn, prefix),
     )
 
 
