@@ -234,7 +234,7 @@ def connections_table(connections: list[Connection]) -> None:
     table = pd.DataFrame(
         [
             {
-                "active": "✅" if c.active else "",
+                "active": c.active,
                 "label": c.label,
                 "host": c.host,
                 "port": c.port,
@@ -247,7 +247,12 @@ def connections_table(connections: list[Connection]) -> None:
             for c in connections
         ]
     )
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={"active": st.column_config.CheckboxColumn("active", width="small")},
+    )
 
 
 def editor(store: Store, account: Account, connections: list[Connection]) -> None:

@@ -212,7 +212,9 @@ try:
             help="Turn off only to see past a certificate problem; the platform always verifies.",
         )
     check_col, send_col = st.columns(2)
-    check = check_col.button("Check connection", type="primary", help="Connect and log in only.")
+    check_col.markdown("**Connection and login**")
+    check_col.caption("Connect, upgrade to TLS and log in, as the platform does; sends nothing.")
+    check = check_col.button("Check connection", type="primary")
     send_to = send_col.text_input("Send a test message to", placeholder="you@example.com")
     send = send_col.button("Send test mail")
 
