@@ -436,5 +436,5 @@ try:
     editor(store, account, connections)
     st.subheader("Audit log")
     audit_section(store, account)
-except AdminError as exc:
+except (AdminError, DiagnosticsError) as exc:
     st.error(str(exc), icon=":material/warning:")

@@ -260,5 +260,5 @@ try:
         diagnosis_card(shown, result)
         evidence(shown, result)
     history(records)
-except AdminError as exc:
+except (AdminError, DiagnosticsError) as exc:
     st.error(str(exc), icon=":material/warning:")

@@ -226,3 +226,16 @@ def test_the_embedded_default_shows_the_sample_accounts(tmp_path, monkeypatch):
     names = at.sidebar.selectbox(key="desk_account_picker").options
     assert any("Bluebird Bakery" in n for n in names), names
     assert (tmp_path / "data" / "secret.key").exists()
+
+
+def test_with_a_wrong_secret_key_nothing_is_saved_and_the_page_says_why(store, monkeypatch):
+    account = store.create_account("Harbor & Pine", "pro")
+    conn = store.add_connection(account.id, mailgun(), label="Mailgun")
+    monkeypatch.setenv("DESK_SECRET_KEY", admin.generate_key())
+    at = open_page()
+    assert any("secret key does not match" in w.value for w in at.warning)
+    field(at, account.id, conn.id, "password").input("a-new-password-for-mailgun-01")
+    field(at, account.id, conn.id, "save").click().run()
+    assert not at.exception
+    assert any("Not saved" in e.value and "secret key" in e.value for e in at.error)
+    assert store.connection_settings(conn.id).secret.reveal() == MAILGUN_PASSWORD

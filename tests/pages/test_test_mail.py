@@ -211,3 +211,18 @@ def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def test_a_wrong_secret_key_is_said_plainly(store, server, monkeypatch):
+    smtp = server(Behaviour(users={"apikey": SENDGRID_KEY}))
+    account = store.create_account("Bluebird Bakery", "pro")
+    store.add_connection(account.id, sendgrid(smtp.port, "apikey"), label="SendGrid")
+    monkeypatch.setenv("DESK_SECRET_KEY", admin.generate_key())  # not the key it was saved with
+    at = open_page()
+    assert any("secret key does not match" in w.value for w in at.warning)
+
+    button(at, "Check connection").click().run()
+    assert not at.exception
+    assert any("secret key does not match" in e.value for e in at.error)
+    assert smtp.behaviour.logins == []
+    assert store.probe_history(account.id) == []
