@@ -1,0 +1,211 @@
+"""The report store's tables (SQLAlchemy Core) and their schema version, created or upgraded on open.
+
+Every table is prefixed `dmarc_` because the store shares its database with `admin/`. The schema has
+its own version row (`dmarc_schema_version`): opening a store creates missing tables, then runs the
+upgrade steps from the stored version to `SCHEMA_VERSION` in one transaction, so an upgrade keeps the
+data. A database written by a newer version is refused rather than guessed at.
+
+Times are stored as integer Unix seconds (`begin_ts`, `end_ts`): the same on SQLite and PostgreSQL,
+and a report's UTC day is `begin_ts / 86400` in SQL on both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    insert,
+    select,
+    update,
+)
+
+from diagnostics.errors import DiagnosticsError
+
+SCHEMA_VERSION = 1
+
+# SQLite only auto-numbers an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
+_Id = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData()
+
+schema_version = Table(
+    "dmarc_schema_version",
+    metadata,
+    Column("version", Integer, nullable=False),
+)
+
+reports = Table(
+    "dmarc_reports",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    # The duplicate key. A report without one of these parts stores "" so that the unique
+    # constraint still applies (NULLs never compare equal in a unique index).
+    Column("org_name", String, nullable=False),
+    Column("report_id", String, nullable=False),
+    Column("policy_domain", String, nullable=False),
+    Column("source", Text),
+    Column("org_email", Text),
+    Column("org_extra_contact_info", Text),
+    Column("begin_ts", BigInteger),
+    Column("end_ts", BigInteger),
+    Column("policy_p", String),
+    Column("policy_sp", String),
+    Column("policy_np", String),
+    Column("policy_pct", Integer),
+    Column("policy_adkim", String),
+    Column("policy_aspf", String),
+    Column("policy_fo", String),
+    Column("policy_testing", String),
+    Column("policy_discovery_method", String),
+    Column("xml_schema", String),
+    Column("xml_namespace", String),
+    Column("generator", Text),
+    Column("errors", Text),
+    Column("record_count", BigInteger, nullable=False),
+    Column("message_count", BigInteger, nullable=False),
+    Column("warnings", Text),
+    Column("imported_at", BigInteger, nullable=False),
+    UniqueConstraint("org_name", "report_id", "policy_domain", name="uq_dmarc_reports_key"),
+    Index("ix_dmarc_reports_domain_begin", "policy_domain", "begin_ts"),
+)
+
+records = Table(
+    "dmarc_records",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("report_pk", _Id, ForeignKey("dmarc_reports.id", ondelete="CASCADE"), nullable=False),
+    # Copied from the report so that the page queries filter and group one table, through one index.
+    Column("policy_domain", String, nullable=False),
+    Column("begin_ts", BigInteger),
+    Column("source_ip", String),
+    Column("count", BigInteger, nullable=False),
+    Column("disposition", String),
+    Column("dkim_aligned", String),
+    Column("spf_aligned", String),
+    Column("override_reasons", Text),
+    Column("header_from", Text),
+    Column("envelope_from", Text),
+    Column("envelope_to", Text),
+    Column("spf_domain", Text),
+    Column("spf_scope", Text),
+    Column("spf_result", Text),
+    Column("dkim_domains", Text),
+    Column("dkim_selectors", Text),
+    Column("dkim_results", Text),
+    # Covers volume by day and by source: SQLite answers both from the index alone.
+    Index(
+        "ix_dmarc_records_domain_begin",
+        "policy_domain",
+        "begin_ts",
+        "source_ip",
+        "count",
+        "dkim_aligned",
+        "spf_aligned",
+        "disposition",
+    ),
+    Index("ix_dmarc_records_report", "report_pk"),
+)
+
+failure_reports = Table(
+    "dmarc_failure_reports",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    # sha256 of the row: failure reports carry no key of their own, and the same email uploaded
+    # twice must count as a duplicate.
+    Column("fingerprint", String(64), nullable=False, unique=True),
+    Column("source", Text),
+    Column("arrival_ts", BigInteger),
+    Column("reported_domain", String),
+    Column("source_ip", String),
+    Column("feedback_type", String),
+    Column("auth_failure", String),
+    Column("delivery_result", String),
+    Column("original_mail_from", Text),
+    Column("original_rcpt_to", Text),
+    Column("dkim_domain", String),
+    Column("authentication_results", Text),
+    Column("subject", Text),
+    Column("message_id", Text),
+    Column("user_agent", Text),
+    Column("imported_at", BigInteger, nullable=False),
+    Index("ix_dmarc_failure_domain_arrival", "reported_domain", "arrival_ts"),
+)
+
+tls_reports = Table(
+    "dmarc_tls_reports",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("fingerprint", String(64), nullable=False, unique=True),
+    Column("source", Text),
+    Column("organization_name", String),
+    Column("report_id", String),
+    Column("begin_ts", BigInteger),
+    Column("end_ts", BigInteger),
+    Column("contact_info", Text),
+    Column("policy_domain", String),
+    Column("policy_type", String),
+    Column("policy_strings", Text),
+    Column("mx_host", Text),
+    Column("successful_sessions", BigInteger),
+    Column("failed_sessions", BigInteger),
+    Column("failure_types", Text),
+    Column("imported_at", BigInteger, nullable=False),
+    Index("ix_dmarc_tls_domain_begin", "policy_domain", "begin_ts"),
+)
+
+enrichment = Table(
+    "dmarc_enrichment",
+    metadata,
+    Column("ip", String, primary_key=True),
+    Column("reverse_dns", Text),
+    Column("base_domain", String),
+    Column("service_name", String),
+    Column("service_type", String),
+    Column("asn", BigInteger),
+    Column("as_name", Text),
+    Column("country", String),
+    # Unix seconds (wall clock: the row outlives the process that wrote it).
+    Column("expires_at", Float, nullable=False),
+)
+
+
+class StoreError(DiagnosticsError, RuntimeError):
+    """The report store cannot be used: the database is unreachable or of an unknown schema."""
+
+
+# Upgrade steps: UPGRADES[n] takes a database at schema n to n + 1, inside the open transaction.
+UPGRADES: dict[int, Callable[[Connection], None]] = {}
+
+
+def ensure_schema(connection: Connection, *, target: int = SCHEMA_VERSION) -> int:
+    """Create missing tables and upgrade to `target`; returns the version the database was at
+    (0 for a database without the store). Call inside a transaction."""
+    metadata.create_all(connection, checkfirst=True)
+    found = connection.execute(select(schema_version.c.version)).scalar()
+    if found is None:
+        connection.execute(insert(schema_version).values(version=target))
+        return 0
+    if found > target:
+        raise StoreError(
+            f"The report tables are at schema version {found}, newer than this program knows "
+            f"({target}); upgrade the program before opening this database."
+        )
+    for version in range(found, target):
+        step = UPGRADES.get(version)
+        if step is None:
+            raise StoreError(f"There is no upgrade from report schema version {version}.")
+        step(connection)
+        connection.execute(update(schema_version).values(version=version + 1))
+    return int(found)

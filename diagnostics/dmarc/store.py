@@ -1,0 +1,212 @@
+"""`ReportStore`: DMARC aggregate, failure and TLS reports in the desk's database, and the queries
+the pages and notebooks ask of them.
+
+    store = ReportStore()                                  # $DATABASE_URL, else data/desk.sqlite
+    summary = store.import_paths(["inbox/", "uploads/*.zip"], progress=print)
+    print("\\n".join(summary.lines()))
+    store.volume_by_day("example.com", "2024-03-01", "2024-03-31")
+
+Imports stream: one input file is parsed and written at a time, records `chunk_rows` at a time,
+so a gigabyte of reports imports in bounded memory. A report is stored whole or not at all; one
+already stored (same org_name, report_id, policy_domain) is counted as a duplicate. Aggregations
+run in SQL over indexed columns (see queries.py), so they stay fast over millions of records.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, Select
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import OperationalError
+
+from diagnostics.database import WRITE, display_url, open_engine
+from diagnostics.dmarc import queries
+from diagnostics.dmarc.batch import ReportBatch, load_reports
+from diagnostics.dmarc.enrichcache import SqlEnrichmentCache
+from diagnostics.dmarc.ingest import DEFAULT_CHUNK_ROWS, input_files, merge, write_batch
+from diagnostics.dmarc.queries import Moment, percent
+from diagnostics.dmarc.schema import StoreError, ensure_schema
+from diagnostics.dmarc.settings import DEFAULT_LIMITS, ParseLimits
+from diagnostics.dmarc.summary import FileResult, ImportSummary
+
+# progress(done, total, name) after each input file, like `load_reports`.
+Progress = Callable[[int, int, str], None]
+
+
+class ReportStore:
+    """The report tables in one database: `url_or_engine` is a URL (str or SQLAlchemy URL), an
+    engine, or None for `diagnostics.settings.default_database_url()`. The tables are created, or
+    upgraded, on open."""
+
+    def __init__(
+        self,
+        url_or_engine: str | URL | Engine | None = None,
+        *,
+        chunk_rows: int = DEFAULT_CHUNK_ROWS,
+        limits: ParseLimits = DEFAULT_LIMITS,
+    ) -> None:
+        self.engine = (
+            url_or_engine if isinstance(url_or_engine, Engine) else open_engine(url_or_engine)
+        )
+        self.chunk_rows = chunk_rows
+        self.limits = limits
+        try:
+            with self._writing() as connection, connection.begin():
+                ensure_schema(connection)
+        except OperationalError:
+            raise StoreError(
+                f"The database at {display_url(self.engine.url)} cannot be reached or opened."
+            ) from None
+
+    def __repr__(self) -> str:
+        return f"ReportStore({display_url(self.engine.url)!r})"
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def _writing(self) -> Connection:
+        return self.engine.connect().execution_options(**{WRITE: True})
+
+    # ---- writing -------------------------------------------------------------------------------
+
+    def import_batch(self, batch: ReportBatch) -> ImportSummary:
+        """Store what `batch` holds, in one transaction, each report whole or not at all; one
+        result per source named in the batch."""
+        return ImportSummary(tuple(self._write(batch, None)))
+
+    def import_paths(
+        self,
+        paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+        *,
+        progress: Progress | None = None,
+    ) -> ImportSummary:
+        """Parse and store the files named by `paths` (files, folders, glob patterns) one file at a
+        time, committing after each, so memory holds one file's reports at most. One result per
+        file, in a stable order; a file that names nothing is rejected with the reason."""
+        items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+        files = input_files(items)
+        results: list[FileResult] = []
+        for done, (path, problem) in enumerate(files, start=1):
+            if problem is not None:
+                results.append(FileResult(source=path, rejected=1, reasons=(problem,)))
+            else:
+                batch = load_reports([path], limits=self.limits)
+                parts = self._write(batch, path)
+                results.append(merge(path, parts) if parts else _empty(path))
+                del batch
+            if progress is not None:
+                progress(done, len(files), path)
+        return ImportSummary(tuple(results))
+
+    def _write(self, batch: ReportBatch, file: str | None) -> list[FileResult]:
+        file_of = None
+        if file is not None:
+            names = [*batch.reports["source"], *batch.failure_reports["source"]]
+            names += [*batch.tls_reports["source"], *(name for name, _ in batch.errors)]
+            file_of = {str(name): file for name in names}
+        with self._writing() as connection, connection.begin():
+            return write_batch(connection, batch, chunk_rows=self.chunk_rows, file_of=file_of)
+
+    # ---- reading -------------------------------------------------------------------------------
+
+    def _read(self, query: Select[Any]) -> pd.DataFrame:
+        with self.engine.connect() as connection:
+            return queries.read(connection, query)
+
+    def records(
+        self, domain: str | None = None, start: Moment = None, end: Moment = None
+    ) -> pd.DataFrame:
+        """One row per stored record of `domain` whose report begins in [start, end] (a date end
+        is included; None is open), with the columns of `ReportBatch.records`."""
+        frame = self._read(queries.records_query(domain, start, end))
+        for name in ("org_name", "report_id"):
+            frame[name] = frame[name].replace("", None)
+        frame["policy_pct"] = frame["policy_pct"].astype("Int64")
+        frame["count"] = frame["count"].astype("int64")
+        return frame
+
+    def volume_by_day(
+        self, domain: str | None = None, start: Moment = None, end: Moment = None
+    ) -> pd.DataFrame:
+        """day (UTC midnight), messages, dmarc_pass, dmarc_fail, dmarc_pass_pct: one row per day
+        with reports."""
+        frame = self._read(queries.volume_by_day_query(domain, start, end))
+        frame["day"] = pd.to_datetime(
+            frame["day"].astype("int64") * queries.DAY, unit="s", utc=True
+        )
+        frame = _integers(frame, "messages", "dmarc_pass")
+        frame["dmarc_fail"] = frame["messages"] - frame["dmarc_pass"]
+        frame["dmarc_pass_pct"] = percent(frame["dmarc_pass"], frame["messages"])
+        return frame
+
+    def by_source(
+        self, domain: str | None = None, start: Moment = None, end: Moment = None
+    ) -> pd.DataFrame:
+        """One row per sending address, most messages first: source_ip, messages, spf_aligned,
+        dkim_aligned, dmarc_pass (message counts) and their `_pct`, the dispositions none,
+        quarantine and reject (message counts), and reverse_dns, service_name, service_type from
+        the enrichment cache (missing until `enrich` has run)."""
+        frame = self._read(queries.by_source_query(domain, start, end))
+        return _shares(frame)
+
+    def by_service(
+        self, domain: str | None = None, start: Moment = None, end: Moment = None
+    ) -> pd.DataFrame:
+        """One row per service (from the enrichment cache; None for addresses not enriched):
+        service_name, service_type, ips, messages, aligned counts and `_pct`, dispositions."""
+        frame = self._read(queries.by_service_query(domain, start, end))
+        frame["ips"] = frame["ips"].astype("int64")
+        return _shares(frame)
+
+    def reports(
+        self, domain: str | None = None, start: Moment = None, end: Moment = None
+    ) -> pd.DataFrame:
+        """One row per stored aggregate report of `domain` beginning in the period."""
+        frame = self._read(queries.reports_query(domain, start, end))
+        for name in ("org_name", "report_id"):
+            frame[name] = frame[name].replace("", None)
+        return frame.rename(columns={"id": "report_pk"})
+
+    def domains(self) -> pd.DataFrame:
+        """policy_domain, reports, records, messages, first_begin, last_end: one row per domain."""
+        return _integers(self._read(queries.domains_query()), "reports", "records", "messages")
+
+    def failure_reports(
+        self, domain: str | None = None, start: Moment = None, end: Moment = None
+    ) -> pd.DataFrame:
+        """Stored failure reports of `domain` (the reported domain) that arrived in the period."""
+        return self._read(queries.failure_reports_query(domain, start, end))
+
+    def tls_reports(
+        self, domain: str | None = None, start: Moment = None, end: Moment = None
+    ) -> pd.DataFrame:
+        """Stored SMTP TLS report rows (one per policy) of `domain` beginning in the period."""
+        return self._read(queries.tls_reports_query(domain, start, end))
+
+    def enrichment_cache(self) -> SqlEnrichmentCache:
+        """The `EnrichmentCache` over this database, for `diagnostics.enrich.enrich(cache=...)`."""
+        return SqlEnrichmentCache(self.engine)
+
+
+_COUNTS = ("messages", "spf_aligned", "dkim_aligned", "dmarc_pass", "none", "quarantine", "reject")
+
+
+def _integers(frame: pd.DataFrame, *names: str) -> pd.DataFrame:
+    for name in names:
+        frame[name] = pd.to_numeric(frame[name]).fillna(0).astype("int64")
+    return frame
+
+
+def _shares(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = _integers(frame, *_COUNTS)
+    for name in ("spf_aligned", "dkim_aligned", "dmarc_pass"):
+        frame[f"{name}_pct"] = percent(frame[name], frame["messages"])
+    return frame
+
+
+def _empty(path: str) -> FileResult:
+    return FileResult(source=path, rejected=1, reasons=("the file holds no report",))
