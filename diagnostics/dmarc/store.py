@@ -83,10 +83,12 @@ class ReportStore:
         paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
         *,
         progress: Progress | None = None,
+        on_result: Callable[[FileResult], None] | None = None,
     ) -> ImportSummary:
         """Parse and store the files named by `paths` (files, folders, glob patterns) one file at a
         time, committing after each, so memory holds one file's reports at most. One result per
-        file, in a stable order; a file that names nothing is rejected with the reason."""
+        file, in a stable order; a path that names nothing is rejected with the reason.
+        `on_result(result)` is called as each file is done (before `progress`)."""
         items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
         files = input_files(items)
         results: list[FileResult] = []
@@ -98,6 +100,8 @@ class ReportStore:
                 parts = self._write(batch, path)
                 results.append(merge(path, parts) if parts else _empty(path))
                 del batch
+            if on_result is not None:
+                on_result(results[-1])
             if progress is not None:
                 progress(done, len(files), path)
         return ImportSummary(tuple(results))
