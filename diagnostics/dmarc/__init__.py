@@ -38,3 +38,18 @@ __all__ = [
     "load_reports",
     "parse_report",
 ]
+
+# The report store (reports in the desk's database, and the queries the pages ask of them).
+from diagnostics.dmarc.enrichcache import SqlEnrichmentCache
+from diagnostics.dmarc.schema import StoreError
+from diagnostics.dmarc.store import ReportStore
+from diagnostics.dmarc.summary import FileResult, ImportSummary, Outcome
+
+__all__ += [
+    "FileResult",
+    "ImportSummary",
+    "Outcome",
+    "ReportStore",
+    "SqlEnrichmentCache",
+    "StoreError",
+]
