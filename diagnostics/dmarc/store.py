@@ -25,7 +25,7 @@ from sqlalchemy.exc import OperationalError
 
 from diagnostics.database import WRITE, display_url, open_engine
 from diagnostics.dmarc import queries
-from diagnostics.dmarc.batch import ReportBatch, load_reports
+from diagnostics.dmarc.batch import ReportBatch, Source, load_reports
 from diagnostics.dmarc.enrichcache import SqlEnrichmentCache
 from diagnostics.dmarc.ingest import DEFAULT_CHUNK_ROWS, input_files, merge, write_batch
 from diagnostics.dmarc.queries import Moment, percent
@@ -90,20 +90,44 @@ class ReportStore:
         file, in a stable order; a path that names nothing is rejected with the reason.
         `on_result(result)` is called as each file is done (before `progress`)."""
         items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
-        files = input_files(items)
+        found = input_files(items)
+        named: list[Source | FileResult] = [
+            path if problem is None else FileResult(source=path, rejected=1, reasons=(problem,))
+            for path, problem in found
+        ]
+        return self._import_each(named, progress, on_result)
+
+    def import_files(
+        self,
+        sources: Iterable[Source],
+        *,
+        progress: Progress | None = None,
+        on_result: Callable[[FileResult], None] | None = None,
+    ) -> ImportSummary:
+        """Like `import_paths` for inputs already in hand: paths, bytes or open binary files (a
+        Streamlit upload is one; its `.name` names it in the summary). One result per input."""
+        return self._import_each(list(sources), progress, on_result)
+
+    def _import_each(
+        self,
+        inputs: list[Source | FileResult],
+        progress: Progress | None,
+        on_result: Callable[[FileResult], None] | None,
+    ) -> ImportSummary:
         results: list[FileResult] = []
-        for done, (path, problem) in enumerate(files, start=1):
-            if problem is not None:
-                results.append(FileResult(source=path, rejected=1, reasons=(problem,)))
+        for done, item in enumerate(inputs, start=1):
+            if isinstance(item, FileResult):
+                results.append(item)
             else:
-                batch = load_reports([path], limits=self.limits)
-                parts = self._write(batch, path)
-                results.append(merge(path, parts) if parts else _empty(path))
-                del batch
+                name = _name(item)
+                batch = load_reports([item], limits=self.limits)
+                parts = self._write(batch, name)
+                results.append(merge(name, parts) if parts else _empty(name))
+                del batch  # before the next file is read: one file's reports in memory at most
             if on_result is not None:
                 on_result(results[-1])
             if progress is not None:
-                progress(done, len(files), path)
+                progress(done, len(inputs), results[-1].source)
         return ImportSummary(tuple(results))
 
     def _write(self, batch: ReportBatch, file: str | None) -> list[FileResult]:
@@ -210,6 +234,14 @@ def _shares(frame: pd.DataFrame) -> pd.DataFrame:
     for name in ("spf_aligned", "dkim_aligned", "dmarc_pass"):
         frame[f"{name}_pct"] = percent(frame[name], frame["messages"])
     return frame
+
+
+def _name(source: Source) -> str:
+    if isinstance(source, (str, os.PathLike)):
+        return os.fspath(source)
+    if isinstance(source, bytes):
+        return "<bytes>"
+    return str(getattr(source, "name", "<upload>"))
 
 
 def _empty(path: str) -> FileResult:

@@ -307,3 +307,22 @@ def test_an_upgrade_step_runs_once_and_keeps_data(db_url, monkeypatch) -> None:
     assert version == schema.SCHEMA_VERSION + 1
     assert len(store.records()) == 2
     store.close()
+
+
+def test_import_files_takes_uploads_one_line_each(store: ReportStore) -> None:
+    zipped = SAMPLES / "extract_report" / "nice-input.xml.zip"
+    seen: list[str] = []
+    with zipped.open("rb") as upload:
+        summary = store.import_files(
+            [upload, USSSA.read_bytes(), SAMPLES / "empty.xml"],
+            on_result=lambda result: seen.append(result.line),
+        )
+    assert [f.source for f in summary.files] == [str(zipped), "<bytes>", str(SAMPLES / "empty.xml")]
+    assert seen == [f.line for f in summary.files]
+    assert [f.outcome for f in summary.files] == [
+        Outcome.IMPORTED,
+        Outcome.IMPORTED,
+        Outcome.REJECTED,
+    ]
+    assert summary.records == 20 + 2
+    assert set(store.domains()["policy_domain"]) == {"example.com"}
