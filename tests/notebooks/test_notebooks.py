@@ -1,0 +1,287 @@
+"""Every analyst notebook runs top to bottom on the sample data, offline, and computes what it says.
+
+Each notebook runs in a fresh kernel started from a kernelspec written here for this interpreter (the
+.venv's python), so the test does not depend on which kernels the machine has registered. After the
+notebook's own cells, the test appends one probe cell that prints the notebook's results as JSON; the
+assertions compare them with what the library gives for the same samples in this process. The SPF
+notebook asks a loopback nameserver, named by DESK_NAMESERVER as an analyst would set it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import shutil
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from ipykernel.kernelspec import write_kernel_spec
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import KernelManager
+from nbclient import NotebookClient
+from nbformat import NotebookNode
+from nbformat.v4 import new_code_cell
+
+from diagnostics.dmarc import load_reports
+from diagnostics.enrich import canonical_ip, enrich
+from tests.support.nameserver import LoopbackNameserver
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = ROOT / "notebooks"
+SAMPLES = ROOT / "tests" / "data" / "dmarc"
+KERNEL = "desk-notebook-test"
+CELL_TIMEOUT = 60  # seconds per cell; the slowest cell takes well under one on the samples
+PROBE = "NOTEBOOK-PROBE:"
+
+# The SPF notebook's domain, and the record the loopback nameserver publishes for it: a network of
+# the domain's own, Google's and Amazon SES's includes (IPv4 and IPv6), ~all for everything else.
+SPF_DOMAIN = "example.com"
+SPF_NETWORKS = {
+    SPF_DOMAIN: ["12.20.121.0/25"],
+    "_spf.google.com": ["209.85.128.0/17", "2607:f8b0:4000::/36"],
+    "amazonses.com": ["54.240.0.0/18"],
+}
+SPF_ZONE = {
+    SPF_DOMAIN: {
+        "TXT": ["v=spf1 ip4:12.20.121.0/25 include:_spf.google.com include:amazonses.com ~all"]
+    },
+    "_spf.google.com": {"TXT": ["v=spf1 ip4:209.85.128.0/17 ip6:2607:f8b0:4000::/36 ~all"]},
+    "amazonses.com": {"TXT": ["v=spf1 ip4:54.240.0.0/18 -all"]},
+}
+
+# What each notebook's probe cell reports (evaluated in the kernel, after the notebook's cells).
+PROBES: dict[str, str] = {
+    "dmarc_exploration.ipynb": """{
+        "summary": {k: int(v) for k, v in summary.items()},
+        "rejected": rejected.to_dict("records"),
+        "pivot_days": list(by_day.index),
+        "pivot_services": list(by_day.columns),
+        "pivot_total": int(by_day.to_numpy().sum()),
+        "by_service": by_service[["messages", "passed", "pass_rate"]].reset_index().to_dict("records"),
+        "by_source_ips": sorted(by_source.index.get_level_values("ip").dropna()),
+        "by_source_messages": int(by_source["messages"].sum()),
+        "alignment": by_source[["spf_aligned", "dkim_aligned"]].to_numpy().ravel().tolist(),
+        "charts": [c.to_dict() for c in (volume_chart, pass_rate_chart, alignment_chart)],
+    }""",
+    "spf_exploration.ipynb": """{
+        "spf_now": sources["spf_now"].to_dict(),
+        "failing": sorted(failing.index),
+        "compile_queries": authorizer.stats.queries,
+    }""",
+}
+
+
+@pytest.fixture(scope="module")
+def kernel_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A folder holding one kernelspec whose argv is this interpreter."""
+    folder = tmp_path_factory.mktemp("kernels")
+    write_kernel_spec(folder / KERNEL)
+    return str(folder)
+
+
+@pytest.fixture(scope="module")
+def spf_nameserver() -> Iterator[LoopbackNameserver]:
+    with LoopbackNameserver(SPF_ZONE) as server:
+        yield server
+
+
+def run_notebook(
+    path: Path,
+    kernel_dir: str,
+    *,
+    env: Mapping[str, str] | None = None,
+    replace: tuple[str, str] | None = None,
+) -> tuple[NotebookNode, dict[str, Any]]:
+    """Execute `path` (from its own folder, as Jupyter does) plus its probe cell; the executed
+    notebook and the probe's values. `replace` swaps one line of the first code cell, as an analyst
+    edits the settings there."""
+    nb = nbformat.read(path, as_version=4)
+    if replace is not None:
+        first = next(cell for cell in nb.cells if cell.cell_type == "code")
+        assert replace[0] in first.source, "the setting to replace is in the first code cell"
+        first.source = first.source.replace(replace[0], replace[1])
+    expression = PROBES.get(path.name, "{}")
+    nb.cells.append(
+        new_code_cell(
+            "import json as _json, os as _os, sys as _sys\n"
+            f"_values = {expression}\n"
+            "_values.update(executable=_sys.executable, cwd=_os.getcwd())\n"
+            f"print({PROBE!r} + _json.dumps(_values, default=str))"
+        )
+    )
+    manager = KernelManager(
+        kernel_name=KERNEL, kernel_spec_manager=KernelSpecManager(kernel_dirs=[kernel_dir])
+    )
+    client = NotebookClient(
+        nb,
+        km=manager,
+        timeout=CELL_TIMEOUT,
+        allow_errors=False,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    client.execute(env=dict(env if env is not None else os.environ))
+    printed = "".join(
+        output.get("text", "")
+        for output in nb.cells[-1].outputs
+        if output.get("output_type") == "stream"
+    )
+    assert PROBE in printed, f"the probe cell printed nothing usable: {printed!r}"
+    return nb, json.loads(printed.split(PROBE, 1)[1])
+
+
+def assert_ran_cleanly(nb: NotebookNode, probe: Mapping[str, Any], notebook: Path) -> None:
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    assert all(cell.get("execution_count") for cell in code), "every code cell ran"
+    errors = [o for cell in code for o in cell.outputs if o.get("output_type") == "error"]
+    assert errors == []
+    assert Path(probe["executable"]).resolve() == Path(sys.executable).resolve()
+    assert Path(probe["cwd"]).resolve() == notebook.parent.resolve()
+
+
+def shown_charts(nb: NotebookNode) -> int:
+    """How many charts the notebook displayed (Altair's HTML output embeds them with vega-embed)."""
+    return sum(
+        "vegaEmbed" in output.get("data", {}).get("text/html", "")
+        for cell in nb.cells
+        for output in cell.get("outputs", [])
+    )
+
+
+def chart_rows(spec: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [row for rows in spec.get("datasets", {}).values() for row in rows]
+
+
+def samples_oracle(folder: Path) -> dict[str, Any]:
+    """What the library says about `folder`, computed here, without the notebook."""
+    batch = load_reports(folder)
+    records = batch.records
+    dmarc_pass = records["dkim_aligned"].eq("pass") | records["spf_aligned"].eq("pass")
+    sources = enrich(records["source_ip"], offline=True)
+    return {
+        "batch": batch,
+        "messages": int(records["count"].sum()),
+        "passed": int(records["count"][dmarc_pass].sum()),
+        "days": sorted(set(records["begin"].dt.strftime("%Y-%m-%d"))),
+        "ips": sorted(set(sources["ip"])),
+        "names": set(sources["service_name"].dropna()) | set(sources["as_name"].dropna()),
+        "service_names": set(sources["service_name"].dropna()),
+    }
+
+
+def check_dmarc(nb: NotebookNode, probe: Mapping[str, Any], folder: Path) -> None:
+    expected = samples_oracle(folder)
+    batch = expected["batch"]
+    summary = probe["summary"]
+    assert summary["aggregate reports"] == len(batch.reports) > 0
+    assert summary["records"] == len(batch.records)
+    assert summary["messages"] == expected["messages"]
+    assert summary["rejected inputs"] == len(batch.errors)
+    assert sorted((Path(r["source"]).name, r["reason"]) for r in probe["rejected"]) == sorted(
+        (Path(source).name, reason) for source, reason in batch.errors
+    )
+
+    # Messages by service and day: every message once, on the day its report begins, under a
+    # service the offline data named (or its AS, or "unknown").
+    assert probe["pivot_total"] == expected["messages"]
+    assert probe["pivot_days"] == expected["days"]
+    assert set(probe["pivot_services"]) >= expected["service_names"]
+    assert set(probe["pivot_services"]) <= expected["names"] | {"unknown"}
+
+    # Pass rate by service: the merge neither lost nor doubled a record.
+    by_service = probe["by_service"]
+    assert sum(row["messages"] for row in by_service) == expected["messages"]
+    assert sum(row["passed"] for row in by_service) == expected["passed"]
+    for row in by_service:
+        assert row["pass_rate"] == pytest.approx(row["passed"] / row["messages"])
+
+    # Alignment by source: one row per distinct address, shares between 0 and 1.
+    assert probe["by_source_ips"] == expected["ips"]
+    assert probe["by_source_messages"] == expected["messages"]
+    assert all(0.0 <= share <= 1.0 for share in probe["alignment"])
+
+    assert shown_charts(nb) == 3, "volume, pass rate and alignment charts"
+    specs = probe["charts"]
+    volume_services = {row["service"] for row in chart_rows(specs[0])}
+    assert volume_services == set(probe["pivot_services"])
+    assert sum(row["count"] for row in chart_rows(specs[0])) == expected["messages"]
+    rates = {row["service"]: row["pass_rate"] for row in chart_rows(specs[1])}
+    assert rates == {row["service"]: row["pass_rate"] for row in by_service}
+    assert sorted(row["ip"] for row in chart_rows(specs[2])) == expected["ips"]
+
+
+def check_spf(probe: Mapping[str, Any], server: LoopbackNameserver) -> None:
+    batch = load_reports(SAMPLES)
+    records = batch.records[batch.records["policy_domain"] == SPF_DOMAIN]
+    ips = {canonical_ip(ip) for ip in records["source_ip"].dropna()} - {None}
+    networks = [ipaddress.ip_network(net) for nets in SPF_NETWORKS.values() for net in nets]
+
+    def authorized(ip: str) -> bool:
+        address = ipaddress.ip_address(ip)
+        return any(address.version == net.version and address in net for net in networks)
+
+    verdicts = probe["spf_now"]
+    assert set(verdicts) == ips
+    assert {ip for ip, v in verdicts.items() if v == "pass"} == {ip for ip in ips if authorized(ip)}
+    # Everything else meets the domain's own ~all.
+    assert {v for ip, v in verdicts.items() if not authorized(ip)} == {"softfail"}
+    assert set(probe["failing"]) == {ip for ip in ips if not authorized(ip)}
+    assert probe["failing"], "the samples hold sources outside the record"
+
+    # The tree was compiled once, through DESK_NAMESERVER: each record asked for exactly once,
+    # however many addresses were checked.
+    assert probe["compile_queries"] == len(SPF_ZONE)
+    assert sorted(server.queries) == sorted((name, "TXT") for name in SPF_ZONE)
+
+
+NOTEBOOK_PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOK_PATHS, ids=[p.stem for p in NOTEBOOK_PATHS])
+def test_notebook_runs_top_to_bottom(
+    notebook: Path, kernel_dir: str, spf_nameserver: LoopbackNameserver
+) -> None:
+    env = dict(os.environ, DESK_NAMESERVER=spf_nameserver.address)
+    nb, probe = run_notebook(notebook, kernel_dir, env=env)
+    assert_ran_cleanly(nb, probe, notebook)
+    if notebook.name == "dmarc_exploration.ipynb":
+        check_dmarc(nb, probe, SAMPLES)
+    elif notebook.name == "spf_exploration.ipynb":
+        check_spf(probe, spf_nameserver)
+
+
+def test_notebooks_are_committed_without_outputs() -> None:
+    for notebook in NOTEBOOK_PATHS:
+        nb = nbformat.read(notebook, as_version=4)
+        nbformat.validate(nb)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                assert cell.outputs == [], f"{notebook.name}: outputs are cleared"
+                assert cell.execution_count is None, f"{notebook.name}: counts are cleared"
+
+
+def test_dmarc_notebook_reads_the_folder_set_at_the_top(tmp_path: Path, kernel_dir: str) -> None:
+    folder = tmp_path / "my reports"
+    folder.mkdir()
+    for name in (
+        "fastmail.com!example.com!1516060800!1516147199!102675056.xml.gz",
+        "mimecast-weird-gzip.eml",
+        "protection.outlook.com!example.com!1711756800!1711843200.xml",
+    ):
+        shutil.copy(SAMPLES / "aggregate" / name, folder / name)
+    (folder / "notes.txt").write_text("reports from the new provider, week 12\n")
+
+    notebook = NOTEBOOKS / "dmarc_exploration.ipynb"
+    nb, probe = run_notebook(
+        notebook,
+        kernel_dir,
+        replace=('REPORTS = "../tests/data/dmarc"', f"REPORTS = {str(folder)!r}"),
+    )
+    assert_ran_cleanly(nb, probe, notebook)
+    assert probe["summary"]["aggregate reports"] == 3
+    assert [Path(r["source"]).name for r in probe["rejected"]] == ["notes.txt"]
+    check_dmarc(nb, probe, folder)
