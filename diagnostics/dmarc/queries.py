@@ -76,7 +76,14 @@ def _sum_where(condition: ColumnElement[bool]) -> ColumnElement[Any]:
 _PASS = or_(_r.c.dkim_aligned == "pass", _r.c.spf_aligned == "pass")
 
 
-def records_query(domain: str | None, start: Moment, end: Moment) -> Select[Any]:
+def records_query(
+    domain: str | None,
+    start: Moment,
+    end: Moment,
+    *,
+    report_pk: int | None = None,
+    limit: int | None = None,
+) -> Select[Any]:
     report_columns = [
         _p.c.org_name,
         _p.c.report_id,
@@ -92,12 +99,15 @@ def records_query(domain: str | None, start: Moment, end: Moment) -> Select[Any]
     record_columns = [
         c for c in _r.c if c.name not in ("id", "report_pk", "policy_domain", "begin_ts")
     ]
-    return (
-        select(*report_columns, *record_columns)
+    query = (
+        select(*report_columns, *record_columns, _r.c.report_pk)
         .join_from(_r, _p, _r.c.report_pk == _p.c.id)
         .where(_period(_r.c.begin_ts, domain, start, end))
         .order_by(_r.c.begin_ts, _r.c.report_pk, _r.c.id)
     )
+    if report_pk is not None:
+        query = query.where(_r.c.report_pk == report_pk)
+    return query if limit is None else query.limit(limit)
 
 
 def volume_by_day_query(domain: str | None, start: Moment, end: Moment) -> Select[Any]:

@@ -146,11 +146,20 @@ class ReportStore:
             return queries.read(connection, query)
 
     def records(
-        self, domain: str | None = None, start: Moment = None, end: Moment = None
+        self,
+        domain: str | None = None,
+        start: Moment = None,
+        end: Moment = None,
+        *,
+        report_pk: int | None = None,
+        limit: int | None = None,
     ) -> pd.DataFrame:
         """One row per stored record of `domain` whose report begins in [start, end] (a date end
-        is included; None is open), with the columns of `ReportBatch.records`."""
-        frame = self._read(queries.records_query(domain, start, end))
+        is included; None is open), with the columns of `ReportBatch.records` and `report_pk`
+        (the `reports()` row it belongs to). `report_pk` selects one report (a drill-down);
+        `limit` caps the rows (the first by report time)."""
+        query = queries.records_query(domain, start, end, report_pk=report_pk, limit=limit)
+        frame = self._read(query)
         for name in ("org_name", "report_id"):
             frame[name] = frame[name].replace("", None)
         frame["policy_pct"] = frame["policy_pct"].astype("Int64")

@@ -326,3 +326,17 @@ def test_import_files_takes_uploads_one_line_each(store: ReportStore) -> None:
     ]
     assert summary.records == 20 + 2
     assert set(store.domains()["policy_domain"]) == {"example.com"}
+
+
+def test_drill_down_to_one_report(store: ReportStore) -> None:
+    store.import_paths([USSSA, LARGE])
+    reports = store.reports("example.com").set_index("report_id")
+    large_id = load_reports([LARGE]).reports.loc[0, "report_id"]
+    pk = int(reports.loc[large_id, "report_pk"])
+
+    rows = store.records(report_pk=pk)
+    assert len(rows) == reports.loc[large_id, "record_count"] == 2286
+    assert set(rows["report_pk"]) == {pk}
+    assert set(rows["report_id"]) == {large_id}
+    assert rows["count"].sum() == reports.loc[large_id, "message_count"]
+    assert len(store.records("example.com", limit=5)) == 5
