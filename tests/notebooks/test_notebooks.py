@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import sys
+import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -115,7 +116,11 @@ def run_notebook(
         )
     )
     manager = KernelManager(
-        kernel_name=KERNEL, kernel_spec_manager=KernelSpecManager(kernel_dirs=[kernel_dir])
+        kernel_name=KERNEL,
+        kernel_spec_manager=KernelSpecManager(kernel_dirs=[kernel_dir]),
+        # Beside the kernelspec rather than in the user's Jupyter runtime folder, which a fresh
+        # machine or a CI home may not have writable.
+        connection_file=str(Path(kernel_dir) / f"kernel-{uuid.uuid4().hex}.json"),
     )
     client = NotebookClient(
         nb,
