@@ -111,7 +111,7 @@ def run_notebook(
         new_code_cell(
             "import json as _json, os as _os, sys as _sys\n"
             f"_values = {expression}\n"
-            "_values.update(executable=_sys.executable, cwd=_os.getcwd())\n"
+            "_values.update(prefix=_sys.prefix, cwd=_os.getcwd())\n"
             f"print({PROBE!r} + _json.dumps(_values, default=str))"
         )
     )
@@ -144,7 +144,8 @@ def assert_ran_cleanly(nb: NotebookNode, probe: Mapping[str, Any], notebook: Pat
     assert all(cell.get("execution_count") for cell in code), "every code cell ran"
     errors = [o for cell in code for o in cell.outputs if o.get("output_type") == "error"]
     assert errors == []
-    assert Path(probe["executable"]).resolve() == Path(sys.executable).resolve()
+    # The kernel is this environment's Python (the .venv's), not whatever `python` a PATH finds.
+    assert probe["prefix"] == sys.prefix
     assert Path(probe["cwd"]).resolve() == notebook.parent.resolve()
 
 
