@@ -1,0 +1,463 @@
+"""Domain health at a glance: SPF, DKIM, DMARC and MX of a sending domain, for the providers it uses.
+
+    check_domain(domain, *, providers=None, selectors=None, platform="trekmail", resolver=None)
+        -> DomainHealth
+    await check_domain_async(...) -> DomainHealth
+
+Each part gets one status (ok / warning / error) and findings in plain words, each with the exact
+change to make (the record to publish). The parts:
+
+- SPF: the analysis of the domain's record, and for each provider (and the platform) whether it is
+  authorized where its mail is SPF-checked: the From domain for providers that send with it, the
+  return-path subdomain for those that always use one (Resend), and for providers that use their
+  own envelope domain by default (SES, SendGrid, Postmark...) whether a custom return path makes
+  SPF align. The record to publish comes from `diagnostics.spf.recommend`.
+- DKIM: the platform's selector (`PLATFORM_SELECTOR`, the key TrekMail signs with) and each
+  provider's fixed selectors from the catalogue; selectors a provider makes up per customer (SES
+  tokens, Postmark's NNNNpm) can only be checked when given in `selectors`. The part is an error
+  only when no key a receiver could verify with is published: one working key is enough for DKIM
+  (and DMARC) to pass, so a missing second key is a warning.
+- DMARC: `diagnostics.dmarc_record.check_dmarc`.
+- MX: the domain receives mail (replies, bounces; some receivers distrust From domains that
+  cannot), and every exchange has an address.
+
+The look-ups run concurrently on `Resolver.aquery`; `check_domain` drives the same code from
+synchronous callers, also from inside a running event loop (a notebook).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import re
+from collections.abc import Coroutine, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from diagnostics import providers as catalogue
+from diagnostics.dkim import SelectorCheck, Verdict, check_selector_async, verdict_of
+from diagnostics.dmarc_record import DmarcCheck, check_dmarc_async
+from diagnostics.dns import Resolver, Status, get_resolver, normalize_name
+from diagnostics.errors import InvalidInput
+from diagnostics.findings import Finding, Severity
+from diagnostics.providers import EnvelopeOwner, Provider
+from diagnostics.spf import SpfAnalysis, SpfRecommendation, analyze_async, recommend_async
+
+__all__ = [
+    "PLATFORM",
+    "PLATFORM_SELECTOR",
+    "DomainHealth",
+    "Part",
+    "Verdict",
+    "check_domain",
+    "check_domain_async",
+]
+
+PLATFORM = "trekmail"
+# The selector TrekMail signs customer domains with: TXT trekmail._domainkey.<domain>. The
+# catalogue leaves it open ('[a-z0-9]+'); this is the one the platform uses.
+PLATFORM_SELECTOR = "trekmail"
+
+_T = TypeVar("_T")
+_LITERAL = re.compile(r"[a-z0-9-]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One part of the health check: `name` (spf, dkim, dmarc, mx), one `status`, a one-line
+    `summary` and the `findings`, errors first."""
+
+    name: str
+    status: Verdict
+    summary: str
+    findings: tuple[Finding, ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "status": self.status.value,
+            "summary": self.summary,
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DomainHealth:
+    """The four parts, plus what they rest on for a page that wants the details: the SPF
+    analysis and recommendation, every DKIM selector checked, the DMARC check, the MX records."""
+
+    domain: str
+    providers: tuple[str, ...]
+    spf: Part
+    dkim: Part
+    dmarc: Part
+    mx: Part
+    spf_analysis: SpfAnalysis | None = None
+    spf_recommendation: SpfRecommendation | None = None
+    dkim_selectors: tuple[SelectorCheck, ...] = ()
+    dmarc_check: DmarcCheck | None = None
+    mx_records: tuple[tuple[int, str], ...] = field(default=())
+
+    @property
+    def parts(self) -> tuple[Part, ...]:
+        return (self.spf, self.dkim, self.dmarc, self.mx)
+
+    @property
+    def status(self) -> Verdict:
+        """The worst status of the four parts."""
+        order = (Verdict.ERROR, Verdict.WARNING, Verdict.OK)
+        return next(v for v in order if any(p.status is v for p in self.parts))
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        every = [f for part in self.parts for f in part.findings]
+        return tuple(sorted(every, key=lambda f: f.severity.rank))
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "domain": self.domain,
+            "providers": list(self.providers),
+            "status": self.status.value,
+            "parts": {p.name: p.to_dict() for p in self.parts},
+            "spf_record": self.spf_analysis.record if self.spf_analysis else None,
+            "spf_recommended": (
+                self.spf_recommendation.record if self.spf_recommendation else None
+            ),
+            "dkim_selectors": [s.to_dict() for s in self.dkim_selectors],
+            "dmarc": self.dmarc_check.to_dict() if self.dmarc_check else None,
+            "mx": [{"preference": p, "exchange": h} for p, h in self.mx_records],
+        }
+
+
+def _part(name: str, findings: list[Finding], ok: str, problem: str) -> Part:
+    findings = sorted(findings, key=lambda f: f.severity.rank)
+    status = verdict_of(findings)
+    return Part(name, status, ok if status is Verdict.OK else problem, tuple(findings))
+
+
+# --- SPF -------------------------------------------------------------------------------------
+
+
+async def _return_path(domain: str, provider: Provider, resolver: Resolver) -> Finding | None:
+    """For a provider whose envelope sender is its own domain: is its custom return path (with
+    a fixed label) published, so SPF aligns? Numbered labels (SendGrid's emNNNN) cannot be
+    guessed; the recommendation's notes already explain them."""
+    rp = provider.return_path
+    if rp is None or not _LITERAL.fullmatch(rp.label):
+        return None
+    name = f"{rp.label}.{domain}"
+    answer = await resolver.aquery(name, rp.record_type)
+    targets = [h for _, h in answer.mx] if rp.record_type == "MX" else list(answer.records)
+    pattern = re.escape(rp.target).replace(re.escape("{region}"), r"[a-z0-9-]+")
+    if any(re.fullmatch(pattern, t, re.IGNORECASE) for t in targets):
+        return Finding(
+            "return_path_aligned",
+            Severity.INFO,
+            f"{provider.name}: the custom return path {name} is set up, so SPF for its mail "
+            f"is checked on your domain and aligns.",
+            name,
+        )
+    return Finding(
+        "return_path_missing",
+        Severity.INFO,
+        f"{provider.name}: no custom return path at {name} ({answer.describe()}), so SPF for its "
+        f"mail passes on {provider.envelope.domain or 'its own domain'} and does not align with "
+        f"{domain}; DMARC then relies on DKIM. To align SPF too: {rp.description}",
+        name,
+    )
+
+
+async def _spf(
+    domain: str, keys: list[str], resolver: Resolver
+) -> tuple[Part, SpfAnalysis, SpfRecommendation | None]:
+    analysis, recommendation = await asyncio.gather(
+        analyze_async(domain, resolver=resolver),
+        recommend_async(domain, keys, resolver=resolver) if keys else _none(),
+    )
+    findings = [f for f in analysis.findings if f.severity is not Severity.INFO]
+    if recommendation is not None:
+        for key in recommendation.added:
+            provider = catalogue.get(key)
+            findings.append(
+                Finding(
+                    "provider_not_authorized",
+                    Severity.ERROR,
+                    f"{domain}'s SPF record does not authorize {provider.name} "
+                    f"(include:{provider.spf_include}), so its mail fails SPF. Publish this TXT "
+                    f"record at {recommendation.domain}, replacing the current one: "
+                    f"{recommendation.record}",
+                    f"include:{provider.spf_include}",
+                )
+            )
+        for key in keys:
+            provider = catalogue.get(key)
+            if provider.envelope.owner is EnvelopeOwner.SUBDOMAIN:
+                if key not in recommendation.already_authorized:
+                    wanted = "; ".join(
+                        f'{r.rdtype} {r.name} "{r.value}"' for r in recommendation.other_records
+                    )
+                    findings.append(
+                        Finding(
+                            "return_path_not_authorized",
+                            Severity.ERROR,
+                            f"{provider.name} sends with a return-path subdomain, where SPF is "
+                            f"checked; it is not set up. Publish: {wanted}",
+                            provider.key,
+                        )
+                    )
+            elif key in recommendation.already_authorized:
+                findings.append(
+                    Finding(
+                        "provider_authorized",
+                        Severity.INFO,
+                        f"{provider.name} is authorized by {domain}'s SPF record.",
+                        provider.key,
+                    )
+                )
+        for finding in recommendation.findings:
+            if finding.code.startswith("provider") and finding not in findings:
+                findings.append(finding)
+        extra = await asyncio.gather(
+            *(
+                _return_path(domain, catalogue.get(key), resolver)
+                for key in keys
+                if catalogue.get(key).envelope.owner is EnvelopeOwner.PROVIDER
+            )
+        )
+        findings.extend(f for f in extra if f is not None)
+    summary_ok = f"{analysis.record} ({analysis.lookups} of 10 look-ups)"
+    part = _part(
+        "spf", findings, summary_ok, analysis.record or f"{domain} publishes no SPF record"
+    )
+    if part.status is not Verdict.OK and analysis.record:
+        part = Part("spf", part.status, f"needs attention: {analysis.record}", part.findings)
+    return part, analysis, recommendation
+
+
+async def _none() -> None:
+    return None
+
+
+# --- DKIM ------------------------------------------------------------------------------------
+
+
+def _wanted_selectors(
+    keys: list[str], given: Mapping[str, Sequence[str]], platform: str | None
+) -> tuple[list[tuple[str, str, str | None]], list[Finding]]:
+    """(provider key, selector, expected CNAME pattern) to check, and notes on selectors that
+    cannot be guessed."""
+    wanted: list[tuple[str, str, str | None]] = []
+    notes: list[Finding] = []
+    order = ([platform] if platform else []) + [k for k in keys if k != platform]
+    for key in order:
+        provider = catalogue.get(key)
+        dkim = provider.dkim
+        if key == platform:
+            selectors = list(given.get(key, [PLATFORM_SELECTOR]))
+        elif key in given:
+            selectors = list(given[key])
+        else:
+            selectors = [s for s in dkim.selectors if _LITERAL.fullmatch(s)]
+        if not selectors:
+            notes.append(
+                Finding(
+                    "selector_unknown",
+                    Severity.INFO,
+                    f"{provider.name} makes its DKIM selectors per domain ({dkim.description}); "
+                    "give the selectors it shows to check them.",
+                    key,
+                )
+            )
+        for selector in selectors:
+            expected = None
+            if dkim.record_type == "CNAME" and dkim.target:
+                expected = dkim.target.replace("{selector}", re.escape(selector.lower()))
+            wanted.append((key, selector, expected))
+    return wanted, notes
+
+
+async def _dkim(
+    domain: str,
+    keys: list[str],
+    given: Mapping[str, Sequence[str]],
+    platform: str | None,
+    resolver: Resolver,
+) -> tuple[Part, tuple[SelectorCheck, ...]]:
+    wanted, findings = _wanted_selectors(keys, given, platform)
+    checks = await asyncio.gather(
+        *(
+            check_selector_async(domain, sel, expected_cname=exp, resolver=resolver)
+            for _, sel, exp in wanted
+        )
+    )
+    working = [c for c, w in zip(checks, wanted, strict=True) if c.status is not Verdict.ERROR]
+    for check, (key, _, _) in zip(checks, wanted, strict=True):
+        name = catalogue.get(key).name
+        for finding in check.findings:
+            severity = finding.severity
+            message = f"{name}, selector {check.selector}: {finding.message}"
+            if severity is Severity.ERROR and working:
+                # Another key verifies, so mail still passes DKIM: worth fixing, not an outage.
+                severity = Severity.WARNING
+                message += f" (Mail signed with selector {working[0].selector} still passes DKIM.)"
+            findings.append(Finding(finding.code, severity, message, check.name))
+    if not checks:
+        findings.append(
+            Finding("no_selectors", Severity.WARNING, "No DKIM selector to check was given.")
+        )
+    elif not working:
+        findings.append(
+            Finding(
+                "no_working_key",
+                Severity.ERROR,
+                f"No DKIM key a receiver could verify with is published for {domain}, so DKIM "
+                "fails and DMARC depends on SPF alone (which breaks when mail is forwarded). "
+                "Publish the key records listed above.",
+            )
+        )
+    summary = ", ".join(f"{c.selector} ({c.status.value})" for c in checks) or "nothing checked"
+    return _part("dkim", findings, summary, summary), tuple(checks)
+
+
+# --- DMARC and MX ----------------------------------------------------------------------------
+
+
+def _dmarc_part(check: DmarcCheck) -> Part:
+    record = check.record
+    if record is None:
+        summary = "no usable DMARC record"
+    else:
+        summary = (
+            f"p={check.applied_policy} pct={record.pct} adkim={record.adkim} aspf={record.aspf}"
+        )
+        if check.inherited:
+            summary += f" (from {check.found_at})"
+    return Part("dmarc", check.status, summary, check.findings)
+
+
+async def _mx(domain: str, resolver: Resolver) -> tuple[Part, tuple[tuple[int, str], ...]]:
+    answer = await resolver.aquery(domain, "MX")
+    findings: list[Finding] = []
+    if answer.status.is_temporary:
+        findings.append(
+            Finding("dns_error", Severity.ERROR, f"MX of {domain}: {answer.describe()}.", domain)
+        )
+        return _part("mx", findings, "", "MX could not be read"), ()
+    pairs = tuple(answer.mx) if answer.status is Status.OK else ()
+    if not pairs:
+        findings.append(
+            Finding(
+                "no_mx",
+                Severity.WARNING,
+                f"{domain} has no MX record: replies and bounces to it cannot be delivered, and "
+                "some receivers distrust mail from a domain that cannot receive. Publish the MX "
+                "records of your mailbox host.",
+                domain,
+            )
+        )
+    elif any(host in ("", ".") for _, host in pairs):
+        findings.append(
+            Finding(
+                "null_mx",
+                Severity.WARNING,
+                f"{domain} publishes a null MX (RFC 7505): it declares it receives no mail. Many "
+                "receivers reject mail whose From domain says so; remove it if you send from here.",
+                domain,
+            )
+        )
+    else:
+        answers = await asyncio.gather(
+            *(resolver.aquery(host, rdtype) for _, host in pairs for rdtype in ("A", "AAAA"))
+        )
+        for index, (_, host) in enumerate(pairs):
+            a, aaaa = answers[2 * index], answers[2 * index + 1]
+            if a.status is not Status.OK and aaaa.status is not Status.OK:
+                findings.append(
+                    Finding(
+                        "mx_without_address",
+                        Severity.WARNING,
+                        f"The mail server {host} has no address ({a.describe()}); mail to "
+                        f"{domain} through it cannot be delivered. Fix its A record or the MX.",
+                        host,
+                    )
+                )
+    summary = ", ".join(f"{p} {h}" for p, h in pairs) or "no MX"
+    return _part("mx", findings, summary, summary), pairs
+
+
+# --- the whole check -------------------------------------------------------------------------
+
+
+def _keys(providers: Sequence[str] | None, platform: str | None) -> list[str]:
+    keys = [catalogue.get(k).key for k in (providers or ())]  # KeyError names the known keys
+    if platform:
+        catalogue.get(platform)
+        keys = [platform, *[k for k in keys if k != platform]]
+    return list(dict.fromkeys(keys))
+
+
+async def check_domain_async(
+    domain: str,
+    *,
+    providers: Sequence[str] | None = None,
+    selectors: Mapping[str, Sequence[str]] | None = None,
+    platform: str | None = PLATFORM,
+    resolver: Resolver | None = None,
+) -> DomainHealth:
+    """`check_domain` for asyncio."""
+    try:
+        name = normalize_name(domain)
+        keys = _keys(providers, platform)
+    except KeyError as exc:
+        raise InvalidInput(str(exc.args[0])) from None
+    res = get_resolver(resolver)
+    (spf, analysis, rec), (dkim, checks), dmarc, (mx, pairs) = await asyncio.gather(
+        _spf(name, keys, res),
+        _dkim(name, keys, selectors or {}, platform, res),
+        check_dmarc_async(name, resolver=res),
+        _mx(name, res),
+    )
+    return DomainHealth(
+        domain=name,
+        providers=tuple(keys),
+        spf=spf,
+        dkim=dkim,
+        dmarc=_dmarc_part(dmarc),
+        mx=mx,
+        spf_analysis=analysis,
+        spf_recommendation=rec,
+        dkim_selectors=checks,
+        dmarc_check=dmarc,
+        mx_records=pairs,
+    )
+
+
+def check_domain(
+    domain: str,
+    *,
+    providers: Sequence[str] | None = None,
+    selectors: Mapping[str, Sequence[str]] | None = None,
+    platform: str | None = PLATFORM,
+    resolver: Resolver | None = None,
+) -> DomainHealth:
+    """SPF, DKIM, DMARC and MX of `domain` for the `providers` it sends through (catalogue keys;
+    the `platform` is always added). `selectors` maps a provider key to the DKIM selectors to
+    check when the catalogue cannot name them (e.g. {"ses": [token1, token2, token3]}).
+
+    Raises InvalidInput for a name that cannot be a domain or an unknown provider key; every DNS
+    outcome is reported in the result."""
+    return _run(
+        check_domain_async(
+            domain, providers=providers, selectors=selectors, platform=platform, resolver=resolver
+        )
+    )
+
+
+def _run(coro: Coroutine[Any, Any, _T]) -> _T:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    # Called from inside an event loop (a notebook cell): run on a loop of our own in a thread.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()

@@ -1,0 +1,159 @@
+"""check_domain against loopback DNS: one status per part, findings with the record to publish."""
+
+from __future__ import annotations
+
+import pytest
+
+from diagnostics.dkim import Verdict
+from diagnostics.errors import InvalidInput
+from diagnostics.health import PLATFORM_SELECTOR, check_domain, check_domain_async
+from tests.diagnostics.health.keys import rsa_record, split
+
+PROVIDER_ZONES = {
+    "spf.trekmail.net": {"TXT": "v=spf1 ip4:198.51.100.0/24 -all"},
+    "sendgrid.net": {"TXT": "v=spf1 ip4:167.89.0.0/17 ~all"},
+    "amazonses.com": {"TXT": "v=spf1 ip4:54.240.0.0/18 ~all"},
+    "s1.domainkey.u77.wl88.sendgrid.net": {"TXT": [split(rsa_record(2048))]},
+    "s2.domainkey.u77.wl88.sendgrid.net": {"TXT": [split(rsa_record(2048))]},
+    "mx.mailhost.example": {"A": "192.0.2.25"},
+}
+
+
+def domain_zone(name, *, spf, dmarc="v=DMARC1; p=reject; rua=mailto:d@{name}", extra=None):
+    zone = {
+        name: {"TXT": spf, "MX": "10 mx.mailhost.example"},
+        f"_dmarc.{name}": {"TXT": dmarc.format(name=name)},
+        f"{PLATFORM_SELECTOR}._domainkey.{name}": {"TXT": [split(rsa_record(2048))]},
+    }
+    zone.update(extra or {})
+    return zone
+
+
+ZONE = {
+    **PROVIDER_ZONES,
+    # The seed's example: SendGrid relays, but SPF only names the platform.
+    **domain_zone(
+        "seed.example",
+        spf="v=spf1 include:spf.trekmail.net -all",
+        extra={
+            "s1._domainkey.seed.example": {"CNAME": "s1.domainkey.u77.wl88.sendgrid.net"},
+            "s2._domainkey.seed.example": {"CNAME": "s2.domainkey.u77.wl88.sendgrid.net"},
+        },
+    ),
+    # Everything right for SendGrid.
+    **domain_zone(
+        "good.example",
+        spf="v=spf1 include:spf.trekmail.net include:sendgrid.net -all",
+        extra={
+            "s1._domainkey.good.example": {"CNAME": "s1.domainkey.u77.wl88.sendgrid.net"},
+            "s2._domainkey.good.example": {"CNAME": "s2.domainkey.u77.wl88.sendgrid.net"},
+        },
+    ),
+    # SES with a custom MAIL FROM, but no platform key and a revoked SES token key.
+    **domain_zone(
+        "ses.example",
+        spf="v=spf1 include:spf.trekmail.net include:amazonses.com -all",
+        dmarc="v=DMARC1; p=none",
+        extra={
+            "mail.ses.example": {"MX": "10 feedback-smtp.eu-west-1.amazonses.com"},
+            "abcdefabcdefabcdefabcdefabcdef12._domainkey.ses.example": {
+                "CNAME": "abcdefabcdefabcdefabcdefabcdef12.dkim.amazonses.com"
+            },
+            "abcdefabcdefabcdefabcdefabcdef12.dkim.amazonses.com": {"TXT": "v=DKIM1; p="},
+        },
+    ),
+    # Nothing works: no SPF, no DKIM, no DMARC, no MX.
+    "bare.example": {"A": "192.0.2.80"},
+}
+# ses.example has no platform key: remove it.
+del ZONE[f"{PLATFORM_SELECTOR}._domainkey.ses.example"]
+
+
+@pytest.fixture(scope="module")
+def server():
+    from tests.support.nameserver import LoopbackNameserver
+
+    with LoopbackNameserver(ZONE) as ns:
+        yield ns
+
+
+@pytest.fixture
+def resolver(server):
+    return server.resolver(timeout=0.5)
+
+
+def codes(part):
+    return [f.code for f in part.findings]
+
+
+def test_seed_example_sendgrid_include_missing(resolver):
+    health = check_domain("seed.example", providers=["sendgrid"], resolver=resolver)
+    assert health.spf.status is Verdict.ERROR
+    (missing,) = [f for f in health.spf.findings if f.code == "provider_not_authorized"]
+    assert "v=spf1 include:spf.trekmail.net include:sendgrid.net -all" in missing.message
+    assert health.dkim.status is Verdict.OK
+    assert [c.selector for c in health.dkim_selectors] == [PLATFORM_SELECTOR, "s1", "s2"]
+    assert health.dmarc.status is Verdict.OK
+    assert health.mx.status is Verdict.OK
+    assert health.status is Verdict.ERROR
+
+
+def test_all_good_for_sendgrid(resolver):
+    health = check_domain("good.example", providers=["sendgrid"], resolver=resolver)
+    assert [p.status for p in health.parts] == [Verdict.OK] * 4
+    assert "provider_authorized" in codes(health.spf)
+    # SendGrid's own envelope domain: SPF aligns only with its numbered return path.
+    assert health.spf_recommendation is not None
+    assert health.spf_recommendation.record == health.spf_analysis.record
+
+
+def test_ses_custom_mail_from_revoked_key_and_no_platform_key(resolver):
+    health = check_domain(
+        "ses.example",
+        providers=["ses"],
+        selectors={"ses": ["abcdefabcdefabcdefabcdefabcdef12"]},
+        resolver=resolver,
+    )
+    assert health.spf.status is Verdict.OK
+    assert "return_path_aligned" in codes(health.spf)
+    assert health.dkim.status is Verdict.ERROR
+    assert "revoked" in codes(health.dkim)
+    assert "no_working_key" in codes(health.dkim)
+    assert health.dmarc.status is Verdict.WARNING
+    assert codes(health.dmarc) == ["policy_none", "no_rua"]
+
+
+def test_ses_selectors_not_given_are_named(resolver):
+    health = check_domain("ses.example", providers=["ses"], resolver=resolver)
+    assert "selector_unknown" in codes(health.dkim)
+
+
+def test_missing_provider_key_is_a_warning_when_platform_signs(resolver):
+    health = check_domain("seed.example", providers=["microsoft-365"], resolver=resolver)
+    assert health.dkim.status is Verdict.WARNING
+    warned = [f for f in health.dkim.findings if f.code == "no_key"]
+    assert len(warned) == 2
+    assert all("still passes DKIM" in f.message for f in warned)
+
+
+def test_bare_domain_every_part_failing(resolver):
+    health = check_domain("bare.example", providers=["sendgrid"], resolver=resolver)
+    assert health.spf.status is Verdict.ERROR
+    assert health.dkim.status is Verdict.ERROR
+    assert health.dmarc.status is Verdict.ERROR
+    assert codes(health.mx) == ["no_mx"]
+    document = health.to_dict()
+    assert document["status"] == "error"
+    assert set(document["parts"]) == {"spf", "dkim", "dmarc", "mx"}
+
+
+async def test_async_and_from_inside_a_running_loop(resolver):
+    direct = await check_domain_async("good.example", providers=["sendgrid"], resolver=resolver)
+    # A notebook calls the sync function with a loop already running.
+    wrapped = check_domain("good.example", providers=["sendgrid"], resolver=resolver)
+    assert direct.to_dict() == wrapped.to_dict()
+
+
+def test_unknown_provider_is_invalid_input(resolver):
+    with pytest.raises(InvalidInput, match="known providers"):
+        check_domain("good.example", providers=["nosuch"], resolver=resolver)
