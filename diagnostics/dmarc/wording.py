@@ -1,0 +1,108 @@
+"""The plain-language explanation of each category, for one source of one domain.
+
+Pure text: `explanation(category, facts)` says what happened and why, naming the provider and the
+domains involved, so support staff can read it to a customer as it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from diagnostics.dmarc.categories import Category
+
+__all__ = ["Facts", "explanation"]
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    domain: str  # the From / policy domain
+    source: str  # service name or IP
+    provider_name: str | None
+    envelope: str | None  # the envelope (SPF) domain seen most
+    dkim_domain: str | None  # the d= of a passing signature that does not align
+    spf_result: str  # the SPF result seen most
+    messages: int
+    ips: int
+    already_fixed: int  # messages whose failure today's SPF no longer shows
+    platform_name: str
+    fixed_messages_only: bool = False
+
+
+def _who(f: Facts) -> str:
+    return f.provider_name or f.source
+
+
+def _fixed(f: Facts) -> str:
+    if not f.already_fixed:
+        return ""
+    return (
+        f" Already fixed: the reports show SPF failing for {f.already_fixed} of these messages, "
+        f"but {f.envelope}'s SPF record authorizes these addresses today, so new mail passes SPF."
+    )
+
+
+def explanation(category: Category, f: Facts) -> str:
+    who = _who(f)
+    volume = f"{f.messages} message(s) from {f.ips} address(es)"
+    if category is Category.COMPLIANT:
+        return (
+            f"{who} sends as {f.domain} correctly: SPF and DKIM both pass and align with "
+            f"{f.domain} ({volume})." + _fixed(f)
+        )
+    if category is Category.DKIM_ONLY:
+        return (
+            f"{who} passes DMARC through DKIM only ({volume}). SPF does not align: the envelope "
+            f"sender is on {f.envelope}, not on {f.domain}, so only the DKIM signature carries "
+            "DMARC. That is enough today, but a custom return path makes SPF align too." + _fixed(f)
+        )
+    if category is Category.SPF_ONLY:
+        return (
+            f"{who} passes DMARC through SPF only ({volume}): there is no aligned DKIM signature "
+            f"for {f.domain}. Forwarded copies will fail DMARC, because forwarding breaks SPF and "
+            "only DKIM survives it." + _fixed(f)
+        )
+    if category is Category.SPF_INCLUDE_MISSING:
+        return (
+            f"{who} sends mail for {f.domain} with the envelope sender on {f.envelope}, but "
+            f"{f.envelope}'s SPF record does not include {who}: receivers report SPF "
+            f"'{f.spf_result}' ({volume}), and today's record still does not authorize these "
+            f"addresses. Still failing. Add {who}'s include beside the ones you have "
+            f"(e.g. {f.platform_name}'s)."
+        )
+    if category is Category.SPF_NOT_ALIGNED:
+        return (
+            f"{who} uses its own bounce domain ({f.envelope}) as the envelope sender: SPF passes "
+            f"for {f.envelope}, but that does not align with {f.domain}, and there is no aligned "
+            f"DKIM signature, so DMARC fails ({volume}). A custom return path (MAIL FROM) under "
+            f"{f.domain} makes SPF align; DKIM for {f.domain} makes it robust."
+        )
+    if category is Category.DKIM_NOT_ALIGNED:
+        return (
+            f"{who} signs with its own domain (d={f.dkim_domain}) instead of {f.domain}: the "
+            f"signature is valid but does not align, and SPF does not align either, so DMARC "
+            f"fails ({volume}). Set up DKIM for {f.domain} in {who}."
+        )
+    if category is Category.DKIM_MISSING:
+        return (
+            f"{who} sends without a DKIM signature for {f.domain}, and SPF cannot align "
+            f"(envelope sender on {f.envelope}), so DMARC fails ({volume}). Only DKIM for "
+            f"{f.domain} can make this mail pass."
+        )
+    if category is Category.FORWARDED:
+        return (
+            f"{who} relayed mail that was sent as {f.domain} ({volume}): a mailbox provider or "
+            "mailing list forwarded it, so SPF fails at the next receiver (the forwarder is not "
+            "in your SPF record, nor should it be). The original DKIM signature may survive. "
+            "Nothing for you to change for this source; make sure every real sender signs DKIM."
+        )
+    if category is Category.UNAUTHORIZED:
+        return (
+            f"{who} sent mail as {f.domain} that passes neither SPF nor DKIM ({volume}), and it "
+            "is not one of your providers nor any provider we know: most likely spoofing. Do "
+            "not authorize it; a stricter DMARC policy makes receivers reject such mail."
+        )
+    return (
+        f"Receivers could not evaluate SPF for {f.envelope}: they report '{f.spf_result}' "
+        f"({volume}). A broken SPF record fails for every sender of the domain, not just {who}."
+        + _fixed(f)
+    )
