@@ -33,6 +33,8 @@ from diagnostics.dmarc.schema import StoreError, ensure_schema
 from diagnostics.dmarc.settings import DEFAULT_LIMITS, ParseLimits
 from diagnostics.dmarc.summary import FileResult, ImportSummary
 
+READ_WORK_MEM = "64MB"
+
 # progress(done, total, name) after each input file, like `load_reports`.
 Progress = Callable[[int, int, str], None]
 
@@ -143,6 +145,10 @@ class ReportStore:
 
     def _read(self, query: Select[Any]) -> pd.DataFrame:
         with self.engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                # Grouping a million records by address spills PostgreSQL's default 4 MB of sort
+                # memory to disk (measured: 2.0 s instead of 1.1 s); this transaction only.
+                connection.exec_driver_sql(f"SET LOCAL work_mem = '{READ_WORK_MEM}'")
             return queries.read(connection, query)
 
     def records(
