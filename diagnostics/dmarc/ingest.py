@@ -72,14 +72,19 @@ def write_batch(
         else:
             result.imported += 1
             result.records += stored
-    for table, frame, convert in (
-        (schema.failure_reports, batch.failure_reports, failure_row),
-        (schema.tls_reports, batch.tls_reports, tls_row),
+    for table, frame, convert, key in (
+        (schema.failure_reports, batch.failure_reports, failure_row, None),
+        # A TLS report is one row per policy; its rows are stored, and counted, together.
+        (schema.tls_reports, batch.tls_reports, tls_row, ("organization_name", "report_id")),
     ):
-        for _, row in frame.iterrows():
+        groups: dict[object, list[Row]] = {}
+        for position, (_, row) in enumerate(frame.iterrows()):
             values = _only(table, convert(row, now))
-            result = tally(str(row["source"]))
-            outcome = _write_one(connection, table, values)
+            group = (values["source"], *(values[k] for k in key)) if key else position
+            groups.setdefault(group, []).append(values)
+        for rows in groups.values():
+            result = tally(str(rows[0]["source"]))
+            outcome = _write_rows(connection, table, rows)
             if outcome is None:
                 result.duplicates += 1
             elif outcome:
@@ -151,21 +156,26 @@ def _write_report(
         return -1
 
 
-def _write_one(connection: Connection, table: Table, values: Row) -> bool | None:
-    """True stored, None a duplicate (same fingerprint), False refused."""
-    found = connection.execute(
-        select(table.c.id).where(table.c.fingerprint == values["fingerprint"]).limit(1)
-    ).first()
-    if found is not None:
+def _write_rows(connection: Connection, table: Table, rows: list[Row]) -> bool | None:
+    """Rows of one report, by fingerprint: True stored, None all already stored (a duplicate),
+    False refused by the database (then none of them is stored)."""
+    fingerprints = [row["fingerprint"] for row in rows]
+    found = set(
+        connection.execute(
+            select(table.c.fingerprint).where(table.c.fingerprint.in_(fingerprints))
+        ).scalars()
+    )
+    missing = [row for row in rows if row["fingerprint"] not in found]
+    if not missing:
         return None
     savepoint = connection.begin_nested()
     try:
-        connection.execute(insert(table), values)
+        connection.execute(insert(table), missing)
     except IntegrityError:
         savepoint.rollback()
         return None
     except DBAPIError:
-        log.warning("%s row refused by the database", table.name, exc_info=True)
+        log.warning("%s rows refused by the database", table.name, exc_info=True)
         savepoint.rollback()
         return False
     savepoint.commit()

@@ -340,3 +340,54 @@ def test_drill_down_to_one_report(store: ReportStore) -> None:
     assert set(rows["report_id"]) == {large_id}
     assert rows["count"].sum() == reports.loc[large_id, "message_count"]
     assert len(store.records("example.com", limit=5)) == 5
+
+
+TWO_POLICY_TLS = {
+    "organization-name": "Company-X",
+    "date-range": {
+        "start-datetime": "2016-04-01T00:00:00Z",
+        "end-datetime": "2016-04-01T23:59:59Z",
+    },
+    "contact-info": "sts-reporting@company-x.example",
+    "report-id": "two-policies-1",
+    "policies": [
+        {
+            "policy": {
+                "policy-type": "sts",
+                "policy-string": ["version: STSv1", "mode: testing"],
+                "policy-domain": "a.example",
+                "mx-host": ["mx.a.example"],
+            },
+            "summary": {"total-successful-session-count": 5, "total-failure-session-count": 0},
+        },
+        {
+            "policy": {"policy-type": "no-policy-found", "policy-domain": "b.example"},
+            "summary": {"total-successful-session-count": 3, "total-failure-session-count": 1},
+            "failure-details": [
+                {
+                    "result-type": "starttls-not-supported",
+                    "sending-mta-ip": "192.0.2.1",
+                    "receiving-mx-hostname": "mx.b.example",
+                    "failed-session-count": 1,
+                }
+            ],
+        },
+    ],
+}
+
+
+def test_a_tls_report_with_two_policies_is_one_report(store: ReportStore, tmp_path: Path) -> None:
+    import json
+
+    path = tmp_path / "tls.json"
+    path.write_text(json.dumps(TWO_POLICY_TLS))
+    summary = store.import_paths([path])
+    assert summary.imported == 1
+    assert "(1 report)" in summary.files[0].line
+    rows = store.tls_reports()
+    assert sorted(rows["policy_domain"]) == ["a.example", "b.example"]
+    assert rows["failed_sessions"].sum() == 1
+    assert store.tls_reports("b.example")["successful_sessions"].tolist() == [3]
+    again = store.import_paths([path])
+    assert again.duplicates == 1
+    assert len(store.tls_reports()) == 2
