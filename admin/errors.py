@@ -5,12 +5,14 @@ Expected outcomes of a check are values elsewhere; these are for calls the store
     AdminError
      ├── AdminInputError (ValueError)     an argument is malformed: an unknown plan, an empty name
      ├── NotFound (LookupError)           no account or connection with that id
+     ├── PermissionDenied (PermissionError) the signed-in user's role does not allow it
      ├── PlanRuleError (ValueError)       the account's plan forbids it: Nano choosing managed sending
      ├── SecretKeyError (ValueError)      the secret key is wrong for the stored secrets, or unusable
      └── StoreUnavailable (OSError)       the database cannot be opened or migrated
 
 Each subclass also inherits the builtin it resembles, so callers that already catch `ValueError`,
-`LookupError` or `OSError` keep working. Messages are plain words for a page and never hold a secret.
+`LookupError`, `PermissionError` or `OSError` keep working. Messages are plain words for a page
+and never hold a secret.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ class AdminInputError(AdminError, ValueError):
 
 class NotFound(AdminError, LookupError):
     """The account or connection named by an id does not exist (any more)."""
+
+
+class PermissionDenied(AdminError, PermissionError):
+    """The user's role does not allow the action; the message says what the role may not do."""
 
 
 class PlanRuleError(AdminError, ValueError):

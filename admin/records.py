@@ -66,6 +66,8 @@ class AuditAction(StrEnum):
     CONNECTION_DELETED = "connection_deleted"
     CONNECTION_ACTIVATED = "connection_activated"
     MANAGED_CHOSEN = "managed_chosen"
+    USER_ADDED = "user_added"
+    USER_CHANGED = "user_changed"
 
 
 @dataclass(frozen=True, slots=True)

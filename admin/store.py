@@ -20,9 +20,11 @@ reading or saving a password then raises SecretKeyError with a plain message.
 
 from __future__ import annotations
 
+import copy
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +34,11 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from admin import inputs, migrate, rows
+from admin.access import SYSTEM, Actor, Permission, Principal, resolve
 from admin.database import WRITE, data_dir, default_sqlite, display_url, make_engine, resolve_url
 from admin.errors import NotFound, SecretKeyError, StoreUnavailable
 from admin.models import AccountRow, AuditRow, ConnectionRow, MetaRow, ProbeRow, utcnow
+from admin.passwords import Hasher
 from admin.plans import (
     Plan,
     Route,
@@ -44,6 +48,8 @@ from admin.plans import (
 from admin.probes import summarize
 from admin.records import Account, AuditAction, AuditEntry, Connection, ProbeRecord
 from admin.secrets import WRONG_KEY_MESSAGE, KeySource, SecretBox, load_key
+from admin.signin import SessionPolicy, ThrottlePolicy
+from admin.users import Users
 from diagnostics.secret import Secret
 from diagnostics.smtp.settings import Security, SmtpSettings
 
@@ -65,7 +71,16 @@ class Store:
         secret_key: Secret | str | None = None,
         key_file: Path | None = None,
         echo: bool = False,
+        password_hasher: Hasher | None = None,
+        throttle: ThrottlePolicy | None = None,
+        sessions: SessionPolicy | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        self._principal: Principal | None = None
+        self._hasher = password_hasher or Hasher()
+        self._throttle = throttle or ThrottlePolicy()
+        self._sessions = sessions or SessionPolicy()
+        self._clock = clock
         self._url = resolve_url(url)
         loaded = load_key(secret_key, key_file=key_file or data_dir() / KEY_FILE_NAME)
         self._box = SecretBox(loaded.key)
@@ -102,10 +117,50 @@ class Store:
         return self._url.get_backend_name()
 
     def __repr__(self) -> str:
+        if self._principal is not None:
+            return f"Store({self.url!r}, as {self._principal.name!r})"
         return f"Store({self.url!r})"
 
     def close(self) -> None:
-        self._engine.dispose()
+        if self._principal is None:  # a user's view shares the engine of the store it came from
+            self._engine.dispose()
+
+    # -- who is acting -----------------------------------------------------------------------
+
+    def as_user(self, principal: Principal) -> Store:
+        """A view of this store that acts for `principal` in every call: the audit log names them,
+        and whatever their role does not allow raises PermissionDenied. Cheap: it shares the
+        engine, so a page makes one per run. Reads check the role too (an analyst cannot list
+        connections), which is why pages use a view rather than passing `actor=` alone."""
+        if not isinstance(principal, Principal):
+            raise TypeError("as_user() takes an admin.Principal")
+        view = copy.copy(self)
+        view._principal = principal
+        return view
+
+    @property
+    def principal(self) -> Principal:
+        """Who this store acts for: the bound user, else the trusted local caller "system"."""
+        return self._principal or SYSTEM
+
+    @property
+    def users(self) -> Users:
+        """Local users, sign-in and sessions (admin.users), acting for this store's principal."""
+        return Users(
+            self._engine,
+            self._writer,
+            hasher=self._hasher,
+            throttle=self._throttle,
+            sessions=self._sessions,
+            clock=self._clock,
+            bound=self._principal,
+        )
+
+    def _allow(self, actor: Actor, permission: Permission) -> str:
+        """The name the audit log records for `actor`, once its role is known to allow it."""
+        who = resolve(actor, self._principal)
+        who.require(permission)
+        return who.name
 
     def __enter__(self) -> Store:
         return self
@@ -118,10 +173,10 @@ class Store:
 
     # -- accounts --------------------------------------------------------------------------
 
-    def create_account(self, name: str, plan: Plan | str, *, actor: str = "system") -> Account:
+    def create_account(self, name: str, plan: Plan | str, *, actor: Actor = "system") -> Account:
         name = inputs.clean_text(name, "account name")
         chosen = Plan.parse(plan)
-        actor = inputs.actor(actor)
+        actor = self._allow(actor, Permission.EDIT_ACCOUNTS)
         with self._write() as s:
             now = utcnow()
             row = AccountRow(
@@ -149,19 +204,21 @@ class Store:
             return rows.account_value(s, row)
 
     def list_accounts(self) -> list[Account]:
+        self._allow("system", Permission.VIEW_ACCOUNTS)
         with self._read() as s:
             found = s.scalars(select(AccountRow).order_by(AccountRow.name, AccountRow.id))
             return [rows.account_value(s, row) for row in found]
 
     def get_account(self, account_id: int) -> Account:
+        self._allow("system", Permission.VIEW_ACCOUNTS)
         with self._read() as s:
             return rows.account_value(s, rows.get_account(s, account_id))
 
-    def change_plan(self, account_id: int, plan: Plan | str, *, actor: str = "system") -> Account:
+    def change_plan(self, account_id: int, plan: Plan | str, *, actor: Actor = "system") -> Account:
         """Move the account to `plan`. To Nano: an inactive connection takes over, else mail pauses.
         From Nano while paused: managed sending starts."""
         chosen = Plan.parse(plan)
-        actor = inputs.actor(actor)
+        actor = self._allow(actor, Permission.EDIT_ACCOUNTS)
         with self._write() as s:
             row = rows.lock_account(s, account_id)
             old_plan = Plan(row.plan)
@@ -199,7 +256,7 @@ class Store:
         label: str = "",
         *,
         activate: bool | None = None,
-        actor: str = "system",
+        actor: Actor = "system",
     ) -> Connection:
         """Save a new connection. `activate=None` (the default) makes it the active one when the
         account has no active connection, as saving "Bring your own SMTP" does on the platform;
@@ -209,7 +266,7 @@ class Store:
         label = (
             inputs.clean_text(label, "label", required=False) or f"{settings.host}:{settings.port}"
         )
-        actor = inputs.actor(actor)
+        actor = self._allow(actor, Permission.EDIT_CONNECTIONS)
         with self._write() as s:
             account = rows.lock_account(s, account_id)
             self._require_key()
@@ -263,13 +320,13 @@ class Store:
         *,
         label: str | None = None,
         keep_password_if_empty: bool = True,
-        actor: str = "system",
+        actor: Actor = "system",
     ) -> Connection:
         """Change a connection's settings and/or label. An empty password in `settings` keeps the
         saved one (a form whose password field was left blank), unless keep_password_if_empty=False."""
         new_settings = inputs.settings(settings) if settings is not None else None
         new_label = inputs.clean_text(label, "label") if label is not None else None
-        actor = inputs.actor(actor)
+        actor = self._allow(actor, Permission.EDIT_CONNECTIONS)
         with self._write() as s:
             account, row = rows.lock_connection(s, connection_id)
             before = rows.connection_state(row, account)
@@ -308,10 +365,10 @@ class Store:
             )
             return rows.connection_value(row, account)
 
-    def delete_connection(self, connection_id: int, *, actor: str = "system") -> Route:
+    def delete_connection(self, connection_id: int, *, actor: Actor = "system") -> Route:
         """Delete a connection. If it was the active one, the newest remaining connection takes over;
         if it was the last one, a paid plan switches to managed sending and Nano pauses."""
-        actor = inputs.actor(actor)
+        actor = self._allow(actor, Permission.DELETE_DATA)
         with self._write() as s:
             account, row = rows.lock_connection(s, connection_id)
             before = rows.account_state(account, rows.route_of(s, account))
@@ -343,9 +400,9 @@ class Store:
             )
             return route
 
-    def use_managed(self, account_id: int, *, actor: str = "system") -> Route:
+    def use_managed(self, account_id: int, *, actor: Actor = "system") -> Route:
         """Send through managed TrekMail SMTP. Raises PlanRuleError on Nano, which has none."""
-        actor = inputs.actor(actor)
+        actor = self._allow(actor, Permission.EDIT_CONNECTIONS)
         with self._write() as s:
             account = rows.lock_account(s, account_id)
             check_managed_allowed(Plan(account.plan))
@@ -369,9 +426,9 @@ class Store:
             )
             return route
 
-    def activate(self, connection_id: int, *, actor: str = "system") -> Route:
+    def activate(self, connection_id: int, *, actor: Actor = "system") -> Route:
         """Make this connection the one the account's webmail and API mail go through."""
-        actor = inputs.actor(actor)
+        actor = self._allow(actor, Permission.EDIT_CONNECTIONS)
         with self._write() as s:
             account, row = rows.lock_connection(s, connection_id)
             if account.active_connection_id == row.id:
@@ -395,10 +452,12 @@ class Store:
             return route
 
     def outbound_route(self, account_id: int) -> Route:
+        self._allow("system", Permission.VIEW_ACCOUNTS)
         with self._read() as s:
             return rows.route_of(s, rows.get_account(s, account_id))
 
     def list_connections(self, account_id: int) -> list[Connection]:
+        self._allow("system", Permission.VIEW_CONNECTIONS)
         with self._read() as s:
             account = rows.get_account(s, account_id)
             found = s.scalars(
@@ -409,13 +468,26 @@ class Store:
             return [rows.connection_value(row, account) for row in found]
 
     def get_connection(self, connection_id: int) -> Connection:
+        self._allow("system", Permission.VIEW_CONNECTIONS)
         with self._read() as s:
             row = rows.get_connection(s, connection_id)
             return rows.connection_value(row, rows.get_account(s, row.account_id))
 
     def connection_settings(self, connection_id: int) -> SmtpSettings:
         """The connection's settings with the decrypted password (a Secret): for the probe only.
-        Raises SecretKeyError when the key is not the one the password was saved with."""
+        Raises SecretKeyError when the key is not the one the password was saved with. Admins only:
+        support staff run tests through probe_settings(), which never hands the password to them."""
+        self._allow("system", Permission.READ_SECRETS)
+        return self._settings(connection_id)
+
+    def probe_settings(self, connection_id: int, actor: Actor = "system") -> SmtpSettings:
+        """The settings a probe needs, password included, for admins and support staff. The caller
+        hands them to diagnostics.smtp.probe() and shows nothing of them but the connection's public
+        fields (the password stays a Secret: no repr, str or format shows it)."""
+        self._allow(actor, Permission.RUN_PROBES)
+        return self._settings(connection_id)
+
+    def _settings(self, connection_id: int) -> SmtpSettings:
         with self._read() as s:
             row = rows.get_connection(s, connection_id)
             return SmtpSettings(
@@ -431,6 +503,7 @@ class Store:
 
     def audit_log(self, account_id: int | None = None, *, limit: int = 100) -> list[AuditEntry]:
         """The newest `limit` entries, newest first; of one account, or of all."""
+        self._allow("system", Permission.VIEW_AUDIT)
         query = select(AuditRow).order_by(AuditRow.id.desc()).limit(inputs.limit(limit))
         if account_id is not None:
             query = query.where(AuditRow.account_id == account_id)
@@ -444,12 +517,12 @@ class Store:
         result: Any,
         *,
         settings: SmtpSettings | None = None,
-        actor: str = "system",
+        actor: Actor = "system",
     ) -> ProbeRecord:
         """Keep one SMTP test. `result`: a ProbeResult, its `to_dict()`, or a mapping with ok,
         symptom (or outcome), stage, duration and transcript. `connection_id` None: settings tested
         before saving (pass them as `settings` so their password is redacted too)."""
-        actor = inputs.actor(actor)
+        actor = self._allow(actor, Permission.RUN_PROBES)
         with self._write() as s:
             account = rows.get_account(s, account_id)
             label = "unsaved settings"
@@ -492,6 +565,7 @@ class Store:
         limit: int = 50,
     ) -> list[ProbeRecord]:
         """The newest `limit` tests, newest first; of one account and/or connection, or of all."""
+        self._allow("system", Permission.VIEW_CONNECTIONS)
         query = select(ProbeRow).order_by(ProbeRow.id.desc()).limit(inputs.limit(limit))
         if account_id is not None:
             query = query.where(ProbeRow.account_id == account_id)

@@ -1,0 +1,110 @@
+"""The rules of signing in, apart from the database: throttling after failed tries, session expiry,
+and the results a sign-in attempt or a session check gives back (values, not exceptions).
+
+Throttling: each failed try counts against the user name (whether or not it exists, so a lock says
+nothing about who has an account) and against the client key when one is given. After `free_tries`
+failures in a row, every further failure locks that name or client for a doubling period, from
+`first_lock` up to `max_lock`; a try while locked is refused without even checking the password.
+Failures older than `forget_after` are forgotten. The counts live in the database, so the limit holds
+across processes and restarts.
+
+Sessions: a random token (only its SHA-256 is stored) that expires after `idle` without use or
+`absolute` after sign-in, whichever comes first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from admin.access import Principal
+from diagnostics.secret import Secret
+
+
+@dataclass(frozen=True, slots=True)
+class ThrottlePolicy:
+    free_tries: int = 3
+    first_lock: timedelta = timedelta(seconds=2)
+    max_lock: timedelta = timedelta(minutes=15)
+    forget_after: timedelta = timedelta(hours=1)
+
+    def lock_after(self, failures: int) -> timedelta | None:
+        """How long to lock after the `failures`-th failure in a row (None: not locked yet)."""
+        if failures < self.free_tries:
+            return None
+        doublings = min(failures - self.free_tries, 30)
+        lock: timedelta = self.first_lock * (2**doublings)
+        return min(lock, self.max_lock)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPolicy:
+    idle: timedelta = timedelta(minutes=30)
+    absolute: timedelta = timedelta(hours=12)
+    # last_seen is written at most this often, so a page rerun does not always write.
+    touch_every: timedelta = timedelta(minutes=1)
+
+    def expired(self, created_at: datetime, last_seen_at: datetime, now: datetime) -> bool:
+        return now - last_seen_at > self.idle or now - created_at > self.absolute
+
+
+class SignInOutcome(StrEnum):
+    OK = "ok"
+    WRONG = "wrong_name_or_password"
+    LOCKED = "locked"
+    DISABLED = "disabled"
+
+
+class SessionStatus(StrEnum):
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class SignInResult:
+    """What a sign-in attempt gave: `principal` and `session_token` only when `ok`."""
+
+    outcome: SignInOutcome
+    message: str
+    principal: Principal | None = None
+    session_token: Secret | None = None
+    retry_after: float | None = None  # seconds, when LOCKED (or when this failure locked it)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is SignInOutcome.OK
+
+
+@dataclass(frozen=True, slots=True)
+class SessionCheck:
+    status: SessionStatus
+    message: str
+    principal: Principal | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is SessionStatus.ACTIVE
+
+
+def token_hash(token: Secret | str) -> str:
+    """What the database keeps of a session token: enough to find it, useless to present."""
+    raw = token.reveal() if isinstance(token, Secret) else token
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def wait_words(seconds: float) -> str:
+    seconds = max(1, round(seconds))
+    if seconds < 120:
+        return f"{seconds} seconds"
+    return f"{round(seconds / 60)} minutes"
+
+
+WRONG_MESSAGE = "Wrong name or password."
+DISABLED_MESSAGE = "This user is disabled: ask an admin to enable it again."
+
+
+def locked_message(seconds: float) -> str:
+    return f"Too many failed sign-ins: try again in {wait_words(seconds)}."

@@ -1,0 +1,417 @@
+"""Local users of the desk: add, list, disable, change role or password, sign in, and sessions.
+
+    users = store.users                     # bound to the store's principal (see Store.as_user)
+    users.add_user("dana", "support", Secret(pw))
+    result = users.sign_in("dana", Secret(pw), client_key="203.0.113.9")
+    if result.ok:                           # result.session_token: a Secret, kept by the page
+        check = users.resume(result.session_token)   # check.principal: Principal("dana", support)
+
+Passwords are argon2 hashes (admin.passwords); a password is a Secret in memory and is never stored,
+logged or put in an exception. Throttling and session expiry follow admin.signin. Managing users
+needs Permission.MANAGE_USERS and writes the audit log; signing in needs no principal at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, delete, func, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from admin import rows
+from admin.access import Actor, Permission, Principal, Role, resolve
+from admin.errors import AdminInputError, NotFound, PermissionDenied
+from admin.models import SessionRow, ThrottleRow, UserRow
+from admin.passwords import Hasher, check_new_password
+from admin.records import AuditAction
+from admin.signin import (
+    DISABLED_MESSAGE,
+    WRONG_MESSAGE,
+    SessionCheck,
+    SessionPolicy,
+    SessionStatus,
+    SignInOutcome,
+    SignInResult,
+    ThrottlePolicy,
+    locked_message,
+    token_hash,
+)
+from diagnostics.secret import Secret
+
+log = logging.getLogger(__name__)
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._@+-]{0,63}$")
+_MAX_CLIENT_KEY = 200
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A local user as the desk shows it: never the password or its hash."""
+
+    id: int
+    name: str
+    role: Role
+    disabled: bool
+    created_at: datetime
+    last_sign_in_at: datetime | None
+
+    @property
+    def principal(self) -> Principal:
+        return Principal(self.name, self.role)
+
+
+def clean_name(name: Any) -> str:
+    """User names are compared case-insensitively, so they are kept in lower case."""
+    if not isinstance(name, str):
+        raise AdminInputError("A user name must be text.")
+    cleaned = name.strip().lower()
+    if not _NAME.match(cleaned):
+        raise AdminInputError(
+            "A user name is 1 to 64 letters, digits or . _ @ + -, starting with a letter or digit."
+        )
+    return cleaned
+
+
+class Users:
+    """The users table and sign-in, over the store's engines. Made by `Store.users`."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        writer: Engine,
+        *,
+        hasher: Hasher,
+        throttle: ThrottlePolicy,
+        sessions: SessionPolicy,
+        clock: Callable[[], datetime],
+        bound: Principal | None,
+    ) -> None:
+        self._engine = engine
+        self._writer = writer
+        self._hasher = hasher
+        self._throttle = throttle
+        self._sessions = sessions
+        self._clock = clock
+        self._bound = bound
+
+    # -- managing users (admin only) -------------------------------------------------------
+
+    def has_users(self) -> bool:
+        with self._read() as s:
+            return s.scalar(select(func.count()).select_from(UserRow)) != 0
+
+    def list_users(self, *, actor: Actor = "system") -> list[User]:
+        self._allow(actor)
+        with self._read() as s:
+            return [_value(r) for r in s.scalars(select(UserRow).order_by(UserRow.name))]
+
+    def get_user(self, name: str, *, actor: Actor = "system") -> User:
+        self._allow(actor)
+        with self._read() as s:
+            return _value(self._row(s, clean_name(name)))
+
+    def add_user(
+        self, name: str, role: Role | str, password: Secret, *, actor: Actor = "system"
+    ) -> User:
+        who = self._allow(actor)
+        return self._add(name, role, password, who.name, first=False)
+
+    def add_first_admin(self, name: str, password: Secret) -> User:
+        """Create the first admin; refused once any user exists (the first-run form of the app)."""
+        return self._add(name, Role.ADMIN, password, "first run", first=True)
+
+    def set_role(self, name: str, role: Role | str, *, actor: Actor = "system") -> User:
+        who = self._allow(actor)
+        chosen = Role.parse(role)
+        with self._write() as s:
+            row = self._row(s, clean_name(name), lock=True)
+            before = _state(row)
+            if row.role != chosen.value:
+                self._keep_an_admin(s, row, demoting=chosen is not Role.ADMIN)
+                row.role = chosen.value
+                row.updated_at = self._clock()
+                self._audit(
+                    s, who, f"Changed the role of {row.name} to {chosen.value}.", before, row
+                )
+            return _value(row)
+
+    def set_disabled(self, name: str, disabled: bool = True, *, actor: Actor = "system") -> User:
+        """Disable (or enable again) a user; disabling also ends every session of that user."""
+        who = self._allow(actor)
+        with self._write() as s:
+            row = self._row(s, clean_name(name), lock=True)
+            before = _state(row)
+            if row.disabled != disabled:
+                if disabled:
+                    self._keep_an_admin(s, row, demoting=True)
+                    s.execute(delete(SessionRow).where(SessionRow.user_id == row.id))
+                row.disabled = disabled
+                row.updated_at = self._clock()
+                verb = "Disabled" if disabled else "Enabled"
+                self._audit(s, who, f"{verb} the user {row.name}.", before, row)
+            return _value(row)
+
+    def set_password(self, name: str, password: Secret, *, actor: Actor = "system") -> User:
+        """A new password for a user; ends that user's sessions."""
+        who = self._allow(actor)
+        check_new_password(password)
+        password_hash = self._hasher.hash(password)
+        with self._write() as s:
+            row = self._row(s, clean_name(name), lock=True)
+            row.password_hash = password_hash
+            row.updated_at = self._clock()
+            s.execute(delete(SessionRow).where(SessionRow.user_id == row.id))
+            self._audit(s, who, f"Set a new password for {row.name}.", _state(row), row)
+            return _value(row)
+
+    # -- signing in and sessions -----------------------------------------------------------
+
+    def sign_in(
+        self, name: str, password: Secret, *, client_key: str | None = None
+    ) -> SignInResult:
+        """Check a name and password, throttled; on success a new session (see SignInResult)."""
+        now = self._clock()
+        try:
+            cleaned = clean_name(name)
+        except AdminInputError:
+            cleaned = ""  # still throttled and hashed like any unknown name
+        keys = [f"user:{cleaned}"]
+        if client_key:
+            keys.append(f"client:{client_key[:_MAX_CLIENT_KEY]}")
+        wait = self._locked_for(keys, now)
+        if wait is not None:
+            return SignInResult(SignInOutcome.LOCKED, locked_message(wait), retry_after=wait)
+        with self._read() as s:
+            row = s.scalar(select(UserRow).where(UserRow.name == cleaned)) if cleaned else None
+            stored_hash = row.password_hash if row is not None else None
+        if not isinstance(password, Secret) or not self._hasher.verify(stored_hash, password):
+            locked = self._record_failure(keys, now)
+            log.info("sign-in failed for a name (%d characters)", len(cleaned))
+            if locked is not None:
+                return SignInResult(
+                    SignInOutcome.WRONG,
+                    f"{WRONG_MESSAGE} {locked_message(locked)}",
+                    retry_after=locked,
+                )
+            return SignInResult(SignInOutcome.WRONG, WRONG_MESSAGE)
+        assert row is not None
+        if row.disabled:
+            return SignInResult(SignInOutcome.DISABLED, DISABLED_MESSAGE)
+        token = Secret(secrets.token_urlsafe(32))
+        with self._write() as s:
+            s.execute(delete(ThrottleRow).where(ThrottleRow.key == keys[0]))
+            fresh = s.get(UserRow, row.id)
+            if fresh is None or fresh.disabled:
+                return SignInResult(SignInOutcome.DISABLED, DISABLED_MESSAGE)
+            if self._hasher.needs_rehash(fresh.password_hash):
+                fresh.password_hash = self._hasher.hash(password)
+            fresh.last_sign_in_at = now
+            s.add(
+                SessionRow(
+                    token_hash=token_hash(token), user_id=fresh.id, created_at=now, last_seen_at=now
+                )
+            )
+            principal = Principal(fresh.name, Role(fresh.role))
+        log.info("%s signed in", principal.name)
+        return SignInResult(SignInOutcome.OK, "Signed in.", principal, token)
+
+    def resume(self, token: Secret | str | None) -> SessionCheck:
+        """The principal of a live session, or why there is none (expired, unknown, ended)."""
+        if not token:
+            return SessionCheck(SessionStatus.UNKNOWN, "Please sign in.")
+        now = self._clock()
+        digest = token_hash(token)
+        with self._read() as s:
+            found = s.execute(
+                select(SessionRow, UserRow)
+                .join(UserRow, UserRow.id == SessionRow.user_id)
+                .where(SessionRow.token_hash == digest)
+            ).first()
+        if found is None:
+            return SessionCheck(SessionStatus.UNKNOWN, "Please sign in.")
+        session, user = found
+        if user.disabled or self._sessions.expired(session.created_at, session.last_seen_at, now):
+            self.end(token)
+            return SessionCheck(SessionStatus.EXPIRED, "Your session has expired: sign in again.")
+        if now - session.last_seen_at >= self._sessions.touch_every:
+            with self._write() as s:
+                live = s.get(SessionRow, digest)
+                if live is not None:
+                    live.last_seen_at = now
+        return SessionCheck(
+            SessionStatus.ACTIVE, "Signed in.", Principal(user.name, Role(user.role))
+        )
+
+    def end(self, token: Secret | str | None) -> None:
+        """Sign out: the session stops working at once, in every process."""
+        if not token:
+            return
+        with self._write() as s:
+            s.execute(delete(SessionRow).where(SessionRow.token_hash == token_hash(token)))
+
+    def end_expired(self) -> int:
+        """Remove sessions past their absolute lifetime; returns how many."""
+        cutoff = self._clock() - self._sessions.absolute
+        with self._write() as s:
+            gone = s.execute(delete(SessionRow).where(SessionRow.created_at < cutoff))
+            return int(getattr(gone, "rowcount", 0) or 0)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _allow(self, actor: Actor) -> Principal:
+        who = resolve(actor, self._bound)
+        who.require(Permission.MANAGE_USERS)
+        return who
+
+    def _add(
+        self, name: str, role: Role | str, password: Secret, actor: str, *, first: bool
+    ) -> User:
+        cleaned = clean_name(name)
+        chosen = Role.parse(role)
+        check_new_password(password)
+        password_hash = self._hasher.hash(password)
+        try:
+            with self._write() as s:
+                if first:
+                    _lock_users(s)
+                    if s.scalar(select(func.count()).select_from(UserRow)):
+                        raise PermissionDenied(
+                            "Users already exist: the first admin can only be created once. "
+                            "Sign in, or ask an admin to add you."
+                        )
+                now = self._clock()
+                row = UserRow(
+                    name=cleaned,
+                    role=chosen.value,
+                    password_hash=password_hash,
+                    disabled=False,
+                    created_at=now,
+                    updated_at=now,
+                    last_sign_in_at=None,
+                )
+                s.add(row)
+                s.flush()
+                rows.add_audit(
+                    s,
+                    actor,
+                    AuditAction.USER_ADDED,
+                    None,
+                    None,
+                    f"Added the user {cleaned} ({chosen.value}).",
+                    None,
+                    _state(row),
+                )
+                return _value(row)
+        except IntegrityError:
+            raise AdminInputError(f"A user named {cleaned} already exists.") from None
+
+    def _keep_an_admin(self, s: Session, row: UserRow, *, demoting: bool) -> None:
+        # Without an enabled admin nobody could manage users from the app any more.
+        if not demoting or row.role != Role.ADMIN.value or row.disabled:
+            return
+        others = s.scalar(
+            select(func.count())
+            .select_from(UserRow)
+            .where(UserRow.role == Role.ADMIN.value, UserRow.disabled.is_(False))
+            .where(UserRow.id != row.id)
+        )
+        if not others:
+            raise PermissionDenied(
+                f"{row.name} is the last enabled admin: add another admin first."
+            )
+
+    def _audit(self, s: Session, who: Principal, summary: str, before: Any, row: UserRow) -> None:
+        rows.add_audit(
+            s, who.name, AuditAction.USER_CHANGED, None, None, summary, before, _state(row)
+        )
+
+    def _row(self, s: Session, name: str, *, lock: bool = False) -> UserRow:
+        query = select(UserRow).where(UserRow.name == name)
+        if lock:
+            query = query.with_for_update()
+        row = s.scalar(query)
+        if row is None:
+            raise NotFound(f"No user named {name}.")
+        return row
+
+    def _locked_for(self, keys: list[str], now: datetime) -> float | None:
+        with self._read() as s:
+            locks = s.scalars(
+                select(ThrottleRow.locked_until).where(
+                    ThrottleRow.key.in_(keys), ThrottleRow.locked_until > now
+                )
+            ).all()
+        if not locks:
+            return None
+        return max((until - now).total_seconds() for until in locks if until is not None)
+
+    def _record_failure(self, keys: list[str], now: datetime) -> float | None:
+        """Count one failure against every key; the longest lock it starts, in seconds."""
+        longest: timedelta | None = None
+        with self._write() as s:
+            for key in keys:
+                _insert_ignore(s, key, now)
+                row = s.scalar(select(ThrottleRow).where(ThrottleRow.key == key).with_for_update())
+                assert row is not None
+                if now - row.last_failure_at > self._throttle.forget_after:
+                    row.failures = 0
+                row.failures += 1
+                row.last_failure_at = now
+                lock = self._throttle.lock_after(row.failures)
+                row.locked_until = now + lock if lock is not None else None
+                if lock is not None and (longest is None or lock > longest):
+                    longest = lock
+        return longest.total_seconds() if longest is not None else None
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        with Session(self._engine, expire_on_commit=False) as session:
+            yield session
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        with Session(self._writer, expire_on_commit=False) as session, session.begin():
+            yield session
+
+
+def _insert_ignore(s: Session, key: str, now: datetime) -> None:
+    # Two processes may count the first failure of one name at once: neither must fail.
+    values = {"key": key, "failures": 0, "last_failure_at": now, "locked_until": None}
+    bind = s.get_bind()
+    insert = pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
+    s.execute(insert(ThrottleRow).values(**values).on_conflict_do_nothing(index_elements=["key"]))
+
+
+def _lock_users(s: Session) -> None:
+    # Two first-run forms submitted at once must not both see "no users yet". SQLite's
+    # BEGIN IMMEDIATE already serialises writers; PostgreSQL needs the table lock.
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(text("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE"))
+
+
+def _state(row: UserRow) -> dict[str, Any]:
+    return {"name": row.name, "role": row.role, "disabled": row.disabled}
+
+
+def _value(row: UserRow) -> User:
+    return User(
+        id=row.id,
+        name=row.name,
+        role=Role(row.role),
+        disabled=row.disabled,
+        created_at=row.created_at,
+        last_sign_in_at=row.last_sign_in_at,
+    )
+
+
+__all__ = ["User", "Users", "clean_name"]
