@@ -8,6 +8,7 @@
 Parsing never touches the network and never waits on DNS; enrichment of source IPs is its own step.
 """
 
+from diagnostics.dmarc.actions import Action, ActionCode
 from diagnostics.dmarc.aggregate import ReportMeta
 from diagnostics.dmarc.batch import (
     REPORT_COLUMNS,
@@ -16,8 +17,11 @@ from diagnostics.dmarc.batch import (
     load_reports,
     parse_report,
 )
+from diagnostics.dmarc.categories import Category
 from diagnostics.dmarc.columns import RECORD_COLUMNS
+from diagnostics.dmarc.explain import Diagnosis, Evidence, explain
 from diagnostics.dmarc.failure import FAILURE_COLUMNS, FailureReport
+from diagnostics.dmarc.readiness import Readiness, readiness
 from diagnostics.dmarc.settings import DEFAULT_LIMITS, ParseLimits
 from diagnostics.dmarc.tls import TLS_COLUMNS, TlsFailure, TlsPolicy, TlsReport
 
@@ -52,4 +56,16 @@ __all__ += [
     "ReportStore",
     "SqlEnrichmentCache",
     "StoreError",
+]
+
+# Explanations: why each source passes or fails and exactly what to change (issue 5).
+__all__ += [
+    "Action",
+    "ActionCode",
+    "Category",
+    "Diagnosis",
+    "Evidence",
+    "Readiness",
+    "explain",
+    "readiness",
 ]

@@ -179,19 +179,29 @@ def fix_spf_record(analysis: SpfAnalysis, rec: SpfRecommendation | None) -> Acti
     """Repair a record that gives permerror/temperror; offers the flattened record when the tree
     is only over the look-up limit and can be flattened."""
     errors = tuple(f for f in analysis.findings if f.severity.value == "error") or analysis.findings
-    record = rec.flattened if rec is not None and analysis.lookups > MAX_LOOKUPS else None
+    record: str | None = None
+    if rec is not None and analysis.lookups > MAX_LOOKUPS:
+        record = rec.flattened
+    elif rec is not None and analysis.has("multiple_records"):
+        record = rec.record  # the records merged into one, every term kept
     said = " ".join(f.message for f in errors[:3])
-    message = f"The SPF record of {analysis.domain} is broken: {said}"
+    message = f"Receivers cannot evaluate the SPF record of {analysis.domain}. {said}"
     if rec is not None and rec.ways_out:
         message += " Ways out, in order: " + " ".join(rec.ways_out)
+    if record and analysis.lookups > MAX_LOOKUPS:
+        message += f" The flattened record (no look-ups): {record}"
+    elif record:
+        message += f" The one record to keep: {record}"
     return Action(
         ActionCode.FIX_SPF_RECORD,
         message,
         domain=analysis.domain,
         record=record,
         rdtype="TXT" if record else None,
-        records=(DnsRecord(analysis.domain, "TXT", record, "flattened SPF"),) if record else (),
-        lookups_after=0 if record else None,
+        records=(DnsRecord(analysis.domain, "TXT", record, "SPF"),) if record else (),
+        lookups_after=(rec.lookups_after if rec is not None and record == rec.record else 0)
+        if record
+        else None,
         findings=errors,
     )
 

@@ -126,6 +126,8 @@ class Diagnosis:
     def passes_today(self) -> bool:
         """DMARC passes for all of it: by category, or because every message passed anyway (a
         missing include while DKIM carries DMARC)."""
+        if any(a.code is ActionCode.FIX_SPF_RECORD for a in self.actions):
+            return False  # a record broken today fails every sender that relies on SPF
         return self.category.dmarc_passes or self.evidence.dmarc_pass >= self.messages
 
     @property
@@ -360,7 +362,8 @@ class _Advisor:
                 "record has been fixed since. Watch the next reports."
             )
         keys = [k for k in self.in_use.get(d.domain, []) if k != self.platform]
-        rec = self.recommendation(d.envelope, keys) if analysis.record else None
+        readable = analysis.record is not None or analysis.has("multiple_records")
+        rec = self.recommendation(d.envelope, keys) if readable else None
         return fixes.fix_spf_record(analysis, rec)
 
 
@@ -370,6 +373,9 @@ def _region(envelope: str) -> str | None:
         label = envelope.removesuffix(".amazonses.com").rpartition(".")[2]
         return label if label.count("-") >= 2 else None
     return None
+
+
+_NOTHING = "Nothing to change for this source."
 
 
 def _no_action_message(d: _Draft) -> str:
@@ -382,7 +388,7 @@ def _no_action_message(d: _Draft) -> str:
         )
     if d.fixed:
         return "Nothing to change: already fixed in DNS; the next reports will show it passing."
-    return "Nothing to change for this source."
+    return _NOTHING
 
 
 @dataclass
@@ -540,7 +546,7 @@ def _with_policy_step(
         clean = [i for i in mine if out[i].category.dmarc_passes] or mine
         target = max(clean, key=lambda i: out[i].messages)
         current = out[target]
-        kept = tuple(a for a in current.actions if a.code is not ActionCode.NO_ACTION)
+        kept = tuple(a for a in current.actions if a.message != _NOTHING)
         action = fixes.tighten_policy(domain, state.record, state.message)
         out[target] = replace(current, actions=(*kept, action))
     return out
