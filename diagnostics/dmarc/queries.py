@@ -118,7 +118,8 @@ def volume_by_day_query(domain: str | None, start: Moment, end: Moment) -> Selec
             func.sum(_r.c.count).label("messages"),
             _sum_where(_PASS).label("dmarc_pass"),
         )
-        .where(_period(_r.c.begin_ts, domain, start, end))
+        # A report without a date range has no day to count under.
+        .where(_period(_r.c.begin_ts, domain, start, end), _r.c.begin_ts.is_not(None))
         .group_by(day)
         .order_by(day)
     )

@@ -391,3 +391,21 @@ def test_a_tls_report_with_two_policies_is_one_report(store: ReportStore, tmp_pa
     again = store.import_paths([path])
     assert again.duplicates == 1
     assert len(store.tls_reports()) == 2
+
+
+def test_a_report_without_dates_is_stored_but_has_no_day(store: ReportStore) -> None:
+    batch = load_reports([USSSA, LARGE])
+    reports = batch.reports.copy()
+    reports.loc[0, ["begin", "end"]] = pd.NaT
+    undated = type(batch)(
+        reports=reports,
+        records=batch.records,
+        failure_reports=batch.failure_reports,
+        tls_reports=batch.tls_reports,
+    )
+    assert store.import_batch(undated).imported == 2
+    days = store.volume_by_day("example.com")
+    large = batch.records[batch.records["report_index"] == 1]
+    assert days["messages"].sum() == large["count"].sum()
+    assert len(store.records("example.com")) == len(batch.records)
+    assert len(store.records("example.com", start="2000-01-01")) == len(large)
