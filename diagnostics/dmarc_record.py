@@ -303,15 +303,17 @@ def _authorized(exact: Answer, wildcard: Answer) -> bool | None:
 def _policy_findings(check_domain: str, record: DmarcRecord, inherited: bool) -> list[Finding]:
     findings: list[Finding] = []
     policy = record.subdomain_policy if inherited else record.policy
+    tag = "sp" if inherited and "sp" in dict(record.tags) else "p"
     if policy == "none":
         findings.append(
             Finding(
                 "policy_none",
                 Severity.WARNING,
-                "The policy is p=none: receivers only report, they do not act on mail that fails "
-                "DMARC, so anyone can still send as this domain. Once the reports show your "
-                "sources pass, move to p=quarantine, then p=reject.",
-                "p",
+                f"The policy for {check_domain} is none ({tag}=none): receivers only report, "
+                "they do not act on mail that fails DMARC, so anyone can still send as this "
+                "domain. Once the reports show your sources pass, move to quarantine, then "
+                "reject.",
+                tag,
             )
         )
     elif record.pct < 100:
@@ -320,8 +322,20 @@ def _policy_findings(check_domain: str, record: DmarcRecord, inherited: bool) ->
                 "pct_partial",
                 Severity.WARNING,
                 f"pct={record.pct}: the {policy} policy applies to only {record.pct}% of failing "
-                "mail; the rest is treated as p=none. Raise it to 100 when the reports look clean.",
+                "mail; the rest gets the next weaker policy (reject becomes quarantine, "
+                "quarantine becomes none). Raise it to 100 when the reports look clean.",
                 "pct",
+            )
+        )
+    if not inherited and record.policy != "none" and record.subdomain_policy == "none":
+        findings.append(
+            Finding(
+                "subdomains_unprotected",
+                Severity.WARNING,
+                f"sp=none: {check_domain} itself is protected (p={record.policy}), but mail "
+                f"from any subdomain (e.g. billing.{check_domain}) that fails DMARC is still "
+                f"delivered. Remove sp= or set sp={record.policy}.",
+                "sp",
             )
         )
     if not record.rua:

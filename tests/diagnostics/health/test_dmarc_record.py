@@ -84,6 +84,7 @@ ZONE = {
     "_dmarc.broken.example": {"TXT": "v=DMARC1; p=rejected; rua=mailto:d@broken.example"},
     "_dmarc.twice.example": {"TXT": ["v=DMARC1; p=none", "v=DMARC1; p=reject"]},
     "_dmarc.norua.example": {"TXT": "v=DMARC1; p=reject"},
+    "_dmarc.opensub.example": {"TXT": "v=DMARC1; p=reject; sp=none; rua=mailto:d@opensub.example"},
     "nodmarc.example": {"A": "192.0.2.1"},
     "_dmarc.slow.example": {"TIMEOUT": True},
 }
@@ -101,6 +102,7 @@ def resolver(nameserver):
         ("quarantine.example", "quarantine", Verdict.WARNING, ["pct_partial"]),
         ("reject.example", "reject", Verdict.OK, []),
         ("norua.example", "reject", Verdict.WARNING, ["no_rua"]),
+        ("opensub.example", "reject", Verdict.WARNING, ["subdomains_unprotected"]),
     ],
 )
 def test_policies(resolver, domain, policy, status, expected):
@@ -108,6 +110,12 @@ def test_policies(resolver, domain, policy, status, expected):
     assert check.applied_policy == policy
     assert check.status is status
     assert codes(check.findings) == expected
+
+
+def test_subdomain_of_open_sp_gets_none(resolver):
+    check = check_dmarc("news.opensub.example", resolver=resolver)
+    assert check.applied_policy == "none"
+    assert "policy_none" in [f.code for f in check.findings]
 
 
 def test_subdomain_falls_back_to_org_domain_with_sp(resolver):
