@@ -1,0 +1,189 @@
+"""The admin command line: local users of the desk.
+
+    python -m admin users add NAME --role admin|support|analyst [--password-env VAR]
+    python -m admin users list [--json]
+    python -m admin users disable NAME          (and `enable NAME`)
+    python -m admin users set-role NAME ROLE
+    python -m admin users set-password NAME [--password-env VAR]
+
+The database is the app's: DATABASE_URL, else the embedded SQLite file. A password is asked twice
+with getpass, or read from the environment variable named by --password-env (for automation); it is
+never an argument, so it never lands in shell history or the process list. The audit log names
+`cli:<login name>`.
+
+Exit codes, as in diagnostics' CLI: 0 done, 1 refused (no such user, the last admin, ...),
+2 usage error or the database cannot be reached. One plain line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from admin.errors import AdminError, AdminInputError, StoreUnavailable
+from admin.store import Store
+from admin.users import User
+from diagnostics.secret import Secret
+
+EXIT_OK = 0
+EXIT_REFUSED = 1
+EXIT_USAGE = 2
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+
+
+class UsageError(Exception):
+    """Bad input found before the store was asked anything."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # No abbreviations: `--password SECRET` must not be taken for `--password-env SECRET`.
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        # argparse repeats unrecognised arguments; one may be a password typed by mistake.
+        if message.startswith("unrecognized arguments"):
+            message = "unrecognized arguments (not repeated, in case one is a password)"
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m admin", description="Manage the desk's local users.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    users = commands.add_parser("users", help="add, list, disable users; change a role")
+    actions = users.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+
+    add = actions.add_parser("add", help="add a user (the password is asked twice)")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=["admin", "support", "analyst"])
+    add.add_argument("--password-env", metavar="VAR", help="read the password from $VAR")
+    add.set_defaults(handler=_add)
+
+    listing = actions.add_parser("list", help="list users, their role and last sign-in")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.set_defaults(handler=_list)
+
+    for verb, handler in (("disable", _disable), ("enable", _enable)):
+        one = actions.add_parser(verb, help=f"{verb} a user (disabling ends their sessions)")
+        one.add_argument("name")
+        one.set_defaults(handler=handler)
+
+    role = actions.add_parser("set-role", help="change a user's role")
+    role.add_argument("name")
+    role.add_argument("role", choices=["admin", "support", "analyst"])
+    role.set_defaults(handler=_set_role)
+
+    password = actions.add_parser("set-password", help="set a new password (ends sessions)")
+    password.add_argument("name")
+    password.add_argument("--password-env", metavar="VAR", help="read the password from $VAR")
+    password.set_defaults(handler=_set_password)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, store: Store | None = None) -> int:
+    """Run one command; `store` lets a caller (a test) name the database instead of DATABASE_URL."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[Store, argparse.Namespace], int] | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        if store is not None:
+            return handler(store, args)
+        with Store() as opened:
+            return handler(opened, args)
+    except (UsageError, AdminInputError, StoreUnavailable) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except AdminError as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    except (KeyboardInterrupt, EOFError):
+        print("interrupted", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):
+        return "cli"
+
+
+def _password(args: argparse.Namespace) -> Secret:
+    if args.password_env:
+        if not _ENV_NAME.match(args.password_env):
+            # Not repeated: it may be the password itself, given by mistake.
+            raise UsageError("--password-env takes the name of an environment variable.")
+        value = os.environ.get(args.password_env, "")
+        if not value:
+            raise UsageError(f"The environment variable {args.password_env} is not set or empty.")
+        return Secret(value)
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Password again: ") != first:
+        raise UsageError("The two passwords differ; nothing was changed.")
+    return Secret(first)
+
+
+def _add(store: Store, args: argparse.Namespace) -> int:
+    user = store.users.add_user(args.name, args.role, _password(args), actor=_actor())
+    print(f"Added {user.name} ({user.role.value}).")
+    return EXIT_OK
+
+
+def _list(store: Store, args: argparse.Namespace) -> int:
+    users = store.users.list_users(actor=_actor())
+    if args.json:
+        print(json.dumps([_as_dict(u) for u in users], indent=2))
+        return EXIT_OK
+    if not users:
+        print("No users yet: add one with `python -m admin users add NAME --role admin`.")
+    for u in users:
+        status = "disabled" if u.disabled else "enabled"
+        last = f"{u.last_sign_in_at:%Y-%m-%d %H:%M} UTC" if u.last_sign_in_at else "never"
+        print(f"{u.name:<24} {u.role.value:<8} {status:<9} last sign-in: {last}")
+    return EXIT_OK
+
+
+def _disable(store: Store, args: argparse.Namespace) -> int:
+    user = store.users.set_disabled(args.name, True, actor=_actor())
+    print(f"Disabled {user.name}; their sessions have ended.")
+    return EXIT_OK
+
+
+def _enable(store: Store, args: argparse.Namespace) -> int:
+    user = store.users.set_disabled(args.name, False, actor=_actor())
+    print(f"Enabled {user.name}.")
+    return EXIT_OK
+
+
+def _set_role(store: Store, args: argparse.Namespace) -> int:
+    user = store.users.set_role(args.name, args.role, actor=_actor())
+    print(f"{user.name} is now {user.role.value}.")
+    return EXIT_OK
+
+
+def _set_password(store: Store, args: argparse.Namespace) -> int:
+    user = store.users.set_password(args.name, _password(args), actor=_actor())
+    print(f"Set a new password for {user.name}; their sessions have ended.")
+    return EXIT_OK
+
+
+def _as_dict(user: User) -> dict[str, object]:
+    return {
+        "name": user.name,
+        "role": user.role.value,
+        "disabled": user.disabled,
+        "created_at": user.created_at.isoformat(),
+        "last_sign_in_at": user.last_sign_in_at.isoformat() if user.last_sign_in_at else None,
+    }
