@@ -550,6 +550,12 @@ def _meta(report: _Report) -> ReportMeta:
             pct = int(pct_text)
         except ValueError:
             report.warnings.append(f"policy pct {pct_text!r} is not a number and was ignored")
+        # RFC 7489 6.3: a percentage. A larger number would also not fit the Int64 column.
+        if pct is not None and not 0 <= pct <= 100:
+            report.warnings.append(
+                f"policy pct {pct_text!r} is not between 0 and 100 and was ignored"
+            )
+            pct = None
     namespace = report.namespace
     return ReportMeta(
         org_name=org_name,

@@ -90,6 +90,10 @@ def parse_tls_report(data: bytes, source: str) -> TlsReport:
         document = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ReportError(f"the JSON is malformed ({error})") from None
+    except RecursionError:
+        raise ReportError("the JSON nests deeper than any report does") from None
+    except ValueError as error:  # a number with more digits than Python converts
+        raise ReportError(f"the JSON holds a value that cannot be read ({error})") from None
     if not isinstance(document, dict) or "policies" not in document:
         raise ReportError('the JSON is not an SMTP TLS report (it has no "policies" list)')
     dates = document.get("date-range")

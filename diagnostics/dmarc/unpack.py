@@ -266,7 +266,8 @@ def _unpack_zip(
 ) -> Iterator[Piece | Rejected]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(stream.read()))
-        members = [m for m in archive.infolist() if not m.is_dir()]
+        # Not `is_dir()`: it indexes the last character and fails on a member with an empty name.
+        members = [m for m in archive.infolist() if not m.filename.endswith("/")]
     except (zipfile.BadZipFile, OSError, ValueError) as error:
         yield Rejected(name, f"the zip archive is damaged ({error})")
         return
@@ -285,16 +286,21 @@ def _unpack_zip(
     for member in members:
         member_name = f"{name}:{member.filename}"
         try:
-            capped = CappedReader(archive.open(member), budget)  # type: ignore[arg-type]
+            capped = CappedReader(_ZipMember(archive.open(member)), budget)  # type: ignore[arg-type]
             head = capped.peek(8192)
         except ReportTooLarge as error:
             yield Rejected(member_name, str(error))
             return
+        except ReportError as error:
+            yield Rejected(member_name, str(error))
+            continue
         except (
             zipfile.BadZipFile,
             NotImplementedError,
             RuntimeError,
             OSError,
+            ValueError,
+            EOFError,
             zlib.error,
         ) as error:
             yield Rejected(member_name, f"this zip member cannot be read ({error})")
@@ -304,6 +310,36 @@ def _unpack_zip(
             yield Piece(member_name, kind, capped)
         else:
             yield from unpack(member_name, capped, limits, _depth=depth + 1)  # type: ignore[arg-type]
+
+
+class _ZipMember(io.RawIOBase):
+    """A zip member's stream whose read errors are `ReportError`s.
+
+    A damaged member (corrupt deflate data, a bad CRC, a header that points outside the archive)
+    can fail on any read, long after its first bytes were sniffed, inside the XML or JSON reader.
+    """
+
+    def __init__(self, raw: BinaryIO) -> None:
+        super().__init__()
+        self._raw = raw
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        try:
+            return self._raw.read(-1 if size is None else size)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as error:
+            raise ReportError(f"this zip member cannot be read ({error})") from None
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
 
 
 def _unpack_email(
