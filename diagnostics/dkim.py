@@ -38,6 +38,7 @@ __all__ = [
     "check_selector",
     "check_selector_async",
     "parse_key_record",
+    "readable_target",
     "verdict_of",
 ]
 
@@ -357,6 +358,15 @@ def parse_key_record(text: str) -> KeyRecord:
     )
 
 
+def readable_target(pattern: str) -> str:
+    """A catalogue CNAME pattern as a person reads it: "s1.domainkey.uNNN.wlNNN.sendgrid.net",
+    "selector1-*._domainkey.*.onmicrosoft.com"."""
+    text = re.sub(r"\\d\+|\[0-9\]\+", "NNN", pattern)
+    text = text.replace("\\d", "N")
+    text = re.sub(r"\[[^\]]*\][+*]", "*", text)
+    return text.replace("\\", "").replace("^", "").replace("$", "")
+
+
 def _cname_matches(target: str, expected: str) -> bool:
     """`expected` is a host name or a regular expression (catalogue targets are)."""
     try:
@@ -381,7 +391,8 @@ def _check(
                 Finding(
                     "cname_missing",
                     Severity.ERROR,
-                    f"{name} should be a CNAME to your provider's key ({expected_cname}), but "
+                    f"{name} should be a CNAME to your provider's key "
+                    f"({readable_target(expected_cname)}), but "
                     f"it is not a CNAME ({cname.describe()}). Publish the CNAME exactly as the "
                     "provider shows it, and remove any TXT record at that name.",
                     name,
@@ -393,7 +404,7 @@ def _check(
                     "cname_wrong",
                     Severity.ERROR,
                     f"{name} is a CNAME to {target}, not to the provider's key "
-                    f"({expected_cname}). Correct the CNAME target to the value the provider "
+                    f"({readable_target(expected_cname)}). Correct the CNAME target to the value the provider "
                     "shows (a common slip is pasting your own domain at the end).",
                     name,
                 )

@@ -269,6 +269,16 @@ def _wanted_selectors(
                 )
             )
         for selector in selectors:
+            if key in given and key != platform and not dkim.matches_selector(selector):
+                notes.append(
+                    Finding(
+                        "selector_unexpected",
+                        Severity.INFO,
+                        f"{selector!r} does not look like a {provider.name} selector "
+                        f"({dkim.description}); checked anyway.",
+                        selector,
+                    )
+                )
             expected = None
             if dkim.record_type == "CNAME" and dkim.target:
                 expected = dkim.target.replace("{selector}", re.escape(selector.lower()))
@@ -322,7 +332,48 @@ async def _dkim(
 # --- DMARC and MX ----------------------------------------------------------------------------
 
 
-def _dmarc_part(check: DmarcCheck) -> Part:
+def _alignment_findings(check: DmarcCheck, keys: list[str]) -> list[Finding]:
+    """Strict SPF alignment (aspf=s) against providers whose mail is SPF-checked on a subdomain:
+    such a pass can never align, so DMARC rests on DKIM alone for them."""
+    record = check.record
+    if record is None or record.aspf != "s":
+        return []
+    names = [
+        catalogue.get(k).name
+        for k in keys
+        if catalogue.get(k).envelope.owner is EnvelopeOwner.SUBDOMAIN
+        or (
+            catalogue.get(k).envelope.owner is EnvelopeOwner.PROVIDER
+            and catalogue.get(k).return_path is not None
+        )
+    ]
+    if not names:
+        return []
+    return [
+        Finding(
+            "strict_spf_alignment",
+            Severity.WARNING,
+            f"aspf=s (strict SPF alignment): mail through {', '.join(names)} is SPF-checked on "
+            f"a return-path subdomain of {check.domain}, which never matches the From domain "
+            "exactly, so DMARC passes for that mail only through DKIM. Remove aspf=s (relaxed is the "
+            "default) unless you mean it.",
+            "aspf",
+        )
+    ]
+
+
+def _dmarc_part(check: DmarcCheck, keys: list[str]) -> Part:
+    extra = _alignment_findings(check, keys)
+    if extra:
+        findings = tuple(sorted((*check.findings, *extra), key=lambda f: f.severity.rank))
+        check = DmarcCheck(
+            check.domain,
+            check.organizational_domain,
+            check.found_at,
+            check.record,
+            verdict_of(findings),
+            findings,
+        )
     record = check.record
     if record is None:
         summary = "no usable DMARC record"
@@ -422,7 +473,7 @@ async def check_domain_async(
         providers=tuple(keys),
         spf=spf,
         dkim=dkim,
-        dmarc=_dmarc_part(dmarc),
+        dmarc=_dmarc_part(dmarc, keys),
         mx=mx,
         spf_analysis=analysis,
         spf_recommendation=rec,

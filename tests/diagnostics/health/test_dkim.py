@@ -10,6 +10,7 @@ from diagnostics.dkim import (
     check_selector,
     check_selector_async,
     parse_key_record,
+    readable_target,
 )
 from diagnostics.errors import InvalidInput
 from tests.diagnostics.health.keys import ed25519_p, rsa_p, rsa_pkcs1_p, rsa_record, split
@@ -171,3 +172,18 @@ async def test_async_matches_sync(resolver):
 def test_bad_selector_is_invalid_input():
     with pytest.raises(InvalidInput):
         check_selector("example.com", "bad selector!")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "shown"),
+    [
+        (r"s1\.domainkey\.u\d+\.wl\d+\.sendgrid\.net", "s1.domainkey.uNNN.wlNNN.sendgrid.net"),
+        (
+            r"selector1-[a-z0-9-]+\._domainkey\.[a-z0-9-]+\.onmicrosoft\.com",
+            "selector1-*._domainkey.*.onmicrosoft.com",
+        ),
+        (r"dkim\d\.mandrillapp\.com", "dkimN.mandrillapp.com"),
+    ],
+)
+def test_cname_patterns_shown_in_plain_words(pattern, shown):
+    assert readable_target(pattern) == shown

@@ -7,7 +7,7 @@ import pytest
 from diagnostics.dkim import Verdict
 from diagnostics.errors import InvalidInput
 from diagnostics.health import PLATFORM_SELECTOR, check_domain, check_domain_async
-from tests.diagnostics.health.keys import rsa_record, split
+from tests.diagnostics.health.keys import ed25519_p, rsa_record, split
 
 PROVIDER_ZONES = {
     "spf.trekmail.net": {"TXT": "v=spf1 ip4:198.51.100.0/24 -all"},
@@ -61,6 +61,31 @@ ZONE = {
             },
             "abcdefabcdefabcdefabcdefabcdef12.dkim.amazonses.com": {"TXT": "v=DKIM1; p="},
         },
+    ),
+    # Microsoft 365: one CNAME right (key in testing), one pointing at the wrong host.
+    **domain_zone(
+        "m365.example",
+        spf="v=spf1 include:spf.trekmail.net include:spf.protection.outlook.com -all",
+        extra={
+            "spf.protection.outlook.com": {"TXT": "v=spf1 ip4:203.0.113.0/24 -all"},
+            "selector1._domainkey.m365.example": {
+                "CNAME": "selector1-m365-example._domainkey.contoso.onmicrosoft.com"
+            },
+            "selector1-m365-example._domainkey.contoso.onmicrosoft.com": {
+                "TXT": [split(rsa_record(2048, extra="t=y; "))]
+            },
+            "selector2._domainkey.m365.example": {
+                "CNAME": "selector2-m365-example._domainkey.contoso.example"
+            },
+            "selector2-m365-example._domainkey.contoso.example": {"TXT": [split(rsa_record(2048))]},
+        },
+    ),
+    # Resend: the include belongs on send.<domain>, which is missing; strict SPF alignment.
+    **domain_zone(
+        "resend.example",
+        spf="v=spf1 include:spf.trekmail.net -all",
+        dmarc="v=DMARC1; p=reject; aspf=s; rua=mailto:d@{name}",
+        extra={"resend._domainkey.resend.example": {"TXT": f"v=DKIM1; k=ed25519; p={ed25519_p()}"}},
     ),
     # Nothing works: no SPF, no DKIM, no DMARC, no MX.
     "bare.example": {"A": "192.0.2.80"},
@@ -134,6 +159,40 @@ def test_missing_provider_key_is_a_warning_when_platform_signs(resolver):
     warned = [f for f in health.dkim.findings if f.code == "no_key"]
     assert len(warned) == 2
     assert all("still passes DKIM" in f.message for f in warned)
+
+
+def test_microsoft_365_cnames_right_testing_and_wrong(resolver):
+    health = check_domain("m365.example", providers=["microsoft-365"], resolver=resolver)
+    by_selector = {c.selector: c for c in health.dkim_selectors}
+    assert by_selector["selector1"].status is Verdict.WARNING
+    assert by_selector["selector1"].key.testing
+    assert [f.code for f in by_selector["selector2"].findings] == ["cname_wrong"]
+    # The platform's key and selector1 still verify: a wrong selector2 is a warning here.
+    assert health.dkim.status is Verdict.WARNING
+    assert {"testing", "cname_wrong"} <= set(codes(health.dkim))
+    wrong = next(f for f in health.dkim.findings if f.code == "cname_wrong")
+    assert "(selector2-*._domainkey.*.onmicrosoft.com)" in wrong.message
+    assert "still passes DKIM" in wrong.message
+    assert health.spf.status is Verdict.OK
+
+
+def test_resend_return_path_subdomain_and_strict_alignment(resolver):
+    health = check_domain("resend.example", providers=["resend"], resolver=resolver)
+    (missing,) = [f for f in health.spf.findings if f.code == "return_path_not_authorized"]
+    assert "send.resend.example" in missing.message
+    assert "include:amazonses.com" in missing.message
+    assert health.spf.status is Verdict.ERROR
+    assert "resend" in [c.selector for c in health.dkim_selectors]
+    assert health.dkim.status is Verdict.OK
+    assert codes(health.dmarc) == ["strict_spf_alignment"]
+    assert health.dmarc.status is Verdict.WARNING
+
+
+def test_given_selector_of_the_wrong_shape_is_noted(resolver):
+    health = check_domain(
+        "ses.example", providers=["ses"], selectors={"ses": ["short"]}, resolver=resolver
+    )
+    assert "selector_unexpected" in codes(health.dkim)
 
 
 def test_bare_domain_every_part_failing(resolver):
