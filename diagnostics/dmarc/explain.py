@@ -179,6 +179,10 @@ def _reduce(records: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in (*_KEYS, "count") if c not in frame.columns]
     if missing:
         frame = frame.assign(**{c: (1 if c == "count" else "") for c in missing})
+    if not pd.api.types.is_integer_dtype(frame["count"]):
+        # Counts read back as text or category (a CSV export, say): numbers, blanks as 0.
+        counts = pd.to_numeric(frame["count"].astype(object), errors="coerce")
+        frame = frame.assign(count=counts.fillna(0).astype("int64"))
     extra: dict[str, tuple[str, str]] = {"messages": ("count", "sum")}
     if "begin" in frame.columns:
         extra["first_seen"] = ("begin", "min")

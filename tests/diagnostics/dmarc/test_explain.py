@@ -1,0 +1,206 @@
+"""explain() beyond the scenario corpus: live DNS changes, cost, real parsed reports, bad input."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+
+from diagnostics import providers
+from diagnostics.dmarc import Category, explain, load_reports
+from diagnostics.dmarc.actions import custom_return_path
+from diagnostics.dmarc.categories import Signals, classify
+from diagnostics.dmarc.policy import DmarcPolicy, next_policy
+from diagnostics.errors import InvalidInput
+from tests.support.nameserver import LoopbackNameserver
+
+from .conftest import SAMPLES
+
+PROVIDER_ZONE = yaml.safe_load(
+    (Path(__file__).parents[2] / "scenarios" / "_providers.yaml").read_text()
+)
+Start = Callable[..., LoopbackNameserver]
+
+
+def _row(ip: str, count: int, **verdicts: str) -> dict[str, Any]:
+    row = {
+        "policy_domain": "example.com",
+        "header_from": "example.com",
+        "envelope_from": "example.com",
+        "source_ip": ip,
+        "count": count,
+        "spf_result": "fail",
+        "spf_aligned": "fail",
+        "dkim_aligned": "pass",
+        "dkim_domains": "example.com",
+        "dkim_results": "pass",
+        "disposition": "none",
+    }
+    return row | verdicts
+
+
+def test_still_failing_then_already_fixed_after_the_record_changes(nameserver: Start) -> None:
+    records = pd.DataFrame([_row("167.89.3.3", 40)])
+    before = nameserver({**PROVIDER_ZONE, "example.com": {"TXT": ["v=spf1 -all"]}})
+    [failing] = explain(records, resolver=before.resolver())
+    assert failing.category is Category.SPF_INCLUDE_MISSING
+    assert "Still failing" in failing.explanation
+    assert failing.already_fixed == 0
+    assert failing.actions[0].record == "v=spf1 include:spf.trekmail.net include:sendgrid.net -all"
+
+    after = nameserver({**PROVIDER_ZONE, "example.com": {"TXT": [failing.actions[0].record]}})
+    [fixed] = explain(records, resolver=after.resolver())
+    assert fixed.category is Category.COMPLIANT
+    assert fixed.already_fixed == 40
+    assert "Already fixed" in fixed.explanation
+    assert fixed.evidence.authorized_today == 40
+    # The report itself still says what the receiver saw.
+    assert dict(fixed.evidence.spf_results) == {"fail": 40}
+
+
+def test_dns_questions_do_not_grow_with_the_number_of_rows(nameserver: Start) -> None:
+    server = nameserver({**PROVIDER_ZONE, "example.com": {"TXT": ["v=spf1 -all"]}})
+    ips = [f"167.89.4.{i}" for i in range(1, 40)] + [f"198.51.100.{i}" for i in range(1, 40)]
+    small = pd.DataFrame([_row(ip, 1) for ip in ips])
+    large = pd.DataFrame([_row(ip, 1) for ip in ips * 200])
+    counts = []
+    for frame in (small, large):
+        resolver = server.resolver()
+        found = explain(frame, resolver=resolver)
+        counts.append(resolver.queries_sent)
+        assert sum(d.messages for d in found) == len(frame)
+    assert counts[0] == counts[1]
+    assert counts[0] < 40  # one compile per provider include and per envelope domain, not per IP
+
+
+def test_parsed_sample_reports_are_explained_whole(nameserver: Start) -> None:
+    batch = load_reports(sorted((SAMPLES / "aggregate").iterdir()))
+    records = batch.records
+    assert len(records) > 0
+    found = explain(records, resolver=nameserver({}).resolver())
+    assert sum(d.messages for d in found) == int(records["count"].sum())
+    for domain in {d.domain for d in found}:
+        assert sum(d.share for d in found if d.domain == domain) == pytest.approx(1.0)
+    for diagnosis in found:
+        assert diagnosis.actions
+        assert diagnosis.explanation
+        json.dumps(diagnosis.to_dict())  # plain values only: pages and the CLI print it
+
+
+def test_shares_are_per_domain_and_ipv6_sources_work(nameserver: Start) -> None:
+    server = nameserver(
+        {
+            **PROVIDER_ZONE,
+            "example.com": {"TXT": ["v=spf1 include:spf.trekmail.net -all"]},
+            "example.org": {"TXT": ["v=spf1 ip6:2001:db8:5::/48 -all"]},
+        }
+    )
+    other = {"policy_domain": "example.org", "header_from": "example.org"}
+    records = pd.DataFrame(
+        [
+            _row("203.0.113.4", 30, spf_result="pass", spf_aligned="pass"),
+            _row("198.51.100.5", 10, dkim_aligned="fail", dkim_domains="", dkim_results=""),
+            _row(
+                "2001:db8:5::25", 5, **other, envelope_from="example.org", spf_result="pass",
+                spf_aligned="pass", dkim_domains="example.org",
+            ),
+        ]
+    ).astype("category")  # fmt: skip
+    found = explain(records, resolver=server.resolver())
+    shares = {(d.domain, d.category): d.share for d in found}
+    assert shares[("example.com", Category.COMPLIANT)] == pytest.approx(0.75)
+    assert shares[("example.com", Category.UNAUTHORIZED)] == pytest.approx(0.25)
+    assert shares[("example.org", Category.COMPLIANT)] == pytest.approx(1.0)
+    [v6] = [d for d in found if d.domain == "example.org"]
+    assert v6.ips == ("2001:db8:5::25",)
+
+
+def test_bad_input_is_refused_or_empty(nameserver: Start) -> None:
+    resolver = nameserver({}).resolver()
+    assert explain(pd.DataFrame(columns=["source_ip", "count"]), resolver=resolver) == []
+    with pytest.raises(InvalidInput, match="known providers"):
+        explain(pd.DataFrame([_row("192.0.2.1", 1)]), resolver=resolver, platform="nope")
+
+
+def test_missing_columns_are_taken_as_empty(nameserver: Start) -> None:
+    records = pd.DataFrame([{"policy_domain": "example.com", "source_ip": "192.0.2.9", "count": 3}])
+    [only] = explain(records, resolver=nameserver({}).resolver())
+    assert only.category is Category.UNAUTHORIZED
+    assert only.messages == 3
+
+
+def _signals(**changes: Any) -> Signals:
+    base: dict[str, Any] = dict(
+        spf_aligned=False,
+        dkim_aligned=False,
+        spf_result="fail",
+        own_envelope=True,
+        authorized_today=False,
+        provider="sendgrid",
+        return_path=True,
+        unaligned_dkim_pass=False,
+    )
+    return Signals(**(base | changes))
+
+
+@pytest.mark.parametrize(
+    ("changes", "category"),
+    [
+        ({}, Category.SPF_INCLUDE_MISSING),
+        ({"authorized_today": True, "dkim_aligned": True}, Category.COMPLIANT),
+        ({"authorized_today": True}, Category.SPF_ONLY),
+        ({"override_reasons": frozenset({"forwarded"})}, Category.FORWARDED),
+        ({"spf_result": "permerror"}, Category.SPF_BROKEN),
+        ({"spf_result": "permerror", "authorized_today": True}, Category.SPF_ONLY),
+        ({"provider": None}, Category.UNAUTHORIZED),
+        ({"provider": None, "dkim_aligned": True}, Category.FORWARDED),
+        ({"provider": None, "service_type": "Email Provider"}, Category.FORWARDED),
+        ({"own_envelope": False, "spf_result": "pass"}, Category.SPF_NOT_ALIGNED),
+        (
+            {"own_envelope": False, "spf_result": "pass", "return_path": False},
+            Category.DKIM_MISSING,
+        ),
+        ({"own_envelope": False, "unaligned_dkim_pass": True}, Category.DKIM_NOT_ALIGNED),
+        ({"own_envelope": False, "spf_result": "pass", "dkim_aligned": True}, Category.DKIM_ONLY),
+    ],
+)
+def test_classify_order(changes: dict[str, Any], category: Category) -> None:
+    assert classify(_signals(**changes)) is category
+
+
+@pytest.mark.parametrize(
+    ("policy", "pct", "tags", "record"),
+    [
+        ("none", 100, (("v", "DMARC1"), ("p", "none"), ("rua", "mailto:a@x.example")),
+         "v=DMARC1; p=quarantine; rua=mailto:a@x.example"),
+        ("quarantine", 30, (("v", "DMARC1"), ("p", "quarantine"), ("pct", "30")),
+         "v=DMARC1; p=quarantine"),
+        ("quarantine", 100, (("v", "DMARC1"), ("p", "quarantine"), ("sp", "none")),
+         "v=DMARC1; p=reject; sp=none"),
+        (None, 100, (), "v=DMARC1; p=quarantine"),
+    ],
+)  # fmt: skip
+def test_next_policy_keeps_other_tags(
+    policy: str | None, pct: int, tags: tuple[tuple[str, str], ...], record: str
+) -> None:
+    step = next_policy(DmarcPolicy("x.example", None, policy, pct, tags))
+    assert step is not None
+    assert step[0] == record
+
+
+def test_no_step_past_reject() -> None:
+    assert next_policy(DmarcPolicy("x.example", "v=DMARC1; p=reject", "reject", 100)) is None
+
+
+def test_providers_without_a_return_path_get_none() -> None:
+    assert custom_return_path(providers.get("mailgun"), "example.com") is None
+    assert custom_return_path(providers.get("mailjet"), "example.com") is None
+    ses = custom_return_path(providers.get("ses"), "example.com")
+    assert ses is not None
+    assert ses.record == "10 feedback-smtp.REGION.amazonses.com"
+    assert "REGION" in ses.message
