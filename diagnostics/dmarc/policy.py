@@ -4,9 +4,10 @@
     next_policy(policy) -> (record text, plain step) | None                 none -> quarantine -> reject
     blockers(diagnoses) -> list of (source, category)                      legitimate sources that fail
 
-The record is read minimally here (v=, p=, pct= and the tag order, to write the next record with
-every other tag kept); the full DMARC record check (report destinations, findings) is
-`diagnostics.dmarc_record`, a separate module. The step is advised only when every legitimate
+The record is found and parsed by `diagnostics.dmarc_record` (organizational-domain fallback
+included); this module only decides the next step and writes the next record with every other tag
+kept, in order. For a subdomain that inherits its policy, the next record goes on the subdomain
+itself (_dmarc.SUBDOMAIN), so the rest of the organization is not changed by it. The step is advised only when every legitimate
 source passes DMARC: tightening while one of your own senders fails would send its mail to spam.
 """
 
@@ -14,51 +15,39 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from diagnostics.dns import Resolver, Status, get_resolver
-from diagnostics.errors import InvalidInput
+from diagnostics.dmarc_record import check_dmarc
+from diagnostics.dns import Resolver
 
 __all__ = ["DmarcPolicy", "next_policy", "read_policy"]
 
 
 @dataclass(frozen=True, slots=True)
 class DmarcPolicy:
-    """`record`: the DMARC TXT found at _dmarc.`domain` (None when none was found; `policy` then
-    comes from the reports); `policy`: none, quarantine or reject (None when unknown); `pct`."""
+    """`record`: the DMARC TXT that applies to `domain` (None when none was found; `policy` then
+    comes from the reports); `policy`: what receivers apply (none, quarantine or reject; None
+    when unknown); `pct`; `tags` in record order."""
 
     domain: str
     record: str | None
     policy: str | None
     pct: int
     tags: tuple[tuple[str, str], ...] = ()
-
-
-def _tags(text: str) -> list[tuple[str, str]]:
-    pairs: list[tuple[str, str]] = []
-    for part in text.split(";"):
-        name, sep, value = part.partition("=")
-        if sep:
-            pairs.append((name.strip().lower(), value.strip()))
-    return pairs
+    found_at: str | None = None  # where the record is: `domain`, or its organizational domain
 
 
 def read_policy(
     domain: str, *, resolver: Resolver | None = None, fallback: str | None = None
 ) -> DmarcPolicy:
-    """The DMARC policy of `domain` as published now; `fallback` (the reports' p=) when DNS has no
-    readable record."""
-    try:
-        answer = get_resolver(resolver).query(f"_dmarc.{domain}", "TXT")
-    except InvalidInput:
+    """The DMARC policy receivers apply to `domain` now (its own record, or its organizational
+    domain's sp= by fallback, as `dmarc_record.check_dmarc` finds it); `fallback` (the reports'
+    p=) when DNS has no usable record."""
+    check = check_dmarc(domain, resolver=resolver)
+    record = check.record
+    if record is None or check.applied_policy is None:
         return DmarcPolicy(domain, None, fallback, 100)
-    texts = [t for t in answer.records if t.strip().lower().startswith("v=dmarc1")]
-    if answer.status is not Status.OK or len(texts) != 1:
-        return DmarcPolicy(domain, None, fallback, 100)
-    pairs = _tags(texts[0])
-    tags = dict(pairs)
-    policy = tags.get("p", "").lower() or fallback
-    pct_text = tags.get("pct", "100")
-    pct = int(pct_text) if pct_text.isdigit() and int(pct_text) <= 100 else 100
-    return DmarcPolicy(domain, texts[0], policy, pct, tuple(pairs))
+    return DmarcPolicy(
+        domain, record.text, check.applied_policy, record.pct, record.tags, check.found_at
+    )
 
 
 def next_policy(policy: DmarcPolicy) -> tuple[str, str] | None:
