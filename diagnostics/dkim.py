@@ -28,18 +28,17 @@ from cryptography.hazmat.primitives.serialization import load_der_public_key, lo
 
 from diagnostics.dns import Answer, Resolver, Status, get_resolver, normalize_name
 from diagnostics.errors import InvalidInput
-from diagnostics.findings import Finding, Severity, worst
+from diagnostics.findings import Finding, Severity
+from diagnostics.verdict import Verdict, verdict_of
 
 __all__ = [
     "KeyRecord",
     "KeyType",
     "SelectorCheck",
-    "Verdict",
     "check_selector",
     "check_selector_async",
     "parse_key_record",
     "readable_target",
-    "verdict_of",
 ]
 
 # RFC 8301 3.2: verifiers MUST NOT consider keys under 1024 bits valid; signers SHOULD use 2048.
@@ -54,26 +53,10 @@ _KEY_RECORD = re.compile(r"(?:^|;)\s*(?:v\s*=\s*DKIM1|p\s*=|k\s*=)", re.IGNORECA
 
 
 class KeyType(StrEnum):
+    """The k= of a key record: the algorithms receivers know (RFC 6376, RFC 8463)."""
+
     RSA = "rsa"
     ED25519 = "ed25519"
-
-
-class Verdict(StrEnum):
-    """One word for a part of a check, as the pages show it."""
-
-    OK = "ok"
-    WARNING = "warning"
-    ERROR = "error"
-
-
-def verdict_of(findings: list[Finding] | tuple[Finding, ...]) -> Verdict:
-    """ERROR when any finding is an error, WARNING when any is a warning, OK otherwise."""
-    level = worst(list(findings))
-    if level is Severity.ERROR:
-        return Verdict.ERROR
-    if level is Severity.WARNING:
-        return Verdict.WARNING
-    return Verdict.OK
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 
 from publicsuffixlist import PublicSuffixList
 
-from diagnostics.dkim import Verdict, verdict_of
 from diagnostics.dns import Answer, Resolver, Status, get_resolver, normalize_name
 from diagnostics.findings import Finding, Severity
+from diagnostics.verdict import Verdict, verdict_of
 
 __all__ = [
     "DmarcCheck",

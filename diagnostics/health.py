@@ -35,13 +35,14 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from diagnostics import providers as catalogue
-from diagnostics.dkim import SelectorCheck, Verdict, check_selector_async, verdict_of
+from diagnostics.dkim import SelectorCheck, check_selector_async
 from diagnostics.dmarc_record import DmarcCheck, check_dmarc_async
 from diagnostics.dns import Resolver, Status, get_resolver, normalize_name
 from diagnostics.errors import InvalidInput
 from diagnostics.findings import Finding, Severity
 from diagnostics.providers import EnvelopeOwner, Provider
 from diagnostics.spf import SpfAnalysis, SpfRecommendation, analyze_async, recommend_async
+from diagnostics.verdict import Verdict, verdict_of
 
 __all__ = [
     "PLATFORM",

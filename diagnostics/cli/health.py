@@ -15,9 +15,9 @@ from typing import Any
 from diagnostics import providers
 from diagnostics.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
 from diagnostics.cli.common import add_resolver_options, resolver_from
-from diagnostics.dkim import Verdict
 from diagnostics.errors import InvalidInput
 from diagnostics.health import DomainHealth, check_domain
+from diagnostics.verdict import Verdict
 
 _MARK = {Verdict.OK: "ok", Verdict.WARNING: "WARNING", Verdict.ERROR: "ERROR"}
 

@@ -6,13 +6,13 @@ import pytest
 
 from diagnostics.dkim import (
     KeyType,
-    Verdict,
     check_selector,
     check_selector_async,
     parse_key_record,
     readable_target,
 )
 from diagnostics.errors import InvalidInput
+from diagnostics.verdict import Verdict
 from tests.diagnostics.health.keys import ed25519_p, rsa_p, rsa_pkcs1_p, rsa_record, split
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from diagnostics.dkim import Verdict
 from diagnostics.dmarc_record import (
     check_dmarc,
     check_dmarc_async,
     organizational_domain,
     parse_dmarc,
 )
+from diagnostics.verdict import Verdict
 
 
 def codes(findings):

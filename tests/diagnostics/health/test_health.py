@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from diagnostics.dkim import Verdict
 from diagnostics.errors import InvalidInput
 from diagnostics.health import PLATFORM_SELECTOR, check_domain, check_domain_async
+from diagnostics.verdict import Verdict
 from tests.diagnostics.health.keys import ed25519_p, rsa_record, split
 
 PROVIDER_ZONES = {
