@@ -129,3 +129,17 @@ def test_to_dict_is_plain_data():
     document = analyze(sample("gmail_forwarded_arc.txt")).to_dict()
     assert document["forwarded"] is True
     assert document["arc"]["first_results"]["dkim"] == "pass"
+
+
+def test_received_spf_used_when_there_are_no_results():
+    text = (
+        "Received-SPF: Fail (mx.example.net: domain of shop.example does not designate "
+        "203.0.113.9 as permitted sender) client-ip=203.0.113.9;\n"
+        "Return-Path: <info@shop.example>\n"
+        "From: info@shop.example\n"
+    )
+    report = analyze(text)
+    assert report.spf.result == "fail"
+    assert report.spf.domain == "shop.example"
+    assert "not authorized in shop.example's SPF record" in report.spf.explanation
+    assert report.received_spf.startswith("Fail")
