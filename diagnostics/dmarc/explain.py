@@ -515,6 +515,7 @@ def _diagnosis(d: _Draft, total: int, advisor: _Advisor, platform_name: str) -> 
         ips=len(ips),
         already_fixed=d.fixed,
         platform_name=platform_name,
+        still_failing=sum(r.messages for r in g.rows if r.authorized_today is False),
     )
     dmarc_fails = any(not (r.dkim_aligned or r.spf_aligned) for r in g.rows)
     return Diagnosis(

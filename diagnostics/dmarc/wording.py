@@ -25,7 +25,7 @@ class Facts:
     ips: int
     already_fixed: int  # messages whose failure today's SPF no longer shows
     platform_name: str
-    fixed_messages_only: bool = False
+    still_failing: int = 0  # messages from addresses today's SPF still does not pass
 
 
 def _who(f: Facts) -> str:
@@ -66,8 +66,8 @@ def explanation(category: Category, f: Facts) -> str:
             f"{who} sends mail for {f.domain} with the envelope sender on {f.envelope}, but "
             f"{f.envelope}'s SPF record does not include {who}: receivers report SPF "
             f"'{f.spf_result}' ({volume}), and today's record still does not authorize these "
-            f"addresses. Still failing. Add {who}'s include beside the ones you have "
-            f"(e.g. {f.platform_name}'s)."
+            f"addresses: still failing. Add {who}'s include next to the includes already there "
+            f"({f.platform_name}'s among them)."
         )
     if category is Category.SPF_NOT_ALIGNED:
         return (
@@ -105,4 +105,9 @@ def explanation(category: Category, f: Facts) -> str:
         f"Receivers could not evaluate SPF for {f.envelope}: they report '{f.spf_result}' "
         f"({volume}). A broken SPF record fails for every sender of the domain, not just {who}."
         + _fixed(f)
+        + (
+            f" Still failing: today's SPF of {f.envelope} does not pass these addresses either."
+            if f.still_failing
+            else ""
+        )
     )

@@ -49,7 +49,7 @@ def test_still_failing_then_already_fixed_after_the_record_changes(nameserver: S
     before = nameserver({**PROVIDER_ZONE, "example.com": {"TXT": ["v=spf1 -all"]}})
     [failing] = explain(records, resolver=before.resolver())
     assert failing.category is Category.SPF_INCLUDE_MISSING
-    assert "Still failing" in failing.explanation
+    assert "still failing" in failing.explanation
     assert failing.already_fixed == 0
     assert failing.actions[0].record == "v=spf1 include:spf.trekmail.net include:sendgrid.net -all"
 
@@ -204,3 +204,18 @@ def test_providers_without_a_return_path_get_none() -> None:
     assert ses is not None
     assert ses.record == "10 feedback-smtp.REGION.amazonses.com"
     assert "REGION" in ses.message
+
+
+def test_public_names() -> None:
+    import diagnostics.dmarc as dmarc
+
+    wanted = {"explain", "Diagnosis", "Evidence", "Action", "ActionCode", "Category", "readiness"}
+    assert wanted <= set(dmarc.__all__)
+    assert {c.value for c in dmarc.Category} == {
+        "compliant", "dkim_only", "spf_only", "spf_include_missing", "spf_not_aligned",
+        "dkim_not_aligned", "dkim_missing", "forwarded", "unauthorized", "spf_broken",
+    }  # fmt: skip
+    assert {c.value for c in dmarc.ActionCode} == {
+        "add_spf_include", "custom_return_path", "setup_dkim", "fix_spf_record", "no_action",
+        "tighten_policy",
+    }  # fmt: skip
