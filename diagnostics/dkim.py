@@ -405,6 +405,8 @@ def _check(
                 name,
             )
         )
+    elif not keys and any(f.code.startswith("cname_") for f in findings):
+        pass  # the CNAME finding already says what to publish; "no key" would repeat it
     elif not keys:
         where = f" (the CNAME points to {target}, which has no key)" if target else ""
         findings.append(

@@ -384,7 +384,9 @@ def plan(domain: str) -> Plan:
         findings.append(
             _error(
                 "no_record",
-                f"{domain} publishes no DMARC record (nor does {org}), so receivers have no policy "
+                f"{domain} publishes no DMARC record"
+                + (f" (nor does {org})" if org != domain else "")
+                + ", so receivers have no policy "
                 "and send no reports. Publish this TXT record at "
                 f'_dmarc.{org}: "v=DMARC1; p=none; rua=mailto:dmarc-reports@{org}"',
                 f"_dmarc.{org}",

@@ -177,17 +177,19 @@ async def _spf(
     )
     findings = [f for f in analysis.findings if f.severity is not Severity.INFO]
     if recommendation is not None:
-        for key in recommendation.added:
-            provider = catalogue.get(key)
+        if recommendation.added:
+            names = [catalogue.get(k) for k in recommendation.added]
+            includes = " ".join(f"include:{p.spf_include}" for p in names)
+            replacing = ", replacing the current one" if recommendation.current else ""
             findings.append(
                 Finding(
                     "provider_not_authorized",
                     Severity.ERROR,
-                    f"{domain}'s SPF record does not authorize {provider.name} "
-                    f"(include:{provider.spf_include}), so its mail fails SPF. Publish this TXT "
-                    f"record at {recommendation.domain}, replacing the current one: "
+                    f"{domain}'s SPF record does not authorize "
+                    f"{' or '.join(p.name for p in names)} ({includes}), so their mail fails "
+                    f"SPF. Publish this TXT record at {recommendation.domain}{replacing}: "
                     f"{recommendation.record}",
-                    f"include:{provider.spf_include}",
+                    includes,
                 )
             )
         for key in keys:

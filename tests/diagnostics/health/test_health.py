@@ -116,6 +116,7 @@ def test_seed_example_sendgrid_include_missing(resolver):
     assert health.spf.status is Verdict.ERROR
     (missing,) = [f for f in health.spf.findings if f.code == "provider_not_authorized"]
     assert "v=spf1 include:spf.trekmail.net include:sendgrid.net -all" in missing.message
+    assert "replacing the current one" in missing.message
     assert health.dkim.status is Verdict.OK
     assert [c.selector for c in health.dkim_selectors] == [PLATFORM_SELECTOR, "s1", "s2"]
     assert health.dmarc.status is Verdict.OK
@@ -156,9 +157,12 @@ def test_ses_selectors_not_given_are_named(resolver):
 def test_missing_provider_key_is_a_warning_when_platform_signs(resolver):
     health = check_domain("seed.example", providers=["microsoft-365"], resolver=resolver)
     assert health.dkim.status is Verdict.WARNING
-    warned = [f for f in health.dkim.findings if f.code == "no_key"]
+    warned = [f for f in health.dkim.findings if f.code == "cname_missing"]
     assert len(warned) == 2
     assert all("still passes DKIM" in f.message for f in warned)
+    assert all(f.severity == "warning" for f in warned)
+    # The CNAME to publish is the fix; "no key" would only repeat it.
+    assert "no_key" not in codes(health.dkim)
 
 
 def test_microsoft_365_cnames_right_testing_and_wrong(resolver):
@@ -201,6 +205,15 @@ def test_bare_domain_every_part_failing(resolver):
     assert health.dkim.status is Verdict.ERROR
     assert health.dmarc.status is Verdict.ERROR
     assert codes(health.mx) == ["no_mx"]
+    # One finding names every provider missing from the SPF record, with the record to publish.
+    (missing,) = [f for f in health.spf.findings if f.code == "provider_not_authorized"]
+    assert "TrekMail managed sending or SendGrid" in missing.message
+    assert missing.message.endswith(
+        "Publish this TXT record at bare.example: "
+        "v=spf1 include:spf.trekmail.net include:sendgrid.net -all"
+    )
+    assert codes(health.dmarc) == ["no_record"]
+    assert "(nor does" not in health.dmarc.findings[0].message
     document = health.to_dict()
     assert document["status"] == "error"
     assert set(document["parts"]) == {"spf", "dkim", "dmarc", "mx"}
