@@ -34,7 +34,7 @@ from diagnostics.dmarc import actions as fixes
 from diagnostics.dmarc.actions import Action, ActionCode
 from diagnostics.dmarc.categories import Category, Signals, classify, severity_of
 from diagnostics.dmarc.readiness import readiness
-from diagnostics.dmarc.sources import SourceId, identify
+from diagnostics.dmarc.sources import MAILBOX_MX, SourceId, hosted_mailboxes, identify
 from diagnostics.dmarc.wording import Facts, explanation
 from diagnostics.dns import Resolver, get_resolver
 from diagnostics.errors import InvalidInput
@@ -266,10 +266,31 @@ def _today(rows: list[_Row], resolver: Resolver) -> None:
         row.authorized_today = None if found is None else found == "pass"
 
 
-def _classify(rows: list[_Row], sources: dict[str, SourceId]) -> None:
+def _hosted(
+    rows: list[_Row], sources: dict[str, SourceId], resolver: Resolver
+) -> dict[str, frozenset[str]]:
+    """Per domain, the mailbox providers its MX (or its organization's) points at; asked only for
+    domains that mailbox-provider addresses sent for."""
+    domains = {r.domain for r in rows if sources[r.ip].provider in MAILBOX_MX}
+    return {d: hosted_mailboxes([d, _org(d)], resolver) for d in sorted(domains)}
+
+
+def _classify(
+    rows: list[_Row], sources: dict[str, SourceId], hosted: dict[str, frozenset[str]]
+) -> None:
     for row in rows:
         source = sources[row.ip]
-        provider = catalogue.get(source.provider) if source.provider else None
+        key, service_type = source.provider, source.service_type
+        if (
+            key in MAILBOX_MX
+            and key not in hosted.get(row.domain, frozenset())
+            and row.authorized_today is not True
+            and not row.spf_aligned
+        ):
+            # A mailbox provider that neither hosts this domain's mail nor is in its SPF: one of
+            # its users forwarded the message.
+            key, service_type = None, "Email Provider"
+        provider = catalogue.get(key) if key else None
         org = _org(row.header)
         unaligned = any(
             result == "pass" and _org(domain) != org
@@ -281,11 +302,11 @@ def _classify(rows: list[_Row], sources: dict[str, SourceId]) -> None:
             spf_result=row.spf_result,
             own_envelope=row.own_envelope,
             authorized_today=row.authorized_today,
-            provider=source.provider,
+            provider=key,
             return_path=provider is not None and provider.return_path is not None,
             unaligned_dkim_pass=unaligned,
             override_reasons=row.overrides,
-            service_type=source.service_type,
+            service_type=service_type,
         )
         row.category = classify(signals)
         row.fixed = signals.already_fixed
@@ -433,7 +454,7 @@ def explain(
     rows = _rows(_reduce(records))
     sources = identify((r.ip for r in rows), resolver=res, enrichment=enrichment)
     _today(rows, res)
-    _classify(rows, sources)
+    _classify(rows, sources, _hosted(rows, sources, res))
 
     drafts: dict[tuple[str, str, Category], _Draft] = {}
     totals: Counter[str] = Counter()

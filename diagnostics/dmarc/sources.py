@@ -8,22 +8,33 @@ Two kinds of evidence, strongest first:
 2. enrichment (reverse DNS and the service map): a catalogue provider matched by PTR or by name,
    else the service name and type the map gives (e.g. a mailbox provider that forwarded mail).
 
-An IP nobody claims is its own source, named by the IP.
+An IP nobody claims is its own source, named by the IP. `hosted_mailboxes` tells which mailbox
+providers host a domain's mail (by MX), so their other addresses can be read as forwarders.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pandas as pd
 
 from diagnostics import providers as catalogue
-from diagnostics.dns import Resolver
+from diagnostics.dns import Resolver, Status
 from diagnostics.providers import Provider
 from diagnostics.spf.compile import compile as compile_spf
 
-__all__ = ["SourceId", "identify", "provider_networks"]
+__all__ = ["MAILBOX_MX", "SourceId", "hosted_mailboxes", "identify", "provider_networks"]
+
+# Mailbox providers, by the MX hosts of the domains they host. Their sending networks also carry
+# every mailbox that forwards mail: an address of theirs failing SPF for a domain whose mail they do
+# not host is a forward (a Gmail user forwarding the customer's newsletter), not a missing include.
+MAILBOX_MX: dict[str, str] = {
+    "google-workspace": r"(?:^|\.)(?:google\.com|googlemail\.com)",
+    "microsoft-365": r"\.mail\.protection\.outlook\.com",
+    "zoho": r"(?:^|\.)zoho(?:mail)?\.(?:com|eu|in|com\.au|jp|com\.cn)",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,3 +118,17 @@ def _enrichment_rows(
     # One pass over plain Python values: NA becomes None so callers can test truthiness.
     values = frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)
     return {str(ip): (ptr, name, kind) for ip, ptr, name, kind in values}
+
+
+def hosted_mailboxes(domains: Iterable[str], resolver: Resolver) -> frozenset[str]:
+    """Keys of the mailbox providers (MAILBOX_MX) that the MX records of `domains` point at."""
+    found: set[str] = set()
+    for domain in dict.fromkeys(domains):
+        answer = resolver.query(domain, "MX")
+        if answer.status is not Status.OK:
+            continue
+        for _, host in answer.mx:
+            for key, pattern in MAILBOX_MX.items():
+                if re.search(pattern + r"$", host.rstrip(".").lower()):
+                    found.add(key)
+    return frozenset(found)
