@@ -55,8 +55,8 @@ __all__ = [
 ]
 
 PLATFORM = "trekmail"
-# The selector TrekMail signs customer domains with: TXT trekmail._domainkey.<domain>. The
-# catalogue leaves it open ('[a-z0-9]+'); this is the one the platform uses.
+# The selector TrekMail signs customer domains with: TXT trekmail._domainkey.<domain>, as the
+# catalogue says; used when a catalogue entry for the platform names none.
 PLATFORM_SELECTOR = "trekmail"
 
 _T = TypeVar("_T")
@@ -255,12 +255,12 @@ def _wanted_selectors(
     for key in order:
         provider = catalogue.get(key)
         dkim = provider.dkim
-        if key == platform:
-            selectors = list(given.get(key, [PLATFORM_SELECTOR]))
-        elif key in given:
+        if key in given:
             selectors = list(given[key])
         else:
             selectors = [s for s in dkim.selectors if _LITERAL.fullmatch(s)]
+            if key == platform and not selectors:
+                selectors = [PLATFORM_SELECTOR]
         if not selectors:
             notes.append(
                 Finding(
@@ -272,7 +272,7 @@ def _wanted_selectors(
                 )
             )
         for selector in selectors:
-            if key in given and key != platform and not dkim.matches_selector(selector):
+            if key in given and not dkim.matches_selector(selector):
                 notes.append(
                     Finding(
                         "selector_unexpected",

@@ -229,3 +229,9 @@ async def test_async_and_from_inside_a_running_loop(resolver):
 def test_unknown_provider_is_invalid_input(resolver):
     with pytest.raises(InvalidInput, match="known providers"):
         check_domain("good.example", providers=["nosuch"], resolver=resolver)
+
+
+def test_platform_selector_comes_from_the_catalogue():
+    from diagnostics import providers
+
+    assert providers.get("trekmail").dkim.selectors == (PLATFORM_SELECTOR,)
