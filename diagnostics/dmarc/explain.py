@@ -34,7 +34,13 @@ from diagnostics.dmarc import actions as fixes
 from diagnostics.dmarc.actions import Action, ActionCode
 from diagnostics.dmarc.categories import Category, Signals, classify, severity_of
 from diagnostics.dmarc.readiness import readiness
-from diagnostics.dmarc.sources import MAILBOX_MX, SourceId, hosted_mailboxes, identify
+from diagnostics.dmarc.sources import (
+    MAILBOX_MX,
+    SourceId,
+    hosted_mailboxes,
+    identify,
+    is_address,
+)
 from diagnostics.dmarc.wording import Facts, explanation
 from diagnostics.dns import Resolver, get_resolver
 from diagnostics.errors import InvalidInput
@@ -251,15 +257,12 @@ def _today(rows: list[_Row], resolver: Resolver) -> None:
     wanted: dict[str, list[str]] = {}
     for row in rows:
         row.own_envelope = bool(row.envelope) and _org(row.envelope) == _org(row.header)
-        if row.own_envelope:
+        if row.own_envelope and is_address(row.ip):
             wanted.setdefault(row.envelope, []).append(row.ip)
     verdicts: dict[tuple[str, str], str] = {}
     for envelope, ips in wanted.items():
         distinct = list(dict.fromkeys(ips))
-        try:
-            results = compile_spf(envelope, resolver=resolver).check_many(distinct)
-        except InvalidInput:
-            continue  # not an address: no verdict, the report's own result stands
+        results = compile_spf(envelope, resolver=resolver).check_many(distinct)
         verdicts.update({(envelope, ip): r for ip, r in zip(distinct, results, strict=True)})
     for row in rows:
         found = verdicts.get((row.envelope, row.ip))

@@ -14,6 +14,7 @@ providers host a domain's mail (by MX), so their other addresses can be read as 
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,7 +26,14 @@ from diagnostics.dns import Resolver, Status
 from diagnostics.providers import Provider
 from diagnostics.spf.compile import compile as compile_spf
 
-__all__ = ["MAILBOX_MX", "SourceId", "hosted_mailboxes", "identify", "provider_networks"]
+__all__ = [
+    "MAILBOX_MX",
+    "SourceId",
+    "hosted_mailboxes",
+    "identify",
+    "is_address",
+    "provider_networks",
+]
 
 # Mailbox providers, by the MX hosts of the domains they host. Their sending networks also carry
 # every mailbox that forwards mail: an address of theirs failing SPF for a domain whose mail they do
@@ -50,6 +58,15 @@ class SourceId:
     reverse_dns: str | None = None
 
 
+def is_address(text: str) -> bool:
+    """Whether `text` is an IP address (reports sometimes carry garbage in source_ip)."""
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 def provider_networks(ips: list[str], resolver: Resolver) -> dict[str, str]:
     """For each IP, the key of the first catalogue provider whose published SPF include passes it.
 
@@ -57,7 +74,7 @@ def provider_networks(ips: list[str], resolver: Resolver) -> dict[str, str]:
     catalogue order names the IP. Includes that do not resolve simply claim nothing."""
     owner: dict[str, str] = {}
     seen: set[str] = set()
-    remaining = list(dict.fromkeys(ips))
+    remaining = [ip for ip in dict.fromkeys(ips) if is_address(ip)]
     for provider in catalogue.all():
         include = provider.spf_include
         if include is None or include in seen or not remaining:

@@ -219,3 +219,11 @@ def test_public_names() -> None:
         "add_spf_include", "custom_return_path", "setup_dkim", "fix_spf_record", "no_action",
         "tighten_policy",
     }  # fmt: skip
+
+
+def test_a_source_ip_that_is_not_an_address_is_its_own_unknown_source(nameserver: Start) -> None:
+    server = nameserver({**PROVIDER_ZONE, "example.com": {"TXT": ["v=spf1 -all"]}})
+    records = pd.DataFrame([_row("not-an-ip", 2), _row("167.89.3.3", 5)])
+    found = {d.source: d for d in explain(records, resolver=server.resolver())}
+    assert found["not-an-ip"].category is Category.FORWARDED  # DKIM aligned, nobody's address
+    assert found["SendGrid"].category is Category.SPF_INCLUDE_MISSING
