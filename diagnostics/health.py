@@ -42,6 +42,7 @@ from diagnostics.errors import InvalidInput
 from diagnostics.findings import Finding, Severity
 from diagnostics.providers import EnvelopeOwner, Provider
 from diagnostics.spf import SpfAnalysis, SpfRecommendation, analyze_async, recommend_async
+from diagnostics.spf.tree import MAX_LOOKUPS
 from diagnostics.verdict import Verdict, verdict_of
 
 __all__ = [
@@ -177,7 +178,17 @@ async def _spf(
     )
     findings = [f for f in analysis.findings if f.severity is not Severity.INFO]
     if recommendation is not None:
-        if recommendation.added:
+        if recommendation.added and recommendation.record is None:
+            findings.append(
+                Finding(
+                    "provider_not_authorized",
+                    Severity.ERROR,
+                    f"{domain}'s SPF record does not authorize "
+                    f"{', '.join(catalogue.get(k).name for k in recommendation.added)}, and no "
+                    f"record can be proposed: {' '.join(recommendation.notes)}",
+                )
+            )
+        elif recommendation.added:
             names = [catalogue.get(k) for k in recommendation.added]
             includes = " ".join(f"include:{p.spf_include}" for p in names)
             replacing = ", replacing the current one" if recommendation.current else ""
@@ -195,7 +206,7 @@ async def _spf(
         for key in keys:
             provider = catalogue.get(key)
             if provider.envelope.owner is EnvelopeOwner.SUBDOMAIN:
-                if key not in recommendation.already_authorized:
+                if key not in recommendation.already_authorized and recommendation.other_records:
                     wanted = "; ".join(
                         f'{r.rdtype} {r.name} "{r.value}"' for r in recommendation.other_records
                     )
@@ -217,9 +228,22 @@ async def _spf(
                         provider.key,
                     )
                 )
-        for finding in recommendation.findings:
-            if finding.code.startswith("provider") and finding not in findings:
-                findings.append(finding)
+        # A provider's include that publishes nothing is news the analysis above cannot have.
+        findings.extend(
+            f
+            for f in recommendation.findings
+            if f.code == "include_without_record" and f not in findings
+        )
+        if recommendation.changed and recommendation.lookups_after > MAX_LOOKUPS:
+            findings.append(
+                Finding(
+                    "recommended_record_too_long",
+                    Severity.WARNING,
+                    f"With every provider added the record needs {recommendation.lookups_after} "
+                    f"DNS look-ups, over the limit of {MAX_LOOKUPS}. Ways out, best first: "
+                    + " ".join(recommendation.ways_out),
+                )
+            )
         extra = await asyncio.gather(
             *(
                 _return_path(domain, catalogue.get(key), resolver)
@@ -228,7 +252,7 @@ async def _spf(
             )
         )
         findings.extend(f for f in extra if f is not None)
-    summary_ok = f"{analysis.record} ({analysis.lookups} of 10 look-ups)"
+    summary_ok = f"{analysis.record} ({analysis.lookups} of {MAX_LOOKUPS} look-ups)"
     part = _part(
         "spf", findings, summary_ok, analysis.record or f"{domain} publishes no SPF record"
     )

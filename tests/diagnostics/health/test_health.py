@@ -87,6 +87,14 @@ ZONE = {
         dmarc="v=DMARC1; p=reject; aspf=s; rua=mailto:d@{name}",
         extra={"resend._domainkey.resend.example": {"TXT": f"v=DKIM1; k=ed25519; p={ed25519_p()}"}},
     ),
+    # Already at the 10 look-up limit: adding SendGrid goes over it.
+    **domain_zone(
+        "busy.example",
+        spf="v=spf1 "
+        + " ".join(f"include:_s{i}.busy.example" for i in range(9))
+        + " include:spf.trekmail.net -all",
+    ),
+    **{f"_s{i}.busy.example": {"TXT": f"v=spf1 ip4:192.0.2.{i}/32 -all"} for i in range(9)},
     # Nothing works: no SPF, no DKIM, no DMARC, no MX.
     "bare.example": {"A": "192.0.2.80"},
 }
@@ -190,6 +198,15 @@ def test_resend_return_path_subdomain_and_strict_alignment(resolver):
     assert health.dkim.status is Verdict.OK
     assert codes(health.dmarc) == ["strict_spf_alignment"]
     assert health.dmarc.status is Verdict.WARNING
+
+
+def test_adding_a_provider_over_the_lookup_limit_gives_ways_out(resolver):
+    health = check_domain("busy.example", providers=["sendgrid"], resolver=resolver)
+    assert health.spf_analysis.lookups == 10
+    assert health.spf_recommendation.lookups_after == 11
+    (over,) = [f for f in health.spf.findings if f.code == "recommended_record_too_long"]
+    assert "11 DNS look-ups" in over.message
+    assert "flattened" in over.message
 
 
 def test_given_selector_of_the_wrong_shape_is_noted(resolver):
