@@ -1,0 +1,319 @@
+"""DMARC reports: upload what receivers send, then see a domain's volume, who sends for it, and how
+each source fares with SPF, DKIM and DMARC, down to one report's records."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from diagnostics.errors import DiagnosticsError
+from pages._common import app_resolver, show_error
+from pages._reports import (
+    by_service,
+    import_uploads,
+    name_senders,
+    records_csv,
+    report_store,
+    too_many,
+    upload_limits,
+    with_service_names,
+)
+
+SUMMARY_KEY = "dmarc_import_summary"  # the last import's lines: file names and counts only
+UPLOADER_KEY = "dmarc_uploader_round"  # a new key empties the uploader after an import
+
+st.title("DMARC reports")
+st.caption(
+    "Upload the aggregate, failure and TLS reports receivers send, then see for a domain who sends "
+    "its mail and whether SPF, DKIM and DMARC pass."
+)
+
+try:
+    store = report_store()
+    domains = store.domains()
+except DiagnosticsError as exc:
+    show_error(exc)
+    st.stop()
+
+# ---- import ----------------------------------------------------------------------------------
+
+limits = upload_limits()
+with st.expander("Import reports", icon=":material/upload_file:", expanded=domains.empty):
+    round_no = st.session_state.get(UPLOADER_KEY, 0)
+    uploads = st.file_uploader(
+        "Report files",
+        accept_multiple_files=True,
+        key=f"dmarc_uploads_{round_no}",
+        max_upload_size=limits.max_mb,
+        help="XML, gzip, zip, e-mails (.eml) or mbox files with reports attached, TLS reports "
+        f"(JSON). At most {limits.max_files:,} files of {limits.max_mb} MB each at once.",
+    )
+    refusal = too_many(len(uploads or []), limits)
+    if refusal:
+        st.warning(refusal, icon=":material/block:")
+    if st.button("Import", type="primary", disabled=not uploads or bool(refusal)):
+        bar = st.progress(0.0, text="Importing…")
+
+        def moved(done: int, total: int, name: str) -> None:
+            bar.progress(done / total, text=f"{done:,} of {total:,}: {name}")
+
+        try:
+            summary = import_uploads(store, uploads or [], limits, progress=moved)
+        except DiagnosticsError as exc:
+            show_error(exc)
+            st.stop()
+        st.session_state[SUMMARY_KEY] = (summary.ok, summary.lines())
+        st.session_state[UPLOADER_KEY] = round_no + 1
+        st.rerun()
+
+last = st.session_state.get(SUMMARY_KEY)
+if last is not None:
+    ok, lines = last
+    show = st.success if ok else st.warning
+    show(f"**Import:** {lines[-1]}", icon=":material/task_alt:" if ok else ":material/warning:")
+    with st.expander("Import summary, file by file", expanded=not ok):
+        st.code("\n".join(lines[:-1]), language=None, wrap_lines=True)
+
+if domains.empty:
+    st.info("No reports yet: upload some above.", icon=":material/upload_file:")
+    st.stop()
+
+# ---- domain and period -----------------------------------------------------------------------
+
+by_domain = domains.set_index("policy_domain")
+left, right = st.columns([1, 1])
+domain = left.selectbox(
+    "Domain",
+    options=list(domains.sort_values("messages", ascending=False)["policy_domain"]),
+    format_func=lambda d: f"{d} ({by_domain.loc[d, 'messages']:,} messages)",
+    key="dmarc_domain",
+)
+
+
+def _day(value: object, fallback: dt.date) -> dt.date:
+    stamp = pd.Timestamp(value) if value is not None else pd.NaT
+    return fallback if pd.isna(stamp) else stamp.date()
+
+
+today = dt.datetime.now(dt.UTC).date()
+first = _day(by_domain.loc[domain, "first_begin"], today)
+last_day = _day(by_domain.loc[domain, "last_end"], today)
+period = right.date_input(
+    "Period (report start dates, UTC)",
+    value=(first, last_day),
+    key=f"dmarc_period_{domain}",  # another domain starts from its own whole period
+)
+if not isinstance(period, tuple) or len(period) != 2:
+    st.info("Pick the last day of the period.", icon=":material/date_range:")
+    st.stop()
+start, end = period
+
+# Issue 5: the diagnoses go here, first: one card per source (category, share of volume, the
+# explanation and the exact record to publish) for this domain and period.
+diagnoses = st.container()
+
+try:
+    volume = store.volume_by_day(domain, start, end)
+    sources = with_service_names(store.by_source(domain, start, end))
+    reports = store.reports(domain, start, end)
+except DiagnosticsError as exc:
+    show_error(exc)
+    st.stop()
+
+messages = int(volume["messages"].sum())
+passed = int(volume["dmarc_pass"].sum())
+a, b, c, d = st.columns(4)
+a.metric("Messages", f"{messages:,}")
+b.metric("DMARC pass", f"{100 * passed / messages:.1f} %" if messages else "—")
+c.metric("Sending IPs", f"{len(sources):,}")
+d.metric("Reports", f"{len(reports):,}")
+
+if volume.empty:
+    st.info(f"No aggregate reports for {domain} start in this period.", icon=":material/info:")
+else:
+    chart = volume.rename(columns={"dmarc_pass": "DMARC pass", "dmarc_fail": "DMARC fail"})
+    left, right = st.columns(2)
+    with left:
+        st.caption("Messages a day")
+        st.bar_chart(
+            chart,
+            x="day",
+            y=["DMARC pass", "DMARC fail"],
+            color=["#2e7d32", "#c62828"],
+            x_label="",
+            y_label="messages",
+            height=260,
+        )
+    with right:
+        st.caption("DMARC pass rate a day")
+        st.line_chart(
+            chart.rename(columns={"dmarc_pass_pct": "pass %"}),
+            x="day",
+            y="pass %",
+            x_label="",
+            y_label="% of messages",
+            height=260,
+        )
+
+
+def _percent(label: str) -> Any:
+    return st.column_config.ProgressColumn(label, format="%.0f %%", min_value=0, max_value=100)
+
+
+tab_sources, tab_reports, tab_failure, tab_tls = st.tabs(
+    ["Sources", "Reports", "Failure reports", "TLS reports"]
+)
+
+with tab_sources:
+    if st.button(
+        "Name the senders",
+        icon=":material/badge:",
+        help="Look up the reverse DNS of every sending IP (cached, so each is asked once a day). "
+        "Until then, senders are named from the offline data: the owner of the IP's network.",
+    ):
+        bar = st.progress(0.0, text="Looking up reverse DNS…")
+
+        def looked_up(done: int, total: int, ip: str) -> None:
+            bar.progress(done / total, text=f"{done:,} of {total:,} addresses")
+
+        try:
+            named = name_senders(
+                store, list(sources["source_ip"]), app_resolver(), progress=looked_up
+            )
+            sources = with_service_names(store.by_source(domain, start, end))
+        except DiagnosticsError as exc:
+            show_error(exc)
+        else:
+            found = int(named["reverse_dns"].notna().sum())
+            bar.progress(
+                1.0, text=f"{found:,} of {len(named):,} addresses have a reverse DNS name."
+            )
+    services = by_service(sources)
+    st.dataframe(
+        services,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "service": "Service",
+            "ips": st.column_config.NumberColumn("IPs", format="%d"),
+            "messages": st.column_config.NumberColumn("Messages", format="%d"),
+            "spf_aligned_pct": _percent("SPF aligned"),
+            "dkim_aligned_pct": _percent("DKIM aligned"),
+            "dmarc_pass_pct": _percent("DMARC pass"),
+            "disposition": "Disposition",
+        },
+    )
+    with st.expander(f"By sending IP ({len(sources):,})"):
+        st.dataframe(
+            sources[
+                [
+                    "source_ip",
+                    "service",
+                    "named_by",
+                    "reverse_dns",
+                    "messages",
+                    "spf_aligned_pct",
+                    "dkim_aligned_pct",
+                    "dmarc_pass_pct",
+                    "none",
+                    "quarantine",
+                    "reject",
+                ]
+            ],
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "spf_aligned_pct": st.column_config.NumberColumn("SPF aligned %", format="%.0f"),
+                "dkim_aligned_pct": st.column_config.NumberColumn("DKIM aligned %", format="%.0f"),
+                "dmarc_pass_pct": st.column_config.NumberColumn("DMARC pass %", format="%.0f"),
+            },
+        )
+    st.download_button(
+        "Download the records (CSV)",
+        # Built only when clicked: a period can hold a million records.
+        data=lambda: records_csv(store, domain, start, end),
+        file_name=f"dmarc-records-{domain}-{start}-{end}.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+
+with tab_reports:
+    if reports.empty:
+        st.info("No reports in this period.")
+    else:
+        by_pk = reports.set_index("report_pk")
+
+        def _label(pk: int) -> str:
+            row = by_pk.loc[pk]
+            begun = pd.Timestamp(row["begin"])
+            when = "no date" if pd.isna(begun) else f"{begun:%Y-%m-%d}"
+            org = row["org_name"] or "(no organisation)"
+            return f"{when} · {org} · {row['report_id'] or '(no id)'} · {row['message_count']:,} messages"
+
+        pk = st.selectbox(
+            "Report", options=list(reports["report_pk"]), format_func=_label, key="dmarc_report"
+        )
+        row = by_pk.loc[pk]
+        policy = f"p={row['policy_p']}"
+        if pd.notna(row["policy_sp"]) and row["policy_sp"]:
+            policy += f"; sp={row['policy_sp']}"
+        if pd.notna(row["policy_pct"]):
+            policy += f"; pct={row['policy_pct']}"
+        st.caption(
+            f"From **{row['org_name'] or 'an unnamed receiver'}**"
+            f"{' (' + row['org_email'] + ')' if row['org_email'] else ''}, policy `{policy}`, "
+            f"file `{row['source']}`."
+        )
+        for note in (row["warnings"], row["errors"]):
+            if isinstance(note, str) and note.strip():
+                st.warning(note, icon=":material/warning:")
+        try:
+            rows = store.records(report_pk=int(pk))
+        except DiagnosticsError as exc:
+            show_error(exc)
+        else:
+            shown = [
+                "source_ip",
+                "count",
+                "disposition",
+                "dkim_aligned",
+                "spf_aligned",
+                "header_from",
+                "envelope_from",
+                "spf_domain",
+                "spf_result",
+                "dkim_domains",
+                "dkim_selectors",
+                "dkim_results",
+                "override_reasons",
+            ]
+            st.dataframe(rows[shown], hide_index=True, width="stretch")
+
+
+with tab_failure:
+    every = st.toggle("Every domain", key="dmarc_failure_all", help="Not only " + domain)
+    try:
+        failures = store.failure_reports(None if every else domain, start, end)
+    except DiagnosticsError as exc:
+        show_error(exc)
+    else:
+        if failures.empty:
+            st.info("No failure reports in this period.")
+        else:
+            st.dataframe(failures, hide_index=True, width="stretch")
+
+with tab_tls:
+    every = st.toggle("Every domain", key="dmarc_tls_all", help="Not only " + domain)
+    try:
+        tls = store.tls_reports(None if every else domain, start, end)
+    except DiagnosticsError as exc:
+        show_error(exc)
+    else:
+        if tls.empty:
+            st.info("No SMTP TLS reports in this period.")
+        else:
+            st.dataframe(tls, hide_index=True, width="stretch")
