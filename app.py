@@ -28,6 +28,14 @@ PAGES = {
             url_path="test-mail",
         ),
     ],
+    "Reports": [
+        st.Page(
+            "pages/dmarc_reports.py",
+            title="DMARC reports",
+            icon=":material/summarize:",
+            url_path="dmarc-reports",
+        ),
+    ],
 }
 
 st.navigation(PAGES).run()
