@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pages._auth import sign_in_gate, visible_pages
+from pages._store import open_store_or_stop
+
 st.set_page_config(
     page_title="Deliverability desk", page_icon=":material/outgoing_mail:", layout="wide"
 )
@@ -38,4 +41,6 @@ PAGES = {
     ],
 }
 
-st.navigation(PAGES).run()
+# Sign-in before any page (pages._auth); a role sees only the pages it can use.
+user = sign_in_gate(open_store_or_stop())
+st.navigation(visible_pages(PAGES, user)).run()

@@ -225,6 +225,19 @@ class Users:
         log.info("%s signed in", principal.name)
         return SignInResult(SignInOutcome.OK, "Signed in.", principal, token)
 
+    def principal_for(self, name: str) -> Principal | None:
+        """The enabled user called `name` as a principal, or None: for a sign-in done elsewhere
+        (OpenID Connect), where the identity provider vouches for the name and the desk gives the role."""
+        try:
+            cleaned = clean_name(name)
+        except AdminInputError:
+            return None
+        with self._read() as s:
+            row = s.scalar(select(UserRow).where(UserRow.name == cleaned))
+        if row is None or row.disabled:
+            return None
+        return Principal(row.name, Role(row.role))
+
     def resume(self, token: Secret | str | None) -> SessionCheck:
         """The principal of a live session, or why there is none (expired, unknown, ended)."""
         if not token:

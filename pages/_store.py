@@ -6,6 +6,9 @@ The store is opened once per process and database (st.cache_resource): DATABASE_
 database (else the embedded SQLite file, where sample accounts are loaded on first start), and the
 secret key comes from DESK_SECRET_KEY, else Streamlit's secrets, else the store's key file. Only the
 chosen account's id lives in the session; never a password or the key.
+
+`store_or_stop()` hands a page the store bound to the signed-in user (pages._auth): every read and
+write then runs with that user's role, and the audit log names them.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ from pathlib import Path
 import streamlit as st
 
 import admin
-from admin import Account, AdminError, Plan, Store
+from admin import Account, AdminError, Plan, Principal, Store
 from diagnostics.secret import Secret
+from pages._auth import current_user
 
 KEY_ENV = "DESK_SECRET_KEY"
 KEY_FILE_ENV = "DESK_SECRET_KEY_FILE"
@@ -26,13 +30,11 @@ URL_ENV = "DATABASE_URL"
 ACCOUNT_KEY = "desk_account_id"  # the chosen account's id: an int, nothing secret
 _PICKER_KEY = "desk_account_picker"
 
-# Until sign-in exists (issue 6) every change is written to the audit log under this name.
-ACTOR = "desk admin"
 
-
-def current_actor() -> str:
-    """Who the audit log names for a change made on a page."""
-    return ACTOR
+def current_actor() -> Principal:
+    """The signed-in user (or "local admin" without sign-in): who the audit log names for a change
+    made on a page. Without a signed-in user, shows the sign-in form and stops the run."""
+    return current_user(desk_store())
 
 
 def _secret_key() -> Secret | None:
@@ -74,7 +76,14 @@ def desk_store() -> Store:
 
 
 def store_or_stop() -> Store:
-    """The store, or a plain message on the page and the end of this run."""
+    """The store acting for the signed-in user, or a plain message (or the sign-in form) on the
+    page and the end of this run."""
+    store = open_store_or_stop()
+    return store.as_user(current_user(store))
+
+
+def open_store_or_stop() -> Store:
+    """The process's store itself (acting for no one yet: for the router's sign-in gate)."""
     try:
         store = desk_store()
     except AdminError as exc:

@@ -68,7 +68,7 @@ def run_probe(
     what = f"Sending a test message to {send_to}" if send_to else "Checking the connection"
     try:
         with st.status(f"{what} through “{conn.label}”…", expanded=False) as status:
-            settings = store.connection_settings(conn.id)
+            settings = store.probe_settings(conn.id)
             result = probe(
                 settings,
                 send_to=send_to,

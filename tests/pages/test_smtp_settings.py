@@ -168,7 +168,7 @@ def test_a_paid_plan_switches_to_managed_and_back(store):
     assert store.outbound_route(account.id).connection_id == conn.id
     actions = [e.action for e in store.audit_log(account.id)]
     assert actions[:2] == [admin.AuditAction.CONNECTION_ACTIVATED, admin.AuditAction.MANAGED_CHOSEN]
-    assert all(e.actor == "desk admin" for e in store.audit_log(account.id)[:2])
+    assert all(e.actor == "local admin" for e in store.audit_log(account.id)[:2])
 
 
 def test_ses_preset_takes_the_region_into_the_host(store):

@@ -1,0 +1,255 @@
+"""The sign-in gate: who is using the app, the sign-in form, sign-out, and the pages a role may see.
+
+Not a page itself (the leading underscore keeps it out of the navigation).
+
+DESK_AUTH chooses how people sign in:
+  local  names and passwords of the desk's own users (`python -m admin users add NAME --role ROLE`)
+  oidc   OpenID Connect through st.login (Authlib; an [auth] section in .streamlit/secrets.toml);
+         the identity provider's e-mail address must be a desk user's name, which gives the role
+  none   no sign-in: everyone is "local admin". Refused unless the server listens on localhost.
+Unset: `none` on an SQLite database with no users while the server listens on localhost (so
+`make run` shows the desk at once), otherwise `local`. With `local`, no users yet and localhost,
+the first visitor may create the first admin.
+
+Only an opaque session id lives in st.session_state (the database keeps its hash, admin.users);
+the password field is cleared as soon as the form is submitted; nothing goes into query params.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from enum import StrEnum
+
+import streamlit as st
+from streamlit.navigation.page import StreamlitPage
+
+from admin import AdminError, Permission, Principal, Store
+from admin.access import LOCAL_ADMIN
+from admin.signin import SessionStatus
+from diagnostics.secret import Secret
+
+AUTH_ENV = "DESK_AUTH"
+SESSION_KEY = "desk_session"  # the opaque session id: the only sign-in fact kept in the session
+_FORM = "desk_sign_in"
+_NAME_KEY = "desk_sign_in_name"
+# A widget's key, not a password; the callbacks below empty that widget on submit.
+_PASSWORD_KEY = "desk_sign_in_password"  # noqa: S105
+_AGAIN_KEY = "desk_sign_in_password_again"
+_OUTCOME_KEY = "desk_sign_in_outcome"
+_LOCAL_ADDRESSES = ("", "localhost", "127.0.0.1")
+
+# What a role needs to see a page, by the page's url_path; pages not listed are for every role.
+# The store refuses the same actions, so this only spares a user pages they cannot use.
+PAGE_PERMISSIONS: dict[str, Permission] = {
+    "smtp-settings": Permission.VIEW_CONNECTIONS,
+    "test-mail": Permission.RUN_PROBES,
+}
+
+
+class AuthMode(StrEnum):
+    LOCAL = "local"
+    OIDC = "oidc"
+    NONE = "none"
+
+
+def bound_locally() -> bool:
+    """True when the server listens on localhost only (as far as the desk can tell)."""
+    address = st.get_option("server.address")
+    return (address or "").strip().lower() in _LOCAL_ADDRESSES
+
+
+def auth_mode(store: Store) -> AuthMode:
+    """The way people sign in (module docstring); a misconfiguration stops the run with a message."""
+    requested = os.environ.get(AUTH_ENV, "").strip().lower()
+    if requested:
+        try:
+            mode = AuthMode(requested)
+        except ValueError:
+            _stop(f"{AUTH_ENV}={requested!r} is not a sign-in mode: use local, oidc or none.")
+        if mode is AuthMode.NONE and not bound_locally():
+            _stop(
+                f"{AUTH_ENV}=none is only allowed when the server listens on localhost "
+                "(server.address). Use local or oidc."
+            )
+        return mode
+    if bound_locally() and store.backend == "sqlite" and not store.users.has_users():
+        return AuthMode.NONE
+    return AuthMode.LOCAL
+
+
+def current_user(store: Store) -> Principal:
+    """The signed-in user; without one, the sign-in form and the end of this run."""
+    mode = auth_mode(store)
+    if mode is AuthMode.NONE:
+        return LOCAL_ADMIN
+    if mode is AuthMode.OIDC:
+        return _oidc_user(store)
+    check = store.users.resume(st.session_state.get(SESSION_KEY))
+    if check.ok and check.principal is not None:
+        return check.principal
+    st.session_state.pop(SESSION_KEY, None)
+    _sign_in_page(store, check.message if check.status is SessionStatus.EXPIRED else None)
+    st.stop()
+
+
+def sign_in_gate(store: Store) -> Principal:
+    """For the router: the signed-in user (or stop at the sign-in form) and the sidebar's sign-out."""
+    user = current_user(store)
+    with st.sidebar:
+        if user is LOCAL_ADMIN:
+            st.caption("No sign-in: single user on this machine (local admin).")
+        else:
+            st.caption(f"Signed in as **{user.name}** ({user.role.value})")
+            st.button("Sign out", key="desk_sign_out", on_click=_sign_out, args=(store,))
+    return user
+
+
+def visible_pages(
+    pages: Mapping[str, Sequence[StreamlitPage]], user: Principal
+) -> dict[str, list[StreamlitPage]]:
+    """The navigation for `user`: pages their role cannot use left out, empty sections too."""
+    shown: dict[str, list[StreamlitPage]] = {}
+    for section, section_pages in pages.items():
+        allowed = [p for p in section_pages if may_see(user, p.url_path)]
+        if allowed:
+            shown[section] = allowed
+    return shown
+
+
+def may_see(user: Principal, url_path: str) -> bool:
+    needed = PAGE_PERMISSIONS.get(url_path)
+    return needed is None or user.can(needed)
+
+
+def _sign_out(store: Store) -> None:
+    if os.environ.get(AUTH_ENV, "").strip().lower() == AuthMode.OIDC:
+        st.logout()
+        return
+    store.users.end(st.session_state.pop(SESSION_KEY, None))
+
+
+def _sign_in_page(store: Store, notice: str | None) -> None:
+    st.title("Deliverability desk")
+    if notice:
+        st.info(notice, icon=":material/schedule:")
+    if not store.users.has_users():
+        _first_admin_form(store)
+        return
+    st.subheader("Sign in")
+    with st.form(_FORM):
+        st.text_input("Name", key=_NAME_KEY, autocomplete="username")
+        st.text_input(
+            "Password", type="password", key=_PASSWORD_KEY, autocomplete="current-password"
+        )
+        st.form_submit_button("Sign in", type="primary", on_click=_submit_sign_in, args=(store,))
+    _show_outcome()
+
+
+def _submit_sign_in(store: Store) -> None:
+    # A callback runs before the widgets of the next run exist, so the password can be taken out
+    # of the session here: it is never in st.session_state after this function.
+    name = str(st.session_state.get(_NAME_KEY, ""))
+    password = Secret(str(st.session_state.get(_PASSWORD_KEY, "")))
+    st.session_state[_PASSWORD_KEY] = ""
+    result = store.users.sign_in(name, password, client_key=_client_key())
+    _remember(result.ok, result.message, result.session_token)
+
+
+def _first_admin_form(store: Store) -> None:
+    if not (bound_locally() and store.backend == "sqlite"):
+        st.warning(
+            "No users yet. Create the first admin on the server: "
+            "`python -m admin users add NAME --role admin`.",
+            icon=":material/person_add:",
+        )
+        return
+    st.subheader("Create the first admin")
+    st.caption("No users yet. The first admin can then add others with `python -m admin users`.")
+    with st.form("desk_first_admin"):
+        st.text_input("Name", key=_NAME_KEY, autocomplete="username")
+        st.text_input("Password", type="password", key=_PASSWORD_KEY, autocomplete="new-password")
+        st.text_input(
+            "Password again", type="password", key=_AGAIN_KEY, autocomplete="new-password"
+        )
+        st.form_submit_button(
+            "Create admin and sign in", type="primary", on_click=_submit_first_admin, args=(store,)
+        )
+    _show_outcome()
+
+
+def _submit_first_admin(store: Store) -> None:
+    name = str(st.session_state.get(_NAME_KEY, ""))
+    password = Secret(str(st.session_state.get(_PASSWORD_KEY, "")))
+    again = Secret(str(st.session_state.get(_AGAIN_KEY, "")))
+    st.session_state[_PASSWORD_KEY] = ""
+    st.session_state[_AGAIN_KEY] = ""
+    if password != again:
+        _remember(False, "The two passwords differ.", None)
+        return
+    try:
+        store.users.add_first_admin(name, password)
+    except AdminError as exc:
+        _remember(False, str(exc), None)
+        return
+    result = store.users.sign_in(name, password, client_key=_client_key())
+    _remember(result.ok, result.message, result.session_token)
+
+
+def _remember(ok: bool, message: str, token: Secret | None) -> None:
+    if ok and token is not None:
+        st.session_state[SESSION_KEY] = token.reveal()
+        st.session_state.pop(_OUTCOME_KEY, None)
+    else:
+        st.session_state[_OUTCOME_KEY] = message  # plain words, shown once below the form
+
+
+def _show_outcome() -> None:
+    message = st.session_state.pop(_OUTCOME_KEY, None)
+    if message:
+        st.error(message, icon=":material/lock:")
+
+
+def _oidc_user(store: Store) -> Principal:
+    # .get: st.user has no is_logged_in at all until an [auth] section configures a provider.
+    if not st.user.get("is_logged_in", False):
+        st.title("Deliverability desk")
+        st.button("Sign in with your identity provider", type="primary", on_click=st.login)
+        st.stop()
+    email = st.user.get("email")
+    principal = store.users.principal_for(email) if isinstance(email, str) else None
+    if principal is None:
+        st.title("Deliverability desk")
+        st.error(
+            f"{email or 'This account'} has no access to the desk yet: ask an admin to add it "
+            "(`python -m admin users add EMAIL --role ROLE`).",
+            icon=":material/block:",
+        )
+        st.button("Sign out", on_click=st.logout)
+        st.stop()
+    return principal
+
+
+def _client_key() -> str | None:
+    # The sign-in throttle also counts failures per client address, when Streamlit knows it.
+    address = getattr(st.context, "ip_address", None)
+    return address if isinstance(address, str) and address else None
+
+
+def _stop(message: str) -> None:
+    st.error(message, icon=":material/error:")
+    st.stop()
+
+
+__all__ = [
+    "AUTH_ENV",
+    "PAGE_PERMISSIONS",
+    "SESSION_KEY",
+    "AuthMode",
+    "auth_mode",
+    "bound_locally",
+    "current_user",
+    "may_see",
+    "sign_in_gate",
+    "visible_pages",
+]

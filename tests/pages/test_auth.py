@@ -1,0 +1,208 @@
+"""The sign-in gate of app.py (DESK_AUTH), over a real temporary SQLite store, as people use it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+import admin
+from admin import PermissionDenied, Principal, Role
+from diagnostics.secret import Secret
+from pages._auth import SESSION_KEY
+from tests.pages.test_smtp_settings import mailgun
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "app.py")
+PASSWORD = "page-gate password 9173"
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[admin.Store]:
+    """The app's database (a fresh SQLite file, its own key) with an account and a connection."""
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'desk.sqlite'}")
+    monkeypatch.setenv("DESK_SECRET_KEY", admin.generate_key())
+    monkeypatch.delenv("DESK_SECRET_KEY_FILE", raising=False)
+    monkeypatch.delenv("DESK_AUTH", raising=False)
+    opened = admin.Store()
+    account = opened.create_account("Bluebird Bakery", "pro")
+    opened.add_connection(account.id, mailgun(), "Mailgun EU")
+    yield opened
+    opened.close()
+
+
+def add(store: admin.Store, name: str, role: str) -> None:
+    store.users.add_user(name, role, Secret(PASSWORD))
+
+
+def open_app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def sign_in(at: AppTest, name: str, password: str = PASSWORD) -> AppTest:
+    at.text_input[0].input(name)
+    at.text_input[1].input(password)
+    at.button[0].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def titles(at: AppTest) -> list[str]:
+    return [t.value for t in at.title]
+
+
+def session_values(at: AppTest) -> str:
+    """Every value the session holds, widget values included."""
+    state = at.session_state._state._state
+    return repr({key: state[key] for key in state._keys() if key in state})
+
+
+def test_local_mode_asks_for_sign_in_before_any_page(store: admin.Store, monkeypatch) -> None:
+    monkeypatch.setenv("DESK_AUTH", "local")
+    add(store, "dana", "support")
+    at = open_app()
+    assert titles(at) == ["Deliverability desk"]
+    assert [b.label for b in at.button] == ["Sign in"]
+    assert "Bluebird" not in repr([*at.main, *at.sidebar])
+
+    sign_in(at, "dana", "not the password")
+    assert [e.value for e in at.error] == ["Wrong name or password."]
+    assert at.text_input[1].value == ""  # the form forgot what was typed
+    assert SESSION_KEY not in at.session_state
+
+    sign_in(at, "Dana")
+    assert "DNS check" in titles(at)
+    assert any("Signed in as **dana** (support)" in c.value for c in at.sidebar.caption)
+    token = at.session_state[SESSION_KEY]
+    assert store.users.resume(token).ok
+    shown = session_values(at)
+    assert PASSWORD not in shown
+    assert "not the password" not in shown
+
+
+def test_failed_sign_ins_are_slowed_down(store: admin.Store, monkeypatch) -> None:
+    monkeypatch.setenv("DESK_AUTH", "local")
+    add(store, "dana", "support")
+    at = open_app()
+    for _ in range(3):
+        sign_in(at, "dana", "wrong guess number x")
+    assert "Too many failed sign-ins" in at.error[0].value
+    sign_in(at, "dana")
+    assert "Too many failed sign-ins" in at.error[0].value
+    assert SESSION_KEY not in at.session_state
+
+
+def test_sign_out_ends_the_session(store: admin.Store, monkeypatch) -> None:
+    monkeypatch.setenv("DESK_AUTH", "local")
+    add(store, "root", "admin")
+    at = sign_in(open_app(), "root")
+    token = at.session_state[SESSION_KEY]
+    at.sidebar.button(key="desk_sign_out").click().run()
+    assert [b.label for b in at.button] == ["Sign in"]
+    assert not store.users.resume(token).ok
+
+
+def test_an_analyst_sees_no_smtp_pages_and_the_store_refuses_if_forced(
+    store: admin.Store, monkeypatch
+) -> None:
+    monkeypatch.setenv("DESK_AUTH", "local")
+    add(store, "ann", "analyst")
+    add(store, "root", "admin")
+
+    admin_at = sign_in(open_app(), "root")
+    admin_at.switch_page("pages/smtp_settings.py").run()
+    assert "SMTP settings" in titles(admin_at)
+
+    at = sign_in(open_app(), "ann")
+    # Not in the analyst's navigation at all: AppTest knows only the pages st.navigation got.
+    with pytest.raises(ValueError, match=r"Known pages: \['[^,]*dns_check.py'\]"):
+        at.switch_page("pages/smtp_settings.py")
+    assert "Mailgun EU" not in repr([*at.main, *at.sidebar])
+
+    # Forced: the SMTP page run straight from its file with the analyst's session.
+    page = AppTest.from_file(str(ROOT / "pages" / "smtp_settings.py"), default_timeout=30)
+    page.session_state[SESSION_KEY] = at.session_state[SESSION_KEY]
+    page.run()
+    said = [e.value for e in page.error] + [e.value for e in page.exception]
+    assert any("ann (analyst) may not see SMTP connections" in m for m in said), said
+    assert "smtp.mailgun.org" not in repr([*page.main, *page.sidebar]) + repr(said)
+    analyst = store.as_user(Principal("ann", Role.ANALYST))
+    with pytest.raises(PermissionDenied):
+        analyst.list_connections(store.list_accounts()[0].id)
+
+
+def test_support_can_open_the_test_mail_page_but_cannot_edit_settings(
+    store: admin.Store, monkeypatch
+) -> None:
+    monkeypatch.setenv("DESK_AUTH", "local")
+    add(store, "sam", "support")
+    at = sign_in(open_app(), "sam")
+    at.switch_page("pages/test_mail.py").run()
+    assert "Test mail" in titles(at)
+    assert not at.exception
+
+
+def test_the_first_admin_is_created_on_localhost_when_there_are_no_users(
+    store: admin.Store, monkeypatch
+) -> None:
+    monkeypatch.setenv("DESK_AUTH", "local")
+    at = open_app()
+    assert "Create the first admin" in [s.value for s in at.subheader]
+    at.text_input[0].input("owner")
+    at.text_input[1].input(PASSWORD)
+    at.text_input[2].input(PASSWORD + "?")
+    at.button[0].click().run()
+    assert "differ" in at.error[0].value
+    assert not store.users.has_users()
+
+    at.text_input[0].input("owner")
+    at.text_input[1].input(PASSWORD)
+    at.text_input[2].input(PASSWORD)
+    at.button[0].click().run()
+    assert "DNS check" in titles(at)
+    assert [u.role for u in store.users.list_users()] == [Role.ADMIN]
+    assert PASSWORD not in session_values(at)
+
+
+def test_default_mode_needs_no_sign_in_only_without_users(store: admin.Store) -> None:
+    at = open_app()
+    assert "DNS check" in titles(at)
+    assert any("local admin" in c.value for c in at.sidebar.caption)
+    add(store, "root", "admin")
+    at = open_app()
+    assert [b.label for b in at.button] == ["Sign in"]
+
+
+@pytest.fixture
+def listening_on_all_interfaces() -> Iterator[None]:
+    before: Any = st.get_option("server.address")
+    st.config.set_option("server.address", "0.0.0.0")
+    yield
+    st.config.set_option("server.address", before)
+
+
+def test_no_sign_in_is_refused_when_the_server_is_reachable_from_elsewhere(
+    store: admin.Store, monkeypatch, listening_on_all_interfaces
+) -> None:
+    monkeypatch.setenv("DESK_AUTH", "none")
+    at = open_app()
+    assert "only allowed when the server listens on localhost" in at.error[0].value
+    assert not titles(at)
+    monkeypatch.delenv("DESK_AUTH")
+    at = open_app()  # unset: local sign-in, and no first-admin form off localhost
+    assert "python -m admin users add" in at.warning[0].value
+
+
+def test_oidc_mode_offers_the_identity_provider_and_shows_nothing_else(
+    store: admin.Store, monkeypatch
+) -> None:
+    monkeypatch.setenv("DESK_AUTH", "oidc")
+    at = open_app()
+    assert [b.label for b in at.button] == ["Sign in with your identity provider"]
+    assert "DNS check" not in titles(at)
