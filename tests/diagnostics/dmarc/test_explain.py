@@ -227,3 +227,32 @@ def test_a_source_ip_that_is_not_an_address_is_its_own_unknown_source(nameserver
     found = {d.source: d for d in explain(records, resolver=server.resolver())}
     assert found["not-an-ip"].category is Category.FORWARDED  # DKIM aligned, nobody's address
     assert found["SendGrid"].category is Category.SPF_INCLUDE_MISSING
+
+
+def test_records_read_back_from_the_store_explain_like_the_parsed_ones(
+    tmp_path: Path, nameserver: Start
+) -> None:
+    from sqlalchemy.engine import URL
+
+    from diagnostics.dmarc.store import ReportStore
+
+    batch = load_reports(sorted((SAMPLES / "aggregate").iterdir()))
+    store = ReportStore(URL.create("sqlite", database=str(tmp_path / "desk.sqlite")))
+    try:
+        store.import_batch(batch)
+        stored = store.records()
+    finally:
+        store.close()
+    resolver = nameserver({}).resolver()
+
+    def summary(frame: pd.DataFrame) -> set[tuple[str, str, str, int]]:
+        return {
+            (d.domain, d.source, d.category.value, d.messages)
+            for d in explain(frame, resolver=resolver)
+        }
+
+    # The store keeps one copy of a report sent twice (same org, id and domain): so does the
+    # comparison.
+    duplicate = batch.reports.duplicated(["org_name", "report_id", "policy_domain"], keep="first")
+    kept = batch.records[~batch.records["report_index"].isin(batch.reports.index[duplicate])]
+    assert summary(stored) == summary(kept)
