@@ -34,7 +34,7 @@ from diagnostics.dmarc.actions import Action, ActionCode
 from diagnostics.dmarc.advice import NOTHING, Advisor, Draft, Group
 from diagnostics.dmarc.categories import Category, Signals, classify, severity_of
 from diagnostics.dmarc.combos import Row, org_domain, reduce_records, rows_of
-from diagnostics.dmarc.readiness import readiness
+from diagnostics.dmarc.readiness import NOT_LEGITIMATE, readiness
 from diagnostics.dmarc.sources import (
     MAILBOX_MX,
     SourceId,
@@ -337,13 +337,16 @@ def _with_policy_step(
     """Attach `tighten_policy` to each domain's largest passing legitimate source when the domain
     is ready for the next DMARC step (`readiness`)."""
     out = list(diagnoses)
+    reported = _reported_policies(records)
     for domain in dict.fromkeys(d.domain for d in diagnoses):
-        state = readiness(
-            domain, out, resolver=resolver, fallback=_reported_policy(records, domain)
-        )
+        state = readiness(domain, out, resolver=resolver, fallback=reported.get(domain))
         if state.record is None:
             continue
-        mine = [i for i, d in enumerate(out) if d.domain == domain and d.passes_today]
+        mine = [
+            i
+            for i, d in enumerate(out)
+            if d.domain == domain and d.passes_today and d.category not in NOT_LEGITIMATE
+        ]
         # A source with nothing else to do carries the step, so its fix stands alone.
         clean = [i for i in mine if out[i].category.dmarc_passes] or mine
         target = max(clean, key=lambda i: out[i].messages)
@@ -354,12 +357,14 @@ def _with_policy_step(
     return out
 
 
-def _reported_policy(records: pd.DataFrame, domain: str) -> str | None:
-    """The p= the receivers applied, from the reports: used when DNS has no readable record."""
+def _reported_policies(records: pd.DataFrame) -> dict[str, str]:
+    """Per policy domain, the p= the receivers applied, from the reports: used when DNS has no
+    readable record."""
     if "policy_p" not in records.columns or "policy_domain" not in records.columns:
-        return None
+        return {}
     pairs = records[["policy_domain", "policy_p"]].drop_duplicates()
+    found: dict[str, str] = {}
     for name, value in pairs.itertuples(index=False, name=None):
-        if str(name).lower() == domain and isinstance(value, str) and value:
-            return value.lower()
-    return None
+        if isinstance(name, str) and isinstance(value, str) and value:
+            found[name.strip().lower()] = value.strip().lower()
+    return found

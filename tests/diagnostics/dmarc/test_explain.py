@@ -256,3 +256,14 @@ def test_records_read_back_from_the_store_explain_like_the_parsed_ones(
     duplicate = batch.reports.duplicated(["org_name", "report_id", "policy_domain"], keep="first")
     kept = batch.records[~batch.records["report_index"].isin(batch.reports.index[duplicate])]
     assert summary(stored) == summary(kept)
+
+
+def test_policy_from_the_reports_when_dns_has_no_dmarc_record(nameserver: Start) -> None:
+    server = nameserver({**PROVIDER_ZONE, "example.com": {"TXT": ["v=spf1 -all"]}})
+    records = pd.DataFrame(
+        [_row("203.0.113.4", 9, spf_result="pass", spf_aligned="pass", policy_p="quarantine")]
+    )
+    [only] = explain(records, resolver=server.resolver())
+    assert only.action_codes == ("tighten_policy",)
+    assert only.actions[0].record == "v=DMARC1; p=reject"
+    assert only.actions[0].domain == "_dmarc.example.com"
