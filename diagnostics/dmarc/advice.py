@@ -52,8 +52,13 @@ class Advisor:
         self.in_use: dict[str, list[str]] = {}  # policy domain -> providers seen sending for it
         self._recs: dict[tuple[str, tuple[str, ...]], SpfRecommendation] = {}
 
-    def recommendation(self, domain: str, keys: list[str]) -> SpfRecommendation:
-        wanted = tuple(dict.fromkeys([self.platform, *keys]))
+    def recommendation(
+        self, domain: str, keys: list[str], *, from_domain: str
+    ) -> SpfRecommendation:
+        # The platform's include belongs on the From domain (the platform sends as it), not on a
+        # return-path subdomain that only one provider bounces to.
+        platform = [self.platform] if domain == from_domain else []
+        wanted = tuple(dict.fromkeys([*platform, *keys]))
         if (domain, wanted) not in self._recs:
             self._recs[(domain, wanted)] = recommend(domain, list(wanted), resolver=self.resolver)
         return self._recs[(domain, wanted)]
@@ -63,7 +68,9 @@ class Advisor:
         category = d.category
         out: list[Action] = []
         if category is Category.SPF_INCLUDE_MISSING and provider is not None:
-            rec = self.recommendation(d.envelope, self.missing.get(d.envelope, [provider.key]))
+            rec = self.recommendation(
+                d.envelope, self.missing.get(d.envelope, [provider.key]), from_domain=d.domain
+            )
             names = [catalogue.get(k).name for k in rec.added] or [provider.name]
             out.append(fixes.add_spf_include(rec, names))
             if not d.dkim_pass:
@@ -100,7 +107,7 @@ class Advisor:
             )
         keys = [k for k in self.in_use.get(d.domain, []) if k != self.platform]
         readable = analysis.record is not None or analysis.has("multiple_records")
-        rec = self.recommendation(d.envelope, keys) if readable else None
+        rec = self.recommendation(d.envelope, keys, from_domain=d.domain) if readable else None
         return fixes.fix_spf_record(analysis, rec)
 
 

@@ -66,8 +66,14 @@ def explanation(category: Category, f: Facts) -> str:
             f"{who} sends mail for {f.domain} with the envelope sender on {f.envelope}, but "
             f"{f.envelope}'s SPF record does not include {who}: receivers report SPF "
             f"'{f.spf_result}' ({volume}), and today's record still does not authorize these "
-            f"addresses: still failing. Add {who}'s include next to the includes already there "
-            f"({f.platform_name}'s among them)."
+            "addresses: still failing. "
+            + (
+                f"Add {who}'s include next to the includes already there ({f.platform_name}'s "
+                "among them)."
+                if f.envelope == f.domain
+                else f"Add {who}'s include to the SPF record of {f.envelope}, the return-path "
+                f"domain its bounces go to; {f.domain}'s own record does not need it."
+            )
         )
     if category is Category.SPF_NOT_ALIGNED:
         return (
