@@ -21,7 +21,7 @@ import pandas as pd
 import streamlit as st
 
 from diagnostics.database import database_url
-from diagnostics.dmarc import FileResult, ImportSummary, ReportStore
+from diagnostics.dmarc import FileResult, ImportSummary, ReportStore, StoreError
 from diagnostics.dmarc.queries import Moment
 from diagnostics.dns import Resolver
 from diagnostics.enrich import enrich, split_ips
@@ -136,7 +136,17 @@ def _open_report_store(url: str) -> ReportStore:
 def report_store() -> ReportStore:
     """The process's report store for the configured database; raises StoreError (or InvalidInput
     for a URL that is not one) when it cannot open."""
-    return _open_report_store(os.environ.get(URL_ENV, "").strip())
+    url = os.environ.get(URL_ENV, "").strip()
+    try:
+        return _open_report_store(url)
+    except ImportError:
+        # SQLAlchemy picks a driver from the URL; one that is not installed is a setting to fix,
+        # said plainly (the URL itself is not repeated: it may hold a password).
+        backend = database_url(url or None).get_backend_name()
+        raise StoreError(
+            f"No driver for this {backend} database URL is installed; for PostgreSQL write "
+            "postgresql+psycopg2://… in DATABASE_URL."
+        ) from None
 
 
 def with_service_names(sources: pd.DataFrame) -> pd.DataFrame:

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from admin import Permission
 from diagnostics.errors import DiagnosticsError
 from pages._common import app_resolver, show_error
 from pages._reports import (
@@ -21,6 +22,7 @@ from pages._reports import (
     upload_limits,
     with_service_names,
 )
+from pages._store import current_actor
 
 SUMMARY_KEY = "dmarc_import_summary"  # the last import's lines: file names and counts only
 UPLOADER_KEY = "dmarc_uploader_round"  # a new key empties the uploader after an import
@@ -41,6 +43,8 @@ except DiagnosticsError as exc:
 # ---- import ----------------------------------------------------------------------------------
 
 limits = upload_limits()
+# Analysts read reports; adding them is for admins and support staff (admin.access).
+may_upload = current_actor().can(Permission.UPLOAD_REPORTS)
 with st.expander("Import reports", icon=":material/upload_file:", expanded=domains.empty):
     round_no = st.session_state.get(UPLOADER_KEY, 0)
     uploads = st.file_uploader(
@@ -48,13 +52,16 @@ with st.expander("Import reports", icon=":material/upload_file:", expanded=domai
         accept_multiple_files=True,
         key=f"dmarc_uploads_{round_no}",
         max_upload_size=limits.max_mb,
+        disabled=not may_upload,
         help="XML, gzip, zip, e-mails (.eml) or mbox files with reports attached, TLS reports "
         f"(JSON). At most {limits.max_files:,} files of {limits.max_mb} MB each at once.",
     )
     refusal = too_many(len(uploads or []), limits)
     if refusal:
         st.warning(refusal, icon=":material/block:")
-    if st.button("Import", type="primary", disabled=not uploads or bool(refusal)):
+    if not may_upload:
+        st.caption("Your role may read reports but not upload them.")
+    if st.button("Import", type="primary", disabled=not uploads or bool(refusal) or not may_upload):
         bar = st.progress(0.0, text="Importing…")
 
         def moved(done: int, total: int, name: str) -> None:
@@ -295,9 +302,15 @@ with tab_reports:
 
 
 with tab_failure:
-    every = st.toggle("Every domain", key="dmarc_failure_all", help="Not only " + domain)
+    every = st.toggle(
+        "All stored", key="dmarc_failure_all", help="Every domain and date, not only the above"
+    )
     try:
-        failures = store.failure_reports(None if every else domain, start, end)
+        failures = (
+            store.failure_reports(None, None, None)
+            if every
+            else store.failure_reports(domain, start, end)
+        )
     except DiagnosticsError as exc:
         show_error(exc)
     else:
@@ -307,9 +320,13 @@ with tab_failure:
             st.dataframe(failures, hide_index=True, width="stretch")
 
 with tab_tls:
-    every = st.toggle("Every domain", key="dmarc_tls_all", help="Not only " + domain)
+    every = st.toggle(
+        "All stored", key="dmarc_tls_all", help="Every domain and date, not only the above"
+    )
     try:
-        tls = store.tls_reports(None if every else domain, start, end)
+        tls = (
+            store.tls_reports(None, None, None) if every else store.tls_reports(domain, start, end)
+        )
     except DiagnosticsError as exc:
         show_error(exc)
     else:
