@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from diagnostics.errors import DiagnosticsError
 
 # Subcommand modules, in the order `--help` lists them.
-COMMANDS: list[str] = ["spf", "smtp", "reports", "health", "headers"]
+COMMANDS: list[str] = ["spf", "health", "smtp", "reports", "explain", "headers"]
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1

@@ -1,0 +1,94 @@
+"""`python -m diagnostics explain` over report files and over the store, on a loopback nameserver."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from diagnostics.cli import main
+from diagnostics.dmarc import ReportStore
+
+PROVIDERS = yaml.safe_load(
+    (Path(__file__).resolve().parents[2] / "scenarios" / "_providers.yaml").read_text()
+)
+
+# The seed's case: SendGrid sends for seed.example, whose SPF names only the platform.
+REPORT = """<?xml version="1.0"?>
+<feedback>
+  <report_metadata><org_name>google.com</org_name><email>noreply@google.com</email>
+    <report_id>seed-1</report_id><date_range><begin>1763942400</begin><end>1764028799</end></date_range>
+  </report_metadata>
+  <policy_published><domain>seed.example</domain><adkim>r</adkim><aspf>r</aspf><p>none</p>
+    <sp>none</sp><pct>100</pct></policy_published>
+  <record><row><source_ip>167.89.10.5</source_ip><count>120</count>
+      <policy_evaluated><disposition>none</disposition><dkim>pass</dkim><spf>fail</spf></policy_evaluated></row>
+    <identifiers><header_from>seed.example</header_from><envelope_from>seed.example</envelope_from></identifiers>
+    <auth_results><dkim><domain>seed.example</domain><selector>s1</selector><result>pass</result></dkim>
+      <spf><domain>seed.example</domain><result>fail</result></spf></auth_results></record>
+  <record><row><source_ip>203.0.113.20</source_ip><count>40</count>
+      <policy_evaluated><disposition>none</disposition><dkim>pass</dkim><spf>pass</spf></policy_evaluated></row>
+    <identifiers><header_from>seed.example</header_from><envelope_from>seed.example</envelope_from></identifiers>
+    <auth_results><dkim><domain>seed.example</domain><selector>trekmail</selector><result>pass</result></dkim>
+      <spf><domain>seed.example</domain><result>pass</result></spf></auth_results></record>
+</feedback>
+"""
+
+SEED_RECORD = "v=spf1 include:spf.trekmail.net include:sendgrid.net -all"
+
+
+@pytest.fixture
+def ns(nameserver):
+    zone = {**PROVIDERS, "seed.example": {"TXT": ["v=spf1 include:spf.trekmail.net -all"]}}
+    return nameserver(zone).address
+
+
+@pytest.fixture
+def report(tmp_path):
+    path = tmp_path / "google.com!seed.example!1763942400!1764028799.xml"
+    path.write_text(REPORT)
+    return path
+
+
+def test_explains_report_files_with_the_exact_record(ns, report, capsys):
+    code = main(["explain", "--domain", "seed.example", str(report), "--nameserver", ns])
+    out = capsys.readouterr().out
+    assert code == 1  # SendGrid's include is still missing today
+    assert "spf_include_missing" in out
+    assert SEED_RECORD in out
+    assert "DMARC policy" in out
+
+
+def test_explains_from_the_store_as_json(ns, report, tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'desk.sqlite'}"
+    ReportStore(url).import_paths([str(report)])
+    code = main(
+        ["explain", "--domain", "seed.example", "--database", url, "--nameserver", ns, "--json"]
+    )
+    document = json.loads(capsys.readouterr().out)
+    assert code == 1
+    categories = {d["source"]: d["category"] for d in document["diagnoses"]}
+    assert categories["SendGrid"] == "spf_include_missing"
+    actions = next(d["actions"] for d in document["diagnoses"] if d["source"] == "SendGrid")
+    assert actions[0]["code"] == "add_spf_include"
+    assert actions[0]["record"] == SEED_RECORD
+    # DKIM carries DMARC for every legitimate source, so the next policy step is offered
+    assert document["readiness"]["ready"] is True
+    assert "p=quarantine" in document["readiness"]["record"]
+
+
+def test_no_reports_for_the_domain_exits_2(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'empty.sqlite'}"
+    code = main(["explain", "--domain", "nothing.example", "--database", url])
+    assert code == 2
+    assert "no DMARC report records" in capsys.readouterr().err
+
+
+def test_bad_since_is_a_plain_error(report, capsys):
+    code = main(["explain", "--domain", "seed.example", str(report), "--since", "yesterday-ish"])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "not a date" in captured.err
+    assert "Traceback" not in captured.err
