@@ -37,7 +37,11 @@ _MAX_INPUT = 1_000_000
 _RESULT = re.compile(
     r"(?P<method>[a-z][a-z0-9_-]*)\s*=\s*(?P<result>[a-z]+)(?P<rest>[^;]*)", re.IGNORECASE
 )
-_PROPERTY = re.compile(r"(?P<ptype>[a-z]+)\.(?P<name>[a-z-]+)\s*=\s*(?P<value>\"[^\"]*\"|[^\s;]+)")
+# The lookbehind starts a match only at the start of a word: without it, a long run of letters
+# with no "." is rescanned from every position (quadratic: seconds for 20 kB of pasted text).
+_PROPERTY = re.compile(
+    r"(?<![a-z])(?P<ptype>[a-z]+)\.(?P<name>[a-z-]+)\s*=\s*(?P<value>\"[^\"]*\"|[^\s;]+)"
+)
 _COMMENT = re.compile(r"\([^()]*\)")
 
 

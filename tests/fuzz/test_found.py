@@ -2,7 +2,8 @@
 
 Each is built here by hand, so it keeps failing the same way if the fix is undone: a zip member with
 an empty name, a zip whose directory points before the archive, a zip member corrupt past its first
-bytes, a TLS report nested too deep or with a 5,000-digit number, a policy pct too large for Int64.
+bytes, a TLS report nested too deep or with a 5,000-digit number, a policy pct too large for Int64;
+and pasted headers that took seconds to read.
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ from __future__ import annotations
 import io
 import logging
 import struct
+import time
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from diagnostics import headers
 from diagnostics.dmarc import load_reports, parse_report
 from diagnostics.errors import ReportError
 
@@ -130,3 +133,14 @@ def test_a_corrupt_member_does_not_cost_the_other_members() -> None:
     batch = load_reports([bytes(data)])
     assert len(batch.reports) == 1
     assert [name.rsplit(":", 1)[-1] for name, _ in batch.errors] == ["bad.xml"]
+
+
+def test_headers_with_a_long_run_of_letters_are_read_in_linear_time() -> None:
+    # 20 kB of letters without a "." after "spf=" took 6 s: the property pattern rescanned the
+    # run from every position. 40 kB would have taken about 25 s.
+    text = "Authentication-Results: x; spf=X-Long: " + "a" * 40_000 + "\r\nFrom: a@example.com\r\n"
+    started = time.perf_counter()
+    report = headers.analyze(text)
+    assert time.perf_counter() - started < 1.0
+    assert report.readable
+    assert report.from_domain == "example.com"
