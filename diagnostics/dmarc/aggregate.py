@@ -27,7 +27,7 @@ from typing import Any, BinaryIO
 from lxml import etree
 
 from diagnostics.dmarc import fastpath
-from diagnostics.dmarc.columns import RecordColumns, ReportHeader, utc
+from diagnostics.dmarc.columns import MAX_COUNT, RecordColumns, ReportHeader, utc
 from diagnostics.dmarc.settings import ParseLimits
 from diagnostics.errors import ReportError, ReportTooLarge
 
@@ -261,7 +261,8 @@ def _row_sink(columns: RecordColumns, report: _Report, limits: ParseLimits) -> R
         count_value = _count(count)
         if count_value is None:
             report.warnings.append(
-                f"a record from {_clean(ip)} was skipped: its count {count!r} is not a whole number"
+                f"a record from {_clean(ip)} was skipped: its count {count!r} is not a whole number "
+                "of messages"
             )
             return
         report.records += 1
@@ -305,7 +306,7 @@ def _count(text: str | None) -> int | None:
         value = int(text.strip())
     except ValueError:
         return None
-    return value if value >= 0 else None
+    return value if 0 <= value <= MAX_COUNT else None
 
 
 def _run(

@@ -119,6 +119,10 @@ class _Encoder:
         return pd.Categorical.from_codes(codes, categories=pd.Index(self.values, dtype=object))
 
 
+# The largest per-record count read: far above any real count, and small enough that a report's
+# counts (max_records of them at most) add up to less than the int64 the columns are stored in.
+MAX_COUNT = 2**40
+
 # The per-record columns other than source_ip, in the order of a "combination" tuple of codes.
 COMBO_COLUMNS: tuple[str, ...] = ROW_TEXT_COLUMNS[1:]
 

@@ -21,7 +21,7 @@ from typing import Any, BinaryIO
 
 from lxml import etree
 
-from diagnostics.dmarc.columns import RecordColumns
+from diagnostics.dmarc.columns import MAX_COUNT, RecordColumns
 from diagnostics.errors import ReportError, ReportTooLarge
 
 _BLOCK = 1024 * 1024
@@ -342,7 +342,7 @@ def _count(raw: bytes) -> int:
         value = int(raw)
     except ValueError:
         raise NotPlain from None  # the general parser skips the record with a warning
-    if value < 0:
+    if not 0 <= value <= MAX_COUNT:
         raise NotPlain
     return value
 

@@ -118,7 +118,8 @@ def _policy(item: dict[str, Any]) -> TlsPolicy:
     summary: dict[str, Any] = item["summary"] if isinstance(item.get("summary"), dict) else {}
     strings = policy.get("policy-string") or []
     mx = policy.get("mx-host")
-    details = item.get("failure-details") or []
+    details = item.get("failure-details")
+    details = details if isinstance(details, list) else []
     return TlsPolicy(
         policy_domain=(_str(policy.get("policy-domain")) or "").lower() or None,
         policy_type=_str(policy.get("policy-type")),
@@ -151,7 +152,7 @@ def _str(value: object) -> str | None:
 def _int(value: object) -> int:
     try:
         return int(value)  # type: ignore[call-overload, no-any-return]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: JSON's 1e400 is infinity
         return 0
 
 

@@ -9,7 +9,9 @@ and pasted headers that took seconds to read.
 from __future__ import annotations
 
 import io
+import json
 import logging
+import re
 import struct
 import time
 import zipfile
@@ -144,3 +146,60 @@ def test_headers_with_a_long_run_of_letters_are_read_in_linear_time() -> None:
     assert time.perf_counter() - started < 1.0
     assert report.readable
     assert report.from_domain == "example.com"
+
+
+def test_a_count_too_large_for_int64_skips_the_record_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    assert SAMPLE.count(b"<count>") == 1
+    data = re.sub(rb"<count>\d+</count>", b"<count>99999999999999999999</count>", SAMPLE)
+    report = parse_report(data)
+    assert len(report.records) == 0
+    assert any("99999999999999999999" in warning for warning in report.warnings)
+    assert _only_documented(caplog, data) == []
+
+
+TLS_REPORT = {
+    "organization-name": "Example",
+    "date-range": {
+        "start-datetime": "2026-11-01T00:00:00Z",
+        "end-datetime": "2026-11-01T23:59:59Z",
+    },
+    "report-id": "1",
+    "policies": [
+        {
+            "policy": {"policy-type": "sts", "policy-domain": "example.com"},
+            "summary": {"total-successful-session-count": 5, "total-failure-session-count": 1},
+            "failure-details": [{"result-type": "certificate-expired", "failed-session-count": 1}],
+        }
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "document_text"),
+    [
+        (("failure-details",), 1.5, None),
+        (("failure-details",), "text", None),
+        (("summary", "total-failure-session-count"), None, b"1e400"),
+        (("failure-details", 0, "failed-session-count"), None, b"-1e400"),
+    ],
+    ids=["details-number", "details-text", "infinite-summary", "infinite-detail"],
+)
+def test_tls_report_values_of_the_wrong_type_are_read_as_missing(
+    caplog: pytest.LogCaptureFixture,
+    path: tuple[str | int, ...],
+    value: object,
+    document_text: bytes | None,
+) -> None:
+    document = json.loads(json.dumps(TLS_REPORT))
+    target = document["policies"][0]
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value if document_text is None else "PLACEHOLDER"
+    data = json.dumps(document).encode()
+    if document_text is not None:  # json.dumps never writes these numbers; receivers might
+        data = data.replace(b'"PLACEHOLDER"', document_text)
+    assert _only_documented(caplog, data) == []
+    batch = load_reports([data])
+    assert batch.tls_reports["policy_domain"].tolist() == ["example.com"]
