@@ -1,0 +1,116 @@
+"""The steps of the "Overview" page that are not layout: which domain and provider an account sends
+with, the health check and the report diagnoses, each bounded in time so the landing page never hangs.
+
+Not a page itself (the leading underscore keeps it out of the navigation).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import datetime as dt
+import os
+from collections.abc import Sequence
+
+import streamlit as st
+from streamlit.errors import StreamlitAPIException
+
+from admin import Connection, Route
+from diagnostics import providers
+from diagnostics.dmarc import Category, Diagnosis, ReportStore, explain
+from diagnostics.dns import Resolver
+from diagnostics.health import DomainHealth, check_domain_async
+
+# The whole landing page's DNS work gives up after this many seconds (each query has its own,
+# shorter limit from DESK_DNS_TIMEOUT); a slow nameserver then costs a message, not a frozen page.
+CHECK_TIMEOUT_ENV = "DESK_CHECK_TIMEOUT"
+DEFAULT_CHECK_TIMEOUT = 20.0
+REPORT_DAYS = 30
+TOP_DIAGNOSES = 3
+
+
+def check_timeout() -> float:
+    """DESK_CHECK_TIMEOUT in seconds (default 20); a typo keeps the default."""
+    try:
+        value = float(os.environ.get(CHECK_TIMEOUT_ENV, "").strip() or DEFAULT_CHECK_TIMEOUT)
+    except ValueError:
+        return DEFAULT_CHECK_TIMEOUT
+    return value if value > 0 else DEFAULT_CHECK_TIMEOUT
+
+
+def domain_of(address: str) -> str:
+    """The domain of a From address ("" when there is none): what SPF, DKIM and DMARC are about."""
+    _, _, domain = address.strip().rpartition("@")
+    return domain.strip().strip(".>").lower()
+
+
+def active_connection(route: Route, connections: Sequence[Connection]) -> Connection | None:
+    """The connection the route sends through; None for managed or paused sending."""
+    return next((c for c in connections if c.id == route.connection_id), None)
+
+
+def sending_domain(active: Connection | None, connections: Sequence[Connection]) -> str:
+    """The active connection's From domain, else the first saved connection's, else ""."""
+    ordered = [active] if active is not None else []
+    ordered += [c for c in connections if c is not active]
+    return next((d for d in (domain_of(c.from_address) for c in ordered) if d), "")
+
+
+def provider_of(active: Connection | None) -> providers.Provider | None:
+    """The catalogue provider of the active connection's host (None: managed, or a host we do not
+    know, which is then checked for the platform alone)."""
+    return providers.match_host(active.host) if active is not None else None
+
+
+def check_health(
+    domain: str, provider_keys: Sequence[str], resolver: Resolver, timeout: float
+) -> DomainHealth | None:
+    """`check_domain` of `domain` for `provider_keys` (the platform is always added), or None when
+    it takes longer than `timeout` seconds: the look-ups are cancelled, not left running."""
+
+    async def bounded() -> DomainHealth:
+        return await asyncio.wait_for(
+            check_domain_async(domain, providers=provider_keys, resolver=resolver), timeout
+        )
+
+    try:
+        return asyncio.run(bounded())
+    except TimeoutError:
+        return None
+
+
+def top_diagnoses(
+    store: ReportStore,
+    domain: str,
+    resolver: Resolver,
+    timeout: float,
+    *,
+    today: dt.date | None = None,
+) -> tuple[int, list[Diagnosis]] | None:
+    """(messages reported, the worst `TOP_DIAGNOSES` non-compliant sources) over the domain's
+    records of the last `REPORT_DAYS` days; None when explaining takes longer than `timeout`."""
+    start = (today or dt.datetime.now(dt.UTC).date()) - dt.timedelta(days=REPORT_DAYS)
+    records = store.records(domain, start, None)
+    if records.empty:
+        return 0, []
+    # explain is synchronous; its look-ups are bounded one by one by the resolver's timeout, so a
+    # worker left behind after the limit ends on its own.
+    pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="overview-explain")
+    future = pool.submit(explain, records, resolver=resolver)
+    try:
+        diagnoses = future.result(timeout=timeout)
+    except concurrent.futures.TimeoutError:
+        return None
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    failing = [d for d in diagnoses if d.domain == domain and d.category is not Category.COMPLIANT]
+    return int(records["count"].sum()), failing[:TOP_DIAGNOSES]
+
+
+def page_link(path: str, label: str, url_path: str, icon: str) -> None:
+    """st.page_link to a routed page; a plain link when the page runs on its own (AppTest of one
+    file), where Streamlit knows no other pages."""
+    try:
+        st.page_link(path, label=label, icon=icon)
+    except StreamlitAPIException:
+        st.markdown(f"[{label}](/{url_path})")

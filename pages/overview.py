@@ -1,0 +1,255 @@
+"""Overview: one account at a glance: how its mail goes out, whether its domain's SPF, DKIM, DMARC
+and MX are right for its provider, its latest SMTP test and what its DMARC reports say to fix."""
+
+from __future__ import annotations
+
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+from admin import AdminError, Connection, RouteMode
+from diagnostics.dmarc import Diagnosis
+from diagnostics.errors import DiagnosticsError
+from diagnostics.health import DomainHealth, Part
+from diagnostics.smtp import ProbeResult
+from diagnostics.verdict import Verdict
+from pages._common import app_resolver, finding_cards, show_error
+from pages._overview import (
+    REPORT_DAYS,
+    active_connection,
+    check_health,
+    check_timeout,
+    page_link,
+    provider_of,
+    sending_domain,
+    top_diagnoses,
+)
+from pages._reports import report_store
+from pages._store import account_picker, store_or_stop
+
+st.title("Overview")
+st.caption(
+    "One account at a glance: how its mail goes out, whether its domain is set up for its "
+    "provider, its latest SMTP test and what its DMARC reports say to fix."
+)
+
+store = store_or_stop()
+account = account_picker(store)
+route = account.route
+
+# -- How mail goes out ------------------------------------------------------------------------
+try:
+    connections: list[Connection] = store.list_connections(account.id)
+except AdminError:
+    connections = []  # a role that may not see connections still sees the route and the domain
+active = active_connection(route, connections)
+provider = provider_of(active)
+
+st.subheader(f"{account.name} · {account.plan.display_name}")
+if route.mode is RouteMode.CUSTOM:
+    through = f"{active.label} (`{active.host}:{active.port}`)" if active else "a custom connection"
+    st.success(
+        f"**Outbound: custom SMTP** through {through}\n\n{route.reason}", icon=":material/send:"
+    )
+elif route.mode is RouteMode.MANAGED:
+    st.info(
+        f"**Outbound: managed sending** by the platform\n\n{route.reason}", icon=":material/send:"
+    )
+else:
+    st.error(f"**Outbound: paused**, no mail goes out\n\n{route.reason}", icon=":material/block:")
+
+# -- The domain -------------------------------------------------------------------------------
+domain_key = f"overview_domain_{account.id}"
+if domain_key not in st.session_state:
+    st.session_state[domain_key] = sending_domain(active, connections)
+left, right = st.columns([3, 1], vertical_alignment="bottom")
+domain = (
+    left.text_input(
+        "Domain",
+        key=domain_key,
+        placeholder="example.com",
+        help="The From domain of the account's mail (from the active connection); type another to check it.",
+    )
+    .strip()
+    .lower()
+)
+again = right.button("Check again", icon=":material/refresh:", disabled=not domain)
+keys = [provider.key] if provider is not None else []
+st.caption(
+    "Checked for "
+    + (f"**{provider.name}** and the platform" if provider else "the platform's own sending")
+    + (f" (the host `{active.host}` is not a provider we know)" if active and not provider else "")
+)
+
+if not domain:
+    st.info("Enter the domain the account sends from.", icon=":material/search:")
+    st.stop()
+
+# Only public DNS answers land in the session (nothing secret), keyed by what was asked, so moving
+# between widgets does not ask DNS again.
+asked = (domain, tuple(keys))
+cached = st.session_state.get("overview_health")
+if again or cached is None or cached[0] != asked:
+    resolver = app_resolver()
+    try:
+        with st.status(f"Checking {domain}…", expanded=False) as status:
+            health = check_health(domain, keys, resolver, check_timeout())
+            done = "Done" if health else "Gave up"
+            status.update(
+                label=f"{done}: {resolver.queries_sent} DNS queries.",
+                state="complete" if health else "error",
+            )
+    except DiagnosticsError as exc:
+        show_error(exc)
+        st.stop()
+    st.session_state["overview_health"] = (asked, health)
+else:
+    health = cached[1]
+
+_TILE = {
+    Verdict.OK: (":material/check_circle:", "green", "OK"),
+    Verdict.WARNING: (":material/warning:", "orange", "Warning"),
+    Verdict.ERROR: (":material/error:", "red", "Problem"),
+}
+
+
+def tile(column: DeltaGenerator, part: Part) -> None:
+    icon, colour, word = _TILE[part.status]
+    with column.container(border=True):
+        st.markdown(f"**{part.name.upper()}** &nbsp; :{colour}-badge[{icon} {word}]")
+        st.write(part.summary)
+
+
+def health_section(checked: DomainHealth) -> None:
+    st.subheader(f"DNS of {checked.domain}")
+    for column, part in zip(st.columns(4), checked.parts, strict=True):
+        tile(column, part)
+    rec = checked.spf_recommendation
+    if rec is not None and rec.record and rec.record != rec.current:
+        st.markdown(f"SPF to publish at **`{rec.domain}`** (TXT):")
+        st.code(rec.record, language=None)
+        if rec.current:
+            st.caption(f"It replaces: `{rec.current}`")
+    tabs = st.tabs([f"{p.name.upper()} ({len(p.findings)})" for p in checked.parts])
+    for tab, part in zip(tabs, checked.parts, strict=True):
+        with tab:
+            finding_cards(part.findings)
+
+
+if health is None:
+    st.warning(
+        f"The DNS check of {domain} did not finish in {check_timeout():.0f} seconds: the "
+        "nameserver is slow or unreachable. Press **Check again** in a while.",
+        icon=":material/timer_off:",
+    )
+else:
+    health_section(health)
+
+# -- The latest SMTP test ---------------------------------------------------------------------
+st.subheader("Latest SMTP test")
+try:
+    latest = store.probe_history(account.id, limit=1)
+except AdminError as exc:
+    st.caption(str(exc))
+    latest = []
+if not latest:
+    st.info("No test has been run for this account yet.", icon=":material/science:")
+else:
+    record = latest[0]
+    when = f"{record.at:%Y-%m-%d %H:%M} UTC · “{record.connection_label}” · by {record.actor}"
+    try:
+        result: ProbeResult | None = ProbeResult.from_dict(record.result)
+    except (KeyError, TypeError, ValueError):
+        result = None
+    if record.ok:
+        st.success(
+            f"**It works.** {record.outcome.replace('_', ' ')}", icon=":material/check_circle:"
+        )
+    elif result is None:
+        st.error(f"**{record.outcome.replace('_', ' ')}** at {record.stage or 'start'}")
+    else:
+        symptom = result.symptom.value if result.symptom else record.outcome
+        st.error(
+            f"**{symptom.replace('_', ' ')}** at {result.stage.value.replace('_', ' ')}\n\n"
+            f"{result.explanation}",
+            icon=":material/error:",
+        )
+        if result.fix:
+            st.info(f"**What to change:** {result.fix}", icon=":material/build:")
+    st.caption(when)
+page_link(
+    "pages/test_mail.py",
+    "Test mail: run a test, see every step",
+    "test-mail",
+    ":material/forward_to_inbox:",
+)
+
+# -- What the DMARC reports say ---------------------------------------------------------------
+st.subheader("From the DMARC reports")
+
+
+def diagnosis_card(diagnosis: Diagnosis) -> None:
+    with st.container(border=True):
+        st.markdown(
+            f"**{diagnosis.source}** · {diagnosis.category.value.replace('_', ' ')} · "
+            f"{diagnosis.share:.0%} of the mail ({diagnosis.messages:,} messages)"
+        )
+        st.write(diagnosis.explanation)
+        for action in diagnosis.actions:
+            st.markdown(f"**{action.code.value.replace('_', ' ').capitalize()}**: {action.message}")
+            # Some fixes need several records (SES custom MAIL FROM: an MX and a TXT); each
+            # is shown with its name so it can be pasted as is.
+            if action.records:
+                for needed in action.records:
+                    st.caption(f"{needed.rdtype} at `{needed.name}`: {needed.why}")
+                    st.code(needed.value, language=None)
+            elif action.record:
+                if action.domain:
+                    st.caption(f"{action.rdtype or 'TXT'} at `{action.domain}`")
+                st.code(action.record, language=None)
+
+
+# Explained once per domain and "Check again", like the DNS check above.
+top_key = "overview_diagnoses"
+shown_top = st.session_state.get(top_key)
+failed: DiagnosticsError | None = None
+if again or shown_top is None or shown_top[0] != domain:
+    try:
+        reports = report_store()
+        with st.status("Reading the DMARC reports…", expanded=False) as status:
+            top = top_diagnoses(reports, domain, app_resolver(), check_timeout())
+            status.update(label="Reports read.", state="complete" if top else "error")
+    except DiagnosticsError as exc:  # StoreError too: the database cannot be read
+        failed = exc
+    else:
+        st.session_state[top_key] = (domain, top)
+else:
+    top = shown_top[1]
+if failed is not None:
+    show_error(failed)
+else:
+    if top is None:
+        st.warning(
+            f"Explaining the reports of {domain} did not finish in {check_timeout():.0f} "
+            "seconds. The DMARC reports page shows them source by source.",
+            icon=":material/timer_off:",
+        )
+    elif top[0] == 0:
+        st.info(
+            f"No DMARC reports for {domain} in the last {REPORT_DAYS} days.",
+            icon=":material/summarize:",
+        )
+    elif not top[1]:
+        st.success(
+            f"Every source in {top[0]:,} reported messages of the last {REPORT_DAYS} days is "
+            "compliant: SPF and DKIM both align and pass.",
+            icon=":material/check_circle:",
+        )
+    else:
+        st.caption(
+            f"The worst sources over {top[0]:,} reported messages of the last {REPORT_DAYS} days."
+        )
+        for diagnosis in top[1]:
+            diagnosis_card(diagnosis)
+page_link(
+    "pages/dmarc_reports.py", "DMARC reports: every source", "dmarc-reports", ":material/summarize:"
+)

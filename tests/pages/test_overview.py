@@ -1,0 +1,219 @@
+"""The Overview page over the sample accounts: a temporary SQLite store, a loopback nameserver with
+their domains' DNS, and a DMARC report of this month in the report store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import admin
+from diagnostics.dmarc import Category, ReportStore, explain
+from diagnostics.health import check_domain
+from diagnostics.smtp import Security, SmtpSettings, probe
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = str(ROOT / "pages" / "overview.py")
+
+BAKERY = "bluebird-bakery.example"
+SENDGRID_IP = "167.89.1.10"
+PLATFORM_IP = "198.51.100.5"
+
+# Bluebird Bakery sends through SendGrid, but its SPF only lists the platform; DKIM is the
+# platform's; DMARC p=none. Harbor & Pine's domain is fine for SES bar its DMARC record.
+ZONE = {
+    BAKERY: {
+        "TXT": "v=spf1 include:spf.trekmail.net -all",
+        "MX": "10 mx.bluebird-bakery.example.",
+    },
+    f"mx.{BAKERY}": {"A": "192.0.2.25"},
+    f"_dmarc.{BAKERY}": {"TXT": "v=DMARC1; p=none; rua=mailto:dmarc@bluebird-bakery.example"},
+    f"trekmail._domainkey.{BAKERY}": {
+        "TXT": "v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAu5kq8Jk1"
+    },
+    "spf.trekmail.net": {"TXT": "v=spf1 ip4:198.51.100.0/24 -all"},
+    "sendgrid.net": {"TXT": "v=spf1 ip4:167.89.0.0/17 ip4:149.72.0.0/16 ~all"},
+    "harborandpine.example": {
+        "TXT": "v=spf1 include:spf.trekmail.net include:amazonses.com -all",
+        "MX": "10 mx.harborandpine.example.",
+    },
+    "mx.harborandpine.example": {"A": "192.0.2.26"},
+    "amazonses.com": {"TXT": "v=spf1 ip4:54.240.0.0/18 -all"},
+}
+
+REPORT = """<?xml version="1.0" encoding="UTF-8"?>
+<feedback>
+ <report_metadata>
+  <org_name>receiver.example</org_name>
+  <email>noreply-dmarc@receiver.example</email>
+  <report_id>overview-{begin}</report_id>
+  <date_range><begin>{begin}</begin><end>{end}</end></date_range>
+ </report_metadata>
+ <policy_published>
+  <domain>{domain}</domain><adkim>r</adkim><aspf>r</aspf><p>none</p><pct>100</pct>
+ </policy_published>
+ <record>
+  <row>
+   <source_ip>{sendgrid}</source_ip><count>120</count>
+   <policy_evaluated><disposition>none</disposition><dkim>fail</dkim><spf>fail</spf></policy_evaluated>
+  </row>
+  <identifiers><header_from>{domain}</header_from></identifiers>
+  <auth_results>
+   <dkim><domain>sendgrid.net</domain><result>pass</result></dkim>
+   <spf><domain>{domain}</domain><result>fail</result></spf>
+  </auth_results>
+ </record>
+ <record>
+  <row>
+   <source_ip>{platform}</source_ip><count>80</count>
+   <policy_evaluated><disposition>none</disposition><dkim>pass</dkim><spf>pass</spf></policy_evaluated>
+  </row>
+  <identifiers><header_from>{domain}</header_from></identifiers>
+  <auth_results>
+   <dkim><domain>{domain}</domain><selector>trekmail</selector><result>pass</result></dkim>
+   <spf><domain>{domain}</domain><result>pass</result></spf>
+  </auth_results>
+ </record>
+</feedback>
+"""
+
+
+@pytest.fixture
+def desk(tmp_path, monkeypatch, nameserver):
+    """The sample accounts in a fresh database, DNS on loopback, this month's report for the bakery."""
+    server = nameserver(ZONE)
+    url = f"sqlite:///{tmp_path / 'desk.sqlite'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("DESK_SECRET_KEY", admin.generate_key())
+    monkeypatch.delenv("DESK_SECRET_KEY_FILE", raising=False)
+    monkeypatch.setenv("DESK_NAMESERVER", server.address)
+    monkeypatch.setenv("DESK_DNS_TIMEOUT", "1")
+    store = admin.Store()
+    admin.ensure_sample_data(store)
+    end = dt.datetime.now(dt.UTC) - dt.timedelta(days=2)
+    begin = end - dt.timedelta(days=1)
+    report = tmp_path / f"receiver.example!{BAKERY}!{int(begin.timestamp())}.xml"
+    report.write_text(
+        REPORT.format(
+            begin=int(begin.timestamp()),
+            end=int(end.timestamp()),
+            domain=BAKERY,
+            sendgrid=SENDGRID_IP,
+            platform=PLATFORM_IP,
+        )
+    )
+    reports = ReportStore(url)
+    assert reports.import_paths([report]).files[0].rejected == 0
+    yield store, reports, server
+    reports.close()
+    store.close()
+
+
+def open_page() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=30).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def choose_account(at: AppTest, store: admin.Store, name: str) -> AppTest:
+    account = next(a for a in store.list_accounts() if a.name == name)
+    at.sidebar.selectbox[0].set_value(account.id).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def shown(at: AppTest) -> str:
+    """The text of every message, paragraph, caption and code block on the page."""
+    kinds = (at.markdown, at.caption, at.code, at.success, at.info, at.warning, at.error)
+    return "\n".join(str(element.value) for kind in kinds for element in kind)
+
+
+def test_custom_route_domain_tiles_and_the_spf_fix(desk):
+    _, _, server = desk
+    at = open_page()  # the first account: Bluebird Bakery on SendGrid
+    route = [s.value for s in at.success]
+    assert any("custom SMTP" in s and "SendGrid" in s for s in route), route
+    assert at.text_input[0].value == BAKERY
+
+    expected = check_domain(BAKERY, providers=["sendgrid"], resolver=server.resolver())
+    page = shown(at)
+    for part in expected.parts:
+        assert part.summary in page, part.name
+    assert expected.spf.status.value == "error"
+    rec = expected.spf_recommendation
+    assert rec is not None
+    assert "include:sendgrid.net" in rec.record
+    assert rec.record in [c.value for c in at.code]
+    assert any(t.label.startswith("SPF (") for t in at.tabs)
+
+
+def test_top_diagnoses_of_the_reports_with_their_records(desk):
+    _, reports, server = desk
+    at = open_page()
+    diagnoses = explain(reports.records(BAKERY), resolver=server.resolver())
+    failing = [d for d in diagnoses if d.category is not Category.COMPLIANT]
+    compliant = [d for d in diagnoses if d.category is Category.COMPLIANT]
+    assert failing, diagnoses
+    assert compliant, diagnoses
+    page = shown(at)
+    codes = [c.value for c in at.code]
+    for diagnosis in failing[:3]:
+        assert diagnosis.explanation in page
+        assert f"{diagnosis.share:.0%} of the mail" in page
+        for action in diagnosis.actions:
+            for value in [r.value for r in action.records] or [action.record]:
+                if value:
+                    assert value in codes, (action.code, value)
+    for diagnosis in compliant:
+        assert diagnosis.explanation not in page
+
+
+def test_paused_account_and_a_typed_domain(desk):
+    store, _, _ = desk
+    at = choose_account(open_page(), store, "Cedar Studio")
+    assert any("paused" in e.value for e in at.error)
+    box = at.text_input[0]
+    # Its only connection was deleted: the domain comes from nowhere until typed in.
+    assert box.value == ""
+    assert any("Enter the domain" in i.value for i in at.info)
+    box.input("harborandpine.example").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "DNS of harborandpine.example" in [s.value for s in at.subheader]
+    assert any("No DMARC reports for harborandpine.example" in i.value for i in at.info)
+
+
+def test_latest_smtp_test_with_its_explanation_and_fix(desk):
+    store, _, _ = desk
+    account = next(a for a in store.list_accounts() if a.name == "Lumen Fitness")
+    # A real test against a loopback port nobody listens on: refused, with the desk's own words.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings = SmtpSettings(
+        "127.0.0.1", port, Security.NONE, from_address="classes@lumenfitness.example"
+    )
+    result = probe(settings, timeout=2)
+    assert not result.ok
+    assert result.explanation
+    store.record_probe(account.id, account.route.connection_id, result)
+
+    at = choose_account(open_page(), store, "Lumen Fitness")
+    errors = [e.value for e in at.error]
+    assert any(result.explanation in e for e in errors), errors
+    if result.fix:
+        assert any(result.fix in i.value for i in at.info)
+    links = [str(m.value) for m in at.markdown]
+    assert any("(/test-mail)" in m for m in links), links
+
+
+def test_a_silent_nameserver_gives_up_with_a_message(desk, monkeypatch, nameserver):
+    slow = nameserver(ZONE, delay=3.0)
+    monkeypatch.setenv("DESK_NAMESERVER", slow.address)
+    monkeypatch.setenv("DESK_DNS_TIMEOUT", "5")
+    monkeypatch.setenv("DESK_CHECK_TIMEOUT", "0.5")
+    at = open_page()
+    assert any("did not finish" in w.value for w in at.warning), [w.value for w in at.warning]
+    assert not [s for s in at.subheader if s.value.startswith("DNS of")]
