@@ -1,0 +1,140 @@
+"""Header analyzer: paste a received message's headers (or upload the .eml) and read, in plain words,
+whether SPF, DKIM and DMARC passed, whether they aligned with the From domain, and if not, why."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+from diagnostics.headers import HeaderReport, Method, analyze
+from pages._common import finding_cards
+
+# The analyzer reads at most this much (headers are small); an upload is cut here before decoding.
+MAX_BYTES = 1_000_000
+RESULT_KEY = "header_analyzer_report"
+
+st.title("Header analyzer")
+st.caption(
+    "Paste the headers of a message as the recipient received it (in Gmail: Show original; in "
+    "Outlook: View message source), or upload the .eml. Nothing is looked up: the verdicts are "
+    "the receiver's, the alignment with the From domain is worked out here."
+)
+
+pasted = st.text_area(
+    "Headers",
+    height=220,
+    placeholder="Delivered-To: …\nAuthentication-Results: mx.google.com; …\nFrom: …",
+)
+uploaded = st.file_uploader("…or a message file", type=["eml", "txt", "msg"])
+if st.button("Analyze", type="primary", icon=":material/manage_search:"):
+    if uploaded is not None:
+        text = uploaded.getvalue()[:MAX_BYTES].decode("utf-8", errors="replace")
+    else:
+        text = pasted
+    if not text.strip():
+        st.warning("Paste the headers or choose a file first.")
+        st.stop()
+    # Only the analysis stays in the session, not the pasted message.
+    st.session_state[RESULT_KEY] = analyze(text)
+
+report: HeaderReport | None = st.session_state.get(RESULT_KEY)
+if report is None:
+    st.info("Paste headers and press **Analyze**.", icon=":material/search:")
+    st.stop()
+
+if not report.readable:
+    st.warning(report.message, icon=":material/help:")
+    st.stop()
+
+show_verdict = st.success if report.dmarc is not None and report.dmarc.passed else st.error
+show_verdict(report.message, icon=":material/mail:")
+st.caption(
+    f"From domain `{report.from_domain or '(none)'}` · envelope sender domain "
+    f"`{report.envelope_domain or '(none)'}` · judged by `{report.authserv_id or '(not named)'}`"
+)
+if report.forwarded:
+    st.warning(
+        "**Forwarded.** The message went through a forwarder or a mailing list on its way: SPF "
+        "then checks the forwarder's address, so only DKIM (or ARC) can carry DMARC.",
+        icon=":material/forward:",
+    )
+
+
+def _aligned_word(label: str, method: Method) -> str:
+    if label == "DMARC":
+        return "For the From domain"
+    if method.aligned is None:
+        return "Does not count for DMARC"  # it did not pass, so its domain cannot align
+    return "Aligned with From" if method.aligned else "Not aligned with From"
+
+
+def method_tile(column: DeltaGenerator, label: str, method: Method | None) -> None:
+    with column.container(border=True):
+        if method is None or method.result is None:
+            st.markdown(f"**{label}** &nbsp; :gray-badge[not reported]")
+        elif method.passed:
+            st.markdown(f"**{label}** &nbsp; :green-badge[:material/check: passed]")
+        else:
+            st.markdown(f"**{label}** &nbsp; :red-badge[:material/close: {method.result}]")
+        if method is not None:
+            where = f" for `{method.domain}`" if method.domain else ""
+            st.caption(f"{_aligned_word(label, method)}{where}")
+            st.write(method.explanation)
+
+
+st.subheader("Verdicts")
+for column, (label, method) in zip(
+    st.columns(3),
+    (("SPF", report.spf), ("DKIM", report.dkim), ("DMARC", report.dmarc)),
+    strict=True,
+):
+    method_tile(column, label, method)
+
+if report.findings:
+    st.subheader("What it means")
+    finding_cards(report.findings)
+
+st.subheader("DKIM signatures")
+if report.signatures:
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "domain (d=)": s.domain,
+                    "selector (s=)": s.selector or "",
+                    "receiver's result": s.result or "not reported",
+                    "aligned (relaxed)": "yes" if s.aligned else "no",
+                    "aligned (strict)": "yes" if s.strictly_aligned else "no",
+                }
+                for s in report.signatures
+            ]
+        ),
+        hide_index=True,
+        use_container_width=True,
+    )
+else:
+    st.caption("The message carries no DKIM-Signature.")
+
+st.subheader("ARC chain")
+arc = report.arc
+if arc.instances:
+    st.markdown(
+        f"**{arc.instances}** hop(s) sealed it; the last seal says the chain is "
+        f"**{arc.chain or 'not stated'}**."
+    )
+    if arc.first_hop:
+        st.caption(f"What the first sealer, `{arc.first_hop}`, saw before any forwarding:")
+    if arc.first_results:
+        st.dataframe(
+            pd.DataFrame(arc.first_results, columns=["method", "result"]),
+            hide_index=True,
+        )
+else:
+    st.caption("No ARC headers: nobody on the way vouched for what they saw.")
+
+with st.expander("Parsed fields"):
+    if report.received_spf:
+        st.caption("Received-SPF")
+        st.code(report.received_spf, language=None, wrap_lines=True)
+    st.json(report.to_dict())

@@ -1,0 +1,101 @@
+"""The Header analyzer page over the hand-written header samples in tests/data/headers/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from diagnostics.headers import analyze
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = str(ROOT / "pages" / "header_analyzer.py")
+SAMPLES = sorted((ROOT / "tests" / "data" / "headers").glob("*.txt"))
+
+
+def open_page() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=30).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def analyze_button(at: AppTest):
+    return next(b for b in at.button if b.label == "Analyze")
+
+
+def text(at: AppTest) -> str:
+    kinds = (at.markdown, at.caption, at.code, at.success, at.info, at.warning, at.error)
+    return "\n".join(str(element.value) for kind in kinds for element in kind)
+
+
+def test_samples_are_there():
+    assert len(SAMPLES) >= 4, SAMPLES
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.stem)
+def test_pasted_headers_show_each_verdict_and_why(sample):
+    raw = sample.read_text()
+    expected = analyze(raw)
+    assert expected.readable
+    at = open_page()
+    at.text_area[0].input(raw).run()
+    analyze_button(at).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+
+    shown = text(at)
+    assert expected.message in shown
+    for label, method in (
+        ("SPF", expected.spf),
+        ("DKIM", expected.dkim),
+        ("DMARC", expected.dmarc),
+    ):
+        assert method is not None
+        assert method.explanation in shown, label
+        if method.result is None:
+            assert f"**{label}** &nbsp; :gray-badge[not reported]" in shown
+        elif method.passed:
+            assert f"**{label}** &nbsp; :green-badge[:material/check: passed]" in shown
+        else:
+            assert f":red-badge[:material/close: {method.result}]" in shown
+        if label != "DMARC" and method.aligned is not None:
+            word = "Aligned with From" if method.aligned else "Not aligned with From"
+            assert word in shown, label
+    overall = at.success if expected.dmarc and expected.dmarc.passed else at.error
+    assert any(expected.message in m.value for m in overall)
+    assert any("Forwarded" in w.value for w in at.warning) == expected.forwarded
+
+    if expected.signatures:
+        table = at.dataframe[0].value
+        assert list(table["domain (d=)"]) == [s.domain for s in expected.signatures]
+    if expected.arc.instances:
+        assert f"**{expected.arc.instances}** hop(s) sealed it" in shown
+    else:
+        assert "No ARC headers" in shown
+    assert at.expander[0].label == "Parsed fields"
+    assert at.json[0].value  # the parsed fields as JSON
+
+
+def test_an_uploaded_eml_wins_over_the_text_area():
+    sample = next(p for p in SAMPLES if "forwarded" in p.stem)
+    message = sample.read_bytes() + b"\r\n\r\nHello, this is the body.\r\n"
+    expected = analyze(message.decode())
+    at = open_page()
+    at.text_area[0].input("not headers at all").run()
+    at.file_uploader[0].set_value(("forwarded.eml", message, "message/rfc822")).run()
+    analyze_button(at).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert expected.message in text(at)
+    assert expected.forwarded
+    assert any("Forwarded" in w.value for w in at.warning)
+
+
+def test_garbage_and_nothing_get_plain_words():
+    at = open_page()
+    analyze_button(at).click().run()
+    assert any("Paste the headers" in w.value for w in at.warning)
+    at.text_area[0].input("hello\nworld").run()
+    analyze_button(at).click().run()
+    assert not at.exception
+    assert [w.value for w in at.warning] == [analyze("hello\nworld").message]
+    assert not at.subheader  # no verdicts for something that is not headers
