@@ -268,7 +268,8 @@ def _unpack_zip(
         archive = zipfile.ZipFile(io.BytesIO(stream.read()))
         # Not `is_dir()`: it indexes the last character and fails on a member with an empty name.
         members = [m for m in archive.infolist() if not m.filename.endswith("/")]
-    except (zipfile.BadZipFile, OSError, ValueError) as error:
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError) as error:
+        # NotImplementedError: zipfile's word for a "version needed to extract" it does not know.
         yield Rejected(name, f"the zip archive is damaged ({error})")
         return
     if len(members) > limits.max_archive_members:

@@ -203,3 +203,15 @@ def test_tls_report_values_of_the_wrong_type_are_read_as_missing(
     assert _only_documented(caplog, data) == []
     batch = load_reports([data])
     assert batch.tls_reports["policy_domain"].tolist() == ["example.com"]
+
+
+def test_zip_needing_an_unknown_version_to_extract_is_rejected(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    data = bytearray(_zip({"report.xml": SAMPLE}))
+    central = data.rindex(b"PK\x01\x02")
+    struct.pack_into("<H", data, central + 6, 84)  # "version 8.4 needed to extract"
+    with pytest.raises(ReportError, match="damaged"):
+        parse_report(bytes(data))
+    errors = _only_documented(caplog, bytes(data))
+    assert len(errors) == 1
