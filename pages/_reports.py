@@ -124,9 +124,10 @@ def is_embedded_default(url: str) -> bool:
 
 
 @st.cache_resource(show_spinner="Opening the report store…")
-def _open_report_store(url: str) -> ReportStore:
-    # The URL keys the cache (another database is another store); it is never shown, since it may
-    # hold a password.
+def _open_report_store(url: str, resolved: str) -> ReportStore:
+    # `resolved` (the URL after defaults, so DESK_DATA_DIR counts) only keys the cache: another
+    # database is another store. Neither is ever shown, since a URL may hold a password.
+    del resolved
     store = ReportStore(url or None)
     if is_embedded_default(url):
         store.import_paths(sample_files())
@@ -138,7 +139,8 @@ def report_store() -> ReportStore:
     for a URL that is not one) when it cannot open."""
     url = os.environ.get(URL_ENV, "").strip()
     try:
-        return _open_report_store(url)
+        resolved = database_url(url or None).render_as_string(hide_password=False)
+        return _open_report_store(url, resolved)
     except ImportError:
         # SQLAlchemy picks a driver from the URL; one that is not installed is a setting to fix,
         # said plainly (the URL itself is not repeated: it may hold a password).
@@ -233,3 +235,36 @@ def records_csv(store: ReportStore, domain: str, start: Moment, end: Moment) -> 
     """The domain's records in the period as CSV (UTF-8, a header line, ISO timestamps)."""
     frame = store.records(domain, start, end)
     return frame.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%SZ").encode("utf-8")
+
+
+def volume_over_time(volume: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """`ReportStore.volume_by_day` rows summed per day, week or month, whichever keeps a long
+    period readable (a day's bar over years is a hairline), and the unit's name. Columns: period
+    (its first day), label (the period as text), messages, dmarc_pass, dmarc_fail, dmarc_pass_pct."""
+    if volume.empty:
+        return volume.assign(period=volume["day"], label=""), "day"
+    days = pd.to_datetime(volume["day"], utc=True).dt.tz_localize(None)
+    span = (days.max() - days.min()).days
+    if span <= 92:
+        unit, period, label = "day", days, "%Y-%m-%d"
+    elif span <= 730:
+        # weeks begin on Monday, named by that day
+        unit, period, label = "week", days.dt.to_period("W-SUN").dt.start_time, "%Y-%m-%d"
+    else:
+        unit, period, label = "month", days.dt.to_period("M").dt.start_time, "%Y-%m"
+    frame = (
+        volume.assign(period=period)
+        .groupby("period", as_index=False)[["messages", "dmarc_pass", "dmarc_fail"]]
+        .sum()
+    )
+    frame["dmarc_pass_pct"] = (
+        100 * frame["dmarc_pass"] / frame["messages"].where(frame["messages"] > 0)
+    )
+    frame["label"] = frame["period"].dt.strftime(label)
+    return frame, unit
+
+
+def shown_name(source: object) -> str:
+    """A stored source as a person names it: the file name (and its part, "#2"), not the folder
+    it was imported from on the server."""
+    return Path(str(source)).name if source else ""

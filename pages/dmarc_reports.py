@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -18,8 +19,10 @@ from pages._reports import (
     name_senders,
     records_csv,
     report_store,
+    shown_name,
     too_many,
     upload_limits,
+    volume_over_time,
     with_service_names,
 )
 from pages._store import current_actor
@@ -141,29 +144,58 @@ d.metric("Reports", f"{len(reports):,}")
 if volume.empty:
     st.info(f"No aggregate reports for {domain} start in this period.", icon=":material/info:")
 else:
-    chart = volume.rename(columns={"dmarc_pass": "DMARC pass", "dmarc_fail": "DMARC fail"})
+    over_time, unit = volume_over_time(volume)
+    stacked = over_time.melt(
+        id_vars="label", value_vars=["dmarc_pass", "dmarc_fail"], var_name="DMARC"
+    ).replace({"DMARC": {"dmarc_pass": "pass", "dmarc_fail": "fail"}})
+    # Periods with reports only, evenly spaced: reports are often sparse, and a bar a day over
+    # years would be a hairline; the labels carry the dates.
+    when = alt.X("label:O", title=None, axis=alt.Axis(labelAngle=-45, labelOverlap=True))
+    bars = (
+        alt.Chart(stacked)
+        .mark_bar()
+        .encode(
+            x=when,
+            y=alt.Y("value:Q", title="messages", stack="zero"),
+            color=alt.Color(
+                "DMARC:N",
+                scale=alt.Scale(domain=["pass", "fail"], range=["#2e7d32", "#c62828"]),
+                legend=alt.Legend(orient="bottom"),
+            ),
+            tooltip=[alt.Tooltip("label:O", title=unit), "DMARC:N", "value:Q"],
+        )
+        .properties(height=260)
+    )
+    rate = (
+        alt.Chart(over_time)
+        .mark_line(point=True, color="#1565c0")
+        .encode(
+            x=when,
+            y=alt.Y("dmarc_pass_pct:Q", title="% of messages", scale=alt.Scale(domain=[0, 100])),
+            tooltip=[
+                alt.Tooltip("label:O", title=unit),
+                alt.Tooltip("dmarc_pass_pct:Q", title="DMARC pass %", format=".1f"),
+                alt.Tooltip("messages:Q", format=","),
+            ],
+        )
+        .properties(height=260)
+    )
     left, right = st.columns(2)
     with left:
-        st.caption("Messages a day")
-        st.bar_chart(
-            chart,
-            x="day",
-            y=["DMARC pass", "DMARC fail"],
-            color=["#2e7d32", "#c62828"],
-            x_label="",
-            y_label="messages",
-            height=260,
-        )
+        st.caption(f"Messages a {unit}")
+        st.altair_chart(bars, width="stretch")
     with right:
-        st.caption("DMARC pass rate a day")
-        st.line_chart(
-            chart.rename(columns={"dmarc_pass_pct": "pass %"}),
-            x="day",
-            y="pass %",
-            x_label="",
-            y_label="% of messages",
-            height=260,
-        )
+        st.caption(f"DMARC pass rate a {unit}")
+        st.altair_chart(rate, width="stretch")
+
+
+def _messages(count: int) -> str:
+    return f"{count:,} message{'' if count == 1 else 's'}"
+
+
+def _stored(table: pd.DataFrame) -> pd.DataFrame:
+    """A failure or TLS table for reading: the file name last, not the server's folder first."""
+    return table.drop(columns=["source"]).assign(file=table["source"].map(shown_name))
 
 
 def _percent(label: str) -> Any:
@@ -233,6 +265,14 @@ with tab_sources:
             hide_index=True,
             width="stretch",
             column_config={
+                "source_ip": "IP",
+                "service": "Service",
+                "named_by": "Named from",
+                "reverse_dns": "Reverse DNS",
+                "messages": st.column_config.NumberColumn("Messages", format="%d"),
+                "none": st.column_config.NumberColumn("Delivered", format="%d"),
+                "quarantine": st.column_config.NumberColumn("Quarantined", format="%d"),
+                "reject": st.column_config.NumberColumn("Rejected", format="%d"),
                 "spf_aligned_pct": st.column_config.NumberColumn("SPF aligned %", format="%.0f"),
                 "dkim_aligned_pct": st.column_config.NumberColumn("DKIM aligned %", format="%.0f"),
                 "dmarc_pass_pct": st.column_config.NumberColumn("DMARC pass %", format="%.0f"),
@@ -259,7 +299,7 @@ with tab_reports:
             begun = pd.Timestamp(row["begin"])
             when = "no date" if pd.isna(begun) else f"{begun:%Y-%m-%d}"
             org = row["org_name"] or "(no organisation)"
-            return f"{when} · {org} · {row['report_id'] or '(no id)'} · {row['message_count']:,} messages"
+            return f"{when} · {org} · {row['report_id'] or '(no id)'} · {_messages(row['message_count'])}"
 
         pk = st.selectbox(
             "Report", options=list(reports["report_pk"]), format_func=_label, key="dmarc_report"
@@ -273,7 +313,7 @@ with tab_reports:
         st.caption(
             f"From **{row['org_name'] or 'an unnamed receiver'}**"
             f"{' (' + row['org_email'] + ')' if row['org_email'] else ''}, policy `{policy}`, "
-            f"file `{row['source']}`."
+            f"file `{shown_name(row['source'])}`."
         )
         for note in (row["warnings"], row["errors"]):
             if isinstance(note, str) and note.strip():
@@ -317,7 +357,7 @@ with tab_failure:
         if failures.empty:
             st.info("No failure reports in this period.")
         else:
-            st.dataframe(failures, hide_index=True, width="stretch")
+            st.dataframe(_stored(failures), hide_index=True, width="stretch")
 
 with tab_tls:
     every = st.toggle(
@@ -333,4 +373,4 @@ with tab_tls:
         if tls.empty:
             st.info("No SMTP TLS reports in this period.")
         else:
-            st.dataframe(tls, hide_index=True, width="stretch")
+            st.dataframe(_stored(tls), hide_index=True, width="stretch")
