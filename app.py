@@ -12,9 +12,24 @@ st.set_page_config(
 )
 
 PAGES = {
+    "": [
+        st.Page(
+            "pages/overview.py",
+            title="Overview",
+            icon=":material/dashboard:",
+            url_path="overview",
+            default=True,
+        ),
+    ],
     "Check": [
         st.Page(
             "pages/dns_check.py", title="DNS check", icon=":material/dns:", url_path="dns-check"
+        ),
+        st.Page(
+            "pages/header_analyzer.py",
+            title="Header analyzer",
+            icon=":material/mark_email_read:",
+            url_path="header-analyzer",
         ),
     ],
     "SMTP": [

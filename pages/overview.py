@@ -13,7 +13,7 @@ from diagnostics.health import DomainHealth, Part
 from diagnostics.smtp import ProbeResult
 from diagnostics.verdict import Verdict
 from pages._common import app_resolver, finding_cards, show_error
-from pages._overview import (
+from pages._landing import (
     REPORT_DAYS,
     active_connection,
     check_health,
