@@ -27,6 +27,7 @@ from pages._auth import current_user
 KEY_ENV = "DESK_SECRET_KEY"
 KEY_FILE_ENV = "DESK_SECRET_KEY_FILE"
 URL_ENV = "DATABASE_URL"
+DATA_DIR_ENV = "DESK_DATA_DIR"
 ACCOUNT_KEY = "desk_account_id"  # the chosen account's id: an int, nothing secret
 _PICKER_KEY = "desk_account_picker"
 
@@ -51,9 +52,9 @@ def _secret_key() -> Secret | None:
 
 
 @st.cache_resource(show_spinner="Opening the database…")
-def _open_store(url: str, key_file: str, key_fingerprint: str) -> Store:
-    # The arguments only key the cache (another database or key is another store); the key itself
-    # is read again here so that it never becomes part of a cache key.
+def _open_store(url: str, key_file: str, key_fingerprint: str, data_dir: str) -> Store:
+    # The arguments only key the cache (another database, data folder or key is another store);
+    # the key itself is read again here so that it never becomes part of a cache key.
     store = Store(
         url or None,
         secret_key=_secret_key(),
@@ -72,6 +73,7 @@ def desk_store() -> Store:
         os.environ.get(URL_ENV, "").strip(),
         os.environ.get(KEY_FILE_ENV, "").strip(),
         fingerprint,
+        os.environ.get(DATA_DIR_ENV, "").strip(),  # the embedded database's folder
     )
 
 

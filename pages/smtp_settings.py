@@ -361,7 +361,7 @@ def lint_section(store: Store, prefix: str, conn: Connection | None) -> None:
     if not typed and conn is not None:
         # An empty field keeps the saved password, so judge that one (in memory, never shown).
         try:
-            password = store.connection_settings(conn.id).secret.reveal()
+            password = store.probe_settings(conn.id).secret.reveal()  # support may lint too
         except AdminError:
             password = ""
     try:
