@@ -24,6 +24,7 @@ from pages._reports import (
     records_csv,
     sample_files,
     too_many,
+    volume_over_time,
     with_service_names,
 )
 
@@ -297,3 +298,17 @@ def test_an_unusable_database_is_a_plain_message(tmp_path, monkeypatch):
     at = open_page()
     assert "No driver" in messages(at)
     assert "hunter2" not in messages(at)
+
+
+def test_volume_over_time_keeps_every_message_and_picks_a_readable_unit(filled):
+    domain = filled.domains().set_index("policy_domain")["messages"].idxmax()
+    volume = filled.volume_by_day(domain)
+    frame, unit = volume_over_time(volume)
+    span = (volume["day"].max() - volume["day"].min()).days
+    assert unit == ("day" if span <= 92 else "week" if span <= 730 else "month")
+    assert frame["messages"].sum() == volume["messages"].sum()
+    assert frame["dmarc_pass"].sum() == volume["dmarc_pass"].sum()
+    assert frame["label"].is_unique
+    one_day, unit = volume_over_time(volume.tail(1))
+    assert unit == "day"
+    assert one_day["dmarc_pass_pct"].iloc[0] == pytest.approx(volume["dmarc_pass_pct"].iloc[-1])
