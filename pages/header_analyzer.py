@@ -63,7 +63,7 @@ if report.forwarded:
 
 def _aligned_word(label: str, method: Method) -> str:
     if label == "DMARC":
-        return "For the From domain"
+        return "The From domain"
     if method.aligned is None:
         return "Does not count for DMARC"  # it did not pass, so its domain cannot align
     return "Aligned with From" if method.aligned else "Not aligned with From"
@@ -78,7 +78,8 @@ def method_tile(column: DeltaGenerator, label: str, method: Method | None) -> No
         else:
             st.markdown(f"**{label}** &nbsp; :red-badge[:material/close: {method.result}]")
         if method is not None:
-            where = f" for `{method.domain}`" if method.domain else ""
+            where = f" `{method.domain}`" if label == "DMARC" else f" for `{method.domain}`"
+            where = where if method.domain else ""
             st.caption(f"{_aligned_word(label, method)}{where}")
             st.write(method.explanation)
 
@@ -91,9 +92,12 @@ for column, (label, method) in zip(
 ):
     method_tile(column, label, method)
 
-if report.findings:
-    st.subheader("What it means")
-    finding_cards(report.findings)
+# The tiles already say what each verdict means; the rest (forwarding, ARC, provider hints) here.
+said = {m.explanation for m in (report.spf, report.dkim, report.dmarc) if m is not None}
+more = [f for f in report.findings if f.message not in said]
+if more:
+    st.subheader("What else it shows")
+    finding_cards(more)
 
 st.subheader("DKIM signatures")
 if report.signatures:
@@ -111,7 +115,7 @@ if report.signatures:
             ]
         ),
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
     )
 else:
     st.caption("The message carries no DKIM-Signature.")

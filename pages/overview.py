@@ -87,6 +87,7 @@ if not domain:
 # Only public DNS answers land in the session (nothing secret), keyed by what was asked, so moving
 # between widgets does not ask DNS again.
 asked = (domain, tuple(keys))
+bad_domain: DiagnosticsError | None = None
 cached = st.session_state.get("overview_health")
 if again or cached is None or cached[0] != asked:
     resolver = app_resolver()
@@ -99,9 +100,11 @@ if again or cached is None or cached[0] != asked:
                 state="complete" if health else "error",
             )
     except DiagnosticsError as exc:
-        show_error(exc)
-        st.stop()
-    st.session_state["overview_health"] = (asked, health)
+        # Not a domain (a typo): said once, and the account's SMTP test below is still worth seeing.
+        bad_domain = exc
+        health = None
+    else:
+        st.session_state["overview_health"] = (asked, health)
 else:
     health = cached[1]
 
@@ -135,7 +138,9 @@ def health_section(checked: DomainHealth) -> None:
             finding_cards(part.findings)
 
 
-if health is None:
+if bad_domain is not None:
+    show_error(bad_domain)
+elif health is None:
     st.warning(
         f"The DNS check of {domain} did not finish in {check_timeout():.0f} seconds: the "
         "nameserver is slow or unreachable. Press **Check again** in a while.",
@@ -212,7 +217,9 @@ def diagnosis_card(diagnosis: Diagnosis) -> None:
 top_key = "overview_diagnoses"
 shown_top = st.session_state.get(top_key)
 failed: DiagnosticsError | None = None
-if again or shown_top is None or shown_top[0] != domain:
+if bad_domain is not None:
+    top: tuple[int, list[Diagnosis]] | None = (0, [])  # no report is about a non-domain
+elif again or shown_top is None or shown_top[0] != domain:
     try:
         reports = report_store()
         with st.status("Reading the DMARC reports…", expanded=False) as status:

@@ -12,6 +12,8 @@ from streamlit.testing.v1 import AppTest
 
 import admin
 from diagnostics.dmarc import Category, ReportStore, explain
+from diagnostics.dns import normalize_name
+from diagnostics.errors import InvalidInput
 from diagnostics.health import check_domain
 from diagnostics.smtp import Security, SmtpSettings, probe
 
@@ -217,3 +219,14 @@ def test_a_silent_nameserver_gives_up_with_a_message(desk, monkeypatch, nameserv
     at = open_page()
     assert any("did not finish" in w.value for w in at.warning), [w.value for w in at.warning]
     assert not [s for s in at.subheader if s.value.startswith("DNS of")]
+
+
+def test_a_name_that_is_not_a_domain_is_said_plainly_and_the_rest_stays(desk):
+    at = open_page()
+    at.text_input[0].input("exa mple..com").run()
+    assert not at.exception, [e.value for e in at.exception]
+    with pytest.raises(InvalidInput) as refused:
+        normalize_name("exa mple..com")
+    assert [e.value for e in at.error] == [str(refused.value)]
+    assert not [s for s in at.subheader if s.value.startswith("DNS of")]
+    assert "Latest SMTP test" in [s.value for s in at.subheader]
