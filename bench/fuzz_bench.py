@@ -24,13 +24,16 @@ they can be replayed. Exit status 1 when anything crashed or hung.
 from __future__ import annotations
 
 import argparse
+import importlib
 import ipaddress
 import logging
 import multiprocessing
 import random
+import re
 import sys
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -202,7 +205,9 @@ class _Pool:
     """One worker process, restarted after it is killed for a hang."""
 
     def __init__(self) -> None:
-        self._context = multiprocessing.get_context("spawn")
+        # fork, after the parent imported the parsers: a worker killed for a hang is replaced in
+        # milliseconds, not the seconds a fresh interpreter takes to import pandas and lxml.
+        self._context = multiprocessing.get_context("fork")
         self._process: Any = None
         self._connection: Connection | None = None
 
@@ -252,6 +257,7 @@ class Tally:
         default_factory=lambda: dict.fromkeys((ACCEPTED, REJECTED, CRASHED, "hung"), 0)
     )
     retried: int = 0
+    kinds: Counter[str] = field(default_factory=Counter)
     seconds: list[float] = field(default_factory=list)
     saved: list[Path] = field(default_factory=list)
 
@@ -272,6 +278,28 @@ def _save(parser: str, seed: int, index: int, kind: str, detail: str, tally: Tal
     tally.saved.append(stem)
 
 
+_FRAME = re.compile(r'File "([^"]*)", line (\d+)')
+
+
+def _kind_of_crash(detail: str) -> str:
+    """The exception and the deepest line of ours it passed through, to group crashes by cause."""
+    lines = [line for line in detail.strip().splitlines() if line.strip()]
+    exception = lines[-1][:80] if lines else "?"
+    ours = [
+        f"{Path(path).name}:{line}"
+        for path, line in _FRAME.findall(detail)
+        if "/diagnostics/" in path
+    ]
+    return f"{exception} (at {ours[-1] if ours else 'unknown'})"
+
+
+def _kind_of_hang(parser: str, seed: int, index: int) -> str:
+    data = make_input(parser, seed, index)
+    return (
+        f"{len(data):,}-long input starting {data[:50]!r}" if isinstance(data, str | bytes) else "?"
+    )
+
+
 def fuzz(parser: str, count: int, seed: int, timeout: float, pool: _Pool) -> Tally:
     tally = Tally()
     for index in range(count):
@@ -281,6 +309,7 @@ def fuzz(parser: str, count: int, seed: int, timeout: float, pool: _Pool) -> Tal
             answer = pool.run((parser, seed, index), timeout)
         if answer is None:
             tally.counts["hung"] += 1
+            tally.kinds["hung: " + _kind_of_hang(parser, seed, index)] += 1
             _save(parser, seed, index, "hung", f"no answer within {timeout} s, twice\n", tally)
             continue
         outcome, detail, seconds = answer
@@ -290,6 +319,10 @@ def fuzz(parser: str, count: int, seed: int, timeout: float, pool: _Pool) -> Tal
         if seconds > timeout:
             outcome = "hung"
         tally.counts[outcome] += 1
+        if outcome == CRASHED:
+            tally.kinds["crashed: " + _kind_of_crash(detail)] += 1
+        elif outcome == "hung":
+            tally.kinds["hung: " + _kind_of_hang(parser, seed, index)] += 1
         if outcome in (CRASHED, "hung"):
             _save(parser, seed, index, outcome, detail, tally)
     return tally
@@ -313,6 +346,9 @@ def run(count: int, seed: int, timeout: float, only: list[str]) -> int:
         f"{'parser':<18}{'accepted':>9}{'rejected':>9}{'crashed':>8}{'hung':>6}"
         f"{'retried':>8}{'mean ms':>9}{'max ms':>8}{'wall s':>8}"
     )
+    for module in ("diagnostics.dmarc", "diagnostics.spf", "diagnostics.headers"):
+        if module != "diagnostics.headers" or "headers.analyze" in parsers:
+            importlib.import_module(module)  # before the worker forks: see _Pool
     pool = _Pool()
     bad = 0
     reports: list[tuple[str, Tally]] = []
@@ -334,6 +370,8 @@ def run(count: int, seed: int, timeout: float, only: list[str]) -> int:
     finally:
         pool.close()
     for parser, tally in reports:
+        for kind, number in tally.kinds.most_common(8):
+            print(f"{parser}: {number} x {kind}")
         for stem in tally.saved:
             print(
                 f"{parser}: saved {stem.relative_to(Path.cwd()) if stem.is_relative_to(Path.cwd()) else stem}.*"
