@@ -18,8 +18,9 @@ the password field is cleared as soon as the form is submitted; nothing goes int
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from enum import StrEnum
+from typing import NoReturn
 
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
@@ -32,10 +33,10 @@ from diagnostics.secret import Secret
 AUTH_ENV = "DESK_AUTH"
 SESSION_KEY = "desk_session"  # the opaque session id: the only sign-in fact kept in the session
 _FORM = "desk_sign_in"
-_NAME_KEY = "desk_sign_in_name"
-# A widget's key, not a password; the callbacks below empty that widget on submit.
-_PASSWORD_KEY = "desk_sign_in_password"  # noqa: S105
-_AGAIN_KEY = "desk_sign_in_password_again"
+# Widget keys, not passwords. Each attempt gets new keys (a round number): the browser keeps what
+# was typed in a field whose key stays, however the session's copy is emptied.
+_ROUND_KEY = "desk_sign_in_round"
+_FIELDS = ("name", "password", "again")
 _OUTCOME_KEY = "desk_sign_in_outcome"
 _LOCAL_ADDRESSES = ("", "localhost", "127.0.0.1")
 
@@ -89,8 +90,8 @@ def current_user(store: Store) -> Principal:
     if check.ok and check.principal is not None:
         return check.principal
     st.session_state.pop(SESSION_KEY, None)
-    _sign_in_page(store, check.message if check.status is SessionStatus.EXPIRED else None)
-    st.stop()
+    notice = check.message if check.status is SessionStatus.EXPIRED else None
+    _only_screen(lambda: _sign_in_page(store, notice))
 
 
 def sign_in_gate(store: Store) -> Principal:
@@ -138,9 +139,9 @@ def _sign_in_page(store: Store, notice: str | None) -> None:
         return
     st.subheader("Sign in")
     with st.form(_FORM):
-        st.text_input("Name", key=_NAME_KEY, autocomplete="username")
+        st.text_input("Name", key=_field("name"), autocomplete="username")
         st.text_input(
-            "Password", type="password", key=_PASSWORD_KEY, autocomplete="current-password"
+            "Password", type="password", key=_field("password"), autocomplete="current-password"
         )
         st.form_submit_button("Sign in", type="primary", on_click=_submit_sign_in, args=(store,))
     _show_outcome()
@@ -149,9 +150,7 @@ def _sign_in_page(store: Store, notice: str | None) -> None:
 def _submit_sign_in(store: Store) -> None:
     # A callback runs before the widgets of the next run exist, so the password can be taken out
     # of the session here: it is never in st.session_state after this function.
-    name = str(st.session_state.get(_NAME_KEY, ""))
-    password = Secret(str(st.session_state.get(_PASSWORD_KEY, "")))
-    st.session_state[_PASSWORD_KEY] = ""
+    name, password, _ = _take_fields()
     result = store.users.sign_in(name, password, client_key=_client_key())
     _remember(result.ok, result.message, result.session_token)
 
@@ -167,10 +166,12 @@ def _first_admin_form(store: Store) -> None:
     st.subheader("Create the first admin")
     st.caption("No users yet. The first admin can then add others with `python -m admin users`.")
     with st.form("desk_first_admin"):
-        st.text_input("Name", key=_NAME_KEY, autocomplete="username")
-        st.text_input("Password", type="password", key=_PASSWORD_KEY, autocomplete="new-password")
+        st.text_input("Name", key=_field("name"), autocomplete="username")
         st.text_input(
-            "Password again", type="password", key=_AGAIN_KEY, autocomplete="new-password"
+            "Password", type="password", key=_field("password"), autocomplete="new-password"
+        )
+        st.text_input(
+            "Password again", type="password", key=_field("again"), autocomplete="new-password"
         )
         st.form_submit_button(
             "Create admin and sign in", type="primary", on_click=_submit_first_admin, args=(store,)
@@ -179,11 +180,7 @@ def _first_admin_form(store: Store) -> None:
 
 
 def _submit_first_admin(store: Store) -> None:
-    name = str(st.session_state.get(_NAME_KEY, ""))
-    password = Secret(str(st.session_state.get(_PASSWORD_KEY, "")))
-    again = Secret(str(st.session_state.get(_AGAIN_KEY, "")))
-    st.session_state[_PASSWORD_KEY] = ""
-    st.session_state[_AGAIN_KEY] = ""
+    name, password, again = _take_fields()
     if password != again:
         _remember(False, "The two passwords differ.", None)
         return
@@ -194,6 +191,18 @@ def _submit_first_admin(store: Store) -> None:
         return
     result = store.users.sign_in(name, password, client_key=_client_key())
     _remember(result.ok, result.message, result.session_token)
+
+
+def _field(name: str) -> str:
+    return f"desk_sign_in_{name}_{st.session_state.get(_ROUND_KEY, 0)}"
+
+
+def _take_fields() -> tuple[str, Secret, Secret]:
+    """What the form held (the passwords as Secrets), taken out of the session; the next run
+    draws the form with new, empty widgets."""
+    taken = [str(st.session_state.pop(_field(f), "") or "") for f in _FIELDS]
+    st.session_state[_ROUND_KEY] = st.session_state.get(_ROUND_KEY, 0) + 1
+    return taken[0], Secret(taken[1]), Secret(taken[2])
 
 
 def _remember(ok: bool, message: str, token: Secret | None) -> None:
@@ -213,20 +222,26 @@ def _show_outcome() -> None:
 def _oidc_user(store: Store) -> Principal:
     # .get: st.user has no is_logged_in at all until an [auth] section configures a provider.
     if not st.user.get("is_logged_in", False):
-        st.title("Deliverability desk")
-        st.button("Sign in with your identity provider", type="primary", on_click=st.login)
-        st.stop()
+
+        def provider_button() -> None:
+            st.title("Deliverability desk")
+            st.button("Sign in with your identity provider", type="primary", on_click=st.login)
+
+        _only_screen(provider_button)
     email = st.user.get("email")
     principal = store.users.principal_for(email) if isinstance(email, str) else None
     if principal is None:
-        st.title("Deliverability desk")
-        st.error(
-            f"{email or 'This account'} has no access to the desk yet: ask an admin to add it "
-            "(`python -m admin users add EMAIL --role ROLE`).",
-            icon=":material/block:",
-        )
-        st.button("Sign out", on_click=st.logout)
-        st.stop()
+
+        def no_access() -> None:
+            st.title("Deliverability desk")
+            st.error(
+                f"{email or 'This account'} has no access to the desk yet: ask an admin to add "
+                "it (`python -m admin users add EMAIL --role ROLE`).",
+                icon=":material/block:",
+            )
+            st.button("Sign out", on_click=st.logout)
+
+        _only_screen(no_access)
     return principal
 
 
@@ -236,8 +251,19 @@ def _client_key() -> str | None:
     return address if isinstance(address, str) and address else None
 
 
-def _stop(message: str) -> None:
-    st.error(message, icon=":material/error:")
+def _stop(message: str) -> NoReturn:
+    def refused() -> None:
+        st.title("Deliverability desk")
+        st.error(message, icon=":material/error:")
+
+    _only_screen(refused)
+
+
+def _only_screen(draw: Callable[[], None]) -> NoReturn:
+    """Show `draw` as the app's one (hidden) page and end the run. Without an st.navigation call
+    in the run, Streamlit would list every file of pages/ in the sidebar, _auth.py included."""
+    page = st.Page(draw, title="Sign in", icon=":material/lock:", url_path="sign-in", default=True)
+    st.navigation([page], position="hidden").run()
     st.stop()
 
 

@@ -73,10 +73,16 @@ def test_local_mode_asks_for_sign_in_before_any_page(store: admin.Store, monkeyp
     assert titles(at) == ["Deliverability desk"]
     assert [b.label for b in at.button] == ["Sign in"]
     assert "Bluebird" not in repr([*at.main, *at.sidebar])
+    # The navigation holds the sign-in screen alone: no page of pages/ can be opened or listed.
+    with pytest.raises(ValueError, match="Could not find a navigation page") as missing:
+        at.switch_page("pages/dns_check.py")
+    assert ".py" not in str(missing.value).partition("Known pages:")[2]
 
     sign_in(at, "dana", "not the password")
     assert [e.value for e in at.error] == ["Wrong name or password."]
-    assert at.text_input[1].value == ""  # the form forgot what was typed
+    # New, empty fields (new widget keys), so the browser shows no typed password either.
+    assert [t.value for t in at.text_input] == ["", ""]
+    assert "not the password" not in session_values(at)
     assert SESSION_KEY not in at.session_state
 
     sign_in(at, "Dana")
@@ -200,7 +206,7 @@ def test_no_sign_in_is_refused_when_the_server_is_reachable_from_elsewhere(
     monkeypatch.setenv("DESK_AUTH", "none")
     at = open_app()
     assert "only allowed when the server listens on localhost" in at.error[0].value
-    assert not titles(at)
+    assert titles(at) == ["Deliverability desk"]  # that message, and no page
     monkeypatch.delenv("DESK_AUTH")
     at = open_app()  # unset: local sign-in, and no first-admin form off localhost
     assert "python -m admin users add" in at.warning[0].value
