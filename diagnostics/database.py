@@ -35,6 +35,10 @@ def database_url(url: str | URL | None = None) -> URL:
         raise InvalidInput(
             f"The database must be SQLite or PostgreSQL, not {parsed.get_backend_name()!r}."
         )
+    if parsed.drivername == "postgresql":
+        # SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3, which is not installed; the
+        # desk ships psycopg2, so the URL people copy from their hosting works as written.
+        parsed = parsed.set(drivername="postgresql+psycopg2")
     return parsed
 
 

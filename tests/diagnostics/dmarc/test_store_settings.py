@@ -71,3 +71,13 @@ def test_store_names_are_exported() -> None:
     for name in ("ReportStore", "ImportSummary", "FileResult", "Outcome", "SqlEnrichmentCache"):
         assert name in dmarc.__all__
     assert isinstance(dmarc.ReportStore, type)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["postgresql://desk@db.example/desk", "postgres://desk@db.example/desk"],
+)
+def test_a_bare_postgresql_url_uses_the_installed_driver(url: str) -> None:
+    # SQLAlchemy alone would pick psycopg 3, which the desk does not install.
+    assert database_url(url).drivername == "postgresql+psycopg2"
+    assert database_url("postgresql+psycopg2://d@h/x").drivername == "postgresql+psycopg2"
