@@ -210,6 +210,13 @@ class Users:
         token = Secret(secrets.token_urlsafe(32))
         with self._write() as s:
             s.execute(delete(ThrottleRow).where(ThrottleRow.key == keys[0]))
+            # Sessions nobody will resume again (browser closed) go at the next sign-in.
+            s.execute(
+                delete(SessionRow).where(
+                    (SessionRow.last_seen_at < now - self._sessions.idle)
+                    | (SessionRow.created_at < now - self._sessions.absolute)
+                )
+            )
             fresh = s.get(UserRow, row.id)
             if fresh is None or fresh.disabled:
                 return SignInResult(SignInOutcome.DISABLED, DISABLED_MESSAGE)
@@ -271,13 +278,6 @@ class Users:
             return
         with self._write() as s:
             s.execute(delete(SessionRow).where(SessionRow.token_hash == token_hash(token)))
-
-    def end_expired(self) -> int:
-        """Remove sessions past their absolute lifetime; returns how many."""
-        cutoff = self._clock() - self._sessions.absolute
-        with self._write() as s:
-            gone = s.execute(delete(SessionRow).where(SessionRow.created_at < cutoff))
-            return int(getattr(gone, "rowcount", 0) or 0)
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -372,6 +372,13 @@ class Users:
         """Count one failure against every key; the longest lock it starts, in seconds."""
         longest: timedelta | None = None
         with self._write() as s:
+            # Guessed names would otherwise pile up: rows past the window and unlocked are dropped.
+            s.execute(
+                delete(ThrottleRow).where(
+                    ThrottleRow.last_failure_at < now - self._throttle.forget_after,
+                    (ThrottleRow.locked_until.is_(None)) | (ThrottleRow.locked_until <= now),
+                )
+            )
             for key in keys:
                 _insert_ignore(s, key, now)
                 row = s.scalar(select(ThrottleRow).where(ThrottleRow.key == key).with_for_update())

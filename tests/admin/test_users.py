@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -304,3 +306,35 @@ def test_only_admins_manage_users(store: Store) -> None:
         with pytest.raises(PermissionDenied):
             view.users.list_users()
     assert [u.name for u in store.users.list_users()] == ["dana", "root"]
+
+
+def test_concurrent_failures_all_count(open_store: Callable[..., Store], db_url: URL) -> None:
+    """Eight processes' worth of stores failing at once for one new name: no failure is lost and
+    none of them errors (the first-failure insert races are absorbed)."""
+    stores = [open_store() for _ in range(8)]
+    barrier = threading.Barrier(len(stores))
+
+    def fail(store: Store) -> SignInOutcome:
+        barrier.wait()
+        return store.users.sign_in("target", Secret(OTHER_PASSWORD)).outcome
+
+    with ThreadPoolExecutor(len(stores)) as pool:
+        outcomes = list(pool.map(fail, stores))
+    [(failures,)] = stored(
+        db_url, "SELECT failures FROM sign_in_throttle WHERE key = 'user:target'"
+    )
+    locked = outcomes.count(SignInOutcome.LOCKED)
+    # Every try either counted as a failure or found the name already locked.
+    assert failures + locked == len(stores)
+    assert failures >= ThrottlePolicy().free_tries
+
+
+def test_stale_sessions_and_old_failures_are_swept(store: Store, clock: Clock, db_url: URL) -> None:
+    store.users.add_user("dana", "support", Secret(PASSWORD))
+    store.users.sign_in("dana", Secret(PASSWORD))  # a browser that never comes back
+    store.users.sign_in("guess-1", Secret(OTHER_PASSWORD))
+    clock.advance(hours=2)
+    store.users.sign_in("guess-2", Secret(OTHER_PASSWORD))
+    store.users.sign_in("dana", Secret(PASSWORD))
+    assert stored(db_url, "SELECT key FROM sign_in_throttle") == [("user:guess-2",)]
+    assert len(stored(db_url, "SELECT token_hash FROM user_sessions")) == 1
