@@ -15,6 +15,9 @@ Sessions: a random token (only its SHA-256 is stored) that expires after `idle` 
 from __future__ import annotations
 
 import hashlib
+import math
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -39,12 +42,38 @@ class ThrottlePolicy:
         return min(lock, self.max_lock)
 
 
+DEFAULT_IDLE = timedelta(minutes=30)
+DEFAULT_ABSOLUTE = timedelta(hours=12)
+IDLE_ENV = "DESK_SESSION_IDLE_MINUTES"
+MAX_ENV = "DESK_SESSION_MAX_HOURS"
+
+
+def _positive(text: str | None) -> float | None:
+    try:
+        value = float(text or "")
+    except ValueError:
+        return None
+    return value if value > 0 and math.isfinite(value) else None
+
+
 @dataclass(frozen=True, slots=True)
 class SessionPolicy:
-    idle: timedelta = timedelta(minutes=30)
-    absolute: timedelta = timedelta(hours=12)
+    idle: timedelta = DEFAULT_IDLE
+    absolute: timedelta = DEFAULT_ABSOLUTE
     # last_seen is written at most this often, so a page rerun does not always write.
     touch_every: timedelta = timedelta(minutes=1)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> SessionPolicy:
+        """DESK_SESSION_IDLE_MINUTES and DESK_SESSION_MAX_HOURS, where set to a positive number;
+        anything else keeps the default (a typo must not make sessions last forever)."""
+        env = os.environ if environ is None else environ
+        idle = _positive(env.get(IDLE_ENV))
+        absolute = _positive(env.get(MAX_ENV))
+        return cls(
+            idle=timedelta(minutes=idle) if idle else DEFAULT_IDLE,
+            absolute=timedelta(hours=absolute) if absolute else DEFAULT_ABSOLUTE,
+        )
 
     def expired(self, created_at: datetime, last_seen_at: datetime, now: datetime) -> bool:
         return now - last_seen_at > self.idle or now - created_at > self.absolute

@@ -79,7 +79,7 @@ class Store:
         self._principal: Principal | None = None
         self._hasher = password_hasher or Hasher()
         self._throttle = throttle or ThrottlePolicy()
-        self._sessions = sessions or SessionPolicy()
+        self._sessions = sessions or SessionPolicy.from_env()
         self._clock = clock
         self._url = resolve_url(url)
         loaded = load_key(secret_key, key_file=key_file or data_dir() / KEY_FILE_NAME)

@@ -14,7 +14,7 @@ from sqlalchemy.engine import URL
 
 from admin import AdminInputError, NotFound, PermissionDenied, Principal, Role, Store
 from admin.passwords import Hasher
-from admin.signin import SessionStatus, SignInOutcome, ThrottlePolicy
+from admin.signin import SessionPolicy, SessionStatus, SignInOutcome, ThrottlePolicy
 from diagnostics.secret import Secret
 
 PASSWORD = "correct horse battery staple 71"
@@ -338,3 +338,14 @@ def test_stale_sessions_and_old_failures_are_swept(store: Store, clock: Clock, d
     store.users.sign_in("dana", Secret(PASSWORD))
     assert stored(db_url, "SELECT key FROM sign_in_throttle") == [("user:guess-2",)]
     assert len(stored(db_url, "SELECT token_hash FROM user_sessions")) == 1
+
+
+def test_session_limits_come_from_the_environment_and_typos_keep_the_defaults() -> None:
+    default = SessionPolicy()
+    assert SessionPolicy.from_env({}) == default
+    assert (default.idle, default.absolute) == (timedelta(minutes=30), timedelta(hours=12))
+    set_ = SessionPolicy.from_env({"DESK_SESSION_IDLE_MINUTES": "5", "DESK_SESSION_MAX_HOURS": "1"})
+    assert (set_.idle, set_.absolute) == (timedelta(minutes=5), timedelta(hours=1))
+    for bad in ("", "0", "-3", "nan", "inf", "ten"):
+        odd = SessionPolicy.from_env({"DESK_SESSION_IDLE_MINUTES": bad})
+        assert odd.idle == default.idle, bad
