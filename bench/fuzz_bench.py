@@ -29,7 +29,6 @@ import ipaddress
 import logging
 import multiprocessing
 import random
-import re
 import sys
 import time
 import traceback
@@ -96,7 +95,18 @@ class _SafetyNet(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.exc_info and record.exc_info[1] is not None:
-            self.caught.append("".join(traceback.format_exception(record.exc_info[1])))
+            self.caught.append(_crash(record.exc_info[1]))
+
+
+def _crash(error: BaseException) -> str:
+    """A first line naming the exception and the deepest line of ours it passed through (to group
+    crashes by cause), then the traceback, its middle cut when it is long (deep recursion)."""
+    ours = [f for f in traceback.extract_tb(error.__traceback__) if "/diagnostics/" in f.filename]
+    where = f"{Path(ours[-1].filename).name}:{ours[-1].lineno}" if ours else "outside diagnostics"
+    text = "".join(traceback.format_exception(error))
+    if len(text) > 6000:
+        text = text[:3000] + "\n[...]\n" + text[-3000:]
+    return f"{type(error).__name__}: {str(error)[:80]} (at {where})\n{text}"
 
 
 @dataclass
@@ -169,7 +179,7 @@ class _Worker:
                 try:
                     headers._analyze(data)
                 except Exception as error:
-                    return CRASHED, "".join(traceback.format_exception(error))
+                    return CRASHED, _crash(error)
             return (ACCEPTED, "") if report.readable else (REJECTED, report.message or "")
         raise ValueError(f"unknown parser {parser}")
 
@@ -195,8 +205,8 @@ def _serve(connection: Connection) -> None:
         try:
             outcome, detail = worker.call(parser, data)
         except Exception as error:
-            outcome, detail = CRASHED, "".join(traceback.format_exception(error))
-        connection.send((outcome, detail[-4000:], time.perf_counter() - started))
+            outcome, detail = CRASHED, _crash(error)
+        connection.send((outcome, detail, time.perf_counter() - started))
     if worker.nameserver is not None:
         worker.nameserver.stop()
 
@@ -258,6 +268,7 @@ class Tally:
     )
     retried: int = 0
     kinds: Counter[str] = field(default_factory=Counter)
+    slowest: tuple[float, int] = (0.0, -1)
     seconds: list[float] = field(default_factory=list)
     saved: list[Path] = field(default_factory=list)
 
@@ -278,26 +289,13 @@ def _save(parser: str, seed: int, index: int, kind: str, detail: str, tally: Tal
     tally.saved.append(stem)
 
 
-_FRAME = re.compile(r'File "([^"]*)", line (\d+)')
-
-
 def _kind_of_crash(detail: str) -> str:
-    """The exception and the deepest line of ours it passed through, to group crashes by cause."""
-    lines = [line for line in detail.strip().splitlines() if line.strip()]
-    exception = lines[-1][:80] if lines else "?"
-    ours = [
-        f"{Path(path).name}:{line}"
-        for path, line in _FRAME.findall(detail)
-        if "/diagnostics/" in path
-    ]
-    return f"{exception} (at {ours[-1] if ours else 'unknown'})"
+    return detail.split("\n", 1)[0]
 
 
 def _kind_of_hang(parser: str, seed: int, index: int) -> str:
     data = make_input(parser, seed, index)
-    return (
-        f"{len(data):,}-long input starting {data[:50]!r}" if isinstance(data, str | bytes) else "?"
-    )
+    return f"input starting {data[:50]!r}" if isinstance(data, str | bytes) else "?"
 
 
 def fuzz(parser: str, count: int, seed: int, timeout: float, pool: _Pool) -> Tally:
@@ -316,6 +314,7 @@ def fuzz(parser: str, count: int, seed: int, timeout: float, pool: _Pool) -> Tal
         if outcome == BROKEN:
             raise RuntimeError(f"making input {index} for {parser} failed:\n{detail}")
         tally.seconds.append(seconds)
+        tally.slowest = max(tally.slowest, (seconds, index))
         if seconds > timeout:
             outcome = "hung"
         tally.counts[outcome] += 1
@@ -370,6 +369,8 @@ def run(count: int, seed: int, timeout: float, only: list[str]) -> int:
     finally:
         pool.close()
     for parser, tally in reports:
+        seconds, index = tally.slowest
+        print(f"{parser}: slowest answered input #{index}, {1000 * seconds:.0f} ms")
         for kind, number in tally.kinds.most_common(8):
             print(f"{parser}: {number} x {kind}")
         for stem in tally.saved:
