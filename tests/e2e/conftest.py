@@ -51,6 +51,7 @@ ADMIN_NAME = "desk-admin"
 ZONE = {
     # The platform's include only: SendGrid is what the DNS check must add.
     DOMAIN: {"TXT": ["v=spf1 include:spf.trekmail.net -all"]},
+    f"_dmarc.{DOMAIN}": {"TXT": [f"v=DMARC1; p=none; rua=mailto:dmarc@{DOMAIN}"]},
     "spf.trekmail.net": {"TXT": ["v=spf1 ip4:198.51.100.0/24 -all"]},
     "sendgrid.net": {"TXT": ["v=spf1 ip4:167.89.0.0/17 ip4:149.72.0.0/16 ~all"]},
     # SendGrid's real host name, answered with loopback: the Test mail page reaches our aiosmtpd.
@@ -61,6 +62,14 @@ ZONE = {
 def pytest_configure(config: pytest.Config) -> None:
     # xdist registers xdist_group itself; without xdist (-p no:xdist) --strict-markers needs this.
     config.addinivalue_line("markers", "xdist_group(name): run the group's tests in one worker")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[object]:
+    # Keeps each phase's outcome on the test item, for the screenshot of a failed flow.
+    report = yield
+    setattr(item, f"e2e_{call.when}", report)
+    return report
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,10 @@ screenshot in test-output/e2e/.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -35,6 +37,12 @@ REPORTS = [
     "protection.outlook.com!example.com!1711756800!1711843200.xml",
 ]
 ACCOUNT = "Bluebird Outfitters"
+# The seed's story as a receiver reports it: SendGrid relays with the envelope on the customer's
+# domain, whose SPF lacks SendGrid's include; the platform's DKIM signature keeps DMARC passing.
+FRESH_ROWS = [
+    ("167.89.10.5", 120, "fail"),  # SendGrid (167.89.0.0/17)
+    ("198.51.100.7", 50, "pass"),  # TrekMail (spf.trekmail.net in the loopback zone)
+]
 SENDER = f"orders@{DOMAIN}"
 
 
@@ -67,6 +75,16 @@ def app(browser: Browser, desk: Desk) -> Iterator[Page]:
     _sign_in(page, desk)
     yield page
     page.context.close()
+
+
+@pytest.fixture(autouse=True)
+def screenshot_on_failure(request: pytest.FixtureRequest, desk: Desk) -> Iterator[None]:
+    """What the browser showed when a flow failed: test-output/e2e/FAILED-<test>.png."""
+    yield
+    report = getattr(request.node, "e2e_call", None)
+    if report is not None and report.failed and "app" in request.fixturenames:
+        page: Page = request.getfixturevalue("app")
+        page.screenshot(path=str(desk.output / f"FAILED-{request.node.name}.png"), full_page=True)
 
 
 def test_sign_in_refuses_a_wrong_password_then_lets_the_admin_in(
@@ -254,3 +272,59 @@ def test_import_dmarc_reports_and_see_the_sources(app: Page, desk: Desk, tmp_pat
     )
     expect(app.get_by_role("tab", name="Sources")).to_be_visible()
     ui.screenshot(app, desk.output, "05-dmarc-reports")
+
+
+def aggregate_report(domain: str, day: dt.date, rows: list[tuple[str, int, str]]) -> str:
+    """An RFC 7489 aggregate report for `domain` on `day` (the overview looks at recent days only,
+    so the samples, years old, cannot show its diagnoses)."""
+    begin = int(dt.datetime.combine(day, dt.time(), dt.UTC).timestamp())
+    records = "".join(
+        f"""<record><row><source_ip>{ip}</source_ip><count>{count}</count>
+        <policy_evaluated><disposition>none</disposition><dkim>pass</dkim><spf>{spf}</spf>
+        </policy_evaluated></row><identifiers><envelope_from>{domain}</envelope_from>
+        <header_from>{domain}</header_from></identifiers><auth_results>
+        <dkim><domain>{domain}</domain><selector>trekmail</selector><result>pass</result></dkim>
+        <spf><domain>{domain}</domain><result>{spf}</result></spf></auth_results></record>"""
+        for ip, count, spf in rows
+    )
+    return f"""<?xml version="1.0"?><feedback><report_metadata><org_name>receiver.example
+    </org_name><email>noreply@receiver.example</email><report_id>e2e-{begin}</report_id>
+    <date_range><begin>{begin}</begin><end>{begin + 86399}</end></date_range></report_metadata>
+    <policy_published><domain>{escape(domain)}</domain><adkim>r</adkim><aspf>r</aspf><p>none</p>
+    <sp>none</sp><pct>100</pct></policy_published>{records}</feedback>"""
+
+
+def test_overview_explains_a_fresh_report(
+    app: Page, desk: Desk, sendgrid_connection: None, tmp_path: Path
+) -> None:
+    yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    report = tmp_path / f"receiver.example!{DOMAIN}!{yesterday:%Y%m%d}.xml"
+    report.write_text(aggregate_report(DOMAIN, yesterday, FRESH_ROWS))
+
+    ui.go_to(app, "DMARC reports")
+    import_button = app.get_by_role("button", name="Import", exact=True)
+    if not import_button.is_visible():  # reports already imported: the import box is folded
+        app.locator('[data-testid="stExpander"] summary', has_text="Import reports").click()
+    expect(import_button).to_be_visible()
+    app.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files([report])
+    expect(app.locator('[data-testid="stFileChip"]')).to_have_count(1)
+    ui.idle(app)
+    import_button.click()
+    expect(ui.alert(app, "success", "Import:")).to_contain_text("1 report")
+
+    ui.go_to(app, "Overview")
+    expect(ui.widget(app, "stTextInput", "Domain").locator("input")).to_have_value(DOMAIN)
+    expect(app.get_by_role("heading", name="From the DMARC reports")).to_be_visible()
+    _, sendgrid_count, _ = FRESH_ROWS[0]
+    # The innermost block with the source's count: its card (the outer blocks come first).
+    card = (
+        app.locator('[data-testid="stVerticalBlock"]')
+        .filter(has_text=f"({sendgrid_count:,} messages)")
+        .last
+    )
+    expect(card).to_contain_text("SendGrid")
+    expect(card).to_contain_text("spf include missing")
+    expect(card.locator('[data-testid="stCode"]')).to_contain_text(
+        "v=spf1 include:spf.trekmail.net include:sendgrid.net -all"
+    )
+    ui.screenshot(app, desk.output, "06-overview-diagnoses")
