@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 import streamlit as st
 
+from diagnostics.dmarc import Diagnosis
 from diagnostics.dns import Resolver, parse_nameserver
 from diagnostics.errors import DiagnosticsError
 from diagnostics.findings import Finding, Severity
@@ -56,3 +57,26 @@ def finding_cards(findings: Iterable[Finding]) -> None:
         title = finding.code.replace("_", " ")
         term = f" — `{finding.term}`" if finding.term else ""
         show(f"**{title}**{term}\n\n{finding.message}", icon=_ICONS[finding.severity])
+
+
+def diagnosis_card(diagnosis: Diagnosis) -> None:
+    """One DMARC source: what it is, its share of the mail, why, and each fix with the exact
+    record(s) to paste."""
+    with st.container(border=True):
+        st.markdown(
+            f"**{diagnosis.source}** · {diagnosis.category.value.replace('_', ' ')} · "
+            f"{diagnosis.share:.0%} of the mail ({diagnosis.messages:,} messages)"
+        )
+        st.write(diagnosis.explanation)
+        for action in diagnosis.actions:
+            st.markdown(f"**{action.code.value.replace('_', ' ').capitalize()}**: {action.message}")
+            # Some fixes need several records (SES custom MAIL FROM: an MX and a TXT); each
+            # is shown with its name so it can be pasted as is.
+            if action.records:
+                for needed in action.records:
+                    st.caption(f"{needed.rdtype} at `{needed.name}`: {needed.why}")
+                    st.code(needed.value, language=None)
+            elif action.record:
+                if action.domain:
+                    st.caption(f"{action.rdtype or 'TXT'} at `{action.domain}`")
+                st.code(action.record, language=None)

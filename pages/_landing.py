@@ -12,6 +12,7 @@ import datetime as dt
 import os
 from collections.abc import Sequence
 
+import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
@@ -93,18 +94,27 @@ def top_diagnoses(
     records = store.records(domain, start, None)
     if records.empty:
         return 0, []
+    diagnoses = explain_within(records, resolver, timeout)
+    if diagnoses is None:
+        return None
+    failing = [d for d in diagnoses if d.domain == domain and d.category is not Category.COMPLIANT]
+    return int(records["count"].sum()), failing[:TOP_DIAGNOSES]
+
+
+def explain_within(
+    records: pd.DataFrame, resolver: Resolver, timeout: float
+) -> list[Diagnosis] | None:
+    """`explain(records)`, or None when it takes longer than `timeout` seconds."""
     # explain is synchronous; its look-ups are bounded one by one by the resolver's timeout, so a
     # worker left behind after the limit ends on its own.
-    pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="overview-explain")
+    pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="desk-explain")
     future = pool.submit(explain, records, resolver=resolver)
     try:
-        diagnoses = future.result(timeout=timeout)
+        return future.result(timeout=timeout)
     except concurrent.futures.TimeoutError:
         return None
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
-    failing = [d for d in diagnoses if d.domain == domain and d.category is not Category.COMPLIANT]
-    return int(records["count"].sum()), failing[:TOP_DIAGNOSES]
 
 
 def page_link(path: str, label: str, url_path: str, icon: str) -> None:

@@ -12,7 +12,7 @@ from diagnostics.errors import DiagnosticsError
 from diagnostics.health import DomainHealth, Part
 from diagnostics.smtp import ProbeResult
 from diagnostics.verdict import Verdict
-from pages._common import app_resolver, finding_cards, show_error
+from pages._common import app_resolver, diagnosis_card, finding_cards, show_error
 from pages._landing import (
     REPORT_DAYS,
     active_connection,
@@ -193,27 +193,6 @@ if may_test:
 
 # -- What the DMARC reports say ---------------------------------------------------------------
 st.subheader("From the DMARC reports")
-
-
-def diagnosis_card(diagnosis: Diagnosis) -> None:
-    with st.container(border=True):
-        st.markdown(
-            f"**{diagnosis.source}** · {diagnosis.category.value.replace('_', ' ')} · "
-            f"{diagnosis.share:.0%} of the mail ({diagnosis.messages:,} messages)"
-        )
-        st.write(diagnosis.explanation)
-        for action in diagnosis.actions:
-            st.markdown(f"**{action.code.value.replace('_', ' ').capitalize()}**: {action.message}")
-            # Some fixes need several records (SES custom MAIL FROM: an MX and a TXT); each
-            # is shown with its name so it can be pasted as is.
-            if action.records:
-                for needed in action.records:
-                    st.caption(f"{needed.rdtype} at `{needed.name}`: {needed.why}")
-                    st.code(needed.value, language=None)
-            elif action.record:
-                if action.domain:
-                    st.caption(f"{action.rdtype or 'TXT'} at `{action.domain}`")
-                st.code(action.record, language=None)
 
 
 # Explained once per domain and "Check again", like the DNS check above.

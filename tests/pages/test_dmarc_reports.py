@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from streamlit.testing.v1 import AppTest
 
 from diagnostics.dmarc import Outcome, ReportStore
@@ -47,7 +48,7 @@ def url(tmp_path, monkeypatch) -> str:
     address = f"sqlite:///{tmp_path / 'reports.sqlite'}"
     monkeypatch.setenv("DATABASE_URL", address)
     monkeypatch.setenv("DESK_DATA_DIR", str(tmp_path / "data"))
-    for name in ("DESK_MAX_UPLOAD_MB", "DESK_MAX_UPLOAD_FILES", "DESK_NAMESERVER"):
+    for name in ("DESK_MAX_UPLOAD_MB", "DESK_MAX_UPLOAD_FILES"):
         monkeypatch.delenv(name, raising=False)
     return address
 
@@ -312,3 +313,42 @@ def test_volume_over_time_keeps_every_message_and_picks_a_readable_unit(filled):
     one_day, unit = volume_over_time(volume.tail(1))
     assert unit == "day"
     assert one_day["dmarc_pass_pct"].iloc[0] == pytest.approx(volume["dmarc_pass_pct"].iloc[-1])
+
+
+def test_diagnoses_come_first_with_the_record_to_publish(url, nameserver, monkeypatch, tmp_path):
+    # The seed's case: SendGrid sends for seed.example, whose SPF names only the platform.
+    providers = yaml.safe_load(
+        (Path(__file__).parents[1] / "scenarios" / "_providers.yaml").read_text()
+    )
+    zone = {**providers, "seed.example": {"TXT": ["v=spf1 include:spf.trekmail.net -all"]}}
+    monkeypatch.setenv("DESK_NAMESERVER", nameserver(zone).address)
+    report = tmp_path / "seed.xml"
+    report.write_text(SEED_REPORT)
+    store = ReportStore(url)
+    assert store.import_paths([report]).ok
+    at = open_page()
+    assert "What to fix" in [h.value for h in at.subheader]
+    codes = [c.value for c in at.code]
+    assert "v=spf1 include:spf.trekmail.net include:sendgrid.net -all" in codes
+    text = " ".join(m.value for m in at.markdown)
+    assert "SendGrid" in text
+    assert "spf include missing" in text
+    # the cards come before the figures and charts
+    order = [getattr(n, "label", None) or getattr(n, "value", None) for n in at.main]
+    assert order.index("What to fix") < order.index("Messages")
+
+
+SEED_REPORT = """<?xml version="1.0"?>
+<feedback>
+  <report_metadata><org_name>google.com</org_name><email>noreply@google.com</email>
+    <report_id>seed-1</report_id><date_range><begin>1763942400</begin><end>1764028799</end></date_range>
+  </report_metadata>
+  <policy_published><domain>seed.example</domain><adkim>r</adkim><aspf>r</aspf><p>none</p>
+    <sp>none</sp><pct>100</pct></policy_published>
+  <record><row><source_ip>167.89.10.5</source_ip><count>120</count>
+      <policy_evaluated><disposition>none</disposition><dkim>pass</dkim><spf>fail</spf></policy_evaluated></row>
+    <identifiers><header_from>seed.example</header_from><envelope_from>seed.example</envelope_from></identifiers>
+    <auth_results><dkim><domain>seed.example</domain><selector>s1</selector><result>pass</result></dkim>
+      <spf><domain>seed.example</domain><result>fail</result></spf></auth_results></record>
+</feedback>
+"""
