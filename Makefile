@@ -19,8 +19,9 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(VENV)/.runtime-installed $@
 
+# Bound to localhost: the embedded default may run without sign-in only where nobody else can reach it.
 run: $(VENV)/.runtime-installed
-	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true
+	$(BIN)/streamlit run app.py --server.port $(PORT) --server.address localhost
 
 test: $(VENV)/.dev-installed browser lint typecheck pytest
 
