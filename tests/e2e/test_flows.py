@@ -294,7 +294,7 @@ def aggregate_report(domain: str, day: dt.date, rows: list[tuple[str, int, str]]
     <sp>none</sp><pct>100</pct></policy_published>{records}</feedback>"""
 
 
-def test_overview_explains_a_fresh_report(
+def test_a_fresh_report_is_explained_on_reports_and_overview(
     app: Page, desk: Desk, sendgrid_connection: None, tmp_path: Path
 ) -> None:
     yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
@@ -312,19 +312,24 @@ def test_overview_explains_a_fresh_report(
     import_button.click()
     expect(ui.alert(app, "success", "Import:")).to_contain_text("1 report")
 
+    # The DMARC reports page explains each source of the domain: the SendGrid card, with the record.
+    total = sum(count for _, count, _ in FRESH_ROWS)
+    _, sendgrid_count, _ = FRESH_ROWS[0]
+    ui.choose(app, "Domain", f"{DOMAIN} ({total:,} messages)")
+    expect(app.get_by_role("heading", name="What to fix")).to_be_visible()
+    wanted = "v=spf1 include:spf.trekmail.net include:sendgrid.net -all"
+    card = ui.card(app, f"({sendgrid_count:,} messages)")
+    expect(card).to_contain_text("SendGrid")
+    expect(card).to_contain_text("spf include missing")
+    expect(card.locator('[data-testid="stCode"]')).to_contain_text(wanted)
+    ui.screenshot(app, desk.output, "06-dmarc-reports-diagnoses")
+
+    # The Overview says the same for the account's domain, next to its DNS and SMTP test.
     ui.go_to(app, "Overview")
     expect(ui.widget(app, "stTextInput", "Domain").locator("input")).to_have_value(DOMAIN)
     expect(app.get_by_role("heading", name="From the DMARC reports")).to_be_visible()
-    _, sendgrid_count, _ = FRESH_ROWS[0]
-    # The innermost block with the source's count: its card (the outer blocks come first).
-    card = (
-        app.locator('[data-testid="stVerticalBlock"]')
-        .filter(has_text=f"({sendgrid_count:,} messages)")
-        .last
-    )
+    card = ui.card(app, f"({sendgrid_count:,} messages)")
     expect(card).to_contain_text("SendGrid")
     expect(card).to_contain_text("spf include missing")
-    expect(card.locator('[data-testid="stCode"]')).to_contain_text(
-        "v=spf1 include:spf.trekmail.net include:sendgrid.net -all"
-    )
-    ui.screenshot(app, desk.output, "06-overview-diagnoses")
+    expect(card.locator('[data-testid="stCode"]')).to_contain_text(wanted)
+    ui.screenshot(app, desk.output, "07-overview-diagnoses")

@@ -133,6 +133,11 @@ def alert(page: Page, kind: str, text: str) -> Locator:
     return page.locator(f'[data-testid="stAlertContent{kind.capitalize()}"]').filter(has_text=text)
 
 
+def card(page: Page, text: str) -> Locator:
+    """The innermost block that contains `text` (a bordered card; its outer blocks come first)."""
+    return page.locator('[data-testid="stVerticalBlock"]').filter(has_text=text).last
+
+
 def sidebar(page: Page) -> Locator:
     return page.locator('[data-testid="stSidebar"]')
 
