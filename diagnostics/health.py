@@ -253,9 +253,14 @@ async def _spf(
         )
         findings.extend(f for f in extra if f is not None)
     summary_ok = f"{analysis.record} ({analysis.lookups} of {MAX_LOOKUPS} look-ups)"
-    part = _part(
-        "spf", findings, summary_ok, analysis.record or f"{domain} publishes no SPF record"
-    )
+    if analysis.record:
+        problem = analysis.record
+    elif any(f.code == "dns_error" for f in analysis.tree.findings):
+        # No answer is not "no record": saying it has none would send people to add a second one.
+        problem = f"{domain}'s SPF record could not be read"
+    else:
+        problem = f"{domain} publishes no SPF record"
+    part = _part("spf", findings, summary_ok, problem)
     if part.status is not Verdict.OK and analysis.record:
         part = Part("spf", part.status, f"needs attention: {analysis.record}", part.findings)
     return part, analysis, recommendation

@@ -252,3 +252,14 @@ def test_platform_selector_comes_from_the_catalogue():
     from diagnostics import providers
 
     assert providers.get("trekmail").dkim.selectors == (PLATFORM_SELECTOR,)
+
+
+def test_unanswered_spf_is_not_called_missing(nameserver):
+    # A timeout must not read as "publishes no SPF record": that advice would add a second record.
+    server = nameserver({"slow.example": {"TIMEOUT": True}})
+    health = check_domain("slow.example", resolver=server.resolver(timeout=0.3))
+    assert health.spf.status is Verdict.ERROR
+    assert health.spf.summary == "slow.example's SPF record could not be read"
+    assert "dns_error" in codes(health.spf)
+    bare = check_domain("bare.example", resolver=nameserver({}).resolver(timeout=0.3))
+    assert bare.spf.summary == "bare.example publishes no SPF record"
