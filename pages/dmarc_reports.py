@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from admin import Permission
-from diagnostics.dmarc import Category
+from diagnostics.dmarc import Category, ReportStore
 from diagnostics.errors import DiagnosticsError
 from pages._common import app_resolver, diagnosis_card, show_error
 from pages._landing import check_timeout, explain_within
@@ -30,6 +30,7 @@ from pages._reports import (
 from pages._store import current_actor
 
 SUMMARY_KEY = "dmarc_import_summary"  # the last import's lines: file names and counts only
+EXPLAINED_KEY = "dmarc_explained"  # (domain, start, end) and its diagnoses
 UPLOADER_KEY = "dmarc_uploader_round"  # a new key empties the uploader after an import
 
 st.title("DMARC reports")
@@ -123,49 +124,9 @@ if not isinstance(period, tuple) or len(period) != 2:
     st.stop()
 start, end = period
 
-# The diagnoses first: one card per source, worst first, with the exact records to publish.
-# Explained once per domain and period (explain asks today's DNS), then kept for this session.
-explained_key = "dmarc_explained"
-explained = st.session_state.get(explained_key)
-if explained is None or explained[0] != (domain, start, end):
-    try:
-        with st.status("Explaining each source against today's DNS…", expanded=False) as status:
-            records = store.records(domain, start, end)
-            found = (
-                [] if records.empty else explain_within(records, app_resolver(), check_timeout())
-            )
-            status.update(
-                label="Sources explained.", state="complete" if found is not None else "error"
-            )
-    except DiagnosticsError as exc:
-        show_error(exc)
-        found = []
-    explained = ((domain, start, end), found)
-    st.session_state[explained_key] = explained
-found = explained[1]
-st.subheader("What to fix")
-if found is None:
-    st.warning(
-        f"Explaining the sources of {domain} did not finish in {check_timeout():.0f} seconds; "
-        "the tables below still show every source.",
-        icon=":material/timer_off:",
-    )
-else:
-    mine = [d for d in found if d.domain == domain]
-    failing = [d for d in mine if d.category is not Category.COMPLIANT]
-    if mine and not failing:
-        st.success(
-            f"Every source of {domain} in this period is compliant: SPF and DKIM both pass and "
-            "align.",
-            icon=":material/check_circle:",
-        )
-    for diagnosis in failing:
-        diagnosis_card(diagnosis)
-    if failing and len(failing) < len(mine):
-        with st.expander(f"{len(mine) - len(failing)} compliant source(s)"):
-            for diagnosis in mine:
-                if diagnosis.category is Category.COMPLIANT:
-                    diagnosis_card(diagnosis)
+# The diagnoses come first on the page but are filled in last (see the end of this file), so the
+# figures and tables below do not wait on DNS while each source is explained.
+diagnoses = st.container()
 
 try:
     volume = store.volume_by_day(domain, start, end)
@@ -416,3 +377,54 @@ with tab_tls:
             st.info("No SMTP TLS reports in this period.")
         else:
             st.dataframe(_stored(tls), hide_index=True, width="stretch")
+
+
+def show_diagnoses(store: ReportStore, domain: str, start: dt.date, end: dt.date) -> None:
+    """One card per source, worst first, with the exact records to publish. Explained once per
+    domain and period (explain asks today's DNS), then kept for this session."""
+    explained = st.session_state.get(EXPLAINED_KEY)
+    if explained is None or explained[0] != (domain, start, end):
+        try:
+            with st.status("Explaining each source against today's DNS…", expanded=False) as status:
+                records = store.records(domain, start, end)
+                found = (
+                    []
+                    if records.empty
+                    else explain_within(records, app_resolver(), check_timeout())
+                )
+                status.update(
+                    label="Sources explained.", state="complete" if found is not None else "error"
+                )
+        except DiagnosticsError as exc:
+            show_error(exc)
+            found = []
+        explained = ((domain, start, end), found)
+        st.session_state[EXPLAINED_KEY] = explained
+    found = explained[1]
+    st.subheader("What to fix")
+    if found is None:
+        st.warning(
+            f"Explaining the sources of {domain} did not finish in {check_timeout():.0f} seconds; "
+            "the tables below still show every source.",
+            icon=":material/timer_off:",
+        )
+    else:
+        mine = [d for d in found if d.domain == domain]
+        failing = [d for d in mine if d.category is not Category.COMPLIANT]
+        if mine and not failing:
+            st.success(
+                f"Every source of {domain} in this period is compliant: SPF and DKIM both pass and "
+                "align.",
+                icon=":material/check_circle:",
+            )
+        for diagnosis in failing:
+            diagnosis_card(diagnosis)
+        if failing and len(failing) < len(mine):
+            with st.expander(f"{len(mine) - len(failing)} compliant source(s)"):
+                for diagnosis in mine:
+                    if diagnosis.category is Category.COMPLIANT:
+                        diagnosis_card(diagnosis)
+
+
+with diagnoses:
+    show_diagnoses(store, domain, start, end)
