@@ -64,6 +64,29 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "xdist_group(name): run the group's tests in one worker")
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """--dist loadgroup sends the tests of one xdist_group to one worker by a "@group" suffix that
+    xdist 3.8 writes to item._nodeid; pytest 9 reads the node id from item._id instead, so without
+    this the browser tests were spread over both workers (two desks, two browsers)."""
+    if not config.getoption("loadgroup", default=False):
+        return  # not an xdist worker with --dist loadgroup
+    for item in items:
+        marks = list(item.iter_markers("xdist_group"))
+        if not marks or "@" in item.nodeid:
+            continue  # no group, or xdist already named it (pytest < 9)
+        names = sorted(
+            {str(m.args[0] if m.args else m.kwargs.get("name", "default")) for m in marks}
+        )
+        grouped = f"{item.nodeid}@{'_'.join(names)}"
+        if hasattr(item, "_id"):
+            from _pytest.nodeid import NodeId  # pytest >= 9
+
+            item._id = NodeId.parse(grouped)
+        else:
+            item._nodeid = grouped
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[object]:
     # Keeps each phase's outcome on the test item, for the screenshot of a failed flow.
