@@ -32,8 +32,14 @@ from diagnostics.findings import Finding, Severity
 __all__ = ["ArcInfo", "HeaderReport", "Method", "Signature", "analyze"]
 
 PASSED = "pass"
-# Headers are small; a paste of a whole mailbox is cut here rather than parsed for minutes.
-_MAX_INPUT = 1_000_000
+# Real header blocks are a few kB (a long Gmail block is ~15 kB); a paste of a whole message or
+# mailbox is cut here, and the report says so, rather than parsed for minutes.
+_MAX_INPUT = 64_000
+# authres reads one header in time quadratic in its length; a value this long is no real
+# receiver's, so the tolerant reader below takes it.
+_MAX_AUTHRES = 4_000
+# Receivers a message passed; more Authentication-Results headers than this are not read for hops.
+_MAX_HOPS = 50
 _RESULT = re.compile(
     r"(?P<method>[a-z][a-z0-9_-]*)\s*=\s*(?P<result>[a-z]+)(?P<rest>[^;]*)", re.IGNORECASE
 )
@@ -195,9 +201,12 @@ def _tolerant(value: str) -> tuple[str | None, list[_Result]]:
 
 def _parse_results(value: str) -> tuple[str | None, list[_Result]]:
     text = _unfold(value)
+    if len(text) > _MAX_AUTHRES:
+        return _tolerant(text)
     try:
         header = authres.AuthenticationResultsHeader.parse(f"Authentication-Results: {text}")
-    except (authres.AuthResError, ValueError, IndexError):
+    except (authres.AuthResError, ValueError, IndexError, RecursionError):
+        # RecursionError: authres recurses once per nested comment "((((..."
         return _tolerant(text)
     comments = {r.group(0) for r in _COMMENT.finditer(text)}
     results = []
@@ -434,7 +443,10 @@ def analyze(raw_headers: str) -> HeaderReport:
 def _analyze(raw_headers: str) -> HeaderReport:
     if not isinstance(raw_headers, str) or not raw_headers.strip():
         return _unreadable('Nothing was pasted: copy the message\'s headers ("Show original").')
-    text = raw_headers[:_MAX_INPUT].lstrip("\ufeff").lstrip()
+    truncated = len(raw_headers) > _MAX_INPUT
+    # Lone surrogates (bytes a terminal could not decode) would break every later encode.
+    text = raw_headers[:_MAX_INPUT].encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    text = text.lstrip("\ufeff").lstrip()
     # "From " mbox separators and blank lines before the headers are common in pastes.
     text = re.sub(r"\AFrom [^\n]*\n", "", text)
     message = email.parser.HeaderParser(policy=email.policy.compat32).parsestr(text)
@@ -456,7 +468,7 @@ def _analyze(raw_headers: str) -> HeaderReport:
     if results_headers:
         authserv, results = _parse_results(str(results_headers[0]))
     arc = _arc(message)
-    hops = {_parse_results(str(v))[0] for v in results_headers} - {None}
+    hops = {_parse_results(str(v))[0] for v in results_headers[:_MAX_HOPS]} - {None}
     # Gmail seals ARC i=1 on mail it receives directly, so one seal by the receiver itself is not
     # forwarding; a seal by another host, a second seal, or results from two receivers are.
     first_sealer_elsewhere = arc.first_hop is not None and arc.first_hop != authserv
@@ -480,6 +492,15 @@ def _analyze(raw_headers: str) -> HeaderReport:
     dmarc = _dmarc(results, spf, dkim, from_domain)
 
     findings: list[Finding] = []
+    if truncated:
+        findings.append(
+            Finding(
+                "input_truncated",
+                Severity.INFO,
+                f"Only the first {_MAX_INPUT // 1000} kB were read: headers are never longer. If "
+                "a whole message or mailbox was pasted, paste just the headers of one message.",
+            )
+        )
     if from_domain is None:
         findings.append(
             Finding(

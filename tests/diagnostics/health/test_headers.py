@@ -143,3 +143,25 @@ def test_received_spf_used_when_there_are_no_results():
     assert report.spf.domain == "shop.example"
     assert "not authorized in shop.example's SPF record" in report.spf.explanation
     assert report.received_spf.startswith("Fail")
+
+
+def test_hostile_pastes_are_read_quickly_and_said_so():
+    # Found by fuzzing: authres is quadratic on long values and recursive on nested comments.
+    import time
+
+    from diagnostics.headers import analyze as read
+
+    cases = [
+        "From: a@example.com\nAuthentication-Results: mx; " + "spf=pass;" * 50_000,
+        "From: a@example.com\n" + "Authentication-Results: mx; spf=pass\n" * 28_000,
+        "From: a@example.com\nAuthentication-Results: x; spf=pass " + "(" * 2000,
+        "From: " + "<" * 1_000_000,
+        "From: \xd8 <a\udcff@example.com>\r\nAuthentication-Results: mx; spf=pass\r\n",
+    ]
+    for raw in cases:
+        started = time.monotonic()
+        report = read(raw)
+        assert time.monotonic() - started < 1.0, raw[:60]
+        assert "could not be read" not in report.message, raw[:60]
+    long_one = read(cases[0])
+    assert "input_truncated" in [f.code for f in long_one.findings]
