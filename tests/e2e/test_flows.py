@@ -271,6 +271,8 @@ def test_import_dmarc_reports_and_see_the_sources(app: Page, desk: Desk, tmp_pat
         f"{mine['source_ip'].nunique():,}"
     )
     expect(app.get_by_role("tab", name="Sources")).to_be_visible()
+    # Every source of the domain is explained above the tables.
+    expect(app.get_by_role("heading", name="What to fix")).to_be_visible()
     ui.screenshot(app, desk.output, "05-dmarc-reports")
 
 
