@@ -1,5 +1,6 @@
 """The desk in a real browser, as a person uses it: sign in, check DNS, add a SendGrid connection
-with a wrong user name, check it against a loopback SMTP server, import DMARC reports.
+with a wrong user name, check it against a loopback SMTP server, import DMARC reports and see
+each source explained (DMARC reports page, then the Overview).
 
 One desk server and one Chromium serve the whole module (tests/e2e/conftest.py); the flows after
 sign-in share one signed-in browser session, in the order a person would go. Each flow leaves a
