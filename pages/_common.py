@@ -59,13 +59,18 @@ def finding_cards(findings: Iterable[Finding]) -> None:
         show(f"**{title}**{term}\n\n{finding.message}", icon=_ICONS[finding.severity])
 
 
+def share_text(share: float) -> str:
+    """A share of the mail as people say it: "<1 %" rather than a misleading "0 %"."""
+    return "<1%" if 0 < share < 0.005 else f"{share:.0%}"
+
+
 def diagnosis_card(diagnosis: Diagnosis) -> None:
     """One DMARC source: what it is, its share of the mail, why, and each fix with the exact
     record(s) to paste."""
     with st.container(border=True):
         st.markdown(
             f"**{diagnosis.source}** · {diagnosis.category.value.replace('_', ' ')} · "
-            f"{diagnosis.share:.0%} of the mail ({diagnosis.messages:,} messages)"
+            f"{share_text(diagnosis.share)} of the mail ({diagnosis.messages:,} messages)"
         )
         st.write(diagnosis.explanation)
         for action in diagnosis.actions:

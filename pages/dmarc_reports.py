@@ -11,9 +11,9 @@ import pandas as pd
 import streamlit as st
 
 from admin import Permission
-from diagnostics.dmarc import Category, ReportStore
+from diagnostics.dmarc import Category, Diagnosis, ReportStore
 from diagnostics.errors import DiagnosticsError
-from pages._common import app_resolver, diagnosis_card, show_error
+from pages._common import app_resolver, diagnosis_card, share_text, show_error
 from pages._landing import check_timeout, explain_within
 from pages._reports import (
     by_service,
@@ -417,13 +417,42 @@ def show_diagnoses(store: ReportStore, domain: str, start: dt.date, end: dt.date
                 "align.",
                 icon=":material/check_circle:",
             )
+        # Legitimate sources that need a fix first; unknown senders (one diagnosis per IP) would
+        # bury them, so they share one card with a table.
+        spoofers = [d for d in failing if d.category is Category.UNAUTHORIZED]
         for diagnosis in failing:
-            diagnosis_card(diagnosis)
+            if diagnosis.category is not Category.UNAUTHORIZED:
+                diagnosis_card(diagnosis)
+        if spoofers:
+            unknown_senders_card(spoofers)
         if failing and len(failing) < len(mine):
             with st.expander(f"{len(mine) - len(failing)} compliant source(s)"):
                 for diagnosis in mine:
                     if diagnosis.category is Category.COMPLIANT:
                         diagnosis_card(diagnosis)
+
+
+def unknown_senders_card(spoofers: list[Diagnosis]) -> None:
+    messages = sum(d.messages for d in spoofers)
+    share = sum(d.share for d in spoofers)
+    with st.container(border=True):
+        st.markdown(
+            f"**{len(spoofers)} unknown sender(s)** · unauthorized · {share_text(share)} of the mail "
+            f"({messages:,} messages)"
+        )
+        st.write(
+            "These addresses sent mail as the domain that passed neither SPF nor DKIM, and none "
+            "belongs to your providers or any provider we know: most likely spoofing. Do not "
+            "authorize them; once your own senders pass, a stricter DMARC policy (quarantine, then "
+            "reject) makes receivers refuse such mail."
+        )
+        table = pd.DataFrame(
+            [
+                {"source": d.source, "messages": d.messages, "IPs": ", ".join(d.ips)}
+                for d in spoofers
+            ]
+        ).sort_values("messages", ascending=False)
+        st.dataframe(table, hide_index=True, width="stretch", height=min(400, 38 + 35 * len(table)))
 
 
 with diagnoses:
