@@ -447,10 +447,7 @@ def unknown_senders_card(spoofers: list[Diagnosis]) -> None:
             "reject) makes receivers refuse such mail."
         )
         table = pd.DataFrame(
-            [
-                {"source": d.source, "messages": d.messages, "IPs": ", ".join(d.ips)}
-                for d in spoofers
-            ]
+            [{"sending IP": ", ".join(d.ips), "messages": d.messages} for d in spoofers]
         ).sort_values("messages", ascending=False)
         st.dataframe(table, hide_index=True, width="stretch", height=min(400, 38 + 35 * len(table)))
 
