@@ -11,6 +11,8 @@ second import only counts them as already stored. Uploads are capped in size and
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from admin.sample_reports import sample_reports
 from diagnostics.database import database_url
 from diagnostics.dmarc import FileResult, ImportSummary, ReportStore, StoreError
 from diagnostics.dmarc.queries import Moment
@@ -131,7 +134,19 @@ def _open_report_store(url: str, resolved: str) -> ReportStore:
     store = ReportStore(url or None)
     if is_embedded_default(url):
         store.import_paths(sample_files())
+        # The sample accounts' own recent reports, so their Overview has something to explain.
+        store.import_files(demo_reports(dt.datetime.now(dt.UTC).date()))
     return store
+
+
+def demo_reports(today: dt.date) -> list[io.BytesIO]:
+    """The sample accounts' demo reports as named in-memory files (the name shows in summaries)."""
+    files = []
+    for name, data in sample_reports(today):
+        handle = io.BytesIO(data)
+        handle.name = name
+        files.append(handle)
+    return files
 
 
 def report_store() -> ReportStore:

@@ -6,6 +6,7 @@ are read back from the store, never written down here.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from pages._reports import (
     SAMPLES,
     UploadLimits,
     by_service,
+    demo_reports,
     import_uploads,
     records_csv,
     sample_files,
@@ -276,6 +278,12 @@ def test_samples_are_imported_once_on_the_embedded_default(tmp_path, monkeypatch
     reference = ReportStore(f"sqlite:///{tmp_path / 'reference.sqlite'}")
     summary = reference.import_paths(files)
     assert summary.ok, summary.lines()
+    demo = reference.import_files(demo_reports(dt.datetime.now(dt.UTC).date()))
+    assert demo.ok, demo.lines()
+    # the sample accounts' domains have recent reports, for their Overview
+    assert {"bluebird-bakery.example", "harborandpine.example"} <= set(
+        store.domains()["policy_domain"]
+    )
     assert len(store.reports()) == len(reference.reports()) > 0
     assert len(store.failure_reports()) == len(reference.failure_reports()) > 0
     assert len(store.tls_reports()) == len(reference.tls_reports()) > 0
