@@ -191,7 +191,11 @@ async def _spf(
         elif recommendation.added:
             names = [catalogue.get(k) for k in recommendation.added]
             includes = " ".join(f"include:{p.spf_include}" for p in names)
-            replacing = ", replacing the current one" if recommendation.current else ""
+            replacing = (
+                f" (it replaces the current record, {recommendation.current})"
+                if recommendation.current
+                else ""
+            )
             findings.append(
                 Finding(
                     "provider_not_authorized",

@@ -59,6 +59,16 @@ def finding_cards(findings: Iterable[Finding]) -> None:
         show(f"**{title}**{term}\n\n{finding.message}", icon=_ICONS[finding.severity])
 
 
+_ACTION_TITLES = {
+    "add_spf_include": "Add the SPF include",
+    "custom_return_path": "Set up a custom return path",
+    "setup_dkim": "Set up DKIM",
+    "fix_spf_record": "Fix the SPF record",
+    "no_action": "No action",
+    "tighten_policy": "Tighten the DMARC policy",
+}
+
+
 def share_text(share: float) -> str:
     """A share of the mail as people say it: "<1 %" rather than a misleading "0 %"."""
     return "<1%" if 0 < share < 0.005 else f"{share:.0%}"
@@ -74,7 +84,9 @@ def diagnosis_card(diagnosis: Diagnosis) -> None:
         )
         st.write(diagnosis.explanation)
         for action in diagnosis.actions:
-            st.markdown(f"**{action.code.value.replace('_', ' ').capitalize()}**: {action.message}")
+            st.markdown(
+                f"**{_ACTION_TITLES.get(action.code.value, action.code.value)}**: {action.message}"
+            )
             # Some fixes need several records (SES custom MAIL FROM: an MX and a TXT); each
             # is shown with its name so it can be pasted as is.
             if action.records:

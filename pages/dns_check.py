@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -139,7 +140,17 @@ if analysis_typed.tree is not None:
     )
     if not costs.empty:
         st.caption("What each include costs of the 10-lookup budget")
-        st.bar_chart(costs, x="include", y="lookups", horizontal=True, height=60 + 40 * len(costs))
+        chart = (
+            alt.Chart(costs)
+            .mark_bar(size=18)
+            .encode(
+                x=alt.X("lookups:Q", title="DNS lookups", axis=alt.Axis(tickMinStep=1)),
+                y=alt.Y("include:N", sort="-x", title=None, axis=alt.Axis(labelLimit=400)),
+                tooltip=["include", "lookups"],
+            )
+            .properties(height=40 + 34 * len(costs))
+        )
+        st.altair_chart(chart, use_container_width=True)
 
 if verdict is not None:
     st.subheader(f"IP test: {verdict.ip}")

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from admin import Account, AdminError, Connection, RouteMode, Store
+from admin import Account, AdminError, Connection, Plan, RouteMode, Store
 from diagnostics import providers
 from diagnostics.errors import DiagnosticsError
 from diagnostics.smtp import Security, SmtpSettings, lint, preset, presets
@@ -211,18 +211,25 @@ def route_section(store: Store, account: Account, count: int) -> None:
     mode.metric("Outbound route", route.mode.value.capitalize())
     total.metric("Custom connections", count)
     if route.mode is RouteMode.PAUSED:
-        st.error(f"**Outbound mail is paused.** {route.reason}", icon=":material/pause_circle:")
+        # The reason already starts "Outbound mail is paused: …".
+        st.error(route.reason, icon=":material/pause_circle:")
     elif route.mode is RouteMode.MANAGED:
         st.info(f"**Managed sending.** {route.reason}", icon=":material/outgoing_mail:")
     else:
         st.success(f"**Custom SMTP.** {route.reason}", icon=":material/cable:")
     if route.mode is not RouteMode.MANAGED:
+        nano = account.plan is Plan.NANO
         st.button(
             "Use managed sending",
             key="smtp_use_managed",
             on_click=_use_managed,
             args=(store, account.id),
-            help="Send through managed TrekMail SMTP (paid plans); the connections stay saved.",
+            disabled=nano,
+            help=(
+                "The Nano plan has no managed sending: keep a custom connection, or upgrade."
+                if nano
+                else "Send through managed TrekMail SMTP; the connections stay saved."
+            ),
         )
     _show_flash("route")
 
@@ -264,7 +271,7 @@ def editor(store: Store, account: Account, connections: list[Connection]) -> Non
     chosen = st.selectbox(
         "Connection",
         options=[NEW, *by_id],
-        format_func=lambda i: "➕ New connection" if i == NEW else by_id[i].label,
+        format_func=lambda i: "+ New connection" if i == NEW else by_id[i].label,
         key=choice_key,
     )
     conn = by_id.get(chosen)

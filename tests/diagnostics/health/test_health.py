@@ -124,7 +124,7 @@ def test_seed_example_sendgrid_include_missing(resolver):
     assert health.spf.status is Verdict.ERROR
     (missing,) = [f for f in health.spf.findings if f.code == "provider_not_authorized"]
     assert "v=spf1 include:spf.trekmail.net include:sendgrid.net -all" in missing.message
-    assert "replacing the current one" in missing.message
+    assert "it replaces the current record, v=spf1 include:spf.trekmail.net -all" in missing.message
     assert health.dkim.status is Verdict.OK
     assert [c.selector for c in health.dkim_selectors] == [PLATFORM_SELECTOR, "s1", "s2"]
     assert health.dmarc.status is Verdict.OK
