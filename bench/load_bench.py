@@ -53,6 +53,12 @@ TARGET_SECONDS = 3.0
 # Long enough that a slow answer is measured as slow rather than counted as a failure.
 RUN_TIMEOUT = 600.0
 SOURCES = 5_000
+# Measured (ru_maxrss of one session over 1,000,000 records: 2,335 MB; over 20,000: 312 MB): a
+# session process's base and what each record of the period adds at the peak of a page run.
+SESSION_BASE_MB = 300.0
+RECORD_KB = 2.1
+# The machine is shared: a burst must leave this share of the available memory to others.
+MEMORY_SHARE = 0.6
 # The whole burst stops after this long (the default run stays near 5 minutes); a session cut off
 # counts as failed, with the answers it had given.
 BUDGET_SECONDS = 240.0
@@ -142,6 +148,24 @@ def fill(store: ReportStore, rows: int, seed: int) -> None:
         table.to_sql(
             schema.records.name, connection, if_exists="append", index=False, chunksize=50_000
         )
+
+
+def needed_mb(sessions: int, rows: int) -> float:
+    """About how much memory `sessions` sessions over `rows` records take at their peak: each
+    page run loads the period's records into its own frame and explains them."""
+    return sessions * (SESSION_BASE_MB + rows * RECORD_KB / 1024)
+
+
+def available_mb() -> float | None:
+    """MemAvailable of /proc/meminfo in MB (None where there is no such file)."""
+    try:
+        lines = Path("/proc/meminfo").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) / 1024
+    return None
 
 
 def bench_environment(store: Path, data_dir: Path, nameserver: str) -> dict[str, str]:
@@ -310,6 +334,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
+    need, free = needed_mb(args.sessions, args.rows), available_mb()
+    if free is not None and need > MEMORY_SHARE * free:
+        # Refused rather than run into the out-of-memory killer on a machine others use too.
+        print(
+            f"not started: {args.sessions} sessions over {args.rows:,} records need about "
+            f"{need:,.0f} MB at their peak, and only {MEMORY_SHARE:.0%} of the {free:,.0f} MB "
+            "available may be used. Fewer --sessions or --rows."
+        )
+        return 2
     store = args.out / f"{explain_bench.DOMAIN}-{args.rows}-{args.seed}.sqlite"
     filled = prepare_store(store, args.rows, args.seed)
     how = "reused" if filled is None else f"filled in {filled:.1f} s"
