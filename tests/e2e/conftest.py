@@ -180,7 +180,10 @@ def desk(tmp_path_factory: pytest.TempPathFactory, e2e_output: Path) -> Iterator
         nameserver.stop()
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps its event loop registered as the main
+# thread's running loop while it is started, which makes every asyncio test run after it in the same
+# worker fail with "cannot be called from a running event loop". Ending it with the module frees it.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.skip("Debian's Chromium is not installed (`make browser` installs it)")
