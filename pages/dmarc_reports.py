@@ -386,7 +386,7 @@ def show_diagnoses(store: ReportStore, domain: str, start: dt.date, end: dt.date
     if explained is None or explained[0] != (domain, start, end):
         try:
             with st.status("Explaining each source against today's DNS…", expanded=False) as status:
-                records = store.records(domain, start, end)
+                records = store.verdicts(domain, start, end)  # reduced in SQL
                 found = (
                     []
                     if records.empty

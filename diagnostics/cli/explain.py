@@ -84,7 +84,7 @@ def _needs_fixing(diagnosis: Diagnosis) -> bool:
 def _records(args: argparse.Namespace, domain: str) -> pd.DataFrame:
     start = _since(args.since)
     if not args.paths:
-        return ReportStore(args.database).records(domain, args.since)
+        return ReportStore(args.database).verdicts(domain, args.since)
     with tqdm(total=0, unit="file", disable=not sys.stderr.isatty(), file=sys.stderr) as bar:
 
         def progress(done: int, total: int, _name: str) -> None:

@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 
 from diagnostics.dmarc import schema
+from diagnostics.dmarc.combos import KEYS
 from diagnostics.errors import InvalidInput
 
 DAY = 86_400
@@ -108,6 +109,34 @@ def records_query(
     if report_pk is not None:
         query = query.where(_r.c.report_pk == report_pk)
     return query if limit is None else query.limit(limit)
+
+
+def verdicts_query(domain: str | None, start: Moment, end: Moment) -> Select[Any]:
+    """The records reduced in SQL to their distinct verdict combinations (`combos.KEYS`), with
+    summed `count` and the first begin / last end: what `explain` needs, a few thousand rows where
+    the records are a million."""
+    keys = [_r.c[name] for name in KEYS]
+    return (
+        select(
+            *keys,
+            func.sum(_r.c["count"]).label("count"),
+            func.min(_r.c.begin_ts).label("begin_ts"),
+            func.max(_p.c.end_ts).label("end_ts"),
+        )
+        .join_from(_r, _p, _r.c.report_pk == _p.c.id)
+        .where(_period(_r.c.begin_ts, domain, start, end))
+        .group_by(*keys)
+    )
+
+
+def policies_query(domain: str | None, start: Moment, end: Moment) -> Select[Any]:
+    """Each policy domain's published p= per report, with when the report began: the latest one
+    is what receivers applied last (explain's fallback when DNS has no DMARC record)."""
+    return (
+        select(_p.c.policy_domain, _p.c.policy_p, func.max(_p.c.begin_ts).label("latest"))
+        .where(_period(_p.c.begin_ts, domain, start, end))
+        .group_by(_p.c.policy_domain, _p.c.policy_p)
+    )
 
 
 def volume_by_day_query(domain: str | None, start: Moment, end: Moment) -> Select[Any]:
