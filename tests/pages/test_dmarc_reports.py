@@ -330,8 +330,7 @@ def test_diagnoses_come_first_with_the_record_to_publish(url, nameserver, monkey
     )
     zone = {**providers, "seed.example": {"TXT": ["v=spf1 include:spf.trekmail.net -all"]}}
     monkeypatch.setenv("DESK_NAMESERVER", nameserver(zone).address)
-    report = tmp_path / "seed.xml"
-    report.write_text(SEED_REPORT)
+    report = Path(__file__).resolve().parents[1] / "data" / "seed" / "seed.example.xml"
     store = ReportStore(url)
     assert store.import_paths([report]).ok
     at = open_page()
@@ -344,19 +343,3 @@ def test_diagnoses_come_first_with_the_record_to_publish(url, nameserver, monkey
     # the cards come before the figures and charts
     order = [getattr(n, "label", None) or getattr(n, "value", None) for n in at.main]
     assert order.index("What to fix") < order.index("Messages")
-
-
-SEED_REPORT = """<?xml version="1.0"?>
-<feedback>
-  <report_metadata><org_name>google.com</org_name><email>noreply@google.com</email>
-    <report_id>seed-1</report_id><date_range><begin>1763942400</begin><end>1764028799</end></date_range>
-  </report_metadata>
-  <policy_published><domain>seed.example</domain><adkim>r</adkim><aspf>r</aspf><p>none</p>
-    <sp>none</sp><pct>100</pct></policy_published>
-  <record><row><source_ip>167.89.10.5</source_ip><count>120</count>
-      <policy_evaluated><disposition>none</disposition><dkim>pass</dkim><spf>fail</spf></policy_evaluated></row>
-    <identifiers><header_from>seed.example</header_from><envelope_from>seed.example</envelope_from></identifiers>
-    <auth_results><dkim><domain>seed.example</domain><selector>s1</selector><result>pass</result></dkim>
-      <spf><domain>seed.example</domain><result>fail</result></spf></auth_results></record>
-</feedback>
-"""

@@ -16,25 +16,7 @@ PROVIDERS = yaml.safe_load(
 )
 
 # The seed's case: SendGrid sends for seed.example, whose SPF names only the platform.
-REPORT = """<?xml version="1.0"?>
-<feedback>
-  <report_metadata><org_name>google.com</org_name><email>noreply@google.com</email>
-    <report_id>seed-1</report_id><date_range><begin>1763942400</begin><end>1764028799</end></date_range>
-  </report_metadata>
-  <policy_published><domain>seed.example</domain><adkim>r</adkim><aspf>r</aspf><p>none</p>
-    <sp>none</sp><pct>100</pct></policy_published>
-  <record><row><source_ip>167.89.10.5</source_ip><count>120</count>
-      <policy_evaluated><disposition>none</disposition><dkim>pass</dkim><spf>fail</spf></policy_evaluated></row>
-    <identifiers><header_from>seed.example</header_from><envelope_from>seed.example</envelope_from></identifiers>
-    <auth_results><dkim><domain>seed.example</domain><selector>s1</selector><result>pass</result></dkim>
-      <spf><domain>seed.example</domain><result>fail</result></spf></auth_results></record>
-  <record><row><source_ip>203.0.113.20</source_ip><count>40</count>
-      <policy_evaluated><disposition>none</disposition><dkim>pass</dkim><spf>pass</spf></policy_evaluated></row>
-    <identifiers><header_from>seed.example</header_from><envelope_from>seed.example</envelope_from></identifiers>
-    <auth_results><dkim><domain>seed.example</domain><selector>trekmail</selector><result>pass</result></dkim>
-      <spf><domain>seed.example</domain><result>pass</result></spf></auth_results></record>
-</feedback>
-"""
+REPORT = (Path(__file__).resolve().parents[2] / "data" / "seed" / "seed.example.xml").read_text()
 
 SEED_RECORD = "v=spf1 include:spf.trekmail.net include:sendgrid.net -all"
 
