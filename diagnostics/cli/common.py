@@ -1,9 +1,11 @@
-"""Options more than one subcommand shares: which nameserver to ask, and how long to wait."""
+"""Options more than one subcommand shares: the providers in use, which nameserver to ask, and
+how long to wait."""
 
 from __future__ import annotations
 
 import argparse
 
+from diagnostics import providers
 from diagnostics.dns import Resolver, parse_nameserver
 
 
@@ -28,3 +30,15 @@ def resolver_from(args: argparse.Namespace) -> Resolver:
         host, port = parse_nameserver(args.nameserver)
         return Resolver([host], port=port, timeout=args.dns_timeout)
     return Resolver(timeout=args.dns_timeout)
+
+
+def add_provider_option(parser: argparse.ArgumentParser) -> None:
+    """`--provider KEY`, repeatable, checked against the catalogue."""
+    parser.add_argument(
+        "--provider",
+        action="append",
+        default=[],
+        metavar="KEY",
+        choices=providers.keys(),
+        help="a provider the domain sends through (repeatable): " + ", ".join(providers.keys()),
+    )

@@ -14,7 +14,7 @@ from typing import Any
 
 from diagnostics import providers
 from diagnostics.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
-from diagnostics.cli.common import add_resolver_options, resolver_from
+from diagnostics.cli.common import add_provider_option, add_resolver_options, resolver_from
 from diagnostics.errors import InvalidInput
 from diagnostics.health import DomainHealth, check_domain
 from diagnostics.verdict import Verdict
@@ -30,14 +30,7 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("domain", help="the sending (From) domain")
-    parser.add_argument(
-        "--provider",
-        action="append",
-        default=[],
-        metavar="KEY",
-        choices=providers.keys(),
-        help="a provider the domain sends through (repeatable): " + ", ".join(providers.keys()),
-    )
+    add_provider_option(parser)
     parser.add_argument(
         "--selector",
         action="append",

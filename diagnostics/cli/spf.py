@@ -13,9 +13,8 @@ import json
 import sys
 from typing import Any
 
-from diagnostics import providers
 from diagnostics.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
-from diagnostics.cli.common import add_resolver_options, resolver_from
+from diagnostics.cli.common import add_provider_option, add_resolver_options, resolver_from
 from diagnostics.errors import InvalidInput
 from diagnostics.findings import Finding, Severity
 from diagnostics.serialize import to_jsonable
@@ -34,14 +33,7 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("domain", help="the domain to check (the From or envelope domain)")
-    parser.add_argument(
-        "--provider",
-        action="append",
-        default=[],
-        metavar="KEY",
-        choices=providers.keys(),
-        help="a provider the domain sends through (repeatable): " + ", ".join(providers.keys()),
-    )
+    add_provider_option(parser)
     parser.add_argument("--ip", help="test whether this sending IP is authorized")
     parser.add_argument("--sender", help="envelope sender for --ip (default: postmaster@DOMAIN)")
     add_resolver_options(parser)

@@ -18,28 +18,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from diagnostics.dmarc.columns import ROW_TEXT_COLUMNS
 from diagnostics.enrich.addresses import canonical_ip
 
 Row = dict[str, Any]
 
 # Per-record columns stored in dmarc_records (the report-level ones come from dmarc_reports).
-RECORD_VALUE_COLUMNS: tuple[str, ...] = (
-    "source_ip",
-    "count",
-    "disposition",
-    "dkim_aligned",
-    "spf_aligned",
-    "override_reasons",
-    "header_from",
-    "envelope_from",
-    "envelope_to",
-    "spf_domain",
-    "spf_scope",
-    "spf_result",
-    "dkim_domains",
-    "dkim_selectors",
-    "dkim_results",
-)
+RECORD_VALUE_COLUMNS: tuple[str, ...] = (ROW_TEXT_COLUMNS[0], "count", *ROW_TEXT_COLUMNS[1:])
 
 _REPORT_TEXT = (
     "source",
