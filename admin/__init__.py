@@ -20,6 +20,7 @@ from admin.errors import (
 )
 from admin.plans import Plan, Route, RouteMode
 from admin.records import Account, AuditAction, AuditEntry, Connection, ProbeRecord
+from admin.rotation import KeyRotation
 from admin.sample import ensure_sample_data
 from admin.secrets import KeySource, generate_key
 from admin.signin import SessionCheck, SignInResult
@@ -33,6 +34,7 @@ __all__ = [
     "AuditAction",
     "AuditEntry",
     "Connection",
+    "KeyRotation",
     "KeySource",
     "NotFound",
     "Permission",

@@ -1,18 +1,22 @@
-"""The admin command line: local users of the desk.
+"""The admin command line: local users of the desk, and the key of its saved passwords.
 
     python -m admin users add NAME --role admin|support|analyst [--password-env VAR]
     python -m admin users list [--json]
     python -m admin users disable NAME          (and `enable NAME`)
     python -m admin users set-role NAME ROLE
     python -m admin users set-password NAME [--password-env VAR]
+    python -m admin secrets rotate [--old-key-env VAR] [--new-key-env VAR]
 
 The database is the app's: DATABASE_URL, else the embedded SQLite file. A password is asked twice
 with getpass, or read from the environment variable named by --password-env (for automation); it is
-never an argument, so it never lands in shell history or the process list. The audit log names
-`cli:<login name>`.
+never an argument, so it never lands in shell history or the process list. The keys of `secrets
+rotate` come from environment variables alone (DESK_SECRET_KEY_OLD and DESK_SECRET_KEY unless
+named). Everything printed is scrubbed of those secrets (diagnostics.cli.output). The audit log
+names `cli:<login name>`.
 
 Exit codes, as in diagnostics' CLI: 0 done, 1 refused (no such user, the last admin, ...),
-2 usage error or the database cannot be reached. One plain line on stderr, never a traceback.
+2 usage error, a key that does not read the saved passwords, or the database cannot be reached.
+One plain line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -20,15 +24,19 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import logging
 import os
 import re
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from admin.errors import AdminError, AdminInputError, StoreUnavailable
+from admin.errors import AdminError, AdminInputError, SecretKeyError, StoreUnavailable
+from admin.secrets import KEY_ENV
 from admin.store import Store
 from admin.users import User
+from diagnostics.cli.output import scrubbed_output, secrets_in_play
+from diagnostics.redaction import Login
 from diagnostics.secret import Secret
 
 EXIT_OK = 0
@@ -36,6 +44,7 @@ EXIT_REFUSED = 1
 EXIT_USAGE = 2
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+OLD_KEY_ENV = "DESK_SECRET_KEY_OLD"
 
 
 class UsageError(Exception):
@@ -86,6 +95,29 @@ def build_parser() -> argparse.ArgumentParser:
     password.add_argument("name")
     password.add_argument("--password-env", metavar="VAR", help="read the password from $VAR")
     password.set_defaults(handler=_set_password)
+
+    secrets = commands.add_parser("secrets", help="the key that encrypts saved SMTP passwords")
+    key_actions = secrets.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    rotate = key_actions.add_parser(
+        "rotate",
+        help="re-encrypt every saved password under a new key, all or nothing",
+        description="Re-encrypt every saved SMTP password from the old key to the new one, in one "
+        "transaction. The keys are read from environment variables, never from the command line.",
+    )
+    rotate.add_argument(
+        "--old-key-env",
+        metavar="VAR",
+        default=OLD_KEY_ENV,
+        help=f"the variable holding the key the passwords are saved with (default {OLD_KEY_ENV})",
+    )
+    rotate.add_argument(
+        "--new-key-env",
+        metavar="VAR",
+        default=KEY_ENV,
+        help=f"the variable holding the new key (default {KEY_ENV})",
+    )
+    # The store opens with the old key: the one the database is under until the rotation commits.
+    rotate.set_defaults(handler=_rotate, store_key=_old_key)
     return parser
 
 
@@ -97,20 +129,45 @@ def main(argv: Sequence[str] | None = None, *, store: Store | None = None) -> in
     if handler is None:
         parser.print_help()
         return EXIT_USAGE
+    with scrubbed_output(_secrets_in_play(args)):
+        try:
+            if store is not None:
+                return handler(store, args)
+            with _open_store(args) as opened:
+                return handler(opened, args)
+        except (UsageError, AdminInputError, SecretKeyError, StoreUnavailable) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except AdminError as exc:
+            print(f"refused: {exc}", file=sys.stderr)
+            return EXIT_REFUSED
+        except (KeyboardInterrupt, EOFError):
+            print("interrupted", file=sys.stderr)
+            return EXIT_USAGE
+
+
+def _open_store(args: argparse.Namespace) -> Store:
+    """The app's database, with the key the command opens it with (`store_key`), else the app's."""
+    store_key: Callable[[argparse.Namespace], Secret] | None = getattr(args, "store_key", None)
+    if store_key is None:
+        return Store()
+    key = store_key(args)
+    # The store warns on stderr when its key is not the database's. A rotation run again after it
+    # finished opens with the old key, which no longer is, and says itself what it found.
+    quiet = logging.getLogger("admin.store")
+    was, quiet.disabled = quiet.disabled, True
     try:
-        if store is not None:
-            return handler(store, args)
-        with Store() as opened:
-            return handler(opened, args)
-    except (UsageError, AdminInputError, StoreUnavailable) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except AdminError as exc:
-        print(f"refused: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
-    except (KeyboardInterrupt, EOFError):
-        print("interrupted", file=sys.stderr)
-        return EXIT_USAGE
+        return Store(secret_key=key)
+    finally:
+        quiet.disabled = was
+
+
+def _secrets_in_play(args: argparse.Namespace) -> list[Login]:
+    """What the output must never show: every `--*-env` variable's value, and the desk's own key."""
+    found = secrets_in_play(args)
+    if os.environ.get(KEY_ENV, "").strip():
+        found.append(Secret(os.environ[KEY_ENV].strip()))
+    return found
 
 
 def _actor() -> str:
@@ -120,15 +177,20 @@ def _actor() -> str:
         return "cli"
 
 
+def _from_env(option: str, name: str) -> Secret:
+    """The secret in the environment variable `name`, given with `option`."""
+    if not _ENV_NAME.match(name):
+        # Not repeated: it may be the secret itself, given by mistake.
+        raise UsageError(f"{option} takes the name of an environment variable.")
+    value = os.environ.get(name, "")
+    if not value:
+        raise UsageError(f"The environment variable {name} is not set or empty.")
+    return Secret(value)
+
+
 def _password(args: argparse.Namespace) -> Secret:
     if args.password_env:
-        if not _ENV_NAME.match(args.password_env):
-            # Not repeated: it may be the password itself, given by mistake.
-            raise UsageError("--password-env takes the name of an environment variable.")
-        value = os.environ.get(args.password_env, "")
-        if not value:
-            raise UsageError(f"The environment variable {args.password_env} is not set or empty.")
-        return Secret(value)
+        return _from_env("--password-env", args.password_env)
     first = getpass.getpass("Password: ")
     if getpass.getpass("Password again: ") != first:
         raise UsageError("The two passwords differ; nothing was changed.")
@@ -176,6 +238,21 @@ def _set_role(store: Store, args: argparse.Namespace) -> int:
 def _set_password(store: Store, args: argparse.Namespace) -> int:
     user = store.users.set_password(args.name, _password(args), actor=_actor())
     print(f"Set a new password for {user.name}; their sessions have ended.")
+    return EXIT_OK
+
+
+def _old_key(args: argparse.Namespace) -> Secret:
+    return _from_env("--old-key-env", args.old_key_env)
+
+
+def _rotate(store: Store, args: argparse.Namespace) -> int:
+    new = _from_env("--new-key-env", args.new_key_env)
+    done = store.rotate_key(_old_key(args), new, actor=_actor())
+    print(done.summary())
+    print(
+        "Switch the desk to the new key now (README: Rotating the secret key): the old key no "
+        "longer reads the saved passwords."
+    )
     return EXIT_OK
 
 

@@ -1,13 +1,14 @@
 """Turns a probe result into what the probe history keeps, with every secret taken out.
 
-The probe (diagnostics.smtp.probe) already redacts AUTH payloads; this is the second line: before a
-transcript reaches the database, the connection's password is removed in clear and in the base64
-forms AUTH PLAIN and AUTH LOGIN carry, wherever it appears.
+The probe (diagnostics.smtp.probe) already scrubs what the server sent; this is the second line,
+for results from elsewhere (a stored dict, an older probe): before a transcript or a result reaches
+the database, the connection's password is removed in every form the scrubber of
+diagnostics.redaction knows (clear, base64 alone and in AUTH PLAIN, URL-encoded, JSON-escaped),
+wherever it appears. `[redacted]` marks what this line caught, `[hidden]` what the probe did.
 """
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import json
 from collections.abc import Iterable, Mapping
@@ -17,6 +18,7 @@ from enum import Enum
 from typing import Any
 
 from admin.errors import AdminInputError
+from diagnostics.redaction import Scrubber
 from diagnostics.secret import Secret
 
 REDACTED = "[redacted]"
@@ -44,10 +46,9 @@ def summarize(result: Any, secrets: Iterable[tuple[str, Secret]] = ()) -> ProbeS
     duration = data.get("duration")
     if isinstance(duration, timedelta):
         duration = duration.total_seconds()
-    transcript = _transcript_text(data.pop("transcript", ""))
-    needles = _needles(secrets)
-    transcript = _scrub(transcript, needles)
-    safe = json.loads(_scrub(json.dumps(data, default=_jsonable, sort_keys=True), needles))
+    scrub = Scrubber(secrets, marker=REDACTED)
+    transcript = scrub(_transcript_text(data.pop("transcript", "")))
+    safe = scrub.scrub_data(json.loads(json.dumps(data, default=_jsonable, sort_keys=True)))
     return ProbeSummary(
         outcome=str(_jsonable(outcome))[:40],
         ok=ok,
@@ -85,29 +86,6 @@ def _transcript_text(transcript: Any) -> str:
                 lines.append(str(_jsonable(line)))
         return "\n".join(lines)
     return str(transcript)
-
-
-def _needles(secrets: Iterable[tuple[str, Secret]]) -> list[str]:
-    needles: set[str] = set()
-    for username, password in secrets:
-        value = password.reveal()
-        if (
-            len(value) < 4
-        ):  # too short to find without wrecking the transcript; never seen in practice
-            continue
-        raw = value.encode("utf-8")
-        needles.add(value)
-        needles.add(base64.b64encode(raw).decode("ascii"))  # AUTH LOGIN
-        plain = b"\0" + username.encode("utf-8") + b"\0" + raw  # AUTH PLAIN
-        needles.add(base64.b64encode(plain).decode("ascii"))
-        needles.add(json.dumps(value)[1:-1])  # as it appears inside a JSON string
-    return sorted(needles, key=len, reverse=True)
-
-
-def _scrub(text: str, needles: list[str]) -> str:
-    for needle in needles:
-        text = text.replace(needle, REDACTED)
-    return text
 
 
 def _jsonable(value: Any) -> Any:

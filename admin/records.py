@@ -75,6 +75,7 @@ class AuditAction(StrEnum):
     SESSION_EXPIRED = "session_expired"
     REPORTS_IMPORTED = "reports_imported"
     REPORTS_REFUSED = "reports_refused"
+    KEY_ROTATED = "key_rotated"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,9 @@ Configuration: `url`, else DATABASE_URL, else data/desk.sqlite (DESK_DATA_DIR mo
 key: `secret_key` (the page layer passes Streamlit's secret), else DESK_SECRET_KEY, else `key_file`,
 by default data/secret.key, created on first run with mode 0600. With a key other than the one the
 saved passwords were encrypted with, the store still opens (`key_matches` is False, for a banner);
-reading or saving a password then raises SecretKeyError with a plain message.
+reading or saving a password then raises SecretKeyError with a plain message. `rotate_key` moves every
+saved password to a new key at once (admin.rotation); a store still running with the old key then
+refuses to save rather than mix two keys.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from admin import inputs, migrate, rows
+from admin import inputs, migrate, rotation, rows
 from admin.access import SYSTEM, Actor, Permission, Principal, resolve
 from admin.database import WRITE, data_dir, default_sqlite, display_url, make_engine, resolve_url
 from admin.errors import AdminInputError, NotFound, SecretKeyError, StoreUnavailable
@@ -47,6 +49,7 @@ from admin.plans import (
 )
 from admin.probes import summarize
 from admin.records import Account, AuditAction, AuditEntry, Connection, ProbeRecord
+from admin.rotation import KEY_ID_META, KeyRotation
 from admin.secrets import WRONG_KEY_MESSAGE, KeySource, SecretBox, load_key
 from admin.signin import SessionPolicy, ThrottlePolicy
 from admin.users import Users
@@ -56,7 +59,6 @@ from diagnostics.smtp.settings import Security, SmtpSettings
 log = logging.getLogger(__name__)
 
 KEY_FILE_NAME = "secret.key"
-_KEY_ID = "secret_key_id"
 _MAX_NAME = 200
 
 
@@ -274,7 +276,7 @@ class Store:
         actor = self._allow(actor, Permission.EDIT_CONNECTIONS)
         with self._write() as s:
             account = rows.lock_account(s, account_id)
-            self._require_key()
+            self._require_key(s)
             before = rows.account_state(account, rows.route_of(s, account))
             now = utcnow()
             row = ConnectionRow(
@@ -343,7 +345,7 @@ class Store:
                 row.username = new_settings.username
                 row.from_address = new_settings.from_address
                 if new_settings.secret or not keep_password_if_empty:
-                    self._require_key()
+                    self._require_key(s)
                     password_changed = self._password_differs(row, new_settings.secret)
                     row.password_encrypted = self._box.encrypt(new_settings.secret)
                     row.password_hint = new_settings.secret.hint()
@@ -616,18 +618,39 @@ class Store:
         """Remember which key encrypts this database's secrets; False if it is another key."""
         try:
             with self._write() as s:
-                if s.get(MetaRow, _KEY_ID) is None:
-                    s.add(MetaRow(key=_KEY_ID, value=self._box.key_id))
+                if s.get(MetaRow, KEY_ID_META) is None:
+                    s.add(MetaRow(key=KEY_ID_META, value=self._box.key_id))
         except IntegrityError:
             pass  # another process registered its key first; compare with that one below
         with self._read() as s:
-            row = s.get(MetaRow, _KEY_ID)
+            row = s.get(MetaRow, KEY_ID_META)
             return row is not None and row.value == self._box.key_id
 
-    def _require_key(self) -> None:
-        # Saving with another key would leave the database with passwords under two keys.
-        if not self.key_matches:
+    def _require_key(self, s: Session) -> None:
+        # Saving with another key would leave the database with passwords under two keys. Asked
+        # inside the write (after the account's lock), so a rotation that committed meanwhile, by
+        # another process, is seen too.
+        row = s.get(MetaRow, KEY_ID_META, populate_existing=True)
+        matches = row.value == self._box.key_id if row is not None else self.key_matches
+        if not matches:
             raise SecretKeyError(WRONG_KEY_MESSAGE)
+
+    def rotate_key(
+        self, old_key: Secret | str, new_key: Secret | str, *, actor: Actor = "system"
+    ) -> KeyRotation:
+        """Re-encrypt every saved password from `old_key` to `new_key` in one transaction, audited
+        (admin.rotation). Raises SecretKeyError, having changed nothing, when a password does not
+        decrypt with the old key (or a key is unusable), AdminInputError when both are the same.
+        Afterwards only a store opened with the new key reads the passwords."""
+        self._allow(actor, Permission.READ_SECRETS)
+        actor = self._allow(actor, Permission.EDIT_CONNECTIONS)
+        old, new = SecretBox(old_key), SecretBox(new_key)
+        if old.key_id == new.key_id:
+            raise AdminInputError("The old and the new secret key are the same: nothing to rotate.")
+        with self._write() as s:
+            done = rotation.rotate(s, old, new, actor)
+        self.key_matches = self._box.key_id == new.key_id
+        return done
 
     def _password_differs(self, row: ConnectionRow, new: Secret) -> bool:
         try:

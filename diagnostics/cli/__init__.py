@@ -2,6 +2,10 @@
 
 Exit codes, for every subcommand: 0 nothing wrong, 1 problems found, 2 usage error or a failure to
 reach what was asked (DNS, SMTP, a file). Bad input prints one plain line on stderr, never a traceback.
+
+A secret reaches a subcommand only through an option `--NAME-env VAR` naming an environment
+variable; every command runs with its stdout and stderr scrubbed of those secrets in every form
+(diagnostics.cli.output), so what a server echoes back is never printed.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from diagnostics.cli.output import scrubbed_output, secrets_in_play
 from diagnostics.errors import DiagnosticsError
 
 # Subcommand modules, in the order `--help` lists them.
@@ -55,12 +60,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_USAGE
-    try:
-        code: int = args.handler(args)
-    except DiagnosticsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return EXIT_USAGE
-    return code
+    with scrubbed_output(secrets_in_play(args)):
+        try:
+            code: int = args.handler(args)
+        except DiagnosticsError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return EXIT_USAGE
+        return code

@@ -2,7 +2,9 @@
 
 Pure logic: the probe (I/O) describes the failure as a `Failure` value; `diagnose` turns it into
 plain words. Kept apart so every wording can be tested without a server, and so the page can
-re-explain a stored outcome later.
+re-explain a stored outcome later. The words quote the server's reply, which may echo the password:
+`diagnose` scrubs them (diagnostics.redaction) of every form of the settings' password itself, so a
+diagnosis never carries it, whoever calls it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from diagnostics.redaction import Scrubber
 from diagnostics.smtp.codes import Hint, Stage, Symptom
 from diagnostics.smtp.result import Reply
 from diagnostics.smtp.settings import Security, SmtpSettings
@@ -74,9 +77,15 @@ class Diagnosis:
 
 
 def diagnose(
-    failure: Failure, settings: SmtpSettings, provider: ProviderLike | None = None
+    failure: Failure,
+    settings: SmtpSettings,
+    provider: ProviderLike | None = None,
+    *,
+    scrubber: Scrubber | None = None,
 ) -> Diagnosis:
-    """The symptom, the provider hints, and plain-language explanation and fix for `failure`."""
+    """The symptom, the provider hints, and plain-language explanation and fix for `failure`.
+    The words are scrubbed with `scrubber` (the probe passes its session's), by default one that
+    knows the settings' password."""
     symptom = _symptom(failure, settings)
     hints = _hints(symptom, failure, settings, provider)
     explanation, fix = _words(symptom, failure, settings, provider)
@@ -84,7 +93,8 @@ def diagnose(
         extra_why, better_fix = _hint_words(hint, settings, provider)
         explanation = f"{explanation} {extra_why}"
         fix = better_fix
-    return Diagnosis(symptom, hints, explanation, fix)
+    scrub = scrubber if scrubber is not None else Scrubber([(settings.username, settings.secret)])
+    return Diagnosis(symptom, hints, scrub(explanation), scrub(fix))
 
 
 # --- symptom -------------------------------------------------------------------------------------

@@ -1,6 +1,10 @@
 """The live test of an SMTP connection: resolve, connect, banner, EHLO, TLS, AUTH and, when asked,
 MAIL FROM, RCPT TO and DATA, each stage recorded; the outcome is a `ProbeResult` value.
 
+Every text from the server passes through the session's scrubber (diagnostics.redaction) as it is
+recorded, and the finished result once more, so a server that echoes the password back cannot put
+it in the result, the diagnosis or the transcript.
+
 The host is resolved through `diagnostics.dns.Resolver` (so tests use a loopback nameserver) and the
 probe connects to that address itself, while TLS is verified against the host name as entered. The
 whole run sits under one deadline: a silent server costs `timeout`, never a hang. A 5xx reply is
@@ -28,6 +32,7 @@ from cryptography import x509
 from diagnostics import providers
 from diagnostics.dns import Resolver, Status, get_resolver
 from diagnostics.errors import InvalidInput, ResolverError
+from diagnostics.redaction import Scrubber
 from diagnostics.smtp.codes import Stage
 from diagnostics.smtp.diagnosis import Failure, FailureKind, diagnose
 from diagnostics.smtp.message import build_test_message
@@ -142,17 +147,18 @@ async def probe_async(
         refused_recipients=dict(session.refused),
         sent_message_id=session.message_id,
     )
-    if failure is None:
-        return evidence
-    diagnosis = diagnose(failure, settings, provider)
-    return replace(
-        evidence,
-        stage=failure.stage,
-        symptom=diagnosis.symptom,
-        explanation=diagnosis.explanation,
-        fix=diagnosis.fix,
-        hints=diagnosis.hints,
-    )
+    if failure is not None:
+        diagnosis = diagnose(failure, settings, provider, scrubber=session.scrubber)
+        evidence = replace(
+            evidence,
+            stage=failure.stage,
+            symptom=diagnosis.symptom,
+            explanation=diagnosis.explanation,
+            fix=diagnosis.fix,
+            hints=diagnosis.hints,
+        )
+    # The second guard: whatever text reached the result by another way is scrubbed too.
+    return evidence.scrubbed(session.scrubber)
 
 
 def _recipients(send_to: str | Sequence[str] | None) -> list[str]:
@@ -254,11 +260,13 @@ class _Session:
     accepted: list[str] = field(default_factory=list)
     refused: dict[str, Reply] = field(default_factory=dict)
     offered_starttls: bool = False
+    scrubber: Scrubber = field(init=False)
     transcript: Transcript = field(init=False)
     _deadline: float = 0.0
 
     def __post_init__(self) -> None:
-        self.transcript = Transcript([self.settings.secret], username=self.settings.username)
+        self.scrubber = Scrubber([(self.settings.username, self.settings.secret)])
+        self.transcript = Transcript(scrubber=self.scrubber)
 
     def _left(self) -> float:
         return max(self._deadline - asyncio.get_running_loop().time(), 0.001)
@@ -560,9 +568,10 @@ class _Session:
     # --- bookkeeping -----------------------------------------------------------------------------
 
     def _reply(self, command: str, response: SMTPResponse, *, error: bool = False) -> Reply:
-        reply = Reply(command, response.code, response.message)
+        # Scrubbed before anything else sees it: the diagnosis quotes this reply.
+        reply = Reply(command, response.code, self.scrubber(response.message))
         self.replies.append(reply)
-        self.transcript.received(response.code, response.message, error=error)
+        self.transcript.received(response.code, reply.text, error=error)
         return reply
 
     def _reply_failure(self, command: str, code: int, text: str) -> Failure:
@@ -573,7 +582,8 @@ class _Session:
 
     def _disconnected(self, exc: BaseException) -> Failure:
         self.transcript.error(f"Connection closed by the server during {self.stage.value}.")
-        return Failure(self.stage, FailureKind.DISCONNECTED, detail=str(exc) or "connection closed")
+        detail = self.scrubber(str(exc)) or "connection closed"
+        return Failure(self.stage, FailureKind.DISCONNECTED, detail=detail)
 
     def _note_tls(self, client: aiosmtplib.SMTP) -> None:
         sslobj = client.get_transport_info("ssl_object")

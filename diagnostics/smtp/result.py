@@ -1,8 +1,14 @@
-"""The outcome of one SMTP probe as a value: what was reached, what went wrong, and the evidence."""
+"""The outcome of one SMTP probe as a value: what was reached, what went wrong, and the evidence.
+
+Every text in it that came from the server (replies, the transcript, the explanation that quotes a
+reply, the certificate's names) can be passed through a scrubber with `scrubbed()`; the probe does
+so before it returns, so no result holds the password, whatever the server echoed.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +34,9 @@ class Reply:
     def temporary(self) -> bool:
         return 400 <= self.code < 500
 
+    def scrubbed(self, scrub: Callable[[str], str]) -> Reply:
+        return Reply(scrub(self.command), self.code, scrub(self.text))
+
     def to_dict(self) -> dict[str, Any]:
         return {"command": self.command, "code": self.code, "text": self.text}
 
@@ -47,6 +56,14 @@ class TlsInfo:
     not_after: datetime | None = None
     names: tuple[str, ...] = ()
     verified: bool = False
+
+    def scrubbed(self, scrub: Callable[[str], str]) -> TlsInfo:
+        return replace(
+            self,
+            subject=scrub(self.subject) if self.subject else self.subject,
+            issuer=scrub(self.issuer) if self.issuer else self.issuer,
+            names=tuple(scrub(n) for n in self.names),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -104,8 +121,21 @@ class ProbeResult:
             return f"OK: {self.host}:{self.port} passed up to {self.stage.value} in {self.duration:.1f} s"
         return f"{self.symptom} at {self.stage.value}: {self.explanation}"
 
+    def scrubbed(self, scrub: Callable[[str], str]) -> ProbeResult:
+        """This result with `scrub` (a diagnostics.redaction.Scrubber) applied to every text that
+        came from the server or quotes it."""
+        return replace(
+            self,
+            explanation=scrub(self.explanation),
+            fix=scrub(self.fix),
+            transcript=tuple(scrub(line) for line in self.transcript),
+            tls=self.tls.scrubbed(scrub) if self.tls else None,
+            replies=tuple(r.scrubbed(scrub) for r in self.replies),
+            refused_recipients={k: v.scrubbed(scrub) for k, v in self.refused_recipients.items()},
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form for storage and `--json`; holds no secret (the transcript never did)."""
+        """JSON-ready form for storage and `--json`; holds no secret (the probe scrubbed it)."""
         return {
             "ok": self.ok,
             "stage": self.stage.value,

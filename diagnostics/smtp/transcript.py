@@ -3,41 +3,26 @@
 Markers, as swaks prints them: `===` what the probe did, ` -> ` a line sent in clear, `<-  ` a line
 received in clear, ` ~> ` and `<~  ` the same inside TLS, `<** ` an error reply, `*** ` a local
 error. AUTH payloads are never written: the probe records `AUTH PLAIN [credentials hidden]`. As a
-second guard, every line is scrubbed of the secrets the transcript was given (the raw value and its
-base64 forms), so a server that echoes a password back cannot put it on a page either.
+second guard, every line passes through the session's scrubber (diagnostics.redaction), which knows
+the password in every form it may come back in, so a server that echoes it cannot put it on a page.
 """
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterable
 
+from diagnostics.redaction import HIDDEN, Scrubber, secret_forms
 from diagnostics.secret import Secret
 
-HIDDEN = "[hidden]"
+__all__ = ["CREDENTIALS_HIDDEN", "HIDDEN", "Transcript", "scrub", "secret_forms"]
+
 CREDENTIALS_HIDDEN = "[credentials hidden]"
-
-# Shorter secrets would match ordinary words in replies and wreck the transcript; a real password or
-# key is longer than this.
-_MIN_SCRUB_LENGTH = 4
-
-
-def secret_forms(secret: Secret, username: str = "") -> list[str]:
-    """Every form in which `secret` could appear on the wire: as is, base64, and inside the AUTH PLAIN
-    blob (`\\0user\\0password`) that a server might echo."""
-    value = secret.reveal()
-    if len(value) < _MIN_SCRUB_LENGTH:
-        return []
-    raw = value.encode("utf-8")
-    blobs = [raw, b"\0" + username.encode("utf-8") + b"\0" + raw]
-    forms = [value] + [base64.b64encode(blob).decode("ascii") for blob in blobs]
-    # Longest first, so a form that contains another is replaced whole.
-    return sorted(set(forms), key=len, reverse=True)
 
 
 def scrub(text: str, forms: Iterable[str]) -> str:
-    """`text` with each secret form replaced by a marker."""
-    for form in forms:
+    """`text` with each of `forms` (from `secret_forms`) replaced by a marker. A `Scrubber` does the
+    same for every secret of a session at once."""
+    for form in sorted(forms, key=len, reverse=True):
         if form and form in text:
             text = text.replace(form, HIDDEN)
     return text
@@ -45,12 +30,19 @@ def scrub(text: str, forms: Iterable[str]) -> str:
 
 class Transcript:
     """Collects the lines of one session as it runs. Lines are scrubbed as they are added, so what
-    is stored never held a secret."""
+    is stored never held a secret. `scrubber` is the session's; without one, a scrubber for
+    `secrets` (with `username`, for the AUTH PLAIN form)."""
 
-    def __init__(self, secrets: Iterable[Secret] = (), *, username: str = "") -> None:
-        self._forms: list[str] = []
-        for secret in secrets:
-            self._forms.extend(secret_forms(secret, username))
+    def __init__(
+        self,
+        secrets: Iterable[Secret] = (),
+        *,
+        username: str = "",
+        scrubber: Scrubber | None = None,
+    ) -> None:
+        self._scrub = (
+            scrubber if scrubber is not None else Scrubber((username, secret) for secret in secrets)
+        )
         self._lines: list[str] = []
         self.in_tls = False
 
@@ -63,7 +55,7 @@ class Transcript:
 
     def _add(self, marker: str, text: str) -> None:
         for line in text.splitlines() or [""]:
-            self._lines.append(marker + scrub(line, self._forms))
+            self._lines.append(marker + self._scrub(line))
 
     def info(self, text: str) -> None:
         self._add("=== ", text)

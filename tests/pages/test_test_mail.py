@@ -3,10 +3,13 @@ nameserver by the provider's real host name, with a trustme CA the page is told 
 
 from __future__ import annotations
 
+import base64
+import json
 import ssl
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import pytest
 import trustme
@@ -123,6 +126,56 @@ def test_check_connection_with_a_wrong_sendgrid_username(store, server):
     shown = everything_shown(at)
     assert SENDGRID_KEY not in shown
     assert SENDGRID_KEY not in record.transcript
+
+
+def what_a_person_sees(at: AppTest) -> str:
+    """Every text the page shows, as the browser gets it (the element values, tables as CSV)."""
+    texts = [
+        str(element.value)
+        for kind in (at.title, at.markdown, at.caption, at.error, at.info, at.warning, at.success)
+        for element in kind
+    ]
+    texts += [element.value for element in at.code]
+    texts += [frame.value.to_csv() for frame in at.dataframe]
+    texts += [str(e.value) for e in at.exception]
+    return "\n".join(texts) + everything_shown(at)
+
+
+def test_a_password_the_server_echoes_is_not_shown(store, server):
+    """A server that quotes the credentials back in its refusal, in every form they travelled in:
+    the diagnosis card, the transcript, the replies and the history hold none of them."""
+    password = 'Desk"Pass/word+50% & more'
+    raw = password.encode()
+    forms = [
+        password,
+        json.dumps(password)[1:-1],
+        base64.b64encode(raw).decode(),
+        base64.b64encode(b"\0apikey\0" + raw).decode(),
+        quote(password, safe=""),
+        quote_plus(password),
+    ]
+    smtp = server(
+        Behaviour(
+            echo_refusal=lambda user, _: f"535 5.7.8 Bad login for {user}: {' | '.join(forms)}"
+        )
+    )
+    account = store.create_account("Bluebird Bakery", "pro")
+    settings = sendgrid(smtp.port, "apikey").with_changes(password=password)
+    store.add_connection(account.id, settings, label="SendGrid")
+    at = open_page()
+    button(at, "Check connection").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert smtp.behaviour.logins == ["apikey"]  # the server was sent the password, and echoed it
+
+    card = at.error[0].value
+    assert card.startswith("**auth failed**")
+    assert "Bad login for apikey:" in card
+    shown = what_a_person_sees(at)
+    [record] = store.probe_history(account.id)
+    kept = record.transcript + json.dumps(record.result)
+    for form in forms:
+        assert form not in shown, form
+        assert form not in kept, form
 
 
 def test_send_test_mail_delivers_and_lists_both_tests(store, server):

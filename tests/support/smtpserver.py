@@ -4,9 +4,9 @@ thread and event loop (so both `probe` and `probe_async` can talk to it), with t
     server = SmtpServer(Behaviour(users={"user": "pass"}), starttls=cert_context)
     server.start(); ...; server.stop()
 
-`Behaviour` says how the server answers: which logins it accepts and with which reply it refuses,
-which sender, recipients or message it rejects and with what text, whether it hangs up during
-DATA. A `silent` server accepts connections and never says anything; `refuse_with` greets with
+`Behaviour` says how the server answers: which logins it accepts and with which reply it refuses
+(fixed, or built from the credentials it was sent, as a server that quotes them back does), which
+sender, recipients or message it rejects and with what text, whether it hangs up during DATA. A `silent` server accepts connections and never says anything; `refuse_with` greets with
 that refusal instead of 220.
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,8 @@ class Behaviour:
     # The reply to a bad login, e.g. Microsoft's 535 5.7.139 text. (Not named auth_...: aiosmtpd
     # takes every handler attribute named so for an AUTH mechanism.)
     login_refusal: str | None = None
+    # The reply to a bad login built from (user name, password) as sent: a server that echoes them.
+    echo_refusal: Callable[[str, str], str] | None = None
     mail_reply: str | None = None  # e.g. "550 5.7.1 ..." to refuse every sender
     rcpt_replies: dict[str, str] = field(default_factory=dict)  # recipient -> refusal
     data_reply: str | None = None
@@ -41,9 +44,11 @@ class Behaviour:
             return AuthResult(success=False, handled=False)
         user = data.login.decode()
         self.logins.append(user)
-        if self.users.get(user) == data.password.decode():
+        password = data.password.decode()
+        if self.users.get(user) == password:
             return AuthResult(success=True, auth_data=data)
-        return AuthResult(success=False, handled=False, message=self.login_refusal)
+        refusal = self.echo_refusal(user, password) if self.echo_refusal else self.login_refusal
+        return AuthResult(success=False, handled=False, message=refusal)
 
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]

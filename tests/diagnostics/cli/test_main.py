@@ -1,8 +1,17 @@
-"""The CLI's shared behaviour: usage errors never echo what might be a secret."""
+"""The CLI's shared behaviour: usage errors never echo what might be a secret, and nothing printed
+holds one."""
 
 from __future__ import annotations
 
-from diagnostics.cli import main
+import argparse
+import base64
+import json
+import sys
+from collections.abc import Iterator
+
+from diagnostics.cli import build_parser, main
+from diagnostics.cli.output import scrubbed_output, secrets_in_play
+from diagnostics.secret import Secret
 
 
 def _run(argv):
@@ -19,3 +28,48 @@ def test_unrecognised_arguments_are_not_echoed(capsys):
     assert code == 2
     assert "hunter2-secret" not in captured.err + captured.out
     assert "stray-value" not in captured.err + captured.out
+
+
+# --- the output boundary: every line printed is scrubbed of the secrets in play -------------------
+
+SECRET = "an-api-key/with+odd=chars 7"
+
+
+def test_what_a_command_prints_is_scrubbed_even_in_pieces(capsys):
+    with scrubbed_output([("apikey", Secret(SECRET))]):
+        print(f"Why: the server said {SECRET}")
+        print(SECRET[:6], SECRET[6:], sep="")  # written in pieces
+        print(json.dumps({"reply": base64.b64encode(SECRET.encode()).decode()}), file=sys.stderr)
+        sys.stdout.write(f"no newline yet {SECRET}")
+    captured = capsys.readouterr()
+    assert captured.out == "Why: the server said [hidden]\n[hidden]\nno newline yet [hidden]"
+    assert json.loads(captured.err) == {"reply": "[hidden]"}
+
+
+def test_the_secrets_in_play_are_those_the_env_options_name(monkeypatch):
+    monkeypatch.setenv("SMTP_PASSWORD", SECRET)
+    monkeypatch.delenv("UNSET_VARIABLE", raising=False)
+    args = argparse.Namespace(
+        username="apikey", password_env="SMTP_PASSWORD", other_env="UNSET_VARIABLE", host="h"
+    )
+    [(username, secret)] = secrets_in_play(args)
+    assert (username, secret.reveal()) == ("apikey", SECRET)
+
+
+def _options(parser: argparse.ArgumentParser) -> Iterator[argparse.Action]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _options(sub)
+        elif action.option_strings:
+            yield action
+
+
+def test_every_secret_an_option_takes_is_read_from_the_environment():
+    # The convention the output boundary relies on: a secret comes in as `--NAME-env VAR` only.
+    secretive = ("password", "secret", "token", "key")
+    options = list(_options(build_parser()))
+    assert any(o.dest == "password_env" for o in options)
+    for option in options:
+        if any(word in option.dest for word in secretive):
+            assert option.dest.endswith("_env"), option.option_strings

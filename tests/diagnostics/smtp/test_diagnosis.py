@@ -140,6 +140,18 @@ def test_secret_forms_and_scrub():
     assert secret_forms(Secret("abc")) == []  # too short to tell from ordinary text
 
 
+def test_a_diagnosis_never_quotes_the_password_a_reply_echoes():
+    blob = base64.b64encode(b"\0user@example.net\0s3cret-pass").decode()
+    failure = reply_failure(
+        Stage.AUTH, 535, f"5.7.8 no user with s3cret-pass ({blob})", command="AUTH PLAIN"
+    )
+    diagnosis = diagnose(failure, PLAIN)
+    assert diagnosis.symptom is Symptom.AUTH_FAILED
+    assert '"535 5.7.8 no user with [hidden] ([hidden])" to AUTH PLAIN' in diagnosis.explanation
+    assert "s3cret" not in diagnosis.explanation + diagnosis.fix
+    assert blob not in diagnosis.explanation
+
+
 def test_transcript_markers_and_redaction():
     transcript = Transcript([Secret("s3cret-pass")], username="u")
     transcript.info("Trying mail.example.net")

@@ -138,6 +138,34 @@ async def test_bad_credentials_fail_once_and_are_never_retried(
     assert_no_secret(result, wrong)
 
 
+@pytest.mark.parametrize("mechanism", ["PLAIN", "LOGIN"])
+async def test_a_server_echoing_the_password_puts_it_nowhere_in_the_result(
+    smtp_server, good_tls, cafile, resolver, mechanism
+):
+    import base64
+    from urllib.parse import quote
+
+    def echo(user: str, password: str) -> str:
+        blob = base64.b64encode(f"\0{user}\0{password}".encode()).decode()
+        alone = base64.b64encode(password.encode()).decode()
+        return f"535 5.7.8 {user} may not log in with {password} / {blob} / {alone} / {quote(password)}"
+
+    behaviour = Behaviour(echo_refusal=echo)
+    server = smtp_server(behaviour, starttls=good_tls, auth_mechanisms=(mechanism,))
+    result = await probe_async(
+        settings("mx.test", server.port), cafile=cafile, resolver=resolver, timeout=5
+    )
+    assert result.symptom is Symptom.AUTH_FAILED
+    assert behaviour.logins == [USER]
+    assert (
+        result.replies[-1].text
+        == f"5.7.8 {USER} may not log in with [hidden] / [hidden] / [hidden] / [hidden]"
+    )
+    assert "[hidden] / [hidden]" in result.explanation
+    assert_no_secret(result)
+    assert quote(PASSWORD) not in json.dumps(result.to_dict())
+
+
 async def test_auth_login_when_plain_is_not_offered(smtp_server, good_tls, cafile, resolver):
     behaviour = Behaviour(users={USER: PASSWORD})
     server = smtp_server(behaviour, starttls=good_tls, auth_mechanisms=("LOGIN",))
