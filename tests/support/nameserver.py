@@ -379,3 +379,50 @@ def _bind_pair(host: str) -> tuple[socket.socket, socket.socket]:
         tcp.setblocking(False)
         return udp, tcp
     raise OSError(f"no free port for UDP and TCP together: {last_error}")
+
+
+def _wire(text: str) -> bytes:
+    # The suite writes raw bytes as "\xEF..." escapes, which YAML reads as code points below 256.
+    if all(ord(ch) < 256 for ch in text):
+        return text.encode("latin-1")
+    return text.encode("utf-8")
+
+
+def _txt(value: Any) -> list[bytes]:
+    parts = value if isinstance(value, list) else [value]
+    return [_wire(str(part)) for part in parts]
+
+
+def zone_from_entries(zonedata: dict[str, list[Any]]) -> dict[str, dict[str, Any]]:
+    """Zone data written as the OpenSPF suite writes it (name -> list of {TYPE: value}, in the
+    order they are answered), in the dict form above. The peer suites (tests/data/peer-suites/)
+    use the same form.
+
+    tests/data/spf/SOURCE.md: `NONE` means no record of that type (the name exists: NODATA); a
+    bare `TIMEOUT` makes every type without records time out; an SPF entry is also served as TXT
+    when the name has no TXT entry (not even NONE) and no TIMEOUT."""
+    zone: dict[str, dict[str, Any]] = {}
+    for name, entries in zonedata.items():
+        types: dict[str, list[Any]] = {}
+        timeout = False
+        for entry in entries or []:
+            if entry == "TIMEOUT":
+                timeout = True
+                continue
+            for rdtype, value in entry.items():
+                values = types.setdefault(rdtype.upper(), [])
+                if value == "NONE":
+                    continue
+                if rdtype.upper() in ("TXT", "SPF"):
+                    if value == []:
+                        continue  # "null text": a TXT record with no strings cannot be sent
+                    values.append(_txt(value))
+                else:
+                    values.append(value)
+        if "SPF" in types and "TXT" not in types and not timeout:
+            types["TXT"] = list(types["SPF"])
+        served: dict[str, Any] = {rdtype: v for rdtype, v in types.items() if v}
+        if timeout:
+            served["TIMEOUT"] = True
+        zone[name] = served
+    return zone
