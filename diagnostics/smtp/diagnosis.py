@@ -7,6 +7,7 @@ re-explain a stored outcome later.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -274,6 +275,14 @@ def _words(
                 f"address or an alias; if {host} is your own server, install a certificate from a "
                 "public authority.",
             )
+        case Symptom.TLS_HOSTNAME_MISMATCH if _is_address(host):
+            return (
+                f"The certificate the server presented is valid, but not for the IP address "
+                f"{host}{detail}: certificates name host names, so a connection made to an "
+                "address cannot match one.",
+                "Enter the provider's host name, exactly as its documentation gives it, instead "
+                "of the IP address.",
+            )
         case Symptom.TLS_HOSTNAME_MISMATCH:
             return (
                 f"The certificate the server presented is valid, but not for {host}{detail}.",
@@ -355,6 +364,14 @@ def _words(
                 "try again later or with a longer timeout.",
             )
     raise AssertionError(symptom)  # pragma: no cover - every symptom is handled above
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _hint_words(

@@ -97,6 +97,16 @@ def test_port_25_blocked(kind):
     assert diagnose(Failure(Stage.CONNECT, kind), PLAIN).hints == ()
 
 
+def test_name_mismatch_on_an_ip_address_says_to_use_the_host_name():
+    by_ip = PLAIN.with_changes(host="192.0.2.25")
+    failure = Failure(Stage.STARTTLS, FailureKind.CERT_HOSTNAME, detail="IP address mismatch")
+    diagnosis = diagnose(failure, by_ip)
+    assert diagnosis.symptom is Symptom.TLS_HOSTNAME_MISMATCH
+    assert "IP address" in diagnosis.explanation
+    assert "host name" in diagnosis.fix
+    assert "instead of the IP address" in diagnosis.fix
+
+
 def test_hints_need_the_provider_or_its_words():
     ses = providers.get("ses")
     ses_settings = SmtpSettings(

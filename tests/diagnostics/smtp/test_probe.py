@@ -225,6 +225,24 @@ async def test_hostname_mismatch(smtp_server, ca, cafile, resolver):
     assert "alias.test" in result.explanation
 
 
+@pytest.mark.parametrize("security", ["tls", "starttls"])
+async def test_a_certificate_for_another_name_reached_by_ip_address_is_a_name_mismatch(
+    smtp_server, ca, cafile, security
+):
+    # OpenSSL says 64 (IP address mismatch) here, not 62 (host name mismatch): the certificate is
+    # trusted, it just names another host.
+    other = server_context(ca, "other.test")
+    tls = {"implicit_tls": other} if security == "tls" else {"starttls": other}
+    server = smtp_server(Behaviour(users={USER: PASSWORD}), **tls)
+    result = await probe_async(
+        settings("127.0.0.1", server.port, security), cafile=cafile, timeout=5
+    )
+    assert result.symptom is Symptom.TLS_HOSTNAME_MISMATCH
+    assert result.stage is (Stage.TLS if security == "tls" else Stage.STARTTLS)
+    assert "127.0.0.1" in result.explanation
+    assert "instead of the IP address" in result.fix
+
+
 async def test_silent_server_costs_at_most_the_timeout(smtp_server, resolver):
     server = smtp_server(silent=True)
     for security, stage in (("starttls", Stage.BANNER), ("tls", Stage.TLS)):
