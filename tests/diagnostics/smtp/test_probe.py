@@ -243,6 +243,18 @@ async def test_a_certificate_for_another_name_reached_by_ip_address_is_a_name_mi
     assert "instead of the IP address" in result.fix
 
 
+async def test_a_server_that_accepts_and_never_greets(smtp_server, resolver):
+    # What port 25 interception looks like: the connection is taken, and nothing ever comes.
+    server = smtp_server(silent=True)
+    result = await probe_async(settings("mx.test", server.port), timeout=1.0, resolver=resolver)
+    assert (result.stage, result.symptom) == (Stage.BANNER, Symptom.TIMEOUT)
+    assert "accepted the connection" in result.explanation
+    assert "never sent its greeting" in result.explanation
+    assert "firewall" in result.explanation
+    assert "587" in result.fix
+    assert "security" not in result.fix
+
+
 async def test_silent_server_costs_at_most_the_timeout(smtp_server, resolver):
     server = smtp_server(silent=True)
     for security, stage in (("starttls", Stage.BANNER), ("tls", Stage.TLS)):
@@ -257,7 +269,9 @@ async def test_silent_server_costs_at_most_the_timeout(smtp_server, resolver):
 
 async def test_starttls_to_an_implicit_tls_port(smtp_server, good_tls, resolver):
     server = smtp_server(Behaviour(), implicit_tls=good_tls)
-    result = await probe_async(settings("mx.test", server.port), timeout=1.0, resolver=resolver)
+    # 3 s leaves 1.2 s for the TLS handshake that tells an implicit-TLS port from a silent one;
+    # with 1 s (0.4 s for it) a loaded machine timed out first now and then.
+    result = await probe_async(settings("mx.test", server.port), timeout=3.0, resolver=resolver)
     assert result.symptom is Symptom.PLAIN_ON_TLS_PORT
     assert result.stage is Stage.BANNER
     assert "TLS" in result.fix
@@ -284,6 +298,10 @@ async def test_connect_timeout_when_nothing_answers(unanswered_port, resolver):
     assert time.monotonic() - started < 1.1
     assert result.symptom is Symptom.CONNECT_TIMEOUT
     assert result.stage is Stage.CONNECT
+    # Dropped packets: a firewall on the way, whatever the security setting (never "set TLS").
+    assert f"drops connections to port {unanswered_port}" in result.explanation
+    assert "587" in result.fix
+    assert "security" not in result.fix
 
 
 async def test_unresolvable_name(resolver):
