@@ -155,6 +155,20 @@ def _split_tags(text: str) -> tuple[list[tuple[str, str]], list[Finding]]:
             continue
         # Folding white space may sit anywhere in a value (long p= split across strings).
         tags.append((name, re.sub(r"\s+", "", value) if name == "p" else value.strip()))
+    _, semicolon, after = text.rpartition(";")
+    if semicolon and after and not after.strip():
+        # RFC 6376 3.2: tag-list = tag-spec *(";" tag-spec) [";"]. After a final ";" only the
+        # end may come; white space there would begin a tag-spec that never follows.
+        findings.append(
+            Finding(
+                "syntax_error",
+                Severity.ERROR,
+                "White space follows the last ';'. RFC 6376 allows nothing after a final ';', so "
+                "strict verifiers discard the whole record (many others accept it). Remove the "
+                "trailing space.",
+                "';'",
+            )
+        )
     return tags, findings
 
 

@@ -41,8 +41,10 @@ _MAX_INPUT = 64_000
 _MAX_AUTHRES = 4_000
 # Receivers a message passed; more Authentication-Results headers than this are not read for hops.
 _MAX_HOPS = 50
+# A result is a keyword (RFC 8601 2.2); "_" too, as Yahoo writes dkim=perm_fail, which must stay
+# whole rather than become "perm", a result nobody reported.
 _RESULT = re.compile(
-    r"(?P<method>[a-z][a-z0-9_-]*)\s*=\s*(?P<result>[a-z]+)(?P<rest>[^;]*)", re.IGNORECASE
+    r"(?P<method>[a-z][a-z0-9_-]*)\s*=\s*(?P<result>[a-z][a-z0-9_-]*)(?P<rest>[^;]*)", re.IGNORECASE
 )
 # The lookbehind starts a match only at the start of a word: without it, a long run of letters
 # with no "." is rescanned from every position (quadratic: seconds for 20 kB of pasted text).
@@ -181,8 +183,10 @@ def _tolerant(value: str) -> tuple[str | None, list[_Result]]:
     """A forgiving reader for headers authres rejects: `method=result props` between ';'."""
     parts = value.split(";")
     authserv = None
-    if parts and "=" not in _COMMENT.sub("", parts[0]):
-        authserv = parts[0].strip().split()[0] if parts[0].strip() else None
+    head = _COMMENT.sub(" ", parts[0]).strip() if parts else ""
+    if parts and "=" not in head:
+        # RFC 8601 2.2: authres-payload = [CFWS] authserv-id ...: a comment may come first.
+        authserv = head.split()[0] if head else None
         parts = parts[1:]
     results: list[_Result] = []
     for part in parts:

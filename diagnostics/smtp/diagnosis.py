@@ -9,6 +9,7 @@ diagnosis never carries it, whoever calls it.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -189,7 +190,11 @@ def _hints(
 ) -> tuple[Hint, ...]:
     found: list[Hint] = []
     key = provider.key if provider else None
-    unreachable = symptom in (Symptom.CONNECTION_REFUSED, Symptom.CONNECT_TIMEOUT)
+    # A server that takes the connection and never greets is, on port 25, the network's
+    # interception: the same block as a refusal or a timeout.
+    unreachable = symptom in (Symptom.CONNECTION_REFUSED, Symptom.CONNECT_TIMEOUT) or (
+        symptom is Symptom.TIMEOUT and failure.stage is Stage.BANNER
+    )
     if settings.port == 25 and unreachable and failure.kind is not FailureKind.REPLY:
         found.append(Hint.PORT_25_BLOCKED)
     if symptom is Symptom.AUTH_FAILED:
@@ -258,10 +263,12 @@ def _words(
             )
         case Symptom.CONNECT_TIMEOUT:
             return (
-                f"The connection to {host} port {port} was never answered within the time allowed; "
-                "a firewall is probably dropping it silently.",
-                "Use port 587 (STARTTLS) or 465 (TLS); if that also times out, outbound SMTP is "
-                "blocked by the network this runs on.",
+                f"Nothing answered the connection to {host} port {port} within the time allowed: "
+                f"a firewall drops connections to port {port} somewhere on the way (a closed "
+                "port would have refused at once).",
+                f"Try {_other_ports(port)}. If every port times out, the network this runs on "
+                f"blocks outgoing mail (ask its administrator), or {host} is not the provider's "
+                "address.",
             )
         case Symptom.TLS_ON_PLAIN_PORT:
             return (
@@ -283,6 +290,14 @@ def _words(
                 f"Use the provider's official host name (its certificate is trusted), not an IP "
                 f"address or an alias; if {host} is your own server, install a certificate from a "
                 "public authority.",
+            )
+        case Symptom.TLS_HOSTNAME_MISMATCH if _is_address(host):
+            return (
+                f"The certificate the server presented is valid, but not for the IP address "
+                f"{host}{detail}: certificates name host names, so a connection made to an "
+                "address cannot match one.",
+                "Enter the provider's host name, exactly as its documentation gives it, instead "
+                "of the IP address.",
             )
         case Symptom.TLS_HOSTNAME_MISMATCH:
             return (
@@ -358,6 +373,20 @@ def _words(
                 "Try again; if it keeps happening at the same step, the provider is dropping the "
                 "session on purpose (a block, a limit or a TLS setting): check its dashboard.",
             )
+        case Symptom.TIMEOUT if failure.stage is Stage.BANNER:
+            why = (
+                "On port 25 this is what interception looks like: the network this runs on takes "
+                "over outgoing port 25 and holds the connection without passing it on."
+                if port == 25
+                else "A firewall or proxy on the way is probably holding the connection without "
+                "passing it on (some intercept mail ports), or the server is overloaded."
+            )
+            return (
+                f"{who[0].upper() + who[1:]} at {host} accepted the connection on port {port} but "
+                f"never sent its greeting. {why}",
+                f"Try {_other_ports(port)}; if that stalls the same way, ask the network's "
+                "administrator whether a firewall or proxy intercepts outgoing mail.",
+            )
         case Symptom.TIMEOUT:
             return (
                 f"{who[0].upper() + who[1:]} stopped answering {_DURING[failure.stage]}{colon}.",
@@ -365,6 +394,23 @@ def _words(
                 "try again later or with a longer timeout.",
             )
     raise AssertionError(symptom)  # pragma: no cover - every symptom is handled above
+
+
+def _other_ports(port: int) -> str:
+    """The submission ports to try instead of `port`, with the security each one takes."""
+    if port == 587:
+        return "port 465 with TLS (or 2525 with STARTTLS, where the provider offers it)"
+    if port in IMPLICIT_TLS_PORTS:
+        return "port 587 with STARTTLS"
+    return "port 587 with STARTTLS (or 465 with TLS)"
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _hint_words(

@@ -48,6 +48,8 @@ _SNIFF_SHARE = 0.4
 _SNIFF_MAX = 2.0
 # Cap on the polite QUIT at the end, so that a server slow to say goodbye does not cost time.
 _QUIT_WAIT = 0.5
+# X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_EMAIL_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH.
+_NAME_MISMATCH = frozenset({62, 63, 64})
 # Preference among the mechanisms aiosmtplib speaks; CRAM-MD5 last as few providers still offer it.
 _AUTH_ORDER = ("plain", "login", "cram-md5")
 
@@ -200,9 +202,14 @@ def _ssl_error(exc: BaseException) -> ssl.SSLError | None:
 
 def _tls_failure(stage: Stage, error: ssl.SSLError) -> Failure:
     if isinstance(error, ssl.SSLCertVerificationError):
-        # 62 is X509_V_ERR_HOSTNAME_MISMATCH; the others (self-signed, unknown issuer, expired)
-        # all mean the chain cannot be trusted.
-        kind = FailureKind.CERT_HOSTNAME if error.verify_code == 62 else FailureKind.CERT_UNTRUSTED
+        # A trusted certificate for another name: OpenSSL says 62 when the name entered is a host
+        # name, 64 when it is an IP address, 63 for an e-mail address. The others (self-signed,
+        # unknown issuer, expired) all mean the chain cannot be trusted.
+        kind = (
+            FailureKind.CERT_HOSTNAME
+            if error.verify_code in _NAME_MISMATCH
+            else FailureKind.CERT_UNTRUSTED
+        )
         return Failure(stage, kind, detail=str(error.verify_message or error.reason))
     reason = str(error.reason or error)
     if stage is Stage.TLS:

@@ -23,21 +23,24 @@ class SmtpSettings:
     """Host, port, security mode, credentials and the From address of a test mail.
 
     `password` is always a `Secret`: a plain str given here is wrapped, so `repr()` never shows it.
+    None for `username`, `password` or `from_address` (a NULL column, an empty form field) means
+    "not set", the same as "".
     """
 
     host: str
     port: int
     security: Security = Security.STARTTLS
     username: str = ""
-    password: Secret | str = field(default_factory=lambda: Secret(""))
+    password: Secret | str | None = field(default_factory=lambda: Secret(""))
     from_address: str = ""
 
     def __post_init__(self) -> None:
         host = self.host.strip().rstrip(".")
         object.__setattr__(self, "host", host)
-        object.__setattr__(self, "username", self.username.strip())
-        object.__setattr__(self, "from_address", self.from_address.strip())
-        object.__setattr__(self, "password", Secret(self.password))
+        object.__setattr__(self, "username", _text(self.username))
+        object.__setattr__(self, "from_address", _text(self.from_address))
+        # Secret(None) would keep the text "None" as the password.
+        object.__setattr__(self, "password", Secret(self.password or ""))
         try:
             object.__setattr__(self, "security", Security(str(self.security).lower()))
         except ValueError:
@@ -68,3 +71,8 @@ class SmtpSettings:
             "password": self.secret.hint(),
             "from_address": self.from_address,
         }
+
+
+def _text(value: object) -> str:
+    """A text setting as given, stripped; None (typed callers never pass it) is "not set"."""
+    return "" if value is None else str(value).strip()

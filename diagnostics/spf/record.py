@@ -28,8 +28,9 @@ API:
     Modifier(name, value, text, position)
         name lower case ("redirect", "exp", or an unknown modifier, which evaluation ignores)
 
-Domain-specs are checked as RFC 7208 7.1 writes them: a valid macro-string that ends in a macro
-or in "." plus a top label that is not all digits (so "a:museum" and "a:1.2.3.4" are errors).
+Domain-specs are checked as RFC 7208 7.1 writes them: a valid macro-string that ends in a
+macro-expand (%{...}, %%, %_ or %-) or in "." plus a top label that is not all digits (so
+"a:museum" and "a:1.2.3.4" are errors).
 """
 
 from __future__ import annotations
@@ -329,7 +330,7 @@ def _domain_spec_problem(spec: str, token: str) -> str | None:
         pieces = parse_macro(spec)
     except MacroSyntaxError as exc:
         return f"{token!r}: {exc}"
-    if pieces and isinstance(pieces[-1], Macro):
+    if (pieces and isinstance(pieces[-1], Macro)) or _ends_in_escape(spec):
         return None
     tail = spec
     if tail.endswith("."):
@@ -341,6 +342,20 @@ def _domain_spec_problem(spec: str, token: str) -> str | None:
             "(it needs a dot and must not end in a number)."
         )
     return None
+
+
+def _ends_in_escape(spec: str) -> bool:
+    """Whether a valid macro-string ends in "%%", "%_" or "%-": macro-expands too, so a
+    domain-end as good as %{d} (RFC 7208 7.1), though parsing turns them into literal text."""
+    i, escape = 0, False
+    while i < len(spec):
+        if spec[i] != "%":
+            i, escape = i + 1, False
+        elif spec[i + 1] == "{":
+            i, escape = spec.index("}", i) + 1, False
+        else:
+            i, escape = i + 2, True
+    return escape
 
 
 def _cidr_problem(token: str, cidr4: int | None, cidr6: int | None) -> str | None:

@@ -15,9 +15,10 @@ a YAML file or a zone file:
     }
 
 A name that appears nowhere is NXDOMAIN; a name that exists (or has names below it) but lacks the type
-is NODATA. CNAMEs are followed within the data, as a recursive resolver would. Large answers over UDP
-are truncated, so the client retries over TCP. `delay` holds every answer back that long (answers
-are still concurrent), to measure how a client copes with a slow server.
+is NODATA. Records are answered in the order given. CNAMEs are followed within the data, as a
+recursive resolver would. Large answers over UDP are truncated, so the client retries over TCP.
+`delay` holds every answer back that long (answers are still concurrent), to measure how a client
+copes with a slow server.
 """
 
 from __future__ import annotations
@@ -280,7 +281,9 @@ class LoopbackNameserver:
             return None
         limit = max(query.payload if query.edns >= 0 else 512, 512) if udp else 65535
         try:
-            return response.to_wire(max_size=limit)
+            # Records in the order the zone lists them (dnspython shuffles by default): the peer
+            # suites' cases depend on it (the first 10 of 11 PTR names), as their resolvers do.
+            return response.to_wire(max_size=limit, want_shuffle=False)
         except dns.exception.TooBig:
             truncated = dns.message.make_response(query)
             truncated.flags |= dns.flags.TC | dns.flags.AA
@@ -379,3 +382,50 @@ def _bind_pair(host: str) -> tuple[socket.socket, socket.socket]:
         tcp.setblocking(False)
         return udp, tcp
     raise OSError(f"no free port for UDP and TCP together: {last_error}")
+
+
+def _wire(text: str) -> bytes:
+    # The suite writes raw bytes as "\xEF..." escapes, which YAML reads as code points below 256.
+    if all(ord(ch) < 256 for ch in text):
+        return text.encode("latin-1")
+    return text.encode("utf-8")
+
+
+def _txt(value: Any) -> list[bytes]:
+    parts = value if isinstance(value, list) else [value]
+    return [_wire(str(part)) for part in parts]
+
+
+def zone_from_entries(zonedata: dict[str, list[Any]]) -> dict[str, dict[str, Any]]:
+    """Zone data written as the OpenSPF suite writes it (name -> list of {TYPE: value}, in the
+    order they are answered), in the dict form above. The peer suites (tests/data/peer-suites/)
+    use the same form.
+
+    tests/data/spf/SOURCE.md: `NONE` means no record of that type (the name exists: NODATA); a
+    bare `TIMEOUT` makes every type without records time out; an SPF entry is also served as TXT
+    when the name has no TXT entry (not even NONE) and no TIMEOUT."""
+    zone: dict[str, dict[str, Any]] = {}
+    for name, entries in zonedata.items():
+        types: dict[str, list[Any]] = {}
+        timeout = False
+        for entry in entries or []:
+            if entry == "TIMEOUT":
+                timeout = True
+                continue
+            for rdtype, value in entry.items():
+                values = types.setdefault(rdtype.upper(), [])
+                if value == "NONE":
+                    continue
+                if rdtype.upper() in ("TXT", "SPF"):
+                    if value == []:
+                        continue  # "null text": a TXT record with no strings cannot be sent
+                    values.append(_txt(value))
+                else:
+                    values.append(value)
+        if "SPF" in types and "TXT" not in types and not timeout:
+            types["TXT"] = list(types["SPF"])
+        served: dict[str, Any] = {rdtype: v for rdtype, v in types.items() if v}
+        if timeout:
+            served["TIMEOUT"] = True
+        zone[name] = served
+    return zone

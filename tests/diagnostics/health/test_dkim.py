@@ -84,6 +84,25 @@ def test_syntax_problems_are_values(text, code):
     assert not key.usable
 
 
+@pytest.mark.parametrize("tail", [" ", "\t", "  \r\n "])
+def test_white_space_after_the_last_semicolon_is_a_syntax_error(tail):
+    # RFC 6376 3.2: tag-list = tag-spec *( ";" tag-spec ) [ ";" ]; after the last ";" only the
+    # end may follow (white space would start a tag-spec that never comes).
+    key = parse_key_record(f"v=DKIM1; p={rsa_p(2048)};{tail}")
+    assert codes(key.findings) == ["syntax_error"]
+    assert not key.usable
+    assert "last ';'" in key.findings[0].message
+    revoked = parse_key_record(f"v=DKIM1; p=;{tail}")
+    assert set(codes(revoked.findings)) == {"syntax_error", "revoked"}
+
+
+@pytest.mark.parametrize(
+    "text", ["v=DKIM1; p={p};", "v=DKIM1; p={p}", "v=DKIM1; p={p} ", "v=DKIM1;; p={p}"]
+)
+def test_a_final_semicolon_alone_or_space_inside_the_last_tag_is_fine(text):
+    assert parse_key_record(text.format(p=rsa_p(2048))).findings == ()
+
+
 def test_key_split_over_strings_with_spaces_is_joined():
     p = rsa_p(2048)
     key = parse_key_record(f"v=DKIM1; k=rsa; p={p[:100]} {p[100:]}")

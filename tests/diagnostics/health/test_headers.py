@@ -165,3 +165,35 @@ def test_hostile_pastes_are_read_quickly_and_said_so():
         assert "could not be read" not in report.message, raw[:60]
     long_one = read(cases[0])
     assert "input_truncated" in [f.code for f in long_one.findings]
+
+
+# --- the tolerant reader (forms authres refuses), issue 13 ----------------------------------------
+
+
+def test_a_comment_before_the_authserv_id_is_not_the_id():
+    # RFC 8601 2.2: authres-payload = [CFWS] authserv-id ...; mox writes the A-label in a comment.
+    report = analyze(
+        "Authentication-Results: (xn--mx-lka.example) møx.example;\r\n"
+        "\tdkim=pass header.d=møx.example (xn--mx-lka.example)\r\n"
+        "From: a@møx.example\r\n"
+    )
+    assert report.authserv_id == "møx.example"
+    assert [(s.domain, s.result) for s in report.signatures] == [("møx.example", "pass")]
+
+
+def test_a_result_keyword_with_an_underscore_is_kept_whole():
+    # Yahoo writes dkim=perm_fail; "perm" would be a result nobody reported.
+    report = analyze(
+        "Authentication-Results: atlas220.free.mail.bf1.yahoo.com;\r\n"
+        " dkim=perm_fail header.i=@ueber.net header.s=2023a;\r\n"
+        " dkim=pass header.i=@ueber.net header.s=2023b;\r\n"
+        " spf=pass smtp.mailfrom=ueber.net;\r\n"
+        " dmarc=pass(p=REJECT) header.from=ueber.net;\r\n"
+        "From: x@ueber.net\r\n"
+    )
+    assert [(s.selector, s.result) for s in report.signatures] == [
+        ("2023a", "perm_fail"),
+        ("2023b", "pass"),
+    ]
+    assert (report.dkim.result, report.dkim.aligned) == ("pass", True)
+    assert report.dmarc.result == "pass"

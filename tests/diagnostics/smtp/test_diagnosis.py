@@ -97,6 +97,40 @@ def test_port_25_blocked(kind):
     assert diagnose(Failure(Stage.CONNECT, kind), PLAIN).hints == ()
 
 
+def test_connect_timeout_says_a_firewall_drops_this_port_and_names_another():
+    for port, other in ((587, "465"), (465, "587"), (2525, "587")):
+        settings = PLAIN.with_changes(port=port, security="tls" if port == 465 else "starttls")
+        diagnosis = diagnose(Failure(Stage.CONNECT, FailureKind.CONNECT_TIMEOUT), settings)
+        assert f"drops connections to port {port}" in diagnosis.explanation
+        assert other in diagnosis.fix
+        assert f"port {port} " not in diagnosis.fix  # never "use port 587" when on 587
+        assert "security" not in diagnosis.fix
+
+
+def test_a_server_that_never_greets_on_port_25_is_interception():
+    on_25 = PLAIN.with_changes(port=25)
+    silent = Failure(Stage.BANNER, FailureKind.TIMEOUT, detail="the server never sent its greeting")
+    diagnosis = diagnose(silent, on_25)
+    assert diagnosis.symptom is Symptom.TIMEOUT
+    assert diagnosis.hints == (Hint.PORT_25_BLOCKED,)
+    assert "intercept" in diagnosis.explanation
+    assert "587" in diagnosis.fix
+    elsewhere = diagnose(silent, PLAIN)  # port 587
+    assert elsewhere.hints == ()
+    assert "never sent its greeting" in elsewhere.explanation
+    assert "465" in elsewhere.fix
+
+
+def test_name_mismatch_on_an_ip_address_says_to_use_the_host_name():
+    by_ip = PLAIN.with_changes(host="192.0.2.25")
+    failure = Failure(Stage.STARTTLS, FailureKind.CERT_HOSTNAME, detail="IP address mismatch")
+    diagnosis = diagnose(failure, by_ip)
+    assert diagnosis.symptom is Symptom.TLS_HOSTNAME_MISMATCH
+    assert "IP address" in diagnosis.explanation
+    assert "host name" in diagnosis.fix
+    assert "instead of the IP address" in diagnosis.fix
+
+
 def test_hints_need_the_provider_or_its_words():
     ses = providers.get("ses")
     ses_settings = SmtpSettings(

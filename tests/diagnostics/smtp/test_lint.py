@@ -89,6 +89,26 @@ def test_missing_credentials(username, password, severity):
     assert finding.severity is severity
 
 
+@pytest.mark.parametrize(
+    ("username", "password", "missing"),
+    [("apikey", None, "password"), (None, SG_KEY, "username"), (None, None, "username")],
+)
+def test_none_means_not_set(username, password, missing):
+    # A NULL column or an empty form field arrives as None: "not set", never the text "None".
+    settings = SmtpSettings("smtp.sendgrid.net", 587, "starttls", username, password)
+    assert settings.username == (username or "")
+    assert settings.secret.reveal() == (password or "")
+    assert "None" not in repr(settings.public_dict())
+    findings = lint(settings)
+    assert [f.code for f in findings] == ["missing_credentials"]
+    assert findings[0].term == missing
+
+
+def test_from_address_none_means_not_set():
+    settings = SmtpSettings("smtp.sendgrid.net", 587, from_address=None)
+    assert settings.from_address == ""
+
+
 def test_ses_iam_secret_key():
     findings = lint(SmtpSettings(SES, 587, "starttls", SES_USER, IAM_SECRET))
     assert [f.code for f in findings] == ["ses_iam_secret_key"]

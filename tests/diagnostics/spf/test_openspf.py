@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from diagnostics.spf import check_host, check_host_async
-from tests.support.nameserver import LoopbackNameserver
+from tests.support.nameserver import LoopbackNameserver, zone_from_entries
 
 SUITE = Path(__file__).parents[2] / "data" / "spf" / "rfc7208-tests.yml"
 DNS_TIMEOUT = 0.3
@@ -27,51 +27,6 @@ def _load() -> list[dict[str, Any]]:
 
 
 SCENARIOS = _load()
-
-
-def _wire(text: str) -> bytes:
-    # The suite writes raw bytes as "\xEF..." escapes, which YAML reads as code points below 256.
-    if all(ord(ch) < 256 for ch in text):
-        return text.encode("latin-1")
-    return text.encode("utf-8")
-
-
-def _txt(value: Any) -> list[bytes]:
-    parts = value if isinstance(value, list) else [value]
-    return [_wire(str(part)) for part in parts]
-
-
-def zone_of(zonedata: dict[str, list[Any]]) -> dict[str, dict[str, Any]]:
-    """The suite's zone data in the loopback nameserver's dict form.
-
-    SOURCE.md: `NONE` means no record of that type; a bare `TIMEOUT` makes every type without
-    records time out; an SPF entry is also served as TXT when the name has no TXT entry (not
-    even NONE) and no TIMEOUT."""
-    zone: dict[str, dict[str, Any]] = {}
-    for name, entries in zonedata.items():
-        types: dict[str, list[Any]] = {}
-        timeout = False
-        for entry in entries or []:
-            if entry == "TIMEOUT":
-                timeout = True
-                continue
-            for rdtype, value in entry.items():
-                values = types.setdefault(rdtype.upper(), [])
-                if value == "NONE":
-                    continue
-                if rdtype.upper() in ("TXT", "SPF"):
-                    if value == []:
-                        continue  # "null text": a TXT record with no strings cannot be sent
-                    values.append(_txt(value))
-                else:
-                    values.append(value)
-        if "SPF" in types and "TXT" not in types and not timeout:
-            types["TXT"] = list(types["SPF"])
-        served: dict[str, Any] = {rdtype: v for rdtype, v in types.items() if v}
-        if timeout:
-            served["TIMEOUT"] = True
-        zone[name] = served
-    return zone
 
 
 def _cases() -> Iterator[Any]:
@@ -92,7 +47,7 @@ def servers() -> Iterator[dict[int, LoopbackNameserver]]:
 
     class Lazy(dict[int, LoopbackNameserver]):
         def __missing__(self, index: int) -> LoopbackNameserver:
-            server = LoopbackNameserver(zone_of(SCENARIOS[index]["zonedata"]))
+            server = LoopbackNameserver(zone_from_entries(SCENARIOS[index]["zonedata"]))
             server.start()
             started[index] = server
             self[index] = server

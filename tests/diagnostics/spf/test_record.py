@@ -115,6 +115,22 @@ def test_syntax_problems_are_values_naming_the_term(text: str, offender: str) ->
     assert repr(offender) in record.errors[0]
 
 
+@pytest.mark.parametrize(
+    "spec", ["%%%-%_", "x.example.%_", "x.example%%", "%{d}%-", "mail.%{d}.%%", "%_"]
+)
+def test_a_domain_spec_may_end_in_any_macro_expand(spec: str) -> None:
+    # RFC 7208 7.1: domain-end = ( "." toplabel [ "." ] ) / macro-expand, and macro-expand
+    # includes "%%", "%_" and "%-", not only %{...}.
+    for term in (f"exists:{spec}", f"a:{spec}", f"include:{spec}", f"redirect={spec}"):
+        record = parse_record(f"v=spf1 {term}")
+        assert record.is_valid, record.errors
+
+
+@pytest.mark.parametrize("spec", ["%%x", "x.%_y", "%{d}.", "%-.", "%%.123"])
+def test_a_literal_after_the_last_macro_expand_still_needs_a_top_label(spec: str) -> None:
+    assert not parse_record(f"v=spf1 exists:{spec}").is_valid
+
+
 def test_every_problem_is_reported_not_just_the_first() -> None:
     record = parse_record(
         "v=spf1 a:museum ip4:300.1.1.1 -all redirect=a.example.com redirect=b.example.com"
