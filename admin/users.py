@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -57,7 +57,8 @@ from diagnostics.wording import plural
 log = logging.getLogger(__name__)
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._@+-]{0,63}$")
-_MAX_CLIENT_KEY = 200
+# A client key is an address; cut so that a (name, client) throttle key fits its 255 characters.
+_MAX_CLIENT_KEY = 160
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,14 +195,12 @@ class Users:
             cleaned = ""  # still throttled and hashed like any unknown name
         typed = len(name.strip()) if isinstance(name, str) else 0
         client = client_key[:_MAX_CLIENT_KEY] if client_key else None
-        keys = [f"user:{cleaned}"]
-        if client:
-            keys.append(f"client:{client}")
-        wait = self._locked_for(keys, now)
+        keys = _ThrottleKeys.of(cleaned, client)
+        wait = self._locked_for(keys.locking, now)
         if wait is not None:
             # Logged, not audited: a try while locked checks no password and costs nothing, so a
             # script could write the audit log full with them. The lock itself was audited when
-            # it started (SIGN_IN_LOCKED), with the name or client it holds.
+            # it started (SIGN_IN_LOCKED), with the name and client it holds.
             log.info("sign-in refused while locked (%.0f s left)", wait)
             return SignInResult(SignInOutcome.LOCKED, locked_message(wait), retry_after=wait)
         with self._read() as s:
@@ -225,7 +224,8 @@ class Users:
             return SignInResult(SignInOutcome.DISABLED, DISABLED_MESSAGE)
         token = Secret(secrets.token_urlsafe(32))
         with self._write() as s:
-            s.execute(delete(ThrottleRow).where(ThrottleRow.key == keys[0]))
+            # The client's own count stays: it may have guessed other names.
+            s.execute(delete(ThrottleRow).where(ThrottleRow.key.in_([keys.pair, keys.name])))
             # Sessions nobody will resume again (browser closed) go at the next sign-in.
             s.execute(
                 delete(SessionRow).where(
@@ -406,7 +406,7 @@ class Users:
             raise NotFound(f"No user named {name}.")
         return row
 
-    def _locked_for(self, keys: list[str], now: datetime) -> float | None:
+    def _locked_for(self, keys: Sequence[str], now: datetime) -> float | None:
         with self._read() as s:
             locks = s.scalars(
                 select(ThrottleRow.locked_until).where(
@@ -417,9 +417,9 @@ class Users:
             return None
         return max((until - now).total_seconds() for until in locks if until is not None)
 
-    def _record_failure(self, keys: list[str], now: datetime, tried: _Tried) -> float | None:
-        """Count one failure against every key, and audit it and any lock it starts; the longest
-        lock it starts, in seconds."""
+    def _record_failure(self, keys: _ThrottleKeys, now: datetime, tried: _Tried) -> float | None:
+        """Count one failure against the name, the pair and the client, and audit it and any lock
+        it starts (admin.signin); the longest lock it starts, in seconds."""
         longest: timedelta | None = None
         with self._write() as s:
             # Guessed names would otherwise pile up: rows past the window and unlocked are dropped.
@@ -429,22 +429,39 @@ class Users:
                     (ThrottleRow.locked_until.is_(None)) | (ThrottleRow.locked_until <= now),
                 )
             )
-            for key in keys:
-                _insert_ignore(s, key, now)
-                row = s.scalar(select(ThrottleRow).where(ThrottleRow.key == key).with_for_update())
-                assert row is not None
-                if now - row.last_failure_at > self._throttle.forget_after:
-                    row.failures = 0
-                row.failures += 1
-                row.last_failure_at = now
+            # Always in this order (name, pair, client), so two processes never wait on each other.
+            name_failures = self._count_failure(s, keys.name, now).failures
+            pair = self._count_failure(s, keys.pair, now)
+            own = self._throttle.lock_after(pair.failures)
+            slowed = self._throttle.name_delay(name_failures)
+            lock = max((d for d in (own, slowed) if d is not None), default=None)
+            if lock is not None:
+                pair.locked_until = now + lock
+                longest = lock
+                # Said when the name's count from all clients, not this pair's, set the wait.
+                spread = name_failures if lock != own else None
+                _audit_lock(s, tried, False, pair.failures, lock, name_failures=spread)
+            if keys.client is not None:
+                row = self._count_failure(s, keys.client, now)
                 lock = self._throttle.lock_after(row.failures)
-                row.locked_until = now + lock if lock is not None else None
-                if lock is not None and (longest is None or lock > longest):
-                    longest = lock
                 if lock is not None:
-                    _audit_lock(s, tried, key.startswith("client:"), row.failures, lock)
+                    row.locked_until = now + lock
+                    longest = lock if longest is None else max(longest, lock)
+                    _audit_lock(s, tried, True, row.failures, lock)
             _audit_failure(s, tried, "wrong name or password")
         return longest.total_seconds() if longest is not None else None
+
+    def _count_failure(self, s: Session, key: str, now: datetime) -> ThrottleRow:
+        """One more failure in a row for `key` (its lock, if any, is the caller's to set)."""
+        _insert_ignore(s, key, now)
+        row = s.scalar(select(ThrottleRow).where(ThrottleRow.key == key).with_for_update())
+        assert row is not None
+        if now - row.last_failure_at > self._throttle.forget_after:
+            row.failures = 0
+        row.failures += 1
+        row.last_failure_at = now
+        row.locked_until = None
+        return row
 
     @contextmanager
     def _read(self) -> Iterator[Session]:
@@ -455,6 +472,26 @@ class Users:
     def _write(self) -> Iterator[Session]:
         with Session(self._writer, expire_on_commit=False) as session, session.begin():
             yield session
+
+
+@dataclass(frozen=True, slots=True)
+class _ThrottleKeys:
+    """The sign_in_throttle rows one try counts against (admin.signin): the name from every client,
+    the name from this client (the pair), and this client. Only the pair and the client lock."""
+
+    name: str
+    pair: str
+    client: str | None
+
+    @classmethod
+    def of(cls, name: str, client: str | None) -> _ThrottleKeys:
+        # Without a client the pair is the name itself: all unknown clients are one client.
+        pair = f"user:{name}" + (f" client:{client}" if client else "")
+        return cls(f"name:{name}", pair, f"client:{client}" if client else None)
+
+    @property
+    def locking(self) -> list[str]:
+        return [self.pair] if self.client is None else [self.pair, self.client]
 
 
 @dataclass(frozen=True, slots=True)
@@ -500,23 +537,43 @@ def _audit_failure(s: Session, tried: _Tried, why: str) -> None:
     )
 
 
-def _audit_lock(s: Session, tried: _Tried, by_client: bool, failures: int, lock: timedelta) -> None:
-    held = f"the client {tried.client}" if by_client else f"the name {tried.who}"
+def _audit_lock(
+    s: Session,
+    tried: _Tried,
+    by_client: bool,
+    failures: int,
+    lock: timedelta,
+    *,
+    name_failures: int | None = None,
+) -> None:
+    """A lock as it starts. `name_failures`: the name's failures from all clients, when they (and
+    not this pair's own) made this client wait."""
+    if by_client:
+        held = f"the client {tried.client}"
+    else:
+        held = f"the name {tried.who}" + (
+            f" from the client {tried.client}" if tried.client else ""
+        )
+    why = f"after {plural(failures, 'failed try', 'failed tries')}"
+    if name_failures is not None:
+        why += (
+            f"; the name has {plural(name_failures, 'failed try', 'failed tries')} from all clients"
+        )
     rows.add_audit(
         s,
         tried.actor,
         AuditAction.SIGN_IN_LOCKED,
         None,
         None,
-        f"Sign-in locked for {wait_words(lock.total_seconds())} for {held} after "
-        f"{plural(failures, 'failed try', 'failed tries')}.",
+        f"Sign-in locked for {wait_words(lock.total_seconds())} for {held} {why}.",
         None,
         tried.facts()
         | {
             "locked": "client" if by_client else "name",
             "failures": failures,
             "seconds": lock.total_seconds(),
-        },
+        }
+        | ({"name_failures": name_failures} if name_failures is not None else {}),
     )
 
 
