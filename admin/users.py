@@ -10,8 +10,12 @@ Passwords are argon2 hashes (admin.passwords); a password is a Secret in memory 
 logged or put in an exception. Throttling and session expiry follow admin.signin. Managing users
 needs Permission.MANAGE_USERS and writes the audit log; signing in needs no principal at all.
 
+A sign-in through OpenID Connect (`oidc_principal`, after admin.oidc checked the claims) binds the
+user to the provider's account (iss, sub) the first time; another account with the same address is
+refused from then on, until an admin clears the binding (`unbind_oidc`).
+
 The audit log also gets every sign-in, failed sign-in, lock-out (when it starts), sign-out and
-expired session, under the user's name. A failed try names the user only when the name tried is a
+expired session, under the user's name, and each OpenID Connect binding made or cleared. A failed try names the user only when the name tried is a
 user's: any other name is kept as its length, in case it was a password typed in the wrong field.
 """
 
@@ -24,6 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import CursorResult, Engine, delete, func, select, text
@@ -36,6 +41,7 @@ from admin import rows
 from admin.access import Actor, Permission, Principal, Role, resolve
 from admin.errors import AdminInputError, NotFound, PermissionDenied
 from admin.models import SessionRow, ThrottleRow, UserRow
+from admin.oidc import OidcIdentity
 from admin.passwords import Hasher, check_new_password
 from admin.records import AuditAction
 from admin.signin import (
@@ -71,16 +77,45 @@ class User:
     disabled: bool
     created_at: datetime
     last_sign_in_at: datetime | None
+    # The identity provider's account this user is bound to (admin.oidc), or None.
+    oidc_issuer: str | None = None
+    oidc_subject: str | None = None
 
     @property
     def principal(self) -> Principal:
         return Principal(self.name, self.role)
 
 
+class OidcOutcome(StrEnum):
+    OK = "ok"
+    NO_USER = "no_user"
+    DISABLED = "disabled"
+    OTHER_ACCOUNT = "other_account"
+
+
+@dataclass(frozen=True, slots=True)
+class OidcSignIn:
+    """What the desk makes of a provider's identity: `principal` only when `ok`; `bound` when
+    this sign-in bound the user to the provider's account (the first one)."""
+
+    outcome: OidcOutcome
+    principal: Principal | None = None
+    bound: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is OidcOutcome.OK
+
+
 def clean_name(name: Any) -> str:
-    """User names are compared case-insensitively, so they are kept in lower case."""
+    """User names are compared case-insensitively, so they are kept in lower case. Only ASCII,
+    checked before lower-casing: "\u212aim" (a Kelvin sign) would otherwise become "kim"."""
     if not isinstance(name, str):
         raise AdminInputError("A user name must be text.")
+    if not name.isascii():
+        raise AdminInputError(
+            "A user name is 1 to 64 letters, digits or . _ @ + -, in plain ASCII."
+        )
     cleaned = name.strip().lower()
     if not _NAME.match(cleaned):
         raise AdminInputError(
@@ -270,6 +305,68 @@ class Users:
         if row is None or row.disabled:
             return None
         return Principal(row.name, Role(row.role))
+
+    def oidc_principal(self, identity: OidcIdentity) -> OidcSignIn:
+        """The enabled user named by the provider's address, for a sign-in through OpenID Connect
+        (admin.oidc checked the claims). The first such sign-in binds the user to the provider's
+        account (iss, sub); later ones must come from that account: another account showing the
+        same address (a new provider account, another tenant) is refused until an admin clears
+        the binding (`unbind_oidc`). The binding is audited; a refusal is the caller's to audit."""
+        try:
+            cleaned = clean_name(identity.email)
+        except AdminInputError:
+            return OidcSignIn(OidcOutcome.NO_USER)
+        with self._read() as s:
+            row = s.scalar(select(UserRow).where(UserRow.name == cleaned))
+        if row is None or row.disabled or row.oidc_subject is not None:
+            return _matched(row, identity)
+        return self._bind_oidc(row.id, identity)
+
+    def unbind_oidc(self, name: str, *, actor: Actor = "system") -> User:
+        """Forget the provider's account a user is bound to: their next OpenID Connect sign-in
+        binds them anew (after the account changed at the provider, say)."""
+        who = self._allow(actor)
+        with self._write() as s:
+            row = self._row(s, clean_name(name), lock=True)
+            if row.oidc_subject is not None or row.oidc_issuer is not None:
+                before = _state(row) | _oidc_state(row)
+                row.oidc_issuer = row.oidc_subject = None
+                row.updated_at = self._clock()
+                rows.add_audit(
+                    s,
+                    who.name,
+                    AuditAction.USER_CHANGED,
+                    None,
+                    None,
+                    f"Cleared the identity provider account of {row.name}: their next sign-in "
+                    "through the identity provider binds them again.",
+                    before,
+                    _state(row) | _oidc_state(row),
+                )
+            return _value(row)
+
+    def _bind_oidc(self, user_id: int, identity: OidcIdentity) -> OidcSignIn:
+        with self._write() as s:
+            # Locked and read again: two first sign-ins at once bind one account, and the other
+            # is compared with it like any later sign-in.
+            row = s.scalar(select(UserRow).where(UserRow.id == user_id).with_for_update())
+            if row is None or row.disabled or row.oidc_subject is not None:
+                return _matched(row, identity)
+            before = _state(row) | _oidc_state(row)
+            row.oidc_issuer, row.oidc_subject = identity.issuer, identity.subject
+            row.updated_at = self._clock()
+            rows.add_audit(
+                s,
+                row.name,
+                AuditAction.USER_CHANGED,
+                None,
+                None,
+                f"Bound {row.name} to their identity provider account at their first sign-in "
+                "through it.",
+                before,
+                _state(row) | _oidc_state(row),
+            )
+            return OidcSignIn(OidcOutcome.OK, Principal(row.name, Role(row.role)), bound=True)
 
     def resume(self, token: Secret | str | None) -> SessionCheck:
         """The principal of a live session, or why there is none (expired, unknown, ended)."""
@@ -604,6 +701,21 @@ def _state(row: UserRow) -> dict[str, Any]:
     return {"name": row.name, "role": row.role, "disabled": row.disabled}
 
 
+def _matched(row: UserRow | None, identity: OidcIdentity) -> OidcSignIn:
+    """A provider's identity against a user already bound (or none, or disabled)."""
+    if row is None:
+        return OidcSignIn(OidcOutcome.NO_USER)
+    if row.disabled:
+        return OidcSignIn(OidcOutcome.DISABLED)
+    if (row.oidc_issuer, row.oidc_subject) != (identity.issuer, identity.subject):
+        return OidcSignIn(OidcOutcome.OTHER_ACCOUNT)
+    return OidcSignIn(OidcOutcome.OK, Principal(row.name, Role(row.role)))
+
+
+def _oidc_state(row: UserRow) -> dict[str, Any]:
+    return {"oidc_issuer": row.oidc_issuer, "oidc_subject": row.oidc_subject}
+
+
 def _value(row: UserRow) -> User:
     return User(
         id=row.id,
@@ -612,7 +724,9 @@ def _value(row: UserRow) -> User:
         disabled=row.disabled,
         created_at=row.created_at,
         last_sign_in_at=row.last_sign_in_at,
+        oidc_issuer=row.oidc_issuer,
+        oidc_subject=row.oidc_subject,
     )
 
 
-__all__ = ["User", "Users", "clean_name"]
+__all__ = ["OidcOutcome", "OidcSignIn", "User", "Users", "clean_name"]
