@@ -258,6 +258,8 @@ def test_no_sign_in_is_refused_when_the_server_is_reachable_from_elsewhere(
         [refusal] = at.error
         assert "DESK_AUTH=none" in refusal.value
         assert "--server.address localhost" in refusal.value
+        said = "every interface" if not (address or "").strip() else f"listens on {address}"
+        assert said in refusal.value
         assert titles(at) == ["Deliverability desk"]  # that message, and no page
         assert not any("local admin" in c.value for c in at.sidebar.caption)
         monkeypatch.delenv("DESK_AUTH")
