@@ -6,6 +6,7 @@
     python -m admin users set-role NAME ROLE
     python -m admin users set-password NAME [--password-env VAR]
     python -m admin secrets rotate [--old-key-env VAR] [--new-key-env VAR]
+    python -m admin users unbind-oidc NAME      (forget the identity provider account bound)
 
 The database is the app's: DATABASE_URL, else the embedded SQLite file. A password is asked twice
 with getpass, or read from the environment variable named by --password-env (for automation); it is
@@ -95,6 +96,14 @@ def build_parser() -> argparse.ArgumentParser:
     password.add_argument("name")
     password.add_argument("--password-env", metavar="VAR", help="read the password from $VAR")
     password.set_defaults(handler=_set_password)
+
+    unbind = actions.add_parser(
+        "unbind-oidc",
+        help="forget the identity provider account a user is bound to (the next OIDC sign-in "
+        "binds again)",
+    )
+    unbind.add_argument("name")
+    unbind.set_defaults(handler=_unbind_oidc)
 
     secrets = commands.add_parser("secrets", help="the key that encrypts saved SMTP passwords")
     key_actions = secrets.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
@@ -213,7 +222,8 @@ def _list(store: Store, args: argparse.Namespace) -> int:
     for u in users:
         status = "disabled" if u.disabled else "enabled"
         last = f"{u.last_sign_in_at:%Y-%m-%d %H:%M} UTC" if u.last_sign_in_at else "never"
-        print(f"{u.name:<24} {u.role.value:<8} {status:<9} last sign-in: {last}")
+        bound = "  (bound to an identity provider account)" if u.oidc_subject else ""
+        print(f"{u.name:<24} {u.role.value:<8} {status:<9} last sign-in: {last}{bound}")
     return EXIT_OK
 
 
@@ -256,6 +266,19 @@ def _rotate(store: Store, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _unbind_oidc(store: Store, args: argparse.Namespace) -> int:
+    before = store.users.get_user(args.name, actor=_actor())
+    user = store.users.unbind_oidc(args.name, actor=_actor())
+    if before.oidc_subject is None:
+        print(f"{user.name} was not bound to an identity provider account; nothing changed.")
+    else:
+        print(
+            f"{user.name} is no longer bound to an identity provider account: their next "
+            "sign-in through the identity provider binds them again."
+        )
+    return EXIT_OK
+
+
 def _as_dict(user: User) -> dict[str, object]:
     return {
         "name": user.name,
@@ -263,4 +286,6 @@ def _as_dict(user: User) -> dict[str, object]:
         "disabled": user.disabled,
         "created_at": user.created_at.isoformat(),
         "last_sign_in_at": user.last_sign_in_at.isoformat() if user.last_sign_in_at else None,
+        "oidc_issuer": user.oidc_issuer,
+        "oidc_subject": user.oidc_subject,
     }

@@ -132,6 +132,10 @@ class UserRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # The identity provider's account (iss, sub) bound at the first OpenID Connect sign-in (issue
+    # 10): another account showing the same address is refused. None until then, or once cleared.
+    oidc_issuer: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    oidc_subject: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
 
 class SessionRow(Base):

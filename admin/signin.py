@@ -1,12 +1,18 @@
 """The rules of signing in, apart from the database: throttling after failed tries, session expiry,
 and the results a sign-in attempt or a session check gives back (values, not exceptions).
 
-Throttling: each failed try counts against the user name (whether or not it exists, so a lock says
-nothing about who has an account) and against the client key when one is given. After `free_tries`
-failures in a row, every further failure locks that name or client for a doubling period, from
-`first_lock` up to `max_lock`; a try while locked is refused without even checking the password.
-Failures older than `forget_after` are forgotten. The counts live in the database, so the limit holds
-across processes and restarts.
+Throttling: each failed try counts against the user name from that client (the pair), against the
+client key when one is given, and against the name from every client. The pair and the client lock:
+after `free_tries` failures in a row, every further failure locks that pair or client for a doubling
+period, from `first_lock` up to `max_lock`, and a try while locked is refused without even checking
+the password. The name alone never locks, so guesses from elsewhere cannot keep its owner out: once
+the name has `free_tries` failures from all clients together, each further failure also makes the
+client that failed wait (the same doubling, at most `name_max_delay`), which slows a guesser spread
+over many addresses, while an address that has not failed signs in at once. Names are counted
+whether or not they exist, so a lock says nothing about who has an account. Failures older than
+`forget_after` are forgotten; a sign-in clears the pair's and the name's counts. The counts live in
+the database, so the limit holds across processes and restarts. Where the client is unknown, all
+unknown clients are one.
 
 Sessions: a random token (only its SHA-256 is stored) that expires after `idle` without use or
 `absolute` after sign-in, whichever comes first.
@@ -32,6 +38,8 @@ class ThrottlePolicy:
     first_lock: timedelta = timedelta(seconds=2)
     max_lock: timedelta = timedelta(minutes=15)
     forget_after: timedelta = timedelta(hours=1)
+    # The most a name's failures from all clients make a failing client wait (module docstring).
+    name_max_delay: timedelta = timedelta(seconds=30)
 
     def lock_after(self, failures: int) -> timedelta | None:
         """How long to lock after the `failures`-th failure in a row (None: not locked yet)."""
@@ -40,6 +48,12 @@ class ThrottlePolicy:
         doublings = min(failures - self.free_tries, 30)
         lock: timedelta = self.first_lock * (2**doublings)
         return min(lock, self.max_lock)
+
+    def name_delay(self, name_failures: int) -> timedelta | None:
+        """How long a client that just failed waits because of the name's failures from all
+        clients (None: not yet); short and bounded, since the name's owner may be among them."""
+        delay = self.lock_after(name_failures)
+        return min(delay, self.name_max_delay) if delay is not None else None
 
 
 DEFAULT_IDLE = timedelta(minutes=30)

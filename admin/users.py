@@ -10,8 +10,12 @@ Passwords are argon2 hashes (admin.passwords); a password is a Secret in memory 
 logged or put in an exception. Throttling and session expiry follow admin.signin. Managing users
 needs Permission.MANAGE_USERS and writes the audit log; signing in needs no principal at all.
 
+A sign-in through OpenID Connect (`oidc_principal`, after admin.oidc checked the claims) binds the
+user to the provider's account (iss, sub) the first time; another account with the same address is
+refused from then on, until an admin clears the binding (`unbind_oidc`).
+
 The audit log also gets every sign-in, failed sign-in, lock-out (when it starts), sign-out and
-expired session, under the user's name. A failed try names the user only when the name tried is a
+expired session, under the user's name, and each OpenID Connect binding made or cleared. A failed try names the user only when the name tried is a
 user's: any other name is kept as its length, in case it was a password typed in the wrong field.
 """
 
@@ -20,10 +24,11 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import CursorResult, Engine, delete, func, select, text
@@ -36,6 +41,7 @@ from admin import rows
 from admin.access import Actor, Permission, Principal, Role, resolve
 from admin.errors import AdminInputError, NotFound, PermissionDenied
 from admin.models import SessionRow, ThrottleRow, UserRow
+from admin.oidc import OidcIdentity
 from admin.passwords import Hasher, check_new_password
 from admin.records import AuditAction
 from admin.signin import (
@@ -57,7 +63,8 @@ from diagnostics.wording import plural
 log = logging.getLogger(__name__)
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._@+-]{0,63}$")
-_MAX_CLIENT_KEY = 200
+# A client key is an address; cut so that a (name, client) throttle key fits its 255 characters.
+_MAX_CLIENT_KEY = 160
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,16 +77,45 @@ class User:
     disabled: bool
     created_at: datetime
     last_sign_in_at: datetime | None
+    # The identity provider's account this user is bound to (admin.oidc), or None.
+    oidc_issuer: str | None = None
+    oidc_subject: str | None = None
 
     @property
     def principal(self) -> Principal:
         return Principal(self.name, self.role)
 
 
+class OidcOutcome(StrEnum):
+    OK = "ok"
+    NO_USER = "no_user"
+    DISABLED = "disabled"
+    OTHER_ACCOUNT = "other_account"
+
+
+@dataclass(frozen=True, slots=True)
+class OidcSignIn:
+    """What the desk makes of a provider's identity: `principal` only when `ok`; `bound` when
+    this sign-in bound the user to the provider's account (the first one)."""
+
+    outcome: OidcOutcome
+    principal: Principal | None = None
+    bound: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is OidcOutcome.OK
+
+
 def clean_name(name: Any) -> str:
-    """User names are compared case-insensitively, so they are kept in lower case."""
+    """User names are compared case-insensitively, so they are kept in lower case. Only ASCII,
+    checked before lower-casing: "\u212aim" (a Kelvin sign) would otherwise become "kim"."""
     if not isinstance(name, str):
         raise AdminInputError("A user name must be text.")
+    if not name.isascii():
+        raise AdminInputError(
+            "A user name is 1 to 64 letters, digits or . _ @ + -, in plain ASCII."
+        )
     cleaned = name.strip().lower()
     if not _NAME.match(cleaned):
         raise AdminInputError(
@@ -194,14 +230,12 @@ class Users:
             cleaned = ""  # still throttled and hashed like any unknown name
         typed = len(name.strip()) if isinstance(name, str) else 0
         client = client_key[:_MAX_CLIENT_KEY] if client_key else None
-        keys = [f"user:{cleaned}"]
-        if client:
-            keys.append(f"client:{client}")
-        wait = self._locked_for(keys, now)
+        keys = _ThrottleKeys.of(cleaned, client)
+        wait = self._locked_for(keys.locking, now)
         if wait is not None:
             # Logged, not audited: a try while locked checks no password and costs nothing, so a
             # script could write the audit log full with them. The lock itself was audited when
-            # it started (SIGN_IN_LOCKED), with the name or client it holds.
+            # it started (SIGN_IN_LOCKED), with the name and client it holds.
             log.info("sign-in refused while locked (%.0f s left)", wait)
             return SignInResult(SignInOutcome.LOCKED, locked_message(wait), retry_after=wait)
         with self._read() as s:
@@ -225,7 +259,8 @@ class Users:
             return SignInResult(SignInOutcome.DISABLED, DISABLED_MESSAGE)
         token = Secret(secrets.token_urlsafe(32))
         with self._write() as s:
-            s.execute(delete(ThrottleRow).where(ThrottleRow.key == keys[0]))
+            # The client's own count stays: it may have guessed other names.
+            s.execute(delete(ThrottleRow).where(ThrottleRow.key.in_([keys.pair, keys.name])))
             # Sessions nobody will resume again (browser closed) go at the next sign-in.
             s.execute(
                 delete(SessionRow).where(
@@ -270,6 +305,68 @@ class Users:
         if row is None or row.disabled:
             return None
         return Principal(row.name, Role(row.role))
+
+    def oidc_principal(self, identity: OidcIdentity) -> OidcSignIn:
+        """The enabled user named by the provider's address, for a sign-in through OpenID Connect
+        (admin.oidc checked the claims). The first such sign-in binds the user to the provider's
+        account (iss, sub); later ones must come from that account: another account showing the
+        same address (a new provider account, another tenant) is refused until an admin clears
+        the binding (`unbind_oidc`). The binding is audited; a refusal is the caller's to audit."""
+        try:
+            cleaned = clean_name(identity.email)
+        except AdminInputError:
+            return OidcSignIn(OidcOutcome.NO_USER)
+        with self._read() as s:
+            row = s.scalar(select(UserRow).where(UserRow.name == cleaned))
+        if row is None or row.disabled or row.oidc_subject is not None:
+            return _matched(row, identity)
+        return self._bind_oidc(row.id, identity)
+
+    def unbind_oidc(self, name: str, *, actor: Actor = "system") -> User:
+        """Forget the provider's account a user is bound to: their next OpenID Connect sign-in
+        binds them anew (after the account changed at the provider, say)."""
+        who = self._allow(actor)
+        with self._write() as s:
+            row = self._row(s, clean_name(name), lock=True)
+            if row.oidc_subject is not None or row.oidc_issuer is not None:
+                before = _state(row) | _oidc_state(row)
+                row.oidc_issuer = row.oidc_subject = None
+                row.updated_at = self._clock()
+                rows.add_audit(
+                    s,
+                    who.name,
+                    AuditAction.USER_CHANGED,
+                    None,
+                    None,
+                    f"Cleared the identity provider account of {row.name}: their next sign-in "
+                    "through the identity provider binds them again.",
+                    before,
+                    _state(row) | _oidc_state(row),
+                )
+            return _value(row)
+
+    def _bind_oidc(self, user_id: int, identity: OidcIdentity) -> OidcSignIn:
+        with self._write() as s:
+            # Locked and read again: two first sign-ins at once bind one account, and the other
+            # is compared with it like any later sign-in.
+            row = s.scalar(select(UserRow).where(UserRow.id == user_id).with_for_update())
+            if row is None or row.disabled or row.oidc_subject is not None:
+                return _matched(row, identity)
+            before = _state(row) | _oidc_state(row)
+            row.oidc_issuer, row.oidc_subject = identity.issuer, identity.subject
+            row.updated_at = self._clock()
+            rows.add_audit(
+                s,
+                row.name,
+                AuditAction.USER_CHANGED,
+                None,
+                None,
+                f"Bound {row.name} to their identity provider account at their first sign-in "
+                "through it.",
+                before,
+                _state(row) | _oidc_state(row),
+            )
+            return OidcSignIn(OidcOutcome.OK, Principal(row.name, Role(row.role)), bound=True)
 
     def resume(self, token: Secret | str | None) -> SessionCheck:
         """The principal of a live session, or why there is none (expired, unknown, ended)."""
@@ -406,7 +503,7 @@ class Users:
             raise NotFound(f"No user named {name}.")
         return row
 
-    def _locked_for(self, keys: list[str], now: datetime) -> float | None:
+    def _locked_for(self, keys: Sequence[str], now: datetime) -> float | None:
         with self._read() as s:
             locks = s.scalars(
                 select(ThrottleRow.locked_until).where(
@@ -417,9 +514,9 @@ class Users:
             return None
         return max((until - now).total_seconds() for until in locks if until is not None)
 
-    def _record_failure(self, keys: list[str], now: datetime, tried: _Tried) -> float | None:
-        """Count one failure against every key, and audit it and any lock it starts; the longest
-        lock it starts, in seconds."""
+    def _record_failure(self, keys: _ThrottleKeys, now: datetime, tried: _Tried) -> float | None:
+        """Count one failure against the name, the pair and the client, and audit it and any lock
+        it starts (admin.signin); the longest lock it starts, in seconds."""
         longest: timedelta | None = None
         with self._write() as s:
             # Guessed names would otherwise pile up: rows past the window and unlocked are dropped.
@@ -429,22 +526,39 @@ class Users:
                     (ThrottleRow.locked_until.is_(None)) | (ThrottleRow.locked_until <= now),
                 )
             )
-            for key in keys:
-                _insert_ignore(s, key, now)
-                row = s.scalar(select(ThrottleRow).where(ThrottleRow.key == key).with_for_update())
-                assert row is not None
-                if now - row.last_failure_at > self._throttle.forget_after:
-                    row.failures = 0
-                row.failures += 1
-                row.last_failure_at = now
+            # Always in this order (name, pair, client), so two processes never wait on each other.
+            name_failures = self._count_failure(s, keys.name, now).failures
+            pair = self._count_failure(s, keys.pair, now)
+            own = self._throttle.lock_after(pair.failures)
+            slowed = self._throttle.name_delay(name_failures)
+            lock = max((d for d in (own, slowed) if d is not None), default=None)
+            if lock is not None:
+                pair.locked_until = now + lock
+                longest = lock
+                # Said when the name's count from all clients, not this pair's, set the wait.
+                spread = name_failures if lock != own else None
+                _audit_lock(s, tried, False, pair.failures, lock, name_failures=spread)
+            if keys.client is not None:
+                row = self._count_failure(s, keys.client, now)
                 lock = self._throttle.lock_after(row.failures)
-                row.locked_until = now + lock if lock is not None else None
-                if lock is not None and (longest is None or lock > longest):
-                    longest = lock
                 if lock is not None:
-                    _audit_lock(s, tried, key.startswith("client:"), row.failures, lock)
+                    row.locked_until = now + lock
+                    longest = lock if longest is None else max(longest, lock)
+                    _audit_lock(s, tried, True, row.failures, lock)
             _audit_failure(s, tried, "wrong name or password")
         return longest.total_seconds() if longest is not None else None
+
+    def _count_failure(self, s: Session, key: str, now: datetime) -> ThrottleRow:
+        """One more failure in a row for `key` (its lock, if any, is the caller's to set)."""
+        _insert_ignore(s, key, now)
+        row = s.scalar(select(ThrottleRow).where(ThrottleRow.key == key).with_for_update())
+        assert row is not None
+        if now - row.last_failure_at > self._throttle.forget_after:
+            row.failures = 0
+        row.failures += 1
+        row.last_failure_at = now
+        row.locked_until = None
+        return row
 
     @contextmanager
     def _read(self) -> Iterator[Session]:
@@ -455,6 +569,26 @@ class Users:
     def _write(self) -> Iterator[Session]:
         with Session(self._writer, expire_on_commit=False) as session, session.begin():
             yield session
+
+
+@dataclass(frozen=True, slots=True)
+class _ThrottleKeys:
+    """The sign_in_throttle rows one try counts against (admin.signin): the name from every client,
+    the name from this client (the pair), and this client. Only the pair and the client lock."""
+
+    name: str
+    pair: str
+    client: str | None
+
+    @classmethod
+    def of(cls, name: str, client: str | None) -> _ThrottleKeys:
+        # Without a client the pair is the name itself: all unknown clients are one client.
+        pair = f"user:{name}" + (f" client:{client}" if client else "")
+        return cls(f"name:{name}", pair, f"client:{client}" if client else None)
+
+    @property
+    def locking(self) -> list[str]:
+        return [self.pair] if self.client is None else [self.pair, self.client]
 
 
 @dataclass(frozen=True, slots=True)
@@ -500,23 +634,43 @@ def _audit_failure(s: Session, tried: _Tried, why: str) -> None:
     )
 
 
-def _audit_lock(s: Session, tried: _Tried, by_client: bool, failures: int, lock: timedelta) -> None:
-    held = f"the client {tried.client}" if by_client else f"the name {tried.who}"
+def _audit_lock(
+    s: Session,
+    tried: _Tried,
+    by_client: bool,
+    failures: int,
+    lock: timedelta,
+    *,
+    name_failures: int | None = None,
+) -> None:
+    """A lock as it starts. `name_failures`: the name's failures from all clients, when they (and
+    not this pair's own) made this client wait."""
+    if by_client:
+        held = f"the client {tried.client}"
+    else:
+        held = f"the name {tried.who}" + (
+            f" from the client {tried.client}" if tried.client else ""
+        )
+    why = f"after {plural(failures, 'failed try', 'failed tries')}"
+    if name_failures is not None:
+        why += (
+            f"; the name has {plural(name_failures, 'failed try', 'failed tries')} from all clients"
+        )
     rows.add_audit(
         s,
         tried.actor,
         AuditAction.SIGN_IN_LOCKED,
         None,
         None,
-        f"Sign-in locked for {wait_words(lock.total_seconds())} for {held} after "
-        f"{plural(failures, 'failed try', 'failed tries')}.",
+        f"Sign-in locked for {wait_words(lock.total_seconds())} for {held} {why}.",
         None,
         tried.facts()
         | {
             "locked": "client" if by_client else "name",
             "failures": failures,
             "seconds": lock.total_seconds(),
-        },
+        }
+        | ({"name_failures": name_failures} if name_failures is not None else {}),
     )
 
 
@@ -547,6 +701,21 @@ def _state(row: UserRow) -> dict[str, Any]:
     return {"name": row.name, "role": row.role, "disabled": row.disabled}
 
 
+def _matched(row: UserRow | None, identity: OidcIdentity) -> OidcSignIn:
+    """A provider's identity against a user already bound (or none, or disabled)."""
+    if row is None:
+        return OidcSignIn(OidcOutcome.NO_USER)
+    if row.disabled:
+        return OidcSignIn(OidcOutcome.DISABLED)
+    if (row.oidc_issuer, row.oidc_subject) != (identity.issuer, identity.subject):
+        return OidcSignIn(OidcOutcome.OTHER_ACCOUNT)
+    return OidcSignIn(OidcOutcome.OK, Principal(row.name, Role(row.role)))
+
+
+def _oidc_state(row: UserRow) -> dict[str, Any]:
+    return {"oidc_issuer": row.oidc_issuer, "oidc_subject": row.oidc_subject}
+
+
 def _value(row: UserRow) -> User:
     return User(
         id=row.id,
@@ -555,7 +724,9 @@ def _value(row: UserRow) -> User:
         disabled=row.disabled,
         created_at=row.created_at,
         last_sign_in_at=row.last_sign_in_at,
+        oidc_issuer=row.oidc_issuer,
+        oidc_subject=row.oidc_subject,
     )
 
 
-__all__ = ["User", "Users", "clean_name"]
+__all__ = ["OidcOutcome", "OidcSignIn", "User", "Users", "clean_name"]

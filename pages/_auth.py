@@ -6,10 +6,16 @@ DESK_AUTH chooses how people sign in:
   local  names and passwords of the desk's own users (`python -m admin users add NAME --role ROLE`)
   oidc   OpenID Connect through st.login (Authlib; an [auth] section in .streamlit/secrets.toml);
          the identity provider's e-mail address must be a desk user's name, which gives the role
-  none   no sign-in: everyone is "local admin". Refused unless the server listens on localhost.
-Unset: `none` on an SQLite database with no users while the server listens on localhost (so
-`make run` shows the desk at once), otherwise `local`. With `local`, no users yet and localhost,
+  none   no sign-in: everyone is "local admin". Refused unless the server listens on loopback.
+Unset: `none` on an SQLite database with no users while the server listens on loopback (so
+`make run` shows the desk at once), otherwise `local`. With `local`, no users yet and loopback,
 the first visitor may create the first admin.
+
+"Listens on loopback" is what the configured server.address proves, nothing less: a loopback IP
+(127.0.0.0/8, ::1) or exactly `localhost`. Unset or empty (Streamlit then listens on every
+interface), a wildcard, a LAN address or any other host name is reachable from elsewhere, so it
+gets a sign-in. The repository's .streamlit/config.toml sets `localhost`; opening the desk to a
+network is a deliberate `--server.address`, with DESK_AUTH=local or oidc (README).
 
 The OpenID Connect side is pages/_oidc.py; the screens that stand alone (the sign-in form, a
 refusal) are drawn by pages/_screens.py.
@@ -20,6 +26,7 @@ the password field is cleared as soon as the form is submitted; nothing goes int
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
@@ -41,7 +48,7 @@ _FORM = "desk_sign_in"
 # was typed in a field whose key stays, however the session's copy is emptied.
 _ROUND_KEY = "desk_sign_in_round"
 _FIELDS = ("name", "password", "again")
-_LOCAL_ADDRESSES = ("", "localhost", "127.0.0.1")
+_LOCALHOST = "localhost"
 
 # What a role needs to see a page, by the page's url_path; pages not listed are for every role.
 # The store refuses the same actions, so this only spares a user pages they cannot use.
@@ -57,10 +64,31 @@ class AuthMode(StrEnum):
     NONE = "none"
 
 
+def is_loopback(address: object) -> bool:
+    """True when a server bound to `address` listens on loopback only: a loopback IP or exactly
+    "localhost". Anything else (unset, a wildcard, a LAN address, a host name) may be reachable
+    from elsewhere; nothing is trimmed or guessed, since the server binds to what is written."""
+    if not isinstance(address, str):
+        return False
+    if address == _LOCALHOST:
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
 def bound_locally() -> bool:
-    """True when the server listens on localhost only (as far as the desk can tell)."""
+    """True when the server is configured to listen on loopback only (`is_loopback`)."""
+    return is_loopback(st.get_option("server.address"))
+
+
+def _listening_on() -> str:
+    """Where the server listens, in words, for the refusal of DESK_AUTH=none."""
     address = st.get_option("server.address")
-    return (address or "").strip().lower() in _LOCAL_ADDRESSES
+    if not isinstance(address, str) or not address.strip():
+        return "every interface (server.address is not set)"
+    return f"{address.strip()} (server.address)"
 
 
 def auth_mode(store: Store, url_paths: Sequence[str] = ()) -> AuthMode:
@@ -77,8 +105,10 @@ def auth_mode(store: Store, url_paths: Sequence[str] = ()) -> AuthMode:
             )
         if mode is AuthMode.NONE and not bound_locally():
             stop_with(
-                f"{AUTH_ENV}=none is only allowed when the server listens on localhost "
-                "(server.address). Use local or oidc.",
+                f"{AUTH_ENV}=none (no sign-in) is only allowed when the server listens on "
+                f"loopback alone, and this one listens on {_listening_on()}: anyone who reaches "
+                "it would be admin. Start it with `--server.address localhost`, or sign people in "
+                f"with {AUTH_ENV}=local or oidc (README, Users and sign-in).",
                 url_paths,
             )
         return mode
@@ -217,6 +247,11 @@ def _first_admin_form(store: Store) -> None:
 
 def _submit_first_admin(store: Store) -> None:
     name, password, again = _take_fields()
+    if not (bound_locally() and store.backend == "sqlite"):
+        # Only drawn on loopback; a submission from a form drawn before a restart on another
+        # address must not make its sender admin either.
+        _remember(False, "Create the first admin on the server: `python -m admin users add`.", None)
+        return
     if password != again:
         _remember(False, "The two passwords differ.", None)
         return
@@ -263,6 +298,7 @@ __all__ = [
     "auth_mode",
     "bound_locally",
     "current_user",
+    "is_loopback",
     "may_see",
     "sign_in_gate",
     "visible_pages",

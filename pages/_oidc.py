@@ -3,6 +3,11 @@ e-mail address as a desk user's name, which gives the role.
 
 Not a page itself (the leading underscore keeps it out of the navigation).
 
+Which claims make a desk user is admin.oidc's (a verified, plain ASCII address; an issuer trusted by
+name in DESK_OIDC_TRUSTED_ISSUERS may leave `email_verified` out); the binding of each user to the
+provider's account (iss, sub) at the first sign-in is admin.users'. Everything the provider sent is
+shown as text, never as Markdown.
+
 The audit log gets each sign-in once (by the identity token's issue time, whatever the reloads and
 tabs that show the same identity cookie) and each sign-out, like local users'. A desk session lasts
 no longer than a local user's (DESK_SESSION_MAX_HOURS), counted from the sign-in at the provider.
@@ -18,9 +23,11 @@ from typing import NoReturn
 import streamlit as st
 from streamlit.errors import StreamlitAuthError
 
-from admin import AdminError, Principal, Store
+from admin import Principal, Store
+from admin.oidc import OidcPolicy, OidcRefusal, oidc_identity, shown_address
 from admin.records import AuditAction
 from admin.signin import SessionPolicy
+from admin.users import OidcOutcome
 from pages._screens import only_screen, show_outcome, tell_outcome
 
 log = logging.getLogger(__name__)
@@ -29,43 +36,48 @@ log = logging.getLogger(__name__)
 _AUDITED_KEY = "desk_oidc_sign_in_audited"
 # How far back a new browser session looks for its OIDC sign-in's entry before writing one.
 _AUDIT_LOOKBACK = 200
-_MAX_ADDRESS = 200  # the longest name the audit log keeps (admin.inputs.MAX_TEXT)
+# What Markdown and Streamlit's own markup act on inside a line (links, images, emphasis, code,
+# HTML, :color[...] and :icons:, $math$). . - + are left as they are: at the start of a message
+# they could at worst make a list, never a link or an image, and addresses are full of them.
+_MARKUP = frozenset("\\`*_{}[]()<>#!|:$~&")
 
 
 def oidc_user(store: Store, url_paths: Sequence[str]) -> Principal:
     # .get: st.user has no is_logged_in at all until an [auth] section configures a provider.
     if not st.user.get("is_logged_in", False):
         only_screen(lambda: _provider_sign_in_page(None), url_paths)
-    claimed = st.user.get("email")
-    # The provider vouches for the address (nobody typed it here), so a refusal may name it;
-    # cut to a length the audit log and the page can show.
-    email = " ".join(claimed.split())[:_MAX_ADDRESS] if isinstance(claimed, str) else None
-    email = email or None
-    if _unverified(st.user.get("email_verified")):
-        # A provider that lets people type any address (self-registration) says so here; taking
-        # such an address as a desk user's name would hand out that user's role.
+    found = oidc_identity(st.user, OidcPolicy.from_env())
+    if isinstance(found, OidcRefusal):
+        _refuse(store, _as_text(found.message), found.shown, found.reason_words, url_paths)
+    signed = store.users.oidc_principal(found)
+    email = shown_address(found.email)
+    if signed.outcome is OidcOutcome.DISABLED:
         _refuse(
             store,
-            f"{email or 'This account'}: the identity provider has not verified this address, "
-            "so the desk cannot tell whose it is. Verify it with the provider, then sign in again.",
+            f"{_as_text(email)} is disabled on the desk: ask an admin to enable it "
+            "(`python -m admin users enable EMAIL`).",
             email,
-            "the identity provider has not verified the address",
+            "the user is disabled",
             url_paths,
         )
-    principal = store.users.principal_for(email) if email else None
-    if principal is None:
-        if email and _is_disabled(store, email):
-            _refuse(
-                store,
-                f"{email} is disabled on the desk: ask an admin to enable it "
-                "(`python -m admin users enable EMAIL`).",
-                email,
-                "the user is disabled",
-                url_paths,
-            )
+    if signed.outcome is OidcOutcome.OTHER_ACCOUNT:
+        # The address is the desk user's, but the account is not the one that first signed in as
+        # them: a new account at the provider, or someone else's that claims the address.
         _refuse(
             store,
-            f"{email or 'This account'} has no access to the desk yet: ask an admin to add it "
+            f"{_as_text(email)} signs in to the desk through another account at the identity "
+            "provider, so the desk cannot tell this one is theirs. If their account has changed, "
+            "an admin can clear the old one (`python -m admin users unbind-oidc EMAIL`).",
+            email,
+            "the desk user is bound to another account at the identity provider",
+            url_paths,
+            {"issuer": found.issuer, "subject": found.subject},  # the account refused
+        )
+    principal = signed.principal
+    if principal is None:
+        _refuse(
+            store,
+            f"{_as_text(email)} has no access to the desk yet: ask an admin to add it "
             "(`python -m admin users add EMAIL --role ROLE`).",
             email,
             "no desk user has this address",
@@ -100,9 +112,15 @@ def oidc_user(store: Store, url_paths: Sequence[str]) -> Principal:
 
 
 def _refuse(
-    store: Store, message: str, email: str | None, reason: str, url_paths: Sequence[str]
+    store: Store,
+    message: str,
+    email: str | None,
+    reason: str,
+    url_paths: Sequence[str],
+    facts: dict[str, str] | None = None,
 ) -> NoReturn:
-    """The refusal as the only screen, and once in the audit log (as a local failed sign-in is)."""
+    """The refusal (Markdown, anything from the provider escaped) as the only screen, and once in
+    the audit log (as a local failed sign-in is), with `facts` about the refused account."""
     _audit_once(
         store,
         email or "(no address)",
@@ -110,15 +128,9 @@ def _refuse(
         f"Failed sign-in through the identity provider as {email or 'an account without an address'}"
         f": {reason}.",
         _issued_at(),
+        facts,
     )
     only_screen(lambda: _no_access(message), url_paths)
-
-
-def _is_disabled(store: Store, email: str) -> bool:
-    try:
-        return store.users.get_user(email).disabled
-    except AdminError:  # no such user, or not a user name at all
-        return False
 
 
 def _provider_sign_in_page(notice: str | None) -> None:
@@ -145,10 +157,10 @@ def _start_provider_sign_in() -> None:
         )
 
 
-def _unverified(flag: object) -> bool:
-    """True when the provider says the address is not verified (False, or "false" from providers
-    that send text). No email_verified at all is taken as the provider's word (Entra ID sends none)."""
-    return flag is False or (isinstance(flag, str) and flag.strip().lower() == "false")
+def _as_text(text: str) -> str:
+    """`text` (from the provider) as literal text inside a Markdown message: each character
+    Markdown or Streamlit's own markup (:color[...], $math$) would act on is escaped."""
+    return "".join(f"\\{c}" if c in _MARKUP else c for c in text)
 
 
 def _no_access(message: str) -> None:
@@ -170,6 +182,7 @@ def _audit_once(
     action: AuditAction,
     summary: str,
     issued_at: int | None,
+    facts: dict[str, str] | None = None,
 ) -> None:
     """One entry per sign-in at the provider. Streamlit keeps the identity in a cookie, so every
     reload or new tab is a new browser session showing the same sign-in: it is known by the ID
@@ -178,13 +191,13 @@ def _audit_once(
     marker = f"{action} {name} {issued_at}"
     if st.session_state.get(_AUDITED_KEY) == marker:
         return
-    facts = {"via": "openid connect", "token_issued_at": issued_at}
+    after = {"via": "openid connect", "token_issued_at": issued_at, **(facts or {})}
     already = issued_at is not None and any(
-        entry.action is action and entry.actor == name and entry.after == facts
+        entry.action is action and entry.actor == name and entry.after == after
         for entry in store.audit_log(limit=_AUDIT_LOOKBACK)
     )
     if not already:
-        store.audit_event(action, summary, after=facts, actor=actor)
+        store.audit_event(action, summary, after=after, actor=actor)
     st.session_state[_AUDITED_KEY] = marker
 
 

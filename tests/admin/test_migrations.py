@@ -23,7 +23,7 @@ TABLES |= {"users", "user_sessions", "sign_in_throttle"}  # issue 6: local users
 
 
 def test_an_empty_database_is_brought_to_the_head_revision(store: Store, db_url: URL) -> None:
-    assert store.schema_revision() == head_revision() == "0003_users"
+    assert store.schema_revision() == head_revision() == "0004_oidc_identity"
     engine = make_engine(resolve_url(db_url))
     try:
         with engine.connect() as connection:

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL
 
-from admin import AdminInputError, NotFound, PermissionDenied, Principal, Role, Store
+from admin import AdminInputError, AuditAction, NotFound, PermissionDenied, Principal, Role, Store
 from admin.passwords import Hasher
 from admin.signin import SessionPolicy, SessionStatus, SignInOutcome, ThrottlePolicy
 from diagnostics.secret import Secret
@@ -202,6 +202,87 @@ def test_a_client_guessing_many_names_is_locked_but_others_are_not(store: Store)
     assert store.users.sign_in("dana", Secret(PASSWORD), client_key="203.0.113.9").ok
 
 
+ATTACKER = "198.51.100.7"
+OWNER = "203.0.113.9"
+
+
+def test_guesses_from_one_client_never_lock_the_owner_out_from_another(
+    store: Store, clock: Clock
+) -> None:
+    """Issue 10, finding 6: a hundred wrong passwords for alice from one address lock that address,
+    not alice: her right password from her own machine signs in at once."""
+    store.users.add_user("alice", "admin", Secret(PASSWORD))
+    policy = ThrottlePolicy()
+    waited = 0.0
+    for _ in range(100):  # each a real failure: the attacker waits out every lock but the last
+        clock.advance(seconds=waited)
+        result = store.users.sign_in("alice", Secret(OTHER_PASSWORD), client_key=ATTACKER)
+        assert result.outcome is SignInOutcome.WRONG
+        waited = (result.retry_after or 0) + 1
+    assert result.retry_after == policy.max_lock.total_seconds()  # locked now, for 15 minutes
+
+    owner = store.users.sign_in("alice", Secret(PASSWORD), client_key=OWNER)
+    assert owner.ok, owner.message
+    assert owner.retry_after is None
+    # The attacker's address stays locked, for alice and for any other name, right password or not.
+    assert store.users.sign_in("alice", Secret(PASSWORD), client_key=ATTACKER).outcome is (
+        SignInOutcome.LOCKED
+    )
+    assert store.users.sign_in("bob", Secret(PASSWORD), client_key=ATTACKER).outcome is (
+        SignInOutcome.LOCKED
+    )
+
+    log = store.audit_log(limit=1000)
+    failed = [e for e in log if e.action is AuditAction.SIGN_IN_FAILED]
+    assert len(failed) == 100
+    assert {(e.actor, (e.after or {}).get("client")) for e in failed} == {("alice", ATTACKER)}
+    locks = [e for e in log if e.action is AuditAction.SIGN_IN_LOCKED]
+    assert locks
+    assert {(e.after or {}).get("client") for e in locks} == {ATTACKER}
+    [signed_in] = [e for e in log if e.action is AuditAction.SIGNED_IN]
+    assert (signed_in.actor, (signed_in.after or {}).get("client")) == ("alice", OWNER)
+
+
+def test_a_name_guessed_from_many_clients_slows_those_clients_only(
+    store: Store, clock: Clock
+) -> None:
+    """Guesses spread over many addresses (each below its own limit) slow down every address that
+    has failed for the name, for a short bounded time; an address that has not failed is not."""
+    store.users.add_user("alice", "admin", Secret(PASSWORD))
+    policy = ThrottlePolicy()
+    waits = []
+    for n in range(40):
+        client = f"198.51.100.{n}"
+        first = store.users.sign_in("alice", Secret(OTHER_PASSWORD), client_key=client)
+        assert first.outcome is SignInOutcome.WRONG  # a new address is never refused unseen
+        waits.append(first.retry_after or 0.0)
+        if first.retry_after:
+            # That address, having failed, waits; even its right password is not checked.
+            again = store.users.sign_in("alice", Secret(PASSWORD), client_key=client)
+            assert again.outcome is SignInOutcome.LOCKED
+            assert again.retry_after is not None
+            assert again.retry_after <= policy.name_max_delay.total_seconds()
+        clock.advance(seconds=1)
+    assert waits[: policy.free_tries - 1] == [0.0] * (policy.free_tries - 1)
+    assert max(waits) == policy.name_max_delay.total_seconds()  # slowed, within its bound
+    assert waits == sorted(waits)
+    slowed = [
+        e
+        for e in store.audit_log(limit=1000)
+        if e.action is AuditAction.SIGN_IN_LOCKED and "name_failures" in (e.after or {})
+    ]
+    assert len(slowed) == 40 - (policy.free_tries - 1)  # every slowed address, said so
+    assert slowed[0].summary == (
+        "Sign-in locked for 30 seconds for the name alice from the client 198.51.100.39 "
+        "after 1 failed try; the name has 40 failed tries from all clients."
+    )
+    # The owner, from an address that has not failed, signs in at once, and that clears the
+    # name's count: the next address to fail is not slowed by the guesses before.
+    assert store.users.sign_in("alice", Secret(PASSWORD), client_key=OWNER).ok
+    after = store.users.sign_in("alice", Secret(OTHER_PASSWORD), client_key="198.51.100.99")
+    assert after.retry_after is None
+
+
 def test_a_session_expires_when_idle_and_after_its_absolute_lifetime(
     store: Store, clock: Clock, db_url: URL
 ) -> None:
@@ -336,7 +417,11 @@ def test_stale_sessions_and_old_failures_are_swept(store: Store, clock: Clock, d
     clock.advance(hours=2)
     store.users.sign_in("guess-2", Secret(OTHER_PASSWORD))
     store.users.sign_in("dana", Secret(PASSWORD))
-    assert stored(db_url, "SELECT key FROM sign_in_throttle") == [("user:guess-2",)]
+    # The name's count from every client and its count from this (unknown) client.
+    assert sorted(stored(db_url, "SELECT key FROM sign_in_throttle")) == [
+        ("name:guess-2",),
+        ("user:guess-2",),
+    ]
     assert len(stored(db_url, "SELECT token_hash FROM user_sessions")) == 1
 
 

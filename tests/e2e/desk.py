@@ -3,9 +3,12 @@ port, with the environment the test gives it, stopped (the whole group) when the
 
     with running_desk(env, log=path) as url: ...
     with running_desk(env, log=path, port=port, options=["--secrets.files=..."]) as url: ...
+    with running_desk(env, log=path, address="0.0.0.0") as url: ...
 
 A test that must name the desk's address before it starts (an OpenID Connect redirect_uri) takes
-a `free_port()` itself; `options` are more Streamlit config options for that server only.
+a `free_port()` itself; `options` are more Streamlit config options for that server only. The
+server listens on 127.0.0.1 unless `address` says otherwise (a desk open to the network, which the
+browser still reaches on 127.0.0.1); None leaves it to .streamlit/config.toml.
 
 Every wait is bounded: a server that does not answer /_stcore/health in time is stopped and its
 log tail is in the error, so a broken page import shows up as text rather than as a hung suite.
@@ -28,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 45.0  # two cores shared by several engineers: Streamlit may take a while to import
 STOP_TIMEOUT = 10.0
+LOOPBACK = "127.0.0.1"
 
 
 def free_port() -> int:
@@ -37,7 +41,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def streamlit_command(port: int, options: Sequence[str] = ()) -> list[str]:
+def streamlit_command(
+    port: int, options: Sequence[str] = (), address: str | None = LOOPBACK
+) -> list[str]:
     # The .venv's interpreter runs the tests, so `sys.executable -m streamlit` is the .venv's one.
     return [
         sys.executable,
@@ -46,7 +52,8 @@ def streamlit_command(port: int, options: Sequence[str] = ()) -> list[str]:
         "run",
         str(ROOT / "app.py"),
         "--server.headless=true",
-        "--server.address=127.0.0.1",
+        # None: no option, so the repository's .streamlit/config.toml decides (a plain `run`).
+        *([f"--server.address={address}"] if address is not None else []),
         f"--server.port={port}",
         "--server.fileWatcherType=none",  # other engineers edit the tree while the tests run
         "--server.runOnSave=false",
@@ -92,14 +99,16 @@ def running_desk(
     log: Path,
     port: int | None = None,
     options: Sequence[str] = (),
+    address: str | None = LOOPBACK,
 ) -> Iterator[str]:
-    """Start the app with exactly `env` (plus PATH and HOME), yield its base URL, stop it."""
+    """Start the app with exactly `env` (plus PATH and HOME), listening on `address`, yield its
+    base URL (always on 127.0.0.1, which a wildcard address includes), stop it."""
     port = port or free_port()
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{LOOPBACK}:{port}"
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
         process = subprocess.Popen(
-            streamlit_command(port, options),
+            streamlit_command(port, options, address),
             cwd=ROOT,
             env=dict(env),
             stdout=out,

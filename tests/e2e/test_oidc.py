@@ -8,11 +8,15 @@ and an [auth] section written to a secrets.toml of its own (`--secrets.files`), 
 repository's .streamlit/secrets.toml nor the developer's ~/.streamlit is read or touched.
 
 The provider's page lets the person choose who they are (its "sub"); the e-mail claim is what the
-desk matches against its users (README, "Users and sign-in"). Screenshots go to test-output/e2e/.
+desk matches against its users (README, "Users and sign-in"), and the first account to sign in as a
+user is the only one that may from then on. A second desk, started only for its test, trusts the
+provider by name (DESK_OIDC_TRUSTED_ISSUERS), so its users need no email_verified claim. Screenshots
+go to test-output/e2e/.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -41,6 +45,12 @@ STRANGER = "eve@elsewhere.example"  # the provider vouches for her, but the desk
 # An account of the provider's that claims Dana's address without having verified it (as a
 # provider with self-registration allows): it must not get Dana's role.
 IMPOSTOR = "mallory"
+# Another account with Dana's address, verified (a new account, another tenant): once Dana's own
+# account has signed in, the desk user is bound to it and this one is refused.
+SECOND_ACCOUNT = "dana-second-account"
+# A desk user whose account carries no email_verified claim at all (as multi-tenant Entra ID
+# sends none): refused, unless the desk trusts the issuer by name.
+UNSAID = "tom@bluebird.example"
 SIGN_IN_BUTTON = "Sign in with your identity provider"
 
 
@@ -70,6 +80,13 @@ def provider() -> Iterator[str]:
             oidc_provider_mock.User(
                 sub=IMPOSTOR, claims={"email": SUPPORT, "email_verified": False, "name": "Mal"}
             ),
+            oidc_provider_mock.User(
+                sub=SECOND_ACCOUNT, claims={"email": SUPPORT, "email_verified": True}
+            ),
+            oidc_provider_mock.User(
+                sub=STRANGER, claims={"email": STRANGER, "email_verified": True}
+            ),
+            oidc_provider_mock.User(sub=UNSAID, claims={"email": UNSAID, "name": "Tom"}),
         ],
     )
     server = werkzeug.serving.make_server("127.0.0.1", 0, app, threaded=True)
@@ -108,11 +125,11 @@ def _auth_section(provider: str, redirect_uri: str, client_id: str, client_secre
     return "[auth]\n" + "".join(f"{key} = {json.dumps(value)}\n" for key, value in values.items())
 
 
-@pytest.fixture(scope="module")
-def oidc_desk(
-    provider: str, tmp_path_factory: pytest.TempPathFactory, e2e_output: Path
+@contextlib.contextmanager
+def _desk(
+    provider: str, tmp: Path, log: Path, extra: dict[str, str] | None = None
 ) -> Iterator[OidcDesk]:
-    tmp = tmp_path_factory.mktemp("oidc-desk")
+    """A desk of its own on `provider`, with Dana (support) and Tom (analyst) as its users."""
     port = free_port()
     redirect_uri = f"http://127.0.0.1:{port}/oauth2callback"
     client_id, client_secret = _register_client(provider, redirect_uri)
@@ -131,20 +148,26 @@ def oidc_desk(
         "DESK_AUTH": "oidc",
         "DESK_NAMESERVER": "127.0.0.1:9",  # nothing answers: no page may reach public DNS
         "DESK_DNS_TIMEOUT": "1",
+        **(extra or {}),
     }
     store = admin.Store(database_url, secret_key=Secret(secret_key))
     try:
         # The password is never used with OIDC; the CLI asks for one, so the store does too.
         store.users.add_user(SUPPORT, "support", Secret(secrets.token_urlsafe(18)))
+        store.users.add_user(UNSAID, "analyst", Secret(secrets.token_urlsafe(18)))
     finally:
         store.close()
-    with running_desk(
-        env,
-        log=e2e_output / "streamlit-oidc.log",
-        port=port,
-        options=[f"--secrets.files={secrets_toml}"],
-    ) as url:
-        yield OidcDesk(url, provider, e2e_output, database_url, secret_key)
+    with running_desk(env, log=log, port=port, options=[f"--secrets.files={secrets_toml}"]) as url:
+        yield OidcDesk(url, provider, log.parent, database_url, secret_key)
+
+
+@pytest.fixture(scope="module")
+def oidc_desk(
+    provider: str, tmp_path_factory: pytest.TempPathFactory, e2e_output: Path
+) -> Iterator[OidcDesk]:
+    tmp = tmp_path_factory.mktemp("oidc-desk")
+    with _desk(provider, tmp, e2e_output / "streamlit-oidc.log") as desk:
+        yield desk
 
 
 def _new_page(browser: Browser) -> Page:
@@ -297,16 +320,103 @@ def test_a_sign_in_denied_at_the_provider_returns_to_the_sign_in_screen(
         page.context.close()
 
 
+UNVERIFIED = "has not said it verified this address"
+
+
 def test_an_unverified_address_is_refused(browser: Browser, oidc_desk: OidcDesk) -> None:
     page = _new_page(browser)
     try:
         _sign_in_at_provider(page, oidc_desk, IMPOSTOR)
-        expect(ui.alert(page, "error", "has not verified this address")).to_be_visible()
+        expect(ui.alert(page, "error", UNVERIFIED)).to_be_visible()
         assert _nav_links(page) == []
         expect(page.get_by_text("Signed in as")).to_have_count(0)
         ui.screenshot(page, oidc_desk.output, "oidc-3b-unverified")
     finally:
         page.context.close()
+
+
+def _refusals(desk: OidcDesk, name: str) -> list[AuditEntry]:
+    store = desk.store()
+    try:
+        log = store.audit_log(limit=200)
+    finally:
+        store.close()
+    return [e for e in log if e.action is AuditAction.SIGN_IN_FAILED and e.actor == name]
+
+
+def test_an_address_without_an_email_verified_claim_is_refused(
+    browser: Browser, oidc_desk: OidcDesk
+) -> None:
+    """Tom is a desk user, and the provider sends his address without saying it verified it."""
+    page = _new_page(browser)
+    try:
+        _sign_in_at_provider(page, oidc_desk, UNSAID)
+        expect(
+            ui.alert(page, "error", f"{UNSAID}: the identity provider {UNVERIFIED}")
+        ).to_be_visible()
+        assert _nav_links(page) == []
+        expect(page.get_by_text("Signed in as")).to_have_count(0)
+        ui.screenshot(page, oidc_desk.output, "oidc-3c-no-email-verified")
+    finally:
+        page.context.close()
+    [refused] = _refusals(oidc_desk, UNSAID)
+    assert refused.summary.endswith("the identity provider has not verified the address.")
+
+
+def test_another_account_with_a_bound_users_address_is_refused(
+    browser: Browser, oidc_desk: OidcDesk
+) -> None:
+    page = _new_page(browser)
+    try:  # Dana's own account (the first to sign in as her, if no other test was first)
+        _sign_in_at_provider(page, oidc_desk, SUPPORT)
+        expect(ui.sidebar(page)).to_contain_text(f"Signed in as {SUPPORT} (support)")
+    finally:
+        page.context.close()
+    page = _new_page(browser)
+    try:
+        _sign_in_at_provider(page, oidc_desk, SECOND_ACCOUNT)
+        refusal = ui.alert(page, "error", "signs in to the desk through another account")
+        expect(refusal).to_be_visible()
+        expect(refusal).to_contain_text("python -m admin users unbind-oidc")
+        assert _nav_links(page) == []
+        expect(page.get_by_text("Signed in as")).to_have_count(0)
+        ui.screenshot(page, oidc_desk.output, "oidc-3d-another-account")
+    finally:
+        page.context.close()
+    store = oidc_desk.store()
+    try:
+        assert store.users.get_user(SUPPORT).oidc_subject == SUPPORT  # still Dana's own account
+    finally:
+        store.close()
+    [refused] = [e for e in _refusals(oidc_desk, SUPPORT) if e.after and "subject" in e.after]
+    assert refused.after is not None
+    assert (refused.after["subject"], refused.after["issuer"]) == (
+        SECOND_ACCOUNT,
+        oidc_desk.provider,
+    )
+
+
+def test_a_trusted_issuer_needs_no_email_verified_claim(
+    browser: Browser, provider: str, tmp_path_factory: pytest.TempPathFactory, e2e_output: Path
+) -> None:
+    tmp = tmp_path_factory.mktemp("oidc-trusting-desk")
+    log = e2e_output / "streamlit-oidc-trusting.log"
+    with _desk(provider, tmp, log, {"DESK_OIDC_TRUSTED_ISSUERS": provider}) as desk:
+        page = _new_page(browser)
+        try:
+            _sign_in_at_provider(page, desk, UNSAID)
+            expect(ui.sidebar(page)).to_contain_text(f"Signed in as {UNSAID} (analyst)")
+            ui.screenshot(page, desk.output, "oidc-5-trusted-issuer")
+        finally:
+            page.context.close()
+        # Trust is in the claim's absence only: a "not verified" still refuses.
+        page = _new_page(browser)
+        try:
+            _sign_in_at_provider(page, desk, IMPOSTOR)
+            expect(ui.alert(page, "error", UNVERIFIED)).to_be_visible()
+            expect(page.get_by_text("Signed in as")).to_have_count(0)
+        finally:
+            page.context.close()
 
 
 def test_sign_out_ends_the_session_and_the_cookie(browser: Browser, oidc_desk: OidcDesk) -> None:

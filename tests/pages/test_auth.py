@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tomllib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 import admin
 from admin import PermissionDenied, Principal, Role
 from diagnostics.secret import Secret
-from pages._auth import SESSION_KEY
+from pages._auth import SESSION_KEY, bound_locally, is_loopback
 from tests.pages.test_smtp_settings import mailgun
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -192,24 +194,80 @@ def test_default_mode_needs_no_sign_in_only_without_users(store: admin.Store) ->
     assert [b.label for b in at.button] == ["Sign in"]
 
 
-@pytest.fixture
-def listening_on_all_interfaces() -> Iterator[None]:
+@contextlib.contextmanager
+def server_address(address: str | None) -> Iterator[None]:
+    """The server's configured address (server.address) for this test only."""
     before: Any = st.get_option("server.address")
-    st.config.set_option("server.address", "0.0.0.0")
-    yield
-    st.config.set_option("server.address", before)
+    st.config.set_option("server.address", address)
+    try:
+        yield
+    finally:
+        st.config.set_option("server.address", before)
 
 
+LOOPBACK = ["localhost", "127.0.0.1", "127.0.0.53", "127.255.255.254", "::1"]
+# Unset (Streamlit then listens on every interface), wildcards, a LAN address, host names that may
+# resolve anywhere, and near misses of a loopback address.
+NOT_LOOPBACK = [
+    None,
+    "",
+    " ",
+    "0.0.0.0",
+    "::",
+    "192.168.1.20",
+    "10.0.0.7",
+    "fe80::1",
+    "desk.example",
+    "my-laptop",
+    "localhost.example",
+    "localhost.",
+    " localhost",
+    "127.0.0.1 ",
+    "128.0.0.1",
+    "::ffff:0.0.0.0",
+]
+
+
+@pytest.mark.parametrize("address", LOOPBACK)
+def test_the_server_is_local_only_on_a_loopback_address(address: str) -> None:
+    assert is_loopback(address)
+    with server_address(address):
+        assert bound_locally()
+
+
+@pytest.mark.parametrize("address", NOT_LOOPBACK)
+def test_an_unset_wildcard_or_other_address_is_not_local(address: str | None) -> None:
+    assert not is_loopback(address)
+    with server_address(address):
+        assert not bound_locally()
+
+
+def test_the_repository_config_binds_the_server_to_localhost() -> None:
+    """A plain `streamlit run app.py` listens on loopback (and may then skip sign-in)."""
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["address"] == "localhost"
+
+
+@pytest.mark.parametrize("address", NOT_LOOPBACK[:6])
 def test_no_sign_in_is_refused_when_the_server_is_reachable_from_elsewhere(
-    store: admin.Store, monkeypatch, listening_on_all_interfaces
+    store: admin.Store, monkeypatch, address: str | None
 ) -> None:
-    monkeypatch.setenv("DESK_AUTH", "none")
-    at = open_app()
-    assert "only allowed when the server listens on localhost" in at.error[0].value
-    assert titles(at) == ["Deliverability desk"]  # that message, and no page
-    monkeypatch.delenv("DESK_AUTH")
-    at = open_app()  # unset: local sign-in, and no first-admin form off localhost
-    assert "python -m admin users add" in at.warning[0].value
+    with server_address(address):
+        monkeypatch.setenv("DESK_AUTH", "none")
+        at = open_app()
+        [refusal] = at.error
+        assert "DESK_AUTH=none" in refusal.value
+        assert "--server.address localhost" in refusal.value
+        said = "every interface" if not (address or "").strip() else f"listens on {address}"
+        assert said in refusal.value
+        assert titles(at) == ["Deliverability desk"]  # that message, and no page
+        assert not any("local admin" in c.value for c in at.sidebar.caption)
+        monkeypatch.delenv("DESK_AUTH")
+        at = open_app()  # unset: local sign-in, and no first-admin form off localhost
+        assert "python -m admin users add" in at.warning[0].value
+        assert "Create the first admin" not in [s.value for s in at.subheader]
+        assert not any("local admin" in c.value for c in at.sidebar.caption)
+        assert "Overview" not in titles(at)
 
 
 def test_oidc_mode_offers_the_identity_provider_and_shows_nothing_else(

@@ -21,8 +21,12 @@ from diagnostics.secret import Secret
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 DANA = "dana@bluebird.example"
+KIM = "kim@bluebird.example"  # an admin
 ISSUED = int(time.time()) - 60  # an ID token's iat: signed in at the provider a minute ago
 HOUR = 3600
+ISSUER = "https://id.bluebird.example"
+# What every ID token of the provider says about its account; tests add the rest.
+ACCOUNT = {"iss": ISSUER, "sub": "dana-account-1", "email_verified": True}
 
 
 @pytest.fixture
@@ -39,9 +43,12 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[admin.Sto
 
 
 def signed_in(claims: dict[str, Any]) -> AppTest:
-    """A browser session whose identity cookie holds `claims` (a fresh session: a reload, a tab)."""
+    """A browser session whose identity cookie holds `claims` (a fresh session: a reload, a tab),
+    on top of the provider's account claims (ACCOUNT) unless `claims` says otherwise; a claim set
+    to None is left out."""
     at = AppTest.from_file(APP, default_timeout=30)
-    at.user = {"is_logged_in": True, **claims}
+    given = {**ACCOUNT, **claims}
+    at.user = {"is_logged_in": True, **{k: v for k, v in given.items() if v is not None}}
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -82,21 +89,107 @@ def test_an_address_without_a_desk_user_is_refused_and_not_audited_as_a_sign_in(
     assert entries(store, AuditAction.SIGNED_IN) == []
 
 
-@pytest.mark.parametrize("flag", [False, "false"])
+@pytest.mark.parametrize("flag", [False, "false", None, "", "yes", 1])
 def test_an_address_the_provider_has_not_verified_is_refused(
     store: admin.Store, flag: object
 ) -> None:
+    """None: no email_verified claim at all, as a provider that lets anyone type an address sends
+    (multi-tenant Entra ID, "nOAuth"): not the provider's word, but nobody's."""
     at = signed_in({"email": DANA, "email_verified": flag, "iat": ISSUED})
-    assert "has not verified this address" in at.error[0].value
+    assert "has not said it verified this address" in at.error[0].value
     assert "Signed in as" not in " ".join(c.value for c in at.sidebar.caption)
     assert entries(store, AuditAction.SIGNED_IN) == []
 
 
-@pytest.mark.parametrize("flag", [True, "true"])
+@pytest.mark.parametrize("flag", [True, "true", "True"])
 def test_a_verified_address_signs_in(store: admin.Store, flag: object) -> None:
     at = signed_in({"email": DANA, "email_verified": flag, "iat": ISSUED})
     assert not at.error
     assert f"Signed in as **{DANA}** (support)" in [c.value for c in at.sidebar.caption]
+
+
+def test_a_trusted_issuer_needs_no_email_verified_claim_but_false_still_refuses(
+    store: admin.Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DESK_OIDC_TRUSTED_ISSUERS", f"https://other.example, {ISSUER}")
+    at = signed_in({"email": DANA, "email_verified": None, "iat": ISSUED})
+    assert not at.error
+    assert f"Signed in as **{DANA}** (support)" in [c.value for c in at.sidebar.caption]
+    at = signed_in({"email": DANA, "email_verified": False, "iat": ISSUED + 1})
+    assert "has not said it verified this address" in at.error[0].value
+
+    # Only the exact issuer: another one (even a longer URL) needs the claim.
+    at = signed_in(
+        {"email": DANA, "email_verified": None, "iss": f"{ISSUER}/tenant", "iat": ISSUED + 2}
+    )
+    assert "has not said it verified this address" in at.error[0].value
+
+
+def test_a_kelvin_sign_never_becomes_a_k(store: admin.Store) -> None:
+    """ "\u212aim@…" is another address at the provider; lower-cased it would read "kim@…"."""
+    store.users.add_user(KIM, "admin", Secret(secrets.token_urlsafe(18)))
+    at = signed_in({"email": "\u212aim@bluebird.example", "iat": ISSUED})
+    [error] = at.error
+    assert "outside plain ASCII" in error.value
+    assert "\\u212aim@bluebird.example" in error.value  # named, with the sign made visible
+    assert "Signed in as" not in " ".join(c.value for c in at.sidebar.caption)
+    assert entries(store, AuditAction.SIGNED_IN) == []
+    assert failures(store) == [
+        (
+            "\\u212aim@bluebird.example",
+            "Failed sign-in through the identity provider as \\u212aim@bluebird.example: "
+            "the address is not plain ASCII.",
+        )
+    ]
+    [kim] = [u for u in store.users.list_users() if u.name == KIM]
+    assert kim.oidc_subject is None  # and kim's account was not bound to the impostor
+
+
+def test_a_token_without_its_account_is_refused(store: admin.Store) -> None:
+    at = signed_in({"email": DANA, "sub": None, "iat": ISSUED})
+    assert "names no account" in at.error[0].value
+    assert entries(store, AuditAction.SIGNED_IN) == []
+
+
+def test_a_user_is_bound_to_the_first_account_and_another_one_is_refused(
+    store: admin.Store,
+) -> None:
+    at = signed_in({"email": DANA, "iat": ISSUED})
+    assert f"Signed in as **{DANA}** (support)" in [c.value for c in at.sidebar.caption]
+    dana = store.users.get_user(DANA)
+    assert (dana.oidc_issuer, dana.oidc_subject) == (ISSUER, "dana-account-1")
+
+    # Another account of the same provider (or another tenant) with Dana's verified address.
+    for _ in range(2):  # a reload is the same refused sign-in: audited once
+        at = signed_in({"email": DANA, "sub": "someone-else", "iat": ISSUED + 5})
+        [error] = at.error
+        assert "signs in to the desk through another account" in error.value
+        assert "python -m admin users unbind-oidc" in error.value
+        assert "Signed in as" not in " ".join(c.value for c in at.sidebar.caption)
+        assert "Overview" not in [t.value for t in at.title]
+    at = signed_in({"email": DANA, "iss": "https://id.other.example", "iat": ISSUED + 6})
+    assert "through another account" in at.error[0].value
+    refused = entries(store, AuditAction.SIGN_IN_FAILED)
+    assert [e.after["subject"] for e in refused if e.after] == ["dana-account-1", "someone-else"]
+    assert refused[-1].summary == (
+        f"Failed sign-in through the identity provider as {DANA}: "
+        "the desk user is bound to another account at the identity provider."
+    )
+
+    # The first account still signs in; once an admin clears the binding the next one binds.
+    signed_in({"email": DANA, "iat": ISSUED + 7})
+    store.users.unbind_oidc(DANA)
+    at = signed_in({"email": DANA, "sub": "someone-else", "iat": ISSUED + 8})
+    assert f"Signed in as **{DANA}** (support)" in [c.value for c in at.sidebar.caption]
+    assert store.users.get_user(DANA).oidc_subject == "someone-else"
+
+
+def test_an_address_from_the_provider_is_shown_as_text(store: admin.Store) -> None:
+    """Markdown in a claimed address (an image that would make the browser fetch a URL) is
+    escaped: the refusal shows the characters."""
+    at = signed_in({"email": "![x](http://198.51.100.9/p.png)@evil.example", "iat": ISSUED})
+    [error] = at.error
+    assert "\\!\\[x\\]\\(http\\://198.51.100.9/p.png\\)@evil.example" in error.value
 
 
 @pytest.fixture
