@@ -16,15 +16,18 @@ from xml.sax.saxutils import escape
 
 ATTACKER = "attacker.invalid"
 
-# One piece per way Markdown could come alive in Streamlit; each names ATTACKER, so a test that
-# finds ATTACKER in something live (a link, an image, a request) has found an injection.
+# One piece per way Markdown could come alive in Streamlit; each names MARKER (ATTACKER for the
+# network), so a test that finds MARKER in something live (a link, an image, an icon, a request)
+# has found an injection.
+MARKER = "attacker"
 PIECES = (
     f"![x](http://{ATTACKER}/image.png)",
     f"[click](http://{ATTACKER}/click)",
     # Closes the code span a page might put the value in, then an image.
     f"`` ` `![y](http://{ATTACKER}/tick.png)",
     f"<img src=http://{ATTACKER}/html.png>",
-    f":red[{ATTACKER}] :material/warning: :material_check: $x^{{2}}$",
+    f":red[{ATTACKER}] :material/attacker_icon: :material_attacker_icon: :attacker_emoji:",
+    "$attacker^{2}$ :streamlit:attacker",
     f"www.{ATTACKER} x@{ATTACKER} https://{ATTACKER}/bare",
 )
 PAYLOAD = " ".join(PIECES)
@@ -81,17 +84,20 @@ def hostile_report(
 
 
 def hostile_headers(domain: str = "hostile.example") -> str:
-    """A received message's headers whose authserv-id, From, DKIM d= and results are hostile."""
-    authserv = f"mx`{PAYLOAD}`.receiver.example"
+    """A received message's headers whose authserv-ids (the receiver's and an ARC hop's), DKIM
+    selector, From display name and subject are hostile. An authserv-id is one token, so its
+    payloads have no spaces: backticks to end a code span, then an image or a link."""
+    image = f"`![x](http://{ATTACKER}/authserv.png)`"
+    link = f"`[click](http://{ATTACKER}/arc)`"
     return (
-        f"Authentication-Results: {authserv};\r\n"
-        f" dkim=pass header.i=@{domain} header.s=sel header.d={domain};\r\n"
-        f" spf=pass (sender {PAYLOAD}) smtp.mailfrom=bounce@{domain};\r\n"
+        f"Authentication-Results: mx.receiver.example{image};\r\n"
+        f" dkim=pass header.d={domain} header.s=sel{image};\r\n"
+        f" spf=pass smtp.mailfrom=bounce@{domain};\r\n"
         f" dmarc=pass header.from={domain}\r\n"
-        f"ARC-Seal: i=1; a=rsa-sha256; cv=none{PAYLOAD}; d={domain}; s=arc; b=abc\r\n"
-        f"ARC-Authentication-Results: i=1; mx`{PAYLOAD}`.forwarder.example; spf=pass\r\n"
-        f"DKIM-Signature: v=1; a=rsa-sha256; d={domain}; s=sel`{PAYLOAD}; h=from; b=abc\r\n"
-        f"From: Evil {PAYLOAD} <ceo@{domain}>\r\n"
+        f"ARC-Seal: i=1; a=rsa-sha256; cv=none; d={domain}; s=arc; b=abc\r\n"
+        f"ARC-Authentication-Results: i=1; forwarder.example{link}; spf=pass\r\n"
+        f"DKIM-Signature: v=1; a=rsa-sha256; d={domain}; s=sel{image}; h=from; b=abc\r\n"
+        f'From: "Evil {PIECES[1]}" <ceo@{domain}>\r\n'
         f"Subject: {PAYLOAD}\r\n"
         "To: you@receiver.example\r\n"
     )
