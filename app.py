@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from pages._auth import sign_in_gate, visible_pages
 from pages._store import open_store_or_stop
 
-st.set_page_config(
-    page_title="Deliverability desk", page_icon=":material/outgoing_mail:", layout="wide"
-)
+# The favicon is the desk's own file: a Material or emoji page_icon makes every visitor's browser
+# fetch it from Google's or a CDN's servers (tests/e2e/test_untrusted.py allows no other origin).
+ICON = Path(__file__).resolve().parent / "assets" / "desk-icon.svg"
+st.set_page_config(page_title="Deliverability desk", page_icon=str(ICON), layout="wide")
 
 PAGES = {
     "": [

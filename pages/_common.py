@@ -14,6 +14,7 @@ from diagnostics.dmarc import Diagnosis
 from diagnostics.dns import Resolver, parse_nameserver
 from diagnostics.errors import DiagnosticsError
 from diagnostics.findings import Finding, Severity
+from pages._text import data, md, text
 
 # DESK_NAMESERVER=HOST[:PORT] points every look-up the app makes at one nameserver (a company resolver,
 # or the loopback nameserver of the end-to-end tests); unset means the system's configuration.
@@ -38,8 +39,9 @@ def app_resolver() -> Resolver:
 
 
 def show_error(exc: DiagnosticsError) -> None:
-    """Bad input or an unreachable service, said plainly; never a traceback on a page."""
-    st.error(str(exc), icon=":material/error:")
+    """Bad input or an unreachable service, said plainly; never a traceback on a page. The message
+    may repeat what was typed or answered (a domain, a reply): shown as text."""
+    st.error(text(exc), icon=":material/error:")
 
 
 # Material icons render everywhere; emoji depend on the fonts of the viewer's machine.
@@ -61,8 +63,12 @@ def finding_cards(findings: Iterable[Finding]) -> None:
             finding.severity
         ]
         title = finding.code.replace("_", " ")
-        term = f" — `{finding.term}`" if finding.term else ""
-        show(f"**{title}**{term}\n\n{finding.message}", icon=_ICONS[finding.severity])
+        # The term and the message quote DNS records and headers: shown as text.
+        term = md(" — {term!c}", term=finding.term) if finding.term else ""
+        show(
+            md("**{title}**{term}\n\n{message}", title=title, term=term, message=finding.message),
+            icon=_ICONS[finding.severity],
+        )
 
 
 ACTION_TITLES = {
@@ -83,23 +89,42 @@ def share_text(share: float) -> str:
 def diagnosis_card(diagnosis: Diagnosis) -> None:
     """One DMARC source: what it is, its share of the mail, why, and each fix with the exact
     record(s) to paste."""
+    # Every value here comes from reports, reverse DNS or today's DNS (the source's name, the
+    # domains in the explanation, the records): shown as text, records to paste as code.
     with st.container(border=True):
         st.markdown(
-            f"**{diagnosis.source}** · {diagnosis.category.value.replace('_', ' ')} · "
-            f"{share_text(diagnosis.share)} of the mail ({diagnosis.messages:,} messages)"
-        )
-        st.write(diagnosis.explanation)
-        for action in diagnosis.actions:
-            st.markdown(
-                f"**{ACTION_TITLES.get(action.code.value, action.code.value)}**: {action.message}"
+            md(
+                "**{source}** · {category} · {share} of the mail ({messages:,} messages)",
+                source=diagnosis.source,
+                category=diagnosis.category.value.replace("_", " "),
+                share=share_text(diagnosis.share),
+                messages=diagnosis.messages,
             )
+        )
+        st.markdown(text(diagnosis.explanation))
+        for action in diagnosis.actions:
+            title = ACTION_TITLES.get(action.code.value, action.code.value)
+            st.markdown(md("**{title}**: {message}", title=title, message=action.message))
             # Some fixes need several records (SES custom MAIL FROM: an MX and a TXT); each
             # is shown with its name so it can be pasted as is.
             if action.records:
                 for needed in action.records:
-                    st.caption(f"{needed.rdtype} at `{needed.name}`: {needed.why}")
-                    st.code(needed.value, language=None, wrap_lines=True)
+                    st.caption(
+                        md(
+                            "{rdtype} at {name!c}: {why}",
+                            rdtype=needed.rdtype,
+                            name=needed.name,
+                            why=needed.why,
+                        )
+                    )
+                    st.code(data(needed.value), language=None, wrap_lines=True)
             elif action.record:
                 if action.domain:
-                    st.caption(f"{action.rdtype or 'TXT'} at `{action.domain}`")
-                st.code(action.record, language=None, wrap_lines=True)
+                    st.caption(
+                        md(
+                            "{rdtype} at {domain!c}",
+                            rdtype=action.rdtype or "TXT",
+                            domain=action.domain,
+                        )
+                    )
+                st.code(data(action.record), language=None, wrap_lines=True)

@@ -22,6 +22,7 @@ from diagnostics.dmarc import Category, Diagnosis, ReportStore, explain
 from diagnostics.dns import Resolver
 from diagnostics.enrich import EnrichmentCache
 from diagnostics.health import DomainHealth, check_domain_async
+from pages._text import md
 
 # The whole landing page's DNS work gives up after this many seconds (each query has its own,
 # shorter limit from DESK_DNS_TIMEOUT); a slow nameserver then costs a message, not a frozen page.
@@ -129,4 +130,4 @@ def page_link(path: str, label: str, url_path: str, icon: str) -> None:
     try:
         st.page_link(path, label=label, icon=icon)
     except StreamlitAPIException:
-        st.markdown(f"[{label}](/{url_path})")
+        st.markdown(md("[{label}](/{url_path})", label=label, url_path=url_path))

@@ -32,6 +32,7 @@ from pages._common import ACTION_TITLES, app_resolver, dns_settings, share_text
 from pages._landing import check_timeout, explain_within
 from pages._report_charts import Spec, volume_charts
 from pages._reports import by_service, shown_name, volume_over_time, with_service_names
+from pages._text import table
 
 DNS_FRESH_SECONDS = 300
 # Enough for every domain a team looks at in a morning, in two periods each; the rest is recomputed.
@@ -59,10 +60,11 @@ SOURCE_COLUMNS = [
 
 
 def arrow(frame: pd.DataFrame) -> pa.Table:
-    """A table as st.dataframe draws it. Kept ready in the shared results: turning a DataFrame of
+    """A table as st.dataframe draws it, its text from reports and DNS with hidden characters
+    made visible (pages._text.table). Kept ready in the shared results: turning a DataFrame of
     thousands of rows into Arrow is most of what drawing it costs, and it would be done anew for
     every session and every run."""
-    return pa.Table.from_pandas(frame, preserve_index=False)
+    return pa.Table.from_pandas(table(frame), preserve_index=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +163,7 @@ def lay_out(diagnoses: Sequence[Diagnosis], domain: str, checked_at: dt.datetime
     # first, so they share one table, after the others.
     spoofers = kinds.pop(Category.UNAUTHORIZED, [])
     compliant = kinds.pop(Category.COMPLIANT, [])
-    table = None
+    unknown = None
     if spoofers:
         # Whose network each is in, under the name the sources table gives it ("IP owner
         # (offline)"), so "Amazon" there and "unknown sender" here read as the same address.
@@ -173,12 +175,12 @@ def lay_out(diagnoses: Sequence[Diagnosis], domain: str, checked_at: dt.datetime
             }
             for d in spoofers
         ]
-        table = arrow(pd.DataFrame(rows).sort_values("messages", ascending=False))
+        unknown = arrow(pd.DataFrame(rows).sort_values("messages", ascending=False))
     return Explained(
         diagnoses=tuple(diagnoses),
         checked_at=checked_at,
         sections=tuple(section(kind, alike) for kind, alike in kinds.items()),
-        spoofers=table,
+        spoofers=unknown,
         spoofer_messages=sum(d.messages for d in spoofers),
         spoofer_share=sum(d.share for d in spoofers),
         compliant=section(Category.COMPLIANT, compliant) if compliant else None,
@@ -266,10 +268,11 @@ def stored_reports(
     end: dt.date | None,
 ) -> pd.DataFrame:
     """The stored failure reports (`kind` "failure") or SMTP TLS report rows ("tls") of `domain` in
-    the period (None: every domain and date), for reading: the file's name, not its folder."""
+    the period (None: every domain and date), for reading: the file's name, not its folder, and
+    hidden characters made visible."""
     read = _store.failure_reports if kind == "failure" else _store.tls_reports
-    table = read(domain, start, end)
-    return table.drop(columns=["source"]).assign(file=table["source"].map(shown_name))
+    found = read(domain, start, end)
+    return table(found.drop(columns=["source"]).assign(file=found["source"].map(shown_name)))
 
 
 # The columns of a report's table, in its order.

@@ -31,6 +31,7 @@ from diagnostics.dmarc.queries import Moment
 from diagnostics.dmarc.sources import offline_names
 from diagnostics.dns import Resolver
 from diagnostics.enrich import enrich, split_ips
+from diagnostics.export import csv_bytes
 from diagnostics.settings import PROJECT_ROOT, default_sqlite_path
 from pages._store import store_or_stop
 
@@ -258,9 +259,10 @@ def name_senders(
 
 
 def records_csv(store: ReportStore, domain: str, start: Moment, end: Moment) -> bytes:
-    """The domain's records in the period as CSV (UTF-8, a header line, ISO timestamps)."""
+    """The domain's records in the period as CSV (UTF-8, a header line, ISO timestamps), every
+    text cell neutralized for spreadsheets (diagnostics.export: no formula runs when it opens)."""
     frame = store.records(domain, start, end)
-    return frame.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%SZ").encode("utf-8")
+    return csv_bytes(frame, date_format="%Y-%m-%dT%H:%M:%SZ")
 
 
 def volume_over_time(volume: pd.DataFrame) -> tuple[pd.DataFrame, str]:

@@ -12,6 +12,7 @@ import streamlit as st
 from admin import Permission
 from diagnostics.dmarc import ReportStore
 from diagnostics.errors import DiagnosticsError
+from diagnostics.idn import with_unicode
 from diagnostics.wording import plural
 from pages import _report_views as views
 from pages._common import app_resolver, diagnosis_card, dns_settings, share_text, show_error
@@ -27,6 +28,7 @@ from pages._reports import (
 )
 from pages._routed import through_the_router
 from pages._store import current_actor
+from pages._text import data, md, plain, text
 
 SUMMARY_KEY = "dmarc_import_summary"  # the last import's lines: file names and counts only
 UPLOADER_KEY = "dmarc_uploader_round"  # a new key empties the uploader after an import
@@ -60,8 +62,12 @@ with st.expander("Import reports", icon=":material/upload_file:", expanded=domai
         key=f"dmarc_uploads_{round_no}",
         max_upload_size=limits.max_mb,
         disabled=not may_upload,
-        help="XML, gzip, zip, e-mails (.eml) or mbox files with reports attached, TLS reports "
-        f"(JSON). At most {limits.max_files:,} files of {limits.max_mb} MB each at once.",
+        help=md(
+            "XML, gzip, zip, e-mails (.eml) or mbox files with reports attached, TLS reports "
+            "(JSON). At most {files:,} files of {mb} MB each at once.",
+            files=limits.max_files,
+            mb=limits.max_mb,
+        ),
     )
     refusal = too_many(len(uploads or []), limits)
     if refusal:
@@ -72,7 +78,11 @@ with st.expander("Import reports", icon=":material/upload_file:", expanded=domai
         bar = st.progress(0.0, text="Importing…")
 
         def moved(done: int, total: int, name: str) -> None:
-            bar.progress(done / total, text=f"{done:,} of {total:,}: {name}")
+            # The file's name is the sender's (an attachment's): shown as text.
+            bar.progress(
+                done / total,
+                text=md("{done:,} of {total:,}: {name}", done=done, total=total, name=name),
+            )
 
         try:
             summary = import_uploads(store, uploads or [], limits, progress=moved)
@@ -87,9 +97,12 @@ last = st.session_state.get(SUMMARY_KEY)
 if last is not None:
     ok, lines = last
     show = st.success if ok else st.warning
-    show(f"**Import:** {lines[-1]}", icon=":material/task_alt:" if ok else ":material/warning:")
+    show(
+        md("**Import:** {totals}", totals=lines[-1]),
+        icon=":material/task_alt:" if ok else ":material/warning:",
+    )
     with st.expander("Import summary, file by file", expanded=not ok):
-        st.code("\n".join(lines[:-1]), language=None, wrap_lines=True)
+        st.code(data("\n".join(lines[:-1])), language=None, wrap_lines=True)
 
 if domains.empty:
     st.info("No reports yet: upload some above.", icon=":material/upload_file:")
@@ -102,9 +115,11 @@ left, right = st.columns([1, 1])
 domain = left.selectbox(
     "Domain",
     options=list(domains.sort_values("messages", ascending=False)["policy_domain"]),
-    format_func=lambda d: f"{d} ({by_domain.loc[d, 'messages']:,} messages)",
+    # Stored as receivers use it (punycode), with its Unicode form beside it (diagnostics.idn).
+    format_func=lambda d: plain(f"{with_unicode(d)} ({by_domain.loc[d, 'messages']:,} messages)"),
     key="dmarc_domain",
 )
+shown_domain = with_unicode(domain)
 
 
 def _day(value: object, fallback: dt.date) -> dt.date:
@@ -137,22 +152,25 @@ except DiagnosticsError as exc:
 volume, sources, reports = view.volume, view.sources, view.reports
 messages, passed = view.messages, view.dmarc_pass
 a, b, c, d = st.columns(4)
-a.metric("Messages", f"{messages:,}")
-b.metric("DMARC pass", f"{100 * passed / messages:.1f} %" if messages else "—")
-c.metric("Sending IPs", f"{len(sources):,}")
-d.metric("Reports", f"{len(reports):,}")
+a.metric("Messages", md("{n:,}", n=messages))
+b.metric("DMARC pass", md("{rate:.1f} %", rate=100 * passed / messages) if messages else "—")
+c.metric("Sending IPs", md("{n:,}", n=len(sources)))
+d.metric("Reports", md("{n:,}", n=len(reports)))
 
 if volume.empty:
-    st.info(f"No aggregate reports for {domain} start in this period.", icon=":material/info:")
+    st.info(
+        md("No aggregate reports for {domain} start in this period.", domain=shown_domain),
+        icon=":material/info:",
+    )
 else:
     bars, rate = view.charts
     unit = view.unit
     left, right = st.columns(2)
     with left:
-        st.caption(f"Messages a {unit}")
+        st.caption(md("Messages a {unit}", unit=unit))
         st.vega_lite_chart(spec=bars, width="stretch")
     with right:
-        st.caption(f"DMARC pass rate a {unit}")
+        st.caption(md("DMARC pass rate a {unit}", unit=unit))
         st.vega_lite_chart(spec=rate, width="stretch")
 
 
@@ -175,7 +193,9 @@ with tab_sources:
         bar = st.progress(0.0, text="Looking up reverse DNS…")
 
         def looked_up(done: int, total: int, ip: str) -> None:
-            bar.progress(done / total, text=f"{done:,} of {total:,} addresses")
+            bar.progress(
+                done / total, text=md("{done:,} of {total:,} addresses", done=done, total=total)
+            )
 
         try:
             named = name_senders(
@@ -189,7 +209,12 @@ with tab_sources:
         else:
             found = int(named["reverse_dns"].notna().sum())
             bar.progress(
-                1.0, text=f"{found:,} of {len(named):,} addresses have a reverse DNS name."
+                1.0,
+                text=md(
+                    "{found:,} of {total:,} addresses have a reverse DNS name.",
+                    found=found,
+                    total=len(named),
+                ),
             )
     st.dataframe(
         view.services,
@@ -205,7 +230,7 @@ with tab_sources:
             "disposition": "Disposition",
         },
     )
-    with st.expander(f"By sending IP ({len(sources):,})"):
+    with st.expander(md("By sending IP ({n:,})", n=len(sources))):
         st.dataframe(
             view.sources_table,
             hide_index=True,
@@ -245,7 +270,11 @@ with tab_reports:
             begun = pd.Timestamp(row["begin"])
             when = "no date" if pd.isna(begun) else f"{begun:%Y-%m-%d}"
             org = row["org_name"] or "(no organisation)"
-            return f"{when} · {org} · {row['report_id'] or '(no id)'} · {plural(row['message_count'], 'message')}"
+            # An option is plain text (not Markdown): only its hidden characters are shown.
+            return plain(
+                f"{when} · {org} · {row['report_id'] or '(no id)'} · "
+                f"{plural(row['message_count'], 'message')}"
+            )
 
         pk = st.selectbox(
             "Report", options=list(reports["report_pk"]), format_func=_label, key="dmarc_report"
@@ -256,14 +285,19 @@ with tab_reports:
             policy += f"; sp={row['policy_sp']}"
         if pd.notna(row["policy_pct"]):
             policy += f"; pct={row['policy_pct']}"
+        # All the receiver's words (its name, address, policy, errors) and the file's name: text.
         st.caption(
-            f"From **{row['org_name'] or 'an unnamed receiver'}**"
-            f"{' (' + row['org_email'] + ')' if row['org_email'] else ''}, policy `{policy}`, "
-            f"file `{shown_name(row['source'])}`."
+            md(
+                "From **{org}**{email}, policy {policy!c}, file {file!c}.",
+                org=row["org_name"] or "an unnamed receiver",
+                email=md(" ({email})", email=row["org_email"]) if row["org_email"] else "",
+                policy=policy,
+                file=shown_name(row["source"]),
+            )
         )
         for note in (row["warnings"], row["errors"]):
             if isinstance(note, str) and note.strip():
-                st.warning(note, icon=":material/warning:")
+                st.warning(text(note), icon=":material/warning:")
         try:
             rows = views.report_rows(store, key, int(pk))
         except DiagnosticsError as exc:
@@ -271,8 +305,12 @@ with tab_reports:
         else:
             if int(row["record_count"]) > rows.num_rows:
                 st.caption(
-                    f"The first {rows.num_rows:,} of its {int(row['record_count']):,} records, in the "
-                    "report's order. **Download the records (CSV)** on the Sources tab has them all."
+                    md(
+                        "The first {shown:,} of its {total:,} records, in the report's order. "
+                        "**Download the records (CSV)** on the Sources tab has them all.",
+                        shown=rows.num_rows,
+                        total=int(row["record_count"]),
+                    )
                 )
             st.dataframe(rows, hide_index=True, width="stretch")
 
@@ -310,8 +348,12 @@ def show_diagnoses(
             done = views.explained(store, key, domain, start, end, dns_settings())
     except views.ExplainUnfinished:
         st.warning(
-            f"Explaining the sources of {domain} did not finish in {check_timeout():.0f} seconds; "
-            "the tables below still show every source.",
+            md(
+                "Explaining the sources of {domain} did not finish in {limit:.0f} seconds; the "
+                "tables below still show every source.",
+                domain=with_unicode(domain),
+                limit=check_timeout(),
+            ),
             icon=":material/timer_off:",
         )
         return
@@ -319,7 +361,7 @@ def show_diagnoses(
         show_error(exc)
         return
     left, right = st.columns([3, 1], vertical_alignment="center")
-    left.caption(f"DNS as read at {done.checked_at:%H:%M} UTC.")
+    left.caption(md("DNS as read at {at:%H:%M} UTC.", at=done.checked_at))
     right.button(
         "Check DNS again",
         icon=":material/refresh:",
@@ -329,8 +371,11 @@ def show_diagnoses(
     )
     if done.diagnoses and not done.failing:
         st.success(
-            f"Every source of {domain} in this period is compliant: SPF and DKIM both pass and "
-            "align.",
+            md(
+                "Every source of {domain} in this period is compliant: SPF and DKIM both pass "
+                "and align.",
+                domain=with_unicode(domain),
+            ),
             icon=":material/check_circle:",
         )
     for kind in done.sections:
@@ -353,9 +398,12 @@ def show_diagnoses(
 def more_of_a_kind(kind: views.Section) -> None:
     """The sources of one kind beyond the first cards, as one table: each reads like the cards
     above, so a row says only who, how much and what to do."""
-    label = (
-        f"{plural(kind.rest_count, 'more source')} {kind.kind.value.replace('_', ' ')} "
-        f"({share_text(kind.rest_share)} of the mail, {plural(kind.rest_messages, 'message')})"
+    label = md(
+        "{sources} {kind} ({share} of the mail, {messages})",
+        sources=plural(kind.rest_count, "more source"),
+        kind=kind.kind.value.replace("_", " "),
+        share=share_text(kind.rest_share),
+        messages=plural(kind.rest_messages, "message"),
     )
     with st.expander(label):
         st.dataframe(kind.rest, hide_index=True, width="stretch")
@@ -365,9 +413,12 @@ def unknown_senders_card(done: views.Explained) -> None:
     assert done.spoofers is not None
     with st.container(border=True):
         st.markdown(
-            f"**{plural(done.spoofers.num_rows, 'unknown sender')}** · unauthorized · "
-            f"{share_text(done.spoofer_share)} of the mail "
-            f"({plural(done.spoofer_messages, 'message')})"
+            md(
+                "**{senders}** · unauthorized · {share} of the mail ({messages})",
+                senders=plural(done.spoofers.num_rows, "unknown sender"),
+                share=share_text(done.spoofer_share),
+                messages=plural(done.spoofer_messages, "message"),
+            )
         )
         st.write(
             "These addresses sent mail as the domain that passed neither SPF nor DKIM, and none "

@@ -12,6 +12,7 @@ from diagnostics.spf import SpfAnalysis, SpfNode, analyze, check_host, recommend
 from diagnostics.spf.tree import MAX_LOOKUPS, MAX_VOID_LOOKUPS
 from pages._common import app_resolver, finding_cards, show_error
 from pages._routed import through_the_router
+from pages._text import data, md, table, text
 
 through_the_router()  # before anything is drawn: see pages/_routed.py
 
@@ -51,11 +52,11 @@ if submitted:
                 rec = recommend(domain, chosen, resolver=resolver)
             verdict = None
             if ip.strip():
-                status.update(label=f"Testing {ip.strip()}…")
+                status.update(label=md("Testing {ip}…", ip=ip.strip()))
                 who = sender.strip() or f"postmaster@{analysis.domain}"
                 verdict = check_host(ip.strip(), who, resolver=resolver)
             status.update(
-                label=f"Done: {resolver.queries_sent} DNS queries.",
+                label=md("Done: {n} DNS queries.", n=resolver.queries_sent),
                 state="complete",
                 expanded=False,
             )
@@ -73,38 +74,53 @@ if result is None:
 analysis, rec, verdict = result
 analysis_typed: SpfAnalysis = analysis
 
-st.subheader(f"SPF for {analysis_typed.domain}")
+st.subheader(md("SPF for {domain}", domain=analysis_typed.domain))
 left, middle, right = st.columns(3)
-left.metric("DNS lookups", f"{analysis_typed.lookups} / {MAX_LOOKUPS}")
-middle.metric("Void lookups", f"{analysis_typed.void_lookups} / {MAX_VOID_LOOKUPS}")
+left.metric("DNS lookups", md("{n} / {most}", n=analysis_typed.lookups, most=MAX_LOOKUPS))
+middle.metric(
+    "Void lookups", md("{n} / {most}", n=analysis_typed.void_lookups, most=MAX_VOID_LOOKUPS)
+)
 errors = sum(1 for f in analysis_typed.findings if f.severity.value == "error")
 right.metric("Problems", errors, help="Findings of severity error")
 st.progress(
     min(analysis_typed.lookups / MAX_LOOKUPS, 1.0),
-    text=f"{analysis_typed.lookups} of the {MAX_LOOKUPS} DNS lookups SPF allows",
+    text=md("{n} of the {most} DNS lookups SPF allows", n=analysis_typed.lookups, most=MAX_LOOKUPS),
 )
 if analysis_typed.record:
-    st.code(analysis_typed.record, language=None, wrap_lines=True)
+    st.code(data(analysis_typed.record), language=None, wrap_lines=True)
 else:
     st.warning("This domain publishes no SPF record.")
 
 if rec is not None:
     st.subheader("What to publish")
     if rec.record == rec.current:
-        st.success(f"Nothing to change at **{rec.domain}**: every chosen provider is authorized.")
+        st.success(
+            md(
+                "Nothing to change at **{domain}**: every chosen provider is authorized.",
+                domain=rec.domain,
+            )
+        )
     else:
-        st.markdown(f"Publish this **TXT** record at **`{rec.domain}`** (copy it with the button):")
-        st.code(rec.record, language=None, wrap_lines=True)
+        st.markdown(
+            md(
+                "Publish this **TXT** record at **{domain!c}** (copy it with the button):",
+                domain=rec.domain,
+            )
+        )
+        st.code(data(rec.record), language=None, wrap_lines=True)
         if rec.current:
-            st.caption(f"It replaces: `{rec.current}`")
-    st.caption(f"DNS lookups after the change: {rec.lookups_after} of {MAX_LOOKUPS}.")
+            # Today's record, as DNS answered it: shown as code, whatever it holds.
+            st.caption(md("It replaces: {current!c}", current=rec.current))
+    st.caption(
+        md("DNS lookups after the change: {n} of {most}.", n=rec.lookups_after, most=MAX_LOOKUPS)
+    )
     if rec.already_authorized:
         names = ", ".join(
             CATALOGUE[k].name if k in CATALOGUE else k for k in rec.already_authorized
         )
-        st.caption(f"Already authorized: {names}.")
+        st.caption(md("Already authorized: {names}.", names=names))
     for note in rec.notes:
-        st.info(note)
+        st.info(text(note))
     extra = [f for f in rec.findings if f not in analysis_typed.findings]
     if extra:
         finding_cards(extra)
@@ -132,7 +148,7 @@ def _rows(node: SpfNode, depth: int = 0) -> list[dict[str, object]]:
 
 if analysis_typed.tree is not None:
     st.subheader("Include tree")
-    tree = pd.DataFrame(_rows(analysis_typed.tree))
+    tree = table(pd.DataFrame(_rows(analysis_typed.tree)))
     st.dataframe(tree, hide_index=True, use_container_width=True)
     costs = pd.DataFrame(
         {
@@ -156,26 +172,34 @@ if analysis_typed.tree is not None:
         st.altair_chart(chart, use_container_width=True)
 
 if verdict is not None:
-    st.subheader(f"IP test: {verdict.ip}")
+    st.subheader(md("IP test: {ip}", ip=verdict.ip))
     show = {"pass": st.success, "fail": st.error, "softfail": st.warning}.get(
         verdict.result.value, st.info
     )
-    line = f"**{verdict.result.value}** for `{verdict.sender}`"
-    if verdict.problem:
-        line += f": {verdict.problem}"
-    if verdict.explanation:
-        line += f" — the domain explains: “{verdict.explanation}”"
-    show(line)
-    trace = pd.DataFrame(
-        [
-            {
-                "depth": step.depth,
-                "domain": step.domain,
-                "term": step.term,
-                "outcome": step.outcome,
-                "matched": {True: "yes", False: "no", None: ""}[step.matched],
-            }
-            for step in verdict.trace
-        ]
+    # The explanation is the domain's own (an SPF exp= record): anyone's words, shown as text.
+    show(
+        md(
+            "**{result}** for {sender!c}{problem}{explanation}",
+            result=verdict.result.value,
+            sender=verdict.sender,
+            problem=md(": {p}", p=verdict.problem) if verdict.problem else "",
+            explanation=md(" — the domain explains: “{e}”", e=verdict.explanation)
+            if verdict.explanation
+            else "",
+        )
+    )
+    trace = table(
+        pd.DataFrame(
+            [
+                {
+                    "depth": step.depth,
+                    "domain": step.domain,
+                    "term": step.term,
+                    "outcome": step.outcome,
+                    "matched": {True: "yes", False: "no", None: ""}[step.matched],
+                }
+                for step in verdict.trace
+            ]
+        )
     )
     st.dataframe(trace, hide_index=True, use_container_width=True)

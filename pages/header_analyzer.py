@@ -11,6 +11,7 @@ from diagnostics.headers import HeaderReport, Method, analyze
 from diagnostics.wording import plural
 from pages._common import finding_cards
 from pages._routed import through_the_router
+from pages._text import Markdown, data, md, table, text
 
 # Any message a mailbox accepts uploads whole (Gmail receives up to 50 MB, Exchange Online 36 MB by
 # default): a saved .eml with its attachments, of which only the headers are read.
@@ -50,8 +51,11 @@ uploaded = st.file_uploader(
     "…or a message file",
     type=["eml", "txt", "msg"],
     max_upload_size=MAX_UPLOAD_MB,
-    help=f"Only the headers are read, up to {HEADERS_READ_KB} kB: the body and attachments of a "
-    "whole message are skipped.",
+    help=md(
+        "Only the headers are read, up to {kb} kB: the body and attachments of a whole message "
+        "are skipped.",
+        kb=HEADERS_READ_KB,
+    ),
 )
 if st.button("Analyze", type="primary", icon=":material/manage_search:"):
     if uploaded is not None and uploaded.getvalue().startswith(OUTLOOK_MSG):
@@ -63,27 +67,33 @@ if st.button("Analyze", type="primary", icon=":material/manage_search:"):
             icon=":material/description:",
         )
         st.stop()
-    text = header_block(uploaded.getvalue()) if uploaded is not None else pasted
-    if not text.strip():
+    headers = header_block(uploaded.getvalue()) if uploaded is not None else pasted
+    if not headers.strip():
         st.warning("Paste the headers or choose a file first.")
         st.stop()
     # Only the analysis stays in the session, not the pasted message.
-    st.session_state[RESULT_KEY] = analyze(text)
+    st.session_state[RESULT_KEY] = analyze(headers)
 
 report: HeaderReport | None = st.session_state.get(RESULT_KEY)
 if report is None:
     st.info("Paste headers and press **Analyze**.", icon=":material/search:")
     st.stop()
 
+# Everything below quotes the message's headers, which its sender wrote: shown as text, the
+# names and domains as code.
 if not report.readable:
-    st.warning(report.message, icon=":material/help:")
+    st.warning(text(report.message), icon=":material/help:")
     st.stop()
 
 show_verdict = st.success if report.dmarc is not None and report.dmarc.passed else st.error
-show_verdict(report.message, icon=":material/mail:")
+show_verdict(text(report.message), icon=":material/mail:")
 st.caption(
-    f"From domain `{report.from_domain or '(none)'}` · envelope sender domain "
-    f"`{report.envelope_domain or '(none)'}` · judged by `{report.authserv_id or '(not named)'}`"
+    md(
+        "From domain {sender!c} · envelope sender domain {envelope!c} · judged by {judge!c}",
+        sender=report.from_domain or "(none)",
+        envelope=report.envelope_domain or "(none)",
+        judge=report.authserv_id or "(not named)",
+    )
 )
 if report.forwarded:
     st.warning(
@@ -101,19 +111,35 @@ def _aligned_word(label: str, method: Method) -> str:
     return "Aligned with From" if method.aligned else "Not aligned with From"
 
 
+# The page's own badges. The result a receiver wrote goes after the badge, never inside it: a
+# directive's label ends at the first "]", even one the value holds.
+_NOT_REPORTED = Markdown(":gray-badge[not reported]")
+_PASSED = Markdown(":green-badge[:material/check: passed]")
+_FAILED = Markdown(":red-badge[:material/close:]")
+
+
 def method_tile(column: DeltaGenerator, label: str, method: Method | None) -> None:
     with column.container(border=True):
         if method is None or method.result is None:
-            st.markdown(f"**{label}** &nbsp; :gray-badge[not reported]")
+            st.markdown(md("**{label}** &nbsp; {badge}", label=label, badge=_NOT_REPORTED))
         elif method.passed:
-            st.markdown(f"**{label}** &nbsp; :green-badge[:material/check: passed]")
+            st.markdown(md("**{label}** &nbsp; {badge}", label=label, badge=_PASSED))
         else:
-            st.markdown(f"**{label}** &nbsp; :red-badge[:material/close: {method.result}]")
+            st.markdown(
+                md(
+                    "**{label}** &nbsp; {badge} {result!c}",
+                    label=label,
+                    badge=_FAILED,
+                    result=method.result,
+                )
+            )
         if method is not None:
-            where = f" `{method.domain}`" if label == "DMARC" else f" for `{method.domain}`"
-            where = where if method.domain else ""
-            st.caption(f"{_aligned_word(label, method)}{where}")
-            st.write(method.explanation)
+            where = ""
+            if method.domain:
+                template = " {domain!c}" if label == "DMARC" else " for {domain!c}"
+                where = md(template, domain=method.domain)
+            st.caption(md("{word}{where}", word=_aligned_word(label, method), where=where))
+            st.markdown(text(method.explanation))
 
 
 st.subheader("Verdicts")
@@ -134,17 +160,19 @@ if more:
 st.subheader("DKIM signatures")
 if report.signatures:
     st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "domain (d=)": s.domain,
-                    "selector (s=)": s.selector or "",
-                    "receiver's result": s.result or "not reported",
-                    "aligned (relaxed)": "yes" if s.aligned else "no",
-                    "aligned (strict)": "yes" if s.strictly_aligned else "no",
-                }
-                for s in report.signatures
-            ]
+        table(
+            pd.DataFrame(
+                [
+                    {
+                        "domain (d=)": s.domain,
+                        "selector (s=)": s.selector or "",
+                        "receiver's result": s.result or "not reported",
+                        "aligned (relaxed)": "yes" if s.aligned else "no",
+                        "aligned (strict)": "yes" if s.strictly_aligned else "no",
+                    }
+                    for s in report.signatures
+                ]
+            )
         ),
         hide_index=True,
         width="stretch",
@@ -156,14 +184,19 @@ st.subheader("ARC chain")
 arc = report.arc
 if arc.instances:
     st.markdown(
-        f"**{plural(arc.instances, 'hop')}** sealed it; the last seal says the chain is "
-        f"**{arc.chain or 'not stated'}**."
+        md(
+            "**{hops}** sealed it; the last seal says the chain is **{chain}**.",
+            hops=plural(arc.instances, "hop"),
+            chain=arc.chain or "not stated",
+        )
     )
     if arc.first_hop:
-        st.caption(f"What the first sealer, `{arc.first_hop}`, saw before any forwarding:")
+        st.caption(
+            md("What the first sealer, {hop!c}, saw before any forwarding:", hop=arc.first_hop)
+        )
     if arc.first_results:
         st.dataframe(
-            pd.DataFrame(arc.first_results, columns=["method", "result"]),
+            table(pd.DataFrame(arc.first_results, columns=["method", "result"])),
             hide_index=True,
         )
 else:
@@ -172,5 +205,5 @@ else:
 with st.expander("Parsed fields"):
     if report.received_spf:
         st.caption("Received-SPF")
-        st.code(report.received_spf, language=None, wrap_lines=True)
-    st.json(report.to_dict())
+        st.code(data(report.received_spf), language=None, wrap_lines=True)
+    st.json(data(report.to_dict()))

@@ -26,6 +26,7 @@ from pages._landing import (
 from pages._reports import report_store
 from pages._routed import through_the_router
 from pages._store import account_picker, store_or_stop
+from pages._text import Markdown, data, md, text
 
 through_the_router()  # before anything is drawn: see pages/_routed.py
 
@@ -47,18 +48,31 @@ except AdminError:
 active = active_connection(route, connections)
 provider = provider_of(active)
 
-st.subheader(f"{account.name} · {account.plan.display_name}")
+st.subheader(md("{name} · {plan}", name=account.name, plan=account.plan.display_name))
 if route.mode is RouteMode.CUSTOM:
-    through = f"{active.label} (`{active.host}:{active.port}`)" if active else "a custom connection"
+    through = (
+        md("{label} ({host!c})", label=active.label, host=f"{active.host}:{active.port}")
+        if active
+        else "a custom connection"
+    )
     st.success(
-        f"**Outbound: custom SMTP** through {through}\n\n{route.reason}", icon=":material/send:"
+        md(
+            "**Outbound: custom SMTP** through {through}\n\n{reason}",
+            through=through,
+            reason=route.reason,
+        ),
+        icon=":material/send:",
     )
 elif route.mode is RouteMode.MANAGED:
     st.info(
-        f"**Outbound: managed sending** by the platform\n\n{route.reason}", icon=":material/send:"
+        md("**Outbound: managed sending** by the platform\n\n{reason}", reason=route.reason),
+        icon=":material/send:",
     )
 else:
-    st.error(f"**Outbound: paused**, no mail goes out\n\n{route.reason}", icon=":material/block:")
+    st.error(
+        md("**Outbound: paused**, no mail goes out\n\n{reason}", reason=route.reason),
+        icon=":material/block:",
+    )
 
 # -- The domain -------------------------------------------------------------------------------
 domain_key = f"overview_domain_{account.id}"
@@ -78,9 +92,15 @@ domain = (
 again = right.button("Check again", icon=":material/refresh:", disabled=not domain)
 keys = [provider.key] if provider is not None else []
 st.caption(
-    "Checked for "
-    + (f"**{provider.name}** and the platform" if provider else "the platform's own sending")
-    + (f" (the host `{active.host}` is not a provider we know)" if active and not provider else "")
+    md(
+        "Checked for {who}{unknown}",
+        who=md("**{name}** and the platform", name=provider.name)
+        if provider
+        else "the platform's own sending",
+        unknown=md(" (the host {host!c} is not a provider we know)", host=active.host)
+        if active and not provider
+        else "",
+    )
 )
 
 if not domain:
@@ -95,11 +115,13 @@ cached = st.session_state.get("overview_health")
 if again or cached is None or cached[0] != asked:
     resolver = app_resolver()
     try:
-        with st.status(f"Checking {domain}…", expanded=False) as status:
+        with st.status(md("Checking {domain}…", domain=domain), expanded=False) as status:
             health = check_health(domain, keys, resolver, check_timeout())
             done = "Done" if health else "Gave up"
             status.update(
-                label=f"{done}: {resolver.queries_sent} DNS queries.",
+                label=md(
+                    "{done}: {queries} DNS queries.", done=done, queries=resolver.queries_sent
+                ),
                 state="complete" if health else "error",
             )
     except DiagnosticsError as exc:
@@ -111,31 +133,36 @@ if again or cached is None or cached[0] != asked:
 else:
     health = cached[1]
 
+# The page's own Markdown (a badge with its icon), never a value.
 _TILE = {
-    Verdict.OK: (":material/check_circle:", "green", "OK"),
-    Verdict.WARNING: (":material/warning:", "orange", "Warning"),
-    Verdict.ERROR: (":material/error:", "red", "Problem"),
+    Verdict.OK: Markdown(":green-badge[:material/check_circle: OK]"),
+    Verdict.WARNING: Markdown(":orange-badge[:material/warning: Warning]"),
+    Verdict.ERROR: Markdown(":red-badge[:material/error: Problem]"),
 }
 
 
 def tile(column: DeltaGenerator, part: Part) -> None:
-    icon, colour, word = _TILE[part.status]
     with column.container(border=True):
-        st.markdown(f"**{part.name.upper()}** &nbsp; :{colour}-badge[{icon} {word}]")
-        st.write(part.summary)
+        st.markdown(
+            md("**{name}** &nbsp; {badge}", name=part.name.upper(), badge=_TILE[part.status])
+        )
+        # The summary quotes DNS records: shown as text.
+        st.markdown(text(part.summary))
 
 
 def health_section(checked: DomainHealth) -> None:
-    st.subheader(f"DNS of {checked.domain}")
+    st.subheader(md("DNS of {domain}", domain=checked.domain))
     for column, part in zip(st.columns(4), checked.parts, strict=True):
         tile(column, part)
     rec = checked.spf_recommendation
     if rec is not None and rec.record and rec.record != rec.current:
-        st.markdown(f"SPF to publish at **`{rec.domain}`** (TXT):")
-        st.code(rec.record, language=None, wrap_lines=True)
+        st.markdown(md("SPF to publish at **{domain!c}** (TXT):", domain=rec.domain))
+        st.code(data(rec.record), language=None, wrap_lines=True)
         if rec.current:
-            st.caption(f"It replaces: `{rec.current}`")
-    tabs = st.tabs([f"{p.name.upper()} ({len(p.findings)})" for p in checked.parts])
+            st.caption(md("It replaces: {current!c}", current=rec.current))
+    tabs = st.tabs(
+        [md("{name} ({n})", name=p.name.upper(), n=len(p.findings)) for p in checked.parts]
+    )
     for tab, part in zip(tabs, checked.parts, strict=True):
         with tab:
             finding_cards(part.findings)
@@ -145,8 +172,12 @@ if bad_domain is not None:
     show_error(bad_domain)
 elif health is None:
     st.warning(
-        f"The DNS check of {domain} did not finish in {check_timeout():.0f} seconds: the "
-        "nameserver is slow or unreachable. Press **Check again** in a while.",
+        md(
+            "The DNS check of {domain} did not finish in {limit:.0f} seconds: the nameserver is "
+            "slow or unreachable. Press **Check again** in a while.",
+            domain=domain,
+            limit=check_timeout(),
+        ),
         icon=":material/timer_off:",
     )
 else:
@@ -159,32 +190,49 @@ try:
     latest = store.probe_history(account.id, limit=1)
 except AdminError as exc:
     # A role without SMTP access: said so, and no link to a page it cannot open.
-    st.caption(str(exc))
+    st.caption(text(exc))
     latest, may_test = [], False
 if not latest and may_test:
     st.info("No test has been run for this account yet.", icon=":material/science:")
 elif latest:
     record = latest[0]
-    when = f"{record.at:%Y-%m-%d %H:%M} UTC · “{record.connection_label}” · by {record.actor}"
+    when = md(
+        "{at:%Y-%m-%d %H:%M} UTC · “{label}” · by {actor}",
+        at=record.at,
+        label=record.connection_label,
+        actor=record.actor,
+    )
     try:
         result: ProbeResult | None = ProbeResult.from_dict(record.result)
     except (KeyError, TypeError, ValueError):
         result = None
     if record.ok:
         st.success(
-            f"**It works.** {record.outcome.replace('_', ' ')}", icon=":material/check_circle:"
+            md("**It works.** {outcome}", outcome=record.outcome.replace("_", " ")),
+            icon=":material/check_circle:",
         )
     elif result is None:
-        st.error(f"**{record.outcome.replace('_', ' ')}** at {record.stage or 'start'}")
+        st.error(
+            md(
+                "**{outcome}** at {stage}",
+                outcome=record.outcome.replace("_", " "),
+                stage=record.stage or "start",
+            )
+        )
     else:
+        # The explanation and the fix quote the provider's reply: shown as text.
         symptom = result.symptom.value if result.symptom else record.outcome
         st.error(
-            f"**{symptom.replace('_', ' ')}** at {result.stage.value.replace('_', ' ')}\n\n"
-            f"{result.explanation}",
+            md(
+                "**{symptom}** at {stage}\n\n{explanation}",
+                symptom=symptom.replace("_", " "),
+                stage=result.stage.value.replace("_", " "),
+                explanation=result.explanation,
+            ),
             icon=":material/error:",
         )
         if result.fix:
-            st.info(f"**What to change:** {result.fix}", icon=":material/build:")
+            st.info(md("**What to change:** {fix}", fix=result.fix), icon=":material/build:")
     st.caption(when)
 if may_test:
     page_link(
@@ -221,24 +269,40 @@ if failed is not None:
 else:
     if top is None:
         st.warning(
-            f"Explaining the reports of {domain} did not finish in {check_timeout():.0f} "
-            "seconds. The DMARC reports page shows them source by source.",
+            md(
+                "Explaining the reports of {domain} did not finish in {limit:.0f} seconds. The "
+                "DMARC reports page shows them source by source.",
+                domain=domain,
+                limit=check_timeout(),
+            ),
             icon=":material/timer_off:",
         )
     elif top[0] == 0:
         st.info(
-            f"No DMARC reports for {domain} in the last {REPORT_DAYS} days.",
+            md(
+                "No DMARC reports for {domain} in the last {days} days.",
+                domain=domain,
+                days=REPORT_DAYS,
+            ),
             icon=":material/summarize:",
         )
     elif not top[1]:
         st.success(
-            f"Every source in {top[0]:,} reported messages of the last {REPORT_DAYS} days is "
-            "compliant: SPF and DKIM both align and pass.",
+            md(
+                "Every source in {n:,} reported messages of the last {days} days is compliant: "
+                "SPF and DKIM both align and pass.",
+                n=top[0],
+                days=REPORT_DAYS,
+            ),
             icon=":material/check_circle:",
         )
     else:
         st.caption(
-            f"The worst sources over {top[0]:,} reported messages of the last {REPORT_DAYS} days."
+            md(
+                "The worst sources over {n:,} reported messages of the last {days} days.",
+                n=top[0],
+                days=REPORT_DAYS,
+            )
         )
         for diagnosis in top[1]:
             diagnosis_card(diagnosis)

@@ -14,6 +14,7 @@ from diagnostics.smtp import Security, SmtpSettings, lint, preset, presets
 from pages._common import finding_cards
 from pages._routed import through_the_router
 from pages._store import account_picker, current_actor, store_or_stop
+from pages._text import data, md, plain, table, text
 
 through_the_router()  # before anything is drawn: see pages/_routed.py
 
@@ -55,11 +56,12 @@ def _flash(slot: str, kind: str, text: str) -> None:
 
 
 def _show_flash(slot: str) -> None:
-    kind, text = st.session_state.pop(f"smtp_flash_{slot}", ("", ""))
+    # The words quote labels and the store's messages: shown as text.
+    kind, words = st.session_state.pop(f"smtp_flash_{slot}", ("", ""))
     if kind == "error":
-        st.error(text, icon=":material/warning:")
+        st.error(text(words), icon=":material/warning:")
     elif kind == "success":
-        st.success(text, icon=":material/check_circle:")
+        st.success(text(words), icon=":material/check_circle:")
 
 
 # -- the editor's fields ---------------------------------------------------------------------------
@@ -215,11 +217,14 @@ def route_section(store: Store, account: Account, count: int) -> None:
     total.metric("Custom connections", count)
     if route.mode is RouteMode.PAUSED:
         # The reason already starts "Outbound mail is paused: …".
-        st.error(route.reason, icon=":material/pause_circle:")
+        st.error(text(route.reason), icon=":material/pause_circle:")
     elif route.mode is RouteMode.MANAGED:
-        st.info(f"**Managed sending.** {route.reason}", icon=":material/outgoing_mail:")
+        st.info(
+            md("**Managed sending.** {reason}", reason=route.reason),
+            icon=":material/outgoing_mail:",
+        )
     else:
-        st.success(f"**Custom SMTP.** {route.reason}", icon=":material/cable:")
+        st.success(md("**Custom SMTP.** {reason}", reason=route.reason), icon=":material/cable:")
     if route.mode is not RouteMode.MANAGED:
         nano = account.plan is Plan.NANO
         st.button(
@@ -241,7 +246,7 @@ def connections_table(connections: list[Connection]) -> None:
     if not connections:
         st.info("No custom SMTP connection yet: add one below.", icon=":material/cable:")
         return
-    table = pd.DataFrame(
+    shown = pd.DataFrame(
         [
             {
                 "active": c.active,
@@ -258,7 +263,7 @@ def connections_table(connections: list[Connection]) -> None:
         ]
     )
     st.dataframe(
-        table,
+        table(shown),
         hide_index=True,
         width="stretch",
         column_config={"active": st.column_config.CheckboxColumn("active", width="small")},
@@ -274,7 +279,7 @@ def editor(store: Store, account: Account, connections: list[Connection]) -> Non
     chosen = st.selectbox(
         "Connection",
         options=[NEW, *by_id],
-        format_func=lambda i: "+ New connection" if i == NEW else by_id[i].label,
+        format_func=lambda i: "+ New connection" if i == NEW else plain(by_id[i].label),
         key=choice_key,
     )
     conn = by_id.get(chosen)
@@ -315,7 +320,7 @@ def editor(store: Store, account: Account, connections: list[Connection]) -> Non
         st.text_input(
             "Username",
             key=_key(prefix, "username"),
-            help=f"{hints.name}: {hints.username_hint}" if hints else None,
+            help=md("{name}: {hint}", name=hints.name, hint=hints.username_hint) if hints else None,
         )
         # The hint ("set, ends in …1234") is all a page ever shows of a saved password.
         keep = f"{conn.password_hint}: leave empty to keep it" if conn is not None else ""
@@ -324,10 +329,10 @@ def editor(store: Store, account: Account, connections: list[Connection]) -> Non
             type="password",
             key=_key(prefix, "password"),
             placeholder=keep,
-            help=f"{hints.name}: {hints.secret_hint}" if hints else None,
+            help=md("{name}: {hint}", name=hints.name, hint=hints.secret_hint) if hints else None,
         )
         if conn is not None:
-            st.caption(f"Saved password: {conn.password_hint}.")
+            st.caption(md("Saved password: {hint}.", hint=conn.password_hint))
         st.text_input(
             "From address (for test mail)",
             key=_key(prefix, "sender"),
@@ -377,7 +382,7 @@ def lint_section(store: Store, prefix: str, conn: Connection | None) -> None:
     try:
         settings = _settings(prefix, password)
     except DiagnosticsError as exc:
-        st.warning(str(exc), icon=":material/warning:")
+        st.warning(text(exc), icon=":material/warning:")
         return
     finding_cards(lint(settings))
 
@@ -391,7 +396,7 @@ def delete_control(
             if not account.plan.has_managed_sending
             else "the account switches to managed sending"
         )
-        st.caption(f"This is the last connection: after deleting it, {after}.")
+        st.caption(md("This is the last connection: after deleting it, {after}.", after=after))
     elif conn.active:
         st.caption("The newest remaining connection takes over.")
     sure = st.checkbox("Yes, delete it", key=_key(prefix, "confirm"))
@@ -409,7 +414,7 @@ def audit_section(store: Store, account: Account) -> None:
     if not entries:
         st.caption("No changes yet.")
         return
-    table = pd.DataFrame(
+    shown = pd.DataFrame(
         [
             {
                 "when": e.at,
@@ -420,20 +425,22 @@ def audit_section(store: Store, account: Account) -> None:
             for e in entries
         ]
     )
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.dataframe(table(shown), hide_index=True, width="stretch")
     with st.expander("Before and after of one change"):
         by_id = {e.id: e for e in entries}
         picked = st.selectbox(
             "Change",
             options=list(by_id),
-            format_func=lambda i: f"{by_id[i].at:%Y-%m-%d %H:%M:%S} · {by_id[i].summary[:80]}",
+            format_func=lambda i: plain(
+                f"{by_id[i].at:%Y-%m-%d %H:%M:%S} · {by_id[i].summary[:80]}"
+            ),
             key="smtp_audit_entry",
         )
         before, after = st.columns(2)
         before.caption("Before")
-        before.json(by_id[picked].before or {})
+        before.json(data(by_id[picked].before or {}))
         after.caption("After")
-        after.json(by_id[picked].after or {})
+        after.json(data(by_id[picked].after or {}))
 
 
 store = store_or_stop()
@@ -447,4 +454,4 @@ try:
     st.subheader("Audit log")
     audit_section(store, account)
 except (AdminError, DiagnosticsError) as exc:
-    st.error(str(exc), icon=":material/warning:")
+    st.error(text(exc), icon=":material/warning:")

@@ -13,6 +13,7 @@ from diagnostics.smtp import ProbeResult, probe
 from pages._common import app_resolver
 from pages._routed import through_the_router
 from pages._store import account_picker, current_actor, store_or_stop
+from pages._text import code, data, joined, md, plain, table, text
 
 # DESK_SMTP_CAFILE trusts one more CA for every probe (a company's TLS-inspecting relay, or the test
 # CA of the end-to-end tests); DESK_SMTP_TIMEOUT is the default time limit of one test.
@@ -46,14 +47,19 @@ def pick_connection(account: Account, connections: list[Connection]) -> Connecti
     chosen = st.selectbox(
         "Connection",
         options=list(by_id),
-        format_func=lambda i: by_id[i].label + (" (active)" if by_id[i].active else ""),
+        format_func=lambda i: plain(by_id[i].label) + (" (active)" if by_id[i].active else ""),
         key=key,
     )
     conn = by_id[chosen]
     st.caption(
-        f"`{conn.host}:{conn.port}` · security {conn.security.value} · user "
-        f"`{conn.username or '(none)'}` · password {conn.password_hint} · from "
-        f"`{conn.from_address or '(not set)'}`"
+        md(
+            "{address!c} · security {security} · user {user!c} · password {hint} · from {sender!c}",
+            address=f"{conn.host}:{conn.port}",
+            security=conn.security.value,
+            user=conn.username or "(none)",
+            hint=conn.password_hint,
+            sender=conn.from_address or "(not set)",
+        )
     )
     return conn
 
@@ -70,7 +76,9 @@ def run_probe(
     """Probe the saved connection, keep the result in the history, and return that record."""
     what = f"Sending a test message to {send_to}" if send_to else "Checking the connection"
     try:
-        with st.status(f"{what} through “{conn.label}”…", expanded=False) as status:
+        with st.status(
+            md("{what} through “{label}”…", what=what, label=conn.label), expanded=False
+        ) as status:
             settings = store.probe_settings(conn.id)
             result = probe(
                 settings,
@@ -82,12 +90,17 @@ def run_probe(
                 connection_label=conn.label,
             )
             status.update(
-                label=f"{what}: {'passed' if result.ok else 'failed'} in {result.duration:.1f} s.",
+                label=md(
+                    "{what}: {outcome} in {seconds:.1f} s.",
+                    what=what,
+                    outcome="passed" if result.ok else "failed",
+                    seconds=result.duration,
+                ),
                 state="complete" if result.ok else "error",
             )
         return store.record_probe(account.id, conn.id, result, actor=current_actor())
     except (AdminError, DiagnosticsError) as exc:
-        st.error(str(exc), icon=":material/warning:")
+        st.error(text(exc), icon=":material/warning:")
         return None
 
 
@@ -100,38 +113,64 @@ def _result_of(record: ProbeRecord) -> ProbeResult | None:
 
 
 def diagnosis_card(record: ProbeRecord, result: ProbeResult | None) -> None:
-    when = f"{record.at:%Y-%m-%d %H:%M:%S} UTC · “{record.connection_label}” · by {record.actor}"
+    # The explanation, the fix and the refusals quote the provider's replies: shown as text.
+    when = md(
+        "{at:%Y-%m-%d %H:%M:%S} UTC · “{label}” · by {actor}",
+        at=record.at,
+        label=record.connection_label,
+        actor=record.actor,
+    )
     if result is None:
         show = st.success if record.ok else st.error
-        show(f"**{record.outcome.replace('_', ' ')}** at {record.stage or 'start'}")
+        show(
+            md(
+                "**{outcome}** at {stage}",
+                outcome=record.outcome.replace("_", " "),
+                stage=record.stage or "start",
+            )
+        )
         st.caption(when)
         return
     if result.ok:
         sent = ""
         if result.accepted_recipients:
-            sent = f" The test message was accepted for {', '.join(result.accepted_recipients)}."
+            sent = md(
+                " The test message was accepted for {recipients}.",
+                recipients=", ".join(result.accepted_recipients),
+            )
         st.success(
-            f"**It works.** {result.host}:{result.port} passed every step up to "
-            f"{result.stage.value.replace('_', ' ')} in {result.duration:.1f} s.{sent}",
+            md(
+                "**It works.** {address} passed every step up to {stage} in {seconds:.1f} s.{sent}",
+                address=f"{result.host}:{result.port}",
+                stage=result.stage.value.replace("_", " "),
+                seconds=result.duration,
+                sent=sent,
+            ),
             icon=":material/check_circle:",
         )
     else:
         symptom = result.symptom.value if result.symptom else record.outcome
         st.error(
-            f"**{symptom.replace('_', ' ')}** at {result.stage.value.replace('_', ' ')}\n\n"
-            f"{result.explanation}",
+            md(
+                "**{symptom}** at {stage}\n\n{explanation}",
+                symptom=symptom.replace("_", " "),
+                stage=result.stage.value.replace("_", " "),
+                explanation=result.explanation,
+            ),
             icon=":material/error:",
         )
         if result.fix:
-            st.info(f"**What to change:** {result.fix}", icon=":material/build:")
+            st.info(md("**What to change:** {fix}", fix=result.fix), icon=":material/build:")
     if result.hints:
-        st.caption("Provider hints: " + ", ".join(f"`{h.value}`" for h in result.hints))
+        hints = joined(code(h.value) for h in result.hints)
+        st.caption(md("Provider hints: {hints}", hints=hints))
     if result.refused_recipients:
+        refusals = [
+            md("- {rcpt!c}: {reply}", rcpt=rcpt, reply=reply)
+            for rcpt, reply in result.refused_recipients.items()
+        ]
         st.warning(
-            "Refused recipients:\n\n"
-            + "\n".join(
-                f"- `{rcpt}`: {reply}" for rcpt, reply in result.refused_recipients.items()
-            ),
+            md("Refused recipients:\n\n{refusals}", refusals=joined(refusals, "\n")),
             icon=":material/mail:",
         )
     st.caption(when)
@@ -139,7 +178,7 @@ def diagnosis_card(record: ProbeRecord, result: ProbeResult | None) -> None:
 
 def evidence(record: ProbeRecord, result: ProbeResult | None) -> None:
     st.markdown("**Transcript**")
-    st.code(record.transcript or "(nothing was exchanged)", language=None)
+    st.code(data(record.transcript or "(nothing was exchanged)"), language=None)
     tls = result.tls if result is not None else None
     st.markdown("**TLS**")
     if tls is None or tls.version is None:
@@ -155,14 +194,14 @@ def evidence(record: ProbeRecord, result: ProbeResult | None) -> None:
             "verified": "yes" if tls.verified else "no (verification off or failed)",
         }
         st.dataframe(
-            pd.DataFrame({"": list(rows), "value": list(rows.values())}),
+            table(pd.DataFrame({"": list(rows), "value": list(rows.values())})),
             hide_index=True,
             width="stretch",
         )
     if result is not None and result.replies:
         with st.expander("Which command got which reply"):
             st.dataframe(
-                pd.DataFrame([r.to_dict() for r in result.replies]),
+                table(pd.DataFrame([r.to_dict() for r in result.replies])),
                 hide_index=True,
                 width="stretch",
             )
@@ -173,7 +212,7 @@ def history(records: list[ProbeRecord]) -> None:
     if not records:
         st.caption("No tests yet for this account.")
         return
-    table = pd.DataFrame(
+    shown = pd.DataFrame(
         [
             {
                 "when": r.at,
@@ -186,7 +225,7 @@ def history(records: list[ProbeRecord]) -> None:
             for r in records
         ]
     )
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.dataframe(table(shown), hide_index=True, width="stretch")
 
 
 store = store_or_stop()
@@ -252,7 +291,7 @@ try:
             st.selectbox(
                 "Test",
                 options=list(by_id),
-                format_func=lambda i: (
+                format_func=lambda i: plain(
                     f"{by_id[i].at:%Y-%m-%d %H:%M:%S} · {by_id[i].connection_label} · "
                     f"{by_id[i].outcome}"
                 ),
@@ -264,4 +303,4 @@ try:
         evidence(shown, result)
     history(records)
 except (AdminError, DiagnosticsError) as exc:
-    st.error(str(exc), icon=":material/warning:")
+    st.error(text(exc), icon=":material/warning:")

@@ -27,9 +27,18 @@ from typing import Any, BinaryIO
 from lxml import etree
 
 from diagnostics.dmarc import fastpath
+from diagnostics.dmarc.bounds import (
+    KEY_BYTES,
+    MAX_TEXT,
+    cut_note,
+    cut_to,
+    cut_to_bytes,
+    quoted,
+)
 from diagnostics.dmarc.columns import MAX_COUNT, RecordColumns, ReportHeader, utc
 from diagnostics.dmarc.settings import ParseLimits
-from diagnostics.errors import ReportError, ReportTooLarge
+from diagnostics.errors import InvalidInput, ReportError, ReportTooLarge
+from diagnostics.idn import domain_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,8 +270,8 @@ def _row_sink(columns: RecordColumns, report: _Report, limits: ParseLimits) -> R
         count_value = _count(count)
         if count_value is None:
             report.warnings.append(
-                f"a record from {_clean(ip)} was skipped: its count {count!r} is not a whole number "
-                "of messages"
+                f"a record from {quoted(_clean(ip))} was skipped: its count {quoted(count)} is not "
+                "a whole number of messages"
             )
             return
         report.records += 1
@@ -434,6 +443,8 @@ def parse_aggregate_xml(
             if data is None:
                 raise ReportError(str(error)) from None
             report = _reparse(data, columns, limits, mark, str(error))
+        for name, longest, limit in columns.cut_fields(mark):
+            report.warnings.append(cut_note(f"a record's {name}", longest, limit))
         try:
             meta = _meta(report)
         except ReportError as error:
@@ -518,6 +529,35 @@ def _describe(error: etree.XMLSyntaxError) -> str:
     return f"line {line}: {message}" if line else message
 
 
+def _bounded(
+    report: _Report, field: str, value: str | None, limit: int, *, in_bytes: bool = False
+) -> str | None:
+    """`value` cut to `limit` characters (or UTF-8 bytes), with a warning naming `field` when it
+    was longer (bounds.py says why)."""
+    if value is None:
+        return None
+    kept = cut_to_bytes(value, limit) if in_bytes else cut_to(value, limit)
+    if kept != value:
+        length = len(value.encode("utf-8")) if in_bytes else len(value)
+        report.warnings.append(cut_note(field, length, limit, "byte" if in_bytes else "character"))
+    return kept
+
+
+def _policy_domain(text: str | None) -> str:
+    """The policy domain as receivers use it (lower case, A-labels); ReportError when it is
+    missing or not a domain name, one with an invisible character included (diagnostics.idn)."""
+    if not text:
+        raise ReportError(
+            "the report does not say which domain's policy it covers (policy_published/domain)"
+        )
+    try:
+        return domain_name(text).ascii
+    except InvalidInput as error:
+        raise ReportError(
+            f"the report's policy domain (policy_published/domain) cannot be used: {error}"
+        ) from None
+
+
 def _meta(report: _Report) -> ReportMeta:
     if report.root is None:
         raise ReportError("the XML is not a DMARC aggregate report: it has no <feedback> element")
@@ -532,53 +572,58 @@ def _meta(report: _Report) -> ReportMeta:
         report_id = report_id.replace("<", "").replace(">", "").split("@")[0].strip() or None
     if not report_id:
         raise ReportError("the report has no report_id, so it cannot be told apart from others")
+    report_id = _bounded(report, "report_id", report_id, KEY_BYTES, in_bytes=True)
     begin = _timestamp(metadata.get("begin"), "begin")
     end = _timestamp(metadata.get("end"), "end")
-    email = metadata.get("email")
+    email = _bounded(report, "email", metadata.get("email"), MAX_TEXT)
     org_name = _org_name(metadata.get("org_name"), email)
     if not org_name:
         raise ReportError("the report names no organisation (org_name and email are both empty)")
-    domain = _lower(policy.get("domain"))
-    if not domain:
-        raise ReportError(
-            "the report does not say which domain's policy it covers (policy_published/domain)"
-        )
-    p = _lower(policy.get("p"))
+    org_name = _bounded(report, "org_name", org_name, KEY_BYTES, in_bytes=True)
+    domain = _policy_domain(policy.get("domain"))
+    p = _lower(_bounded(report, "policy_published/p", policy.get("p"), MAX_TEXT))
     pct_text = policy.get("pct")
     pct: int | None = None
     if pct_text is not None:
         try:
             pct = int(pct_text)
         except ValueError:
-            report.warnings.append(f"policy pct {pct_text!r} is not a number and was ignored")
+            report.warnings.append(f"policy pct {quoted(pct_text)} is not a number and was ignored")
         # RFC 7489 6.3: a percentage. A larger number would also not fit the Int64 column.
         if pct is not None and not 0 <= pct <= 100:
             report.warnings.append(
-                f"policy pct {pct_text!r} is not between 0 and 100 and was ignored"
+                f"policy pct {quoted(pct_text)} is not between 0 and 100 and was ignored"
             )
             pct = None
+
+    def text(name: str) -> str | None:
+        return _bounded(report, f"policy_published/{name}", policy.get(name), MAX_TEXT)
+
     namespace = report.namespace
+    errors = tuple(_bounded(report, "an <error>", error, MAX_TEXT) or "" for error in report.errors)
     return ReportMeta(
         org_name=org_name,
         org_email=email,
-        org_extra_contact_info=metadata.get("extra_contact_info"),
+        org_extra_contact_info=_bounded(
+            report, "extra_contact_info", metadata.get("extra_contact_info"), MAX_TEXT
+        ),
         report_id=report_id,
         begin=begin,
         end=end,
         policy_domain=domain,
         policy_p=p,
-        policy_sp=_lower(policy.get("sp")) or p,
-        policy_np=_lower(policy.get("np")),
+        policy_sp=_lower(text("sp")) or p,
+        policy_np=_lower(text("np")),
         policy_pct=pct,
-        policy_adkim=_lower(policy.get("adkim")) or "r",
-        policy_aspf=_lower(policy.get("aspf")) or "r",
-        policy_fo=policy.get("fo"),
-        policy_testing=_lower(policy.get("testing")),
-        policy_discovery_method=_lower(policy.get("discovery_method")),
-        xml_schema=report.version or "draft",
-        xml_namespace=namespace,
-        generator=metadata.get("generator"),
-        errors=tuple(report.errors),
+        policy_adkim=_lower(text("adkim")) or "r",
+        policy_aspf=_lower(text("aspf")) or "r",
+        policy_fo=text("fo"),
+        policy_testing=_lower(text("testing")),
+        policy_discovery_method=_lower(text("discovery_method")),
+        xml_schema=cut_to(report.version or "draft", MAX_TEXT),
+        xml_namespace=_bounded(report, "the XML namespace", namespace, MAX_TEXT),
+        generator=_bounded(report, "generator", metadata.get("generator"), MAX_TEXT),
+        errors=errors,
         record_count=report.records,
         message_count=report.messages,
         warnings=tuple(report.warnings),
@@ -591,7 +636,9 @@ def _timestamp(text: str | None, which: str) -> datetime:
     try:
         return utc(int(text.split(".")[0]))
     except (ValueError, OverflowError, OSError):
-        raise ReportError(f"the report's {which} time {text!r} is not a Unix timestamp") from None
+        raise ReportError(
+            f"the report's {which} time {quoted(text)} is not a Unix timestamp"
+        ) from None
 
 
 _PSL: Any = None

@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
+from diagnostics.dmarc.bounds import MAX_DOMAIN, MAX_TEXT, MAX_WORD
+
 # Column order of `ReportBatch.records` (the issue fixes these names; more may follow at the end).
 RECORD_COLUMNS: tuple[str, ...] = (
     "org_name",
@@ -67,6 +69,25 @@ ROW_TEXT_COLUMNS: tuple[str, ...] = (
     "dkim_results",
 )
 
+# The longest value each per-record column keeps (bounds.py says why): the columns in the records'
+# index on PostgreSQL are kept short, domains to a domain's length, the rest to MAX_TEXT.
+ROW_LIMITS: dict[str, int] = {
+    "source_ip": MAX_WORD,
+    "disposition": MAX_WORD,
+    "dkim_aligned": MAX_WORD,
+    "spf_aligned": MAX_WORD,
+    "override_reasons": MAX_TEXT,
+    "header_from": MAX_DOMAIN,
+    "envelope_from": MAX_DOMAIN,
+    "envelope_to": MAX_DOMAIN,
+    "spf_domain": MAX_TEXT,  # a list: one domain per SPF result
+    "spf_scope": MAX_TEXT,
+    "spf_result": MAX_TEXT,
+    "dkim_domains": MAX_TEXT,  # a list: one domain per signature
+    "dkim_selectors": MAX_TEXT,
+    "dkim_results": MAX_TEXT,
+}
+
 # Per-report text columns, stored once per report.
 REPORT_TEXT_COLUMNS: tuple[str, ...] = (
     "org_name",
@@ -96,20 +117,29 @@ class ReportHeader:
 
 
 class _Encoder:
-    """Category codes for one text column: each distinct value is stored once."""
+    """Category codes for one text column: each distinct value is stored once. A value longer than
+    `limit` characters is stored cut to it (bounds.py says why); `cut` maps the code of each value
+    that was cut to the longest original length seen, for the report's warning."""
 
-    __slots__ = ("codes", "index", "values")
+    __slots__ = ("codes", "cut", "index", "limit", "values")
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int | None = None) -> None:
         self.index: dict[str, int] = {}
         self.values: list[str] = []
         self.codes = array("i")
+        self.limit = limit
+        self.cut: dict[int, int] = {}
 
     def code(self, value: str | None) -> int:
         if value is None:
             return -1
         found = self.index.get(value)
         if found is None:
+            if self.limit is not None and len(value) > self.limit:
+                # Not remembered under the long value: it is seen again, and counted, each time.
+                found = self.code(value[: self.limit])
+                self.cut[found] = max(self.cut.get(found, 0), len(value))
+                return found
             found = len(self.values)
             self.index[value] = found
             self.values.append(value)
@@ -137,7 +167,7 @@ class RecordColumns:
     """
 
     def __init__(self) -> None:
-        self.encoders = {name: _Encoder() for name in ROW_TEXT_COLUMNS}
+        self.encoders = {name: _Encoder(ROW_LIMITS[name]) for name in ROW_TEXT_COLUMNS}
         self._report = [_Encoder() for _ in REPORT_TEXT_COLUMNS]
         self.counts = array("q")
         self.ips = array("i")
@@ -189,6 +219,27 @@ class RecordColumns:
         del self.counts[mark:]
         del self.ips[mark:]
         del self.combos[mark:]
+
+    def cut_fields(self, mark: int) -> list[tuple[str, int, int]]:
+        """(column, longest original length, limit) of each column with a value cut to its limit
+        among the rows added since `mark`, in column order."""
+        if not any(encoder.cut for encoder in self.encoders.values()):
+            return []  # the usual case: nothing was ever cut, nothing to look at
+        longest: dict[str, int] = {}
+
+        def seen(name: str, code: int) -> None:
+            length = self.encoders[name].cut.get(code)
+            if length is not None:
+                longest[name] = max(longest.get(name, 0), length)
+
+        for code in set(self.ips[mark:]):
+            seen("source_ip", code)
+        for combo in set(self.combos[mark:]):
+            for name, code in zip(COMBO_COLUMNS, self._combo_values[combo], strict=True):
+                seen(name, code)
+        return [
+            (name, longest[name], ROW_LIMITS[name]) for name in ROW_TEXT_COLUMNS if name in longest
+        ]
 
     def close_report(self, header: ReportHeader, mark: int) -> None:
         """Attach `header` to the rows added since `mark`."""

@@ -8,12 +8,19 @@ step, as for aggregate reports.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
 from typing import Any
 
-from diagnostics.errors import ReportError
+from diagnostics.dmarc.bounds import MAX_TEXT, cut_note, cut_to
+from diagnostics.errors import InvalidInput, ReportError
+from diagnostics.idn import domain_name
+
+log = logging.getLogger(__name__)
 
 FAILURE_COLUMNS: tuple[str, ...] = (
     "source",
@@ -80,22 +87,53 @@ def parse_failure_report(message: bytes, source: str) -> FailureReport:
     sample = report.get("parsed_sample") or {}
     source_info = report.get("source") or {}
     failures = report.get("auth_failure") or []
-    return FailureReport(
+    cut: list[str] = []
+
+    def text(name: str, value: object) -> str | None:
+        # Bounded like every report's text (bounds.py); a cut is logged, naming the field.
+        if not isinstance(value, str):
+            return None if value is None else cut_to(str(value), MAX_TEXT)
+        if len(value) > MAX_TEXT:
+            cut.append(cut_note(name, len(value), MAX_TEXT))
+        return cut_to(value, MAX_TEXT)
+
+    found = FailureReport(
         source=source,
         arrival_date=_utc(report.get("arrival_date_utc")),
-        reported_domain=_lower(report.get("reported_domain")),
-        source_ip=source_info.get("ip_address"),
-        feedback_type=report.get("feedback_type"),
-        auth_failure=",".join(str(f) for f in failures) if failures else None,
-        delivery_result=report.get("delivery_result"),
-        original_mail_from=report.get("original_mail_from"),
-        original_rcpt_to=report.get("original_rcpt_to"),
-        dkim_domain=_lower(report.get("dkim_domain")),
-        authentication_results=report.get("authentication_results"),
-        subject=sample.get("subject") if isinstance(sample, dict) else None,
-        message_id=report.get("message_id"),
-        user_agent=report.get("user_agent"),
+        reported_domain=_domain(report.get("reported_domain")),
+        source_ip=text("source ip_address", source_info.get("ip_address")),
+        feedback_type=text("Feedback-Type", report.get("feedback_type")),
+        auth_failure=text("Auth-Failure", ",".join(str(f) for f in failures) if failures else None),
+        delivery_result=text("Delivery-Result", report.get("delivery_result")),
+        original_mail_from=text("Original-Mail-From", report.get("original_mail_from")),
+        original_rcpt_to=text("Original-Rcpt-To", report.get("original_rcpt_to")),
+        dkim_domain=_lower(text("DKIM-Domain", report.get("dkim_domain"))),
+        authentication_results=text("Authentication-Results", report.get("authentication_results")),
+        subject=text("Subject", sample.get("subject") if isinstance(sample, dict) else None),
+        message_id=text("Message-ID", report.get("message_id")),
+        user_agent=text("User-Agent", report.get("user_agent")),
     )
+    for note in cut:
+        log.warning("failure report %s: %s", source, note)
+    return found
+
+
+def _domain(value: object) -> str | None:
+    """The reported domain as receivers use it; ReportError for one that is not a domain name
+    (an invisible character included): the report would be filed under a look-alike."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    if "=?" in value:
+        # An RFC 2047 encoded word (how a non-ASCII header value travels): judge what it says.
+        # Left as it is when it does not decode: then refused below, as not a domain name.
+        with contextlib.suppress(HeaderParseError, LookupError, UnicodeError):
+            value = str(make_header(decode_header(value)))
+    try:
+        return domain_name(value).ascii
+    except InvalidInput as error:
+        raise ReportError(
+            f"the failure report's domain (Reported-Domain) cannot be used: {error}"
+        ) from None
 
 
 def _utc(text: object) -> datetime | None:

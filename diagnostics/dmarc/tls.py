@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from diagnostics.errors import ReportError
+from diagnostics.dmarc.bounds import MAX_TEXT, cut_to
+from diagnostics.errors import InvalidInput, ReportError
+from diagnostics.idn import domain_name
 
 TLS_COLUMNS: tuple[str, ...] = (
     "source",
@@ -121,10 +123,12 @@ def _policy(item: dict[str, Any]) -> TlsPolicy:
     details = item.get("failure-details")
     details = details if isinstance(details, list) else []
     return TlsPolicy(
-        policy_domain=(_str(policy.get("policy-domain")) or "").lower() or None,
+        policy_domain=_domain(policy.get("policy-domain")),
         policy_type=_str(policy.get("policy-type")),
-        policy_strings=tuple(str(s) for s in strings) if isinstance(strings, list) else (),
-        mx_host=", ".join(str(m) for m in mx) if isinstance(mx, list) else _str(mx),
+        policy_strings=tuple(cut_to(str(s), MAX_TEXT) for s in strings)
+        if isinstance(strings, list)
+        else (),
+        mx_host=_str(", ".join(str(m) for m in mx)) if isinstance(mx, list) else _str(mx),
         successful_sessions=_int(summary.get("total-successful-session-count")),
         failed_sessions=_int(summary.get("total-failure-session-count")),
         failures=tuple(
@@ -143,10 +147,23 @@ def _policy(item: dict[str, Any]) -> TlsPolicy:
 
 
 def _str(value: object) -> str | None:
+    # Bounded like every report's text (bounds.py): no value a report holds is longer.
     if value is None:
         return None
-    text = str(value).strip()
+    text = cut_to(str(value).strip(), MAX_TEXT)
     return text or None
+
+
+def _domain(value: object) -> str | None:
+    """A policy's domain as receivers use it; ReportError for one that is not a domain name (an
+    invisible character included): the report would be filed under a look-alike."""
+    text = _str(value) if not isinstance(value, str) else value
+    if not text or not text.strip():
+        return None
+    try:
+        return domain_name(text).ascii
+    except InvalidInput as error:
+        raise ReportError(f"the TLS report's policy-domain cannot be used: {error}") from None
 
 
 def _int(value: object) -> int:

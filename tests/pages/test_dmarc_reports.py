@@ -6,6 +6,7 @@ are read back from the store, never written down here.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 from pathlib import Path
@@ -18,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 from diagnostics.dmarc import Outcome, ReportStore
 from diagnostics.enrich import describe
 from diagnostics.enrich.addresses import reverse_pointer
+from diagnostics.export import FORMULA_STARTS
 from pages._reports import (
     SAMPLES,
     UploadLimits,
@@ -30,6 +32,7 @@ from pages._reports import (
     volume_over_time,
     with_service_names,
 )
+from tests.support.hostile import FORMULAS, hostile_report
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "dmarc_reports.py")
@@ -208,6 +211,23 @@ def test_csv_export_holds_the_filtered_records(filled):
     first = filled.volume_by_day(domain)["day"].dt.date.min()
     only_first = pd.read_csv(io.BytesIO(records_csv(filled, domain, first, first)))
     assert 0 < len(only_first) < len(exported)
+
+
+def test_the_records_csv_never_holds_a_formula(url):
+    """A receiver writes spreadsheet formulas into a report's fields: the download quotes them,
+    and the counts stay numbers."""
+    store = ReportStore(url)
+    assert store.import_files([hostile_report()]).ok
+    data = records_csv(store, "hostile.example", None, None)
+    _, *rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+    cells = [cell for row in rows for cell in row]
+    assert not [cell for cell in cells if cell.startswith(FORMULA_STARTS)]
+    # The formulas are all there, shown as text.
+    for formula in FORMULAS:
+        assert any(cell.lower().startswith("'" + formula.lower()[:12]) for cell in cells), formula
+    exported = pd.read_csv(io.BytesIO(data))
+    assert exported["count"].tolist() == store.records("hostile.example")["count"].tolist()
+    store.close()
 
 
 def test_failure_and_tls_tabs(filled):

@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from diagnostics.headers import analyze
+from tests.pages.untrusted import rendered
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "header_analyzer.py")
@@ -26,8 +27,9 @@ def analyze_button(at: AppTest):
 
 
 def text(at: AppTest) -> str:
+    """The page's words as a person reads them (the Markdown's escapes resolved)."""
     kinds = (at.markdown, at.caption, at.code, at.success, at.info, at.warning, at.error)
-    return "\n".join(str(element.value) for kind in kinds for element in kind)
+    return "\n".join(rendered(str(element.value)) for kind in kinds for element in kind)
 
 
 def test_samples_are_there():
@@ -58,14 +60,15 @@ def test_pasted_headers_show_each_verdict_and_why(sample):
         elif method.passed:
             assert f"**{label}** &nbsp; :green-badge[:material/check: passed]" in shown
         else:
-            assert f":red-badge[:material/close: {method.result}]" in shown
+            # The receiver's word follows the badge (as code), never inside it.
+            assert f"**{label}** &nbsp; :red-badge[:material/close:] {method.result}" in shown
         if label != "DMARC" and method.aligned is not None:
             word = "Aligned with From" if method.aligned else "Not aligned with From"
             assert word in shown, label
     for finding in expected.findings:
         assert finding.message in shown, finding.code
     overall = at.success if expected.dmarc and expected.dmarc.passed else at.error
-    assert any(expected.message in m.value for m in overall)
+    assert any(expected.message in rendered(m.value) for m in overall)
     assert any("Forwarded" in w.value for w in at.warning) == expected.forwarded
 
     if expected.signatures:
@@ -101,7 +104,7 @@ def test_garbage_and_nothing_get_plain_words():
     at.text_area[0].input("hello\nworld").run()
     analyze_button(at).click().run()
     assert not at.exception
-    assert [w.value for w in at.warning] == [analyze("hello\nworld").message]
+    assert [rendered(w.value) for w in at.warning] == [analyze("hello\nworld").message]
     assert not at.subheader  # no verdicts for something that is not headers
 
 

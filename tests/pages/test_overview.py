@@ -16,6 +16,7 @@ from diagnostics.dns import normalize_name
 from diagnostics.errors import InvalidInput
 from diagnostics.health import check_domain
 from diagnostics.smtp import Security, SmtpSettings, probe
+from tests.pages.untrusted import rendered
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "overview.py")
@@ -134,9 +135,10 @@ def choose_account(at: AppTest, store: admin.Store, name: str) -> AppTest:
 
 
 def shown(at: AppTest) -> str:
-    """The text of every message, paragraph, caption and code block on the page."""
+    """The text of every message, paragraph, caption and code block on the page, as a person
+    reads it (the Markdown's escapes resolved)."""
     kinds = (at.markdown, at.caption, at.code, at.success, at.info, at.warning, at.error)
-    return "\n".join(str(element.value) for kind in kinds for element in kind)
+    return "\n".join(rendered(str(element.value)) for kind in kinds for element in kind)
 
 
 def test_custom_route_domain_tiles_and_the_spf_fix(desk):
@@ -211,10 +213,10 @@ def test_latest_smtp_test_with_its_explanation_and_fix(desk):
     store.record_probe(account.id, account.route.connection_id, result)
 
     at = choose_account(open_page(), store, "Lumen Fitness")
-    errors = [e.value for e in at.error]
+    errors = [rendered(e.value) for e in at.error]
     assert any(result.explanation in e for e in errors), errors
     if result.fix:
-        assert any(result.fix in i.value for i in at.info)
+        assert any(result.fix in rendered(i.value) for i in at.info)
     links = [str(m.value) for m in at.markdown]
     assert any("(/test-mail)" in m for m in links), links
 
@@ -235,6 +237,6 @@ def test_a_name_that_is_not_a_domain_is_said_plainly_and_the_rest_stays(desk):
     assert not at.exception, [e.value for e in at.exception]
     with pytest.raises(InvalidInput) as refused:
         normalize_name("exa mple..com")
-    assert [e.value for e in at.error] == [str(refused.value)]
+    assert [rendered(e.value) for e in at.error] == [str(refused.value)]
     assert not [s for s in at.subheader if s.value.startswith("DNS of")]
     assert "Latest SMTP test" in [s.value for s in at.subheader]
