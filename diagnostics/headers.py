@@ -52,6 +52,7 @@ _PROPERTY = re.compile(
     r"(?<![a-z])(?P<ptype>[a-z]+)\.(?P<name>[a-z-]+)\s*=\s*(?P<value>\"[^\"]*\"|[^\s;]+)"
 )
 _COMMENT = re.compile(r"\([^()]*\)")
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')  # a quoted-string, backslash escapes inside
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,8 +186,7 @@ def _tolerant(value: str) -> tuple[str | None, list[_Result]]:
     authserv = None
     head = _COMMENT.sub(" ", parts[0]).strip() if parts else ""
     if parts and "=" not in head:
-        # RFC 8601 2.2: authres-payload = [CFWS] authserv-id ...: a comment may come first.
-        authserv = head.split()[0] if head else None
+        authserv = _authserv(parts[0])
         parts = parts[1:]
     results: list[_Result] = []
     for part in parts:
@@ -202,6 +202,19 @@ def _tolerant(value: str) -> tuple[str | None, list[_Result]]:
             _Result(match.group("method").lower(), match.group("result").lower(), props, comments)
         )
     return authserv, results
+
+
+def _authserv(head: str) -> str | None:
+    """RFC 8601 2.2: authres-payload = [CFWS] authserv-id, and authserv-id is a token or a
+    quoted-string. A comment before or after it is not part of it; inside quotes, "(" is just text."""
+    text = head.strip()
+    while (comment := _COMMENT.match(text)) is not None:
+        text = text[comment.end() :].lstrip()
+    quoted = _QUOTED.match(text)
+    if quoted is not None:
+        return re.sub(r"\\(.)", r"\1", quoted.group(1)) or None
+    tokens = _COMMENT.sub(" ", text).split()
+    return tokens[0] if tokens else None
 
 
 def _parse_results(value: str) -> tuple[str | None, list[_Result]]:

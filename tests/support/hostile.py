@@ -90,7 +90,8 @@ def hostile_headers(domain: str = "hostile.example") -> str:
     image = f"`![x](http://{ATTACKER}/authserv.png)`"
     link = f"`[click](http://{ATTACKER}/arc)`"
     return (
-        f"Authentication-Results: mx.receiver.example{image};\r\n"
+        # Quoted: RFC 8601 lets an authserv-id be a quoted-string, where "(" starts no comment.
+        f'Authentication-Results: "mx.receiver.example{image}";\r\n'
         f" dkim=pass header.d={domain} header.s=sel{image};\r\n"
         f" spf=pass smtp.mailfrom=bounce@{domain};\r\n"
         f" dmarc=pass header.from={domain}\r\n"

@@ -181,6 +181,17 @@ def test_a_comment_before_the_authserv_id_is_not_the_id():
     assert [(s.domain, s.result) for s in report.signatures] == [("møx.example", "pass")]
 
 
+def test_a_quoted_authserv_id_keeps_what_looks_like_a_comment():
+    # RFC 8601 2.2: authserv-id is a token or a quoted-string; inside quotes "(" is text, and a
+    # comment after the id is not part of it.
+    report = analyze(
+        'Authentication-Results: "mx (edge) \\"one\\"" (the receiver);\r\n'
+        " spf=pass smtp.mailfrom=bounce@h.example\r\n"
+        "From: a@h.example\r\n"
+    )
+    assert report.authserv_id == 'mx (edge) "one"'
+
+
 def test_a_result_keyword_with_an_underscore_is_kept_whole():
     # Yahoo writes dkim=perm_fail; "perm" would be a result nobody reported.
     report = analyze(
