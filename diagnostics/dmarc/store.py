@@ -10,6 +10,10 @@ Imports stream: one input file is parsed and written at a time, records `chunk_r
 so a gigabyte of reports imports in bounded memory. A report is stored whole or not at all; one
 already stored (same org_name, report_id, policy_domain) is counted as a duplicate. Aggregations
 run in SQL over indexed columns (see queries.py), so they stay fast over millions of records.
+
+A database that stops answering, or stays locked past the busy timeout, raises DatabaseUnavailable
+(DatabaseBusy) from any call, with a plain message (diagnostics.database); the call can simply be
+made again later. One that cannot be opened at all raises StoreError.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from diagnostics.dmarc.queries import Moment, percent
 from diagnostics.dmarc.schema import StoreError, ensure_schema
 from diagnostics.dmarc.settings import DEFAULT_LIMITS, ParseLimits
 from diagnostics.dmarc.summary import FileResult, ImportSummary
+from diagnostics.errors import DatabaseUnavailable
 from diagnostics.wording import plural
 
 READ_WORK_MEM = "64MB"
@@ -64,7 +69,7 @@ class ReportStore:
         try:
             with self._writing() as connection, connection.begin():
                 ensure_schema(connection)
-        except OperationalError:
+        except (OperationalError, DatabaseUnavailable):
             raise StoreError(
                 f"The database at {display_url(self.engine.url)} cannot be reached or opened."
             ) from None
