@@ -37,13 +37,11 @@ from sqlalchemy import (
     Connection,
     Select,
     Table,
-    and_,
     delete,
     func,
     insert,
     literal,
     select,
-    true,
     update,
 )
 
@@ -148,13 +146,12 @@ def unstage(connection: Connection, report_pk: int, rows: int) -> int:
 
 
 def refresh(connection: Connection, days: Iterable[Day]) -> None:
-    """Re-sum the rollup of each (domain, day) from its records (compaction), inside the caller's
-    transaction."""
+    """Re-sum the rollup of each (domain, day) from its records (compaction), each day whole,
+    inside the caller's transaction. Imports compact in slices instead (`refresh_slice`)."""
     # Always the same order, so two compactions locking several days cannot wait on each other.
-    for domain, day in sorted(set(days), key=lambda d: (d[0], -1 if d[1] is None else d[1])):
-        _lock(connection, domain, day)
-        connection.execute(delete(_u).where(and_(true(), *_on_day(_u, domain, day))))
-        _insert_summed(connection, *_on_day(_r, domain, day))
+    for day in sorted(set(days), key=lambda d: (d[0], -1 if d[1] is None else d[1])):
+        for part in (Slice(), Slice(nulls=True)):  # every address, then the rows without one
+            refresh_slice(connection, day, part)
 
 
 @dataclass(frozen=True, slots=True)

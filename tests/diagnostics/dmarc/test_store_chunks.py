@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from sqlalchemy import Connection, create_engine, event, func, select, text, update
 from sqlalchemy.engine import URL
@@ -23,7 +24,7 @@ from sqlalchemy.engine import URL
 from admin import Store
 from admin.passwords import Hasher
 from diagnostics.database import WRITE
-from diagnostics.dmarc import claims, schema
+from diagnostics.dmarc import claims, rollup, schema
 from diagnostics.dmarc.store import ReportStore
 from diagnostics.secret import Secret
 from tests.diagnostics.dmarc.conftest import SAMPLES
@@ -314,3 +315,31 @@ def test_a_store_from_before_chunked_imports_is_upgraded_with_its_data(
         assert int(reopened.volume_by_day("bulk.example")["messages"].sum()) == 3_000
     finally:
         reopened.close()
+
+
+def test_an_import_in_tiny_chunks_sums_and_compacts_like_one_transaction(
+    db_url: URL, tmp_path: Path
+) -> None:
+    # chunk_rows=1: every report is written in steps, and the day is compacted an address per
+    # transaction; the rollup must end as one import in one transaction leaves it.
+    from tests.diagnostics.dmarc.test_store_rollup import (
+        _one_day_reports,
+        _rollup_rows,
+        _sums_from_records,
+        _sums_from_verdicts,
+    )
+
+    tiny = ReportStore(db_url, chunk_rows=1)
+    files = _one_day_reports(tmp_path, 6)
+    summary = tiny.import_paths(files)
+    assert (summary.imported, summary.records) == (6, 12)
+    assert _rollup_rows(tiny) == 2  # twelve rows from six receivers, compacted to one per sender
+    pd.testing.assert_series_equal(_sums_from_verdicts(tiny), _sums_from_records(tiny))
+    assert _counts(db_url)["dmarc_rollup_pending"] == 0
+    assert tiny.import_paths(files).duplicates == 6
+    # A whole-day compaction in one transaction (a repair) comes to the same.
+    with tiny.engine.begin() as connection:
+        rollup.refresh(connection, [("oneday.example", 1763942400 // 86400)])
+    assert _rollup_rows(tiny) == 2
+    pd.testing.assert_series_equal(_sums_from_verdicts(tiny), _sums_from_records(tiny))
+    tiny.close()
