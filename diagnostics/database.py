@@ -105,6 +105,10 @@ def raise_faults_as(engine: Engine, errors: Callable[[Fault], Exception]) -> Non
             # The pool is testing a connection before handing it out: it replaces a dead one
             # itself, and raising here would stop it from doing so.
             return None
+        if not isinstance(context.original_exception, Exception):
+            # Ctrl-C (or another exit) during a query: SQLAlchemy counts the connection lost, but
+            # the caller must see the interruption itself, not "the database is not available".
+            return None
         fault = fault_of(
             context.original_exception,
             backend=backend,

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from diagnostics.database import BUSY_MESSAGE, UNAVAILABLE_MESSAGE
 from diagnostics.dmarc.store import ReportStore
@@ -83,3 +84,21 @@ def test_sqlite_locked_past_the_busy_timeout_is_busy(tmp_path: Path, monkeypatch
     finally:
         holder.close()
         store.close()
+
+
+def test_an_interruption_during_a_query_stays_an_interruption(tmp_path: Path) -> None:
+    # SQLAlchemy counts a connection lost when Ctrl-C lands in the middle of a query; the caller
+    # (the CLI says "interrupted") must still see the KeyboardInterrupt, not a database fault.
+    store = ReportStore(f"sqlite:///{tmp_path / 'desk.sqlite'}")
+
+    def ctrl_c(*_args: object) -> None:
+        raise KeyboardInterrupt
+
+    event.listen(store.engine, "before_cursor_execute", ctrl_c)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            store.domains()
+    finally:
+        event.remove(store.engine, "before_cursor_execute", ctrl_c)
+    assert store.domains().empty  # and the store goes on
+    store.close()
