@@ -16,6 +16,7 @@ from admin.errors import (
     PermissionDenied,
     PlanRuleError,
     SecretKeyError,
+    StoreBusy,
     StoreUnavailable,
 )
 from admin.plans import Plan, Route, RouteMode
@@ -50,6 +51,7 @@ __all__ = [
     "SessionCheck",
     "SignInResult",
     "Store",
+    "StoreBusy",
     "StoreUnavailable",
     "User",
     "ensure_sample_data",

@@ -7,6 +7,10 @@ module only turns the library's errors into admin's and makes the embedded folde
 Embedded default: a SQLite file, data/desk.sqlite under the project root (DESK_DATA_DIR moves the
 folder), created on first run. DATABASE_URL (or an explicit URL) selects another database, e.g.
 postgresql+psycopg2://user@host/db for a team.
+
+The engine raises admin's own StoreUnavailable and StoreBusy for a database that does not answer or
+stays locked (diagnostics.database decides which errors those are), so every call of the store and
+of its users says so in plain words, and callers catch one family of errors.
 """
 
 from __future__ import annotations
@@ -16,8 +20,16 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 
-from admin.errors import AdminInputError
-from diagnostics.database import WRITE, database_url, display_url, open_engine
+from admin.errors import AdminInputError, StoreBusy, StoreUnavailable
+from diagnostics.database import (
+    BUSY_MESSAGE,
+    UNAVAILABLE_MESSAGE,
+    WRITE,
+    Fault,
+    database_url,
+    display_url,
+    open_engine,
+)
 from diagnostics.errors import InvalidInput
 from diagnostics.settings import data_dir, default_sqlite_path
 
@@ -41,7 +53,14 @@ def resolve_url(url: str | URL | None = None) -> URL:
     return parsed
 
 
+def store_error(fault: Fault) -> StoreUnavailable:
+    """Admin's exception for a database fault, with the library's plain message."""
+    if fault is Fault.BUSY:
+        return StoreBusy(BUSY_MESSAGE)
+    return StoreUnavailable(UNAVAILABLE_MESSAGE)
+
+
 def make_engine(url: URL, *, echo: bool = False) -> Engine:
-    engine = open_engine(url)
+    engine = open_engine(url, errors=store_error)
     engine.echo = echo
     return engine

@@ -8,11 +8,14 @@ Expected outcomes of a check are values elsewhere; these are for calls the store
      ├── PermissionDenied (PermissionError) the signed-in user's role does not allow it
      ├── PlanRuleError (ValueError)       the account's plan forbids it: Nano choosing managed sending
      ├── SecretKeyError (ValueError)      the secret key is wrong for the stored secrets, or unusable
-     └── StoreUnavailable (OSError)       the database cannot be opened or migrated
+     └── StoreUnavailable (OSError)       the database cannot be reached, opened or migrated
+          └── StoreBusy (TimeoutError)    another writer held it past the busy timeout
 
 Each subclass also inherits the builtin it resembles, so callers that already catch `ValueError`,
 `LookupError`, `PermissionError` or `OSError` keep working. Messages are plain words for a page
-and never hold a secret.
+and never hold a secret. A database that stops answering after the store opened (down, restarted,
+the connection cut) raises StoreUnavailable, and one that stays locked StoreBusy, from every call:
+admin.database turns SQLAlchemy's errors into them where the engine raises them.
 """
 
 from __future__ import annotations
@@ -44,3 +47,7 @@ class SecretKeyError(AdminError, ValueError):
 
 class StoreUnavailable(AdminError, OSError):
     """The database cannot be reached, opened or brought up to the current schema."""
+
+
+class StoreBusy(StoreUnavailable, TimeoutError):
+    """Another connection held the database's write lock longer than the busy timeout."""

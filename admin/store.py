@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from admin import inputs, migrate, rotation, rows
 from admin.access import SYSTEM, Actor, Permission, Principal, resolve
 from admin.database import WRITE, data_dir, default_sqlite, display_url, make_engine, resolve_url
-from admin.errors import AdminInputError, NotFound, SecretKeyError, StoreUnavailable
+from admin.errors import AdminInputError, NotFound, SecretKeyError, StoreBusy, StoreUnavailable
 from admin.models import AccountRow, AuditRow, ConnectionRow, MetaRow, ProbeRow, utcnow
 from admin.passwords import Hasher
 from admin.plans import (
@@ -92,6 +92,14 @@ class Store:
         try:
             migrate.upgrade(self._engine)
             self.key_matches: bool = self._register_key()
+        except StoreUnavailable as exc:  # a fault the engine names (admin.database)
+            self._engine.dispose()
+            why = (
+                "it is busy; try again in a moment."
+                if isinstance(exc, StoreBusy)
+                else "it does not answer. Is the server running, and the address right?"
+            )
+            raise type(exc)(f"Cannot open the database at {self.url}: {why}") from None
         except SQLAlchemyError as exc:
             self._engine.dispose()
             cause: BaseException = getattr(exc, "orig", None) or exc

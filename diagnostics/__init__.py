@@ -6,6 +6,8 @@ No Streamlit in here: the same calls serve the pages, the CLI (`python -m diagno
 
 from diagnostics.dns import Answer, Resolver, Status
 from diagnostics.errors import (
+    DatabaseBusy,
+    DatabaseUnavailable,
     DiagnosticsError,
     InvalidInput,
     ReportError,
@@ -17,6 +19,8 @@ from diagnostics.secret import Secret
 
 __all__ = [
     "Answer",
+    "DatabaseBusy",
+    "DatabaseUnavailable",
     "DiagnosticsError",
     "Finding",
     "InvalidInput",

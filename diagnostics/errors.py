@@ -2,11 +2,15 @@
 
 Expected outcomes (a failed SMTP test, an SPF permerror, a report that will not parse in a batch) are
 values with a code and a message, not exceptions. Exceptions are for calls that cannot produce a
-result at all: an argument that is not what the function takes, or a resolver with no nameserver.
+result at all: an argument that is not what the function takes, a resolver with no nameserver, or a
+database that does not answer.
 
     DiagnosticsError
      ├── InvalidInput (ValueError)        an argument is malformed: not an IP, not a domain, ...
      ├── ResolverError (OSError)          the resolver cannot be set up: no usable nameserver
+     ├── DatabaseUnavailable (ConnectionError)  the database cannot be reached right now: down,
+     │    │                               restarting, or the connection was cut
+     │    └── DatabaseBusy (TimeoutError) another writer held the database past the busy timeout
      └── ReportError (ValueError)         one input is not a report the parser accepts
           └── ReportTooLarge              it exceeds a size or decompression cap
 
@@ -27,6 +31,15 @@ class InvalidInput(DiagnosticsError, ValueError):
 
 class ResolverError(DiagnosticsError, OSError):
     """The DNS resolver cannot be configured (no nameserver, unreadable system configuration)."""
+
+
+class DatabaseUnavailable(DiagnosticsError, ConnectionError):
+    """The database does not answer right now (diagnostics.database translates SQLAlchemy's errors
+    into this at the engine): the message says so in plain words, and a later call may work."""
+
+
+class DatabaseBusy(DatabaseUnavailable, TimeoutError):
+    """Another connection held the database's write lock longer than the busy timeout."""
 
 
 class ReportError(DiagnosticsError, ValueError):

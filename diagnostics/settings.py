@@ -4,6 +4,9 @@ The embedded default is a SQLite file, data/desk.sqlite under the project root (
 the folder); $DATABASE_URL selects another database, e.g. postgresql+psycopg2://user@host/db for a
 team. It lives here, below `admin/`, so that the library's report store and the admin store open the
 same database without the library importing `admin/`.
+
+$DESK_DB_BUSY_SECONDS is how long a write waits for SQLite's write lock (held by another writer:
+an import commits a chunk at a time, so a wait is short) before it gives up with "busy".
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from pathlib import Path
 
 URL_ENV = "DATABASE_URL"
 DATA_DIR_ENV = "DESK_DATA_DIR"
+BUSY_ENV = "DESK_DB_BUSY_SECONDS"
+DEFAULT_BUSY_SECONDS = 10.0
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -37,3 +42,13 @@ def default_database_url() -> str:
             return "postgresql://" + configured.removeprefix("postgres://")
         return configured
     return f"sqlite:///{default_sqlite_path()}"
+
+
+def busy_seconds() -> float:
+    """$DESK_DB_BUSY_SECONDS where it is a positive number of seconds, else 10: a typo must not
+    make every write give up at once, nor wait forever."""
+    try:
+        value = float(os.environ.get(BUSY_ENV, "").strip() or DEFAULT_BUSY_SECONDS)
+    except ValueError:
+        return DEFAULT_BUSY_SECONDS
+    return value if 0 < value < 86_400 else DEFAULT_BUSY_SECONDS

@@ -34,7 +34,7 @@ from enum import StrEnum
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
-from admin import AdminError, Permission, Principal, Store
+from admin import AdminError, Permission, Principal, Store, StoreUnavailable
 from admin.access import LOCAL_ADMIN
 from admin.signin import SessionStatus
 from diagnostics.secret import Secret
@@ -193,14 +193,25 @@ def _sign_out(store: Store, user: Principal) -> None:
     if os.environ.get(AUTH_ENV, "").strip().lower() == AuthMode.OIDC:
         oidc.sign_out(store, user)
         return
-    store.users.end(st.session_state.pop(SESSION_KEY, None))
+    token = st.session_state.pop(SESSION_KEY, None)  # signed out here whatever the database says
+    try:
+        store.users.end(token)
+    except StoreUnavailable:
+        # A callback runs before app.py's own handling (pages._faults): said under the form.
+        tell_outcome(
+            "Signed out. The database did not answer, so the session it keeps for you ends on "
+            "its own when it expires."
+        )
 
 
 def _sign_in_page(store: Store, notice: str | None) -> None:
+    # Asked before anything is drawn: a database that does not answer is then the screen's only
+    # message (pages._faults), not a second title under this one.
+    first_run = not store.users.has_users()
     st.title("Deliverability desk")
     if notice:
         st.info(notice, icon=":material/schedule:")
-    if not store.users.has_users():
+    if first_run:
         _first_admin_form(store)
         return
     st.subheader("Sign in")
@@ -217,7 +228,11 @@ def _submit_sign_in(store: Store) -> None:
     # A callback runs before the widgets of the next run exist, so the password can be taken out
     # of the session here: it is never in st.session_state after this function.
     name, password, _ = _take_fields()
-    result = store.users.sign_in(name, password, client_key=_client_key())
+    try:
+        result = store.users.sign_in(name, password, client_key=_client_key())
+    except StoreUnavailable as exc:  # down or busy: said under the form, as a wrong password is
+        _remember(False, str(exc), None)
+        return
     _remember(result.ok, result.message, result.session_token)
 
 
@@ -260,7 +275,11 @@ def _submit_first_admin(store: Store) -> None:
     except AdminError as exc:
         _remember(False, str(exc), None)
         return
-    result = store.users.sign_in(name, password, client_key=_client_key())
+    try:
+        result = store.users.sign_in(name, password, client_key=_client_key())
+    except StoreUnavailable as exc:
+        _remember(False, str(exc), None)
+        return
     _remember(result.ok, result.message, result.session_token)
 
 

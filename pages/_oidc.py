@@ -23,7 +23,7 @@ from typing import NoReturn
 import streamlit as st
 from streamlit.errors import StreamlitAuthError
 
-from admin import Principal, Store
+from admin import Principal, Store, StoreUnavailable
 from admin.oidc import OidcPolicy, OidcRefusal, oidc_identity, shown_address
 from admin.records import AuditAction
 from admin.signin import SessionPolicy
@@ -204,7 +204,13 @@ def _audit_once(
 def sign_out(store: Store, user: Principal) -> None:
     """The identity cookie is the session: st.logout removes it (and asks the provider to end its
     own); the desk has no session row to end, so the audit entry is written here."""
-    store.audit_event(AuditAction.SIGNED_OUT, f"{user.name} signed out.", actor=user)
+    try:
+        store.audit_event(AuditAction.SIGNED_OUT, f"{user.name} signed out.", actor=user)
+    except StoreUnavailable:
+        # Signing out must work with the database down: only the audit entry is lost, and said.
+        log.warning(
+            "the sign-out of %s is not in the audit log: the database did not answer", user.name
+        )
     st.session_state.pop(_AUDITED_KEY, None)
     st.logout()
 

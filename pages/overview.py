@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from admin import AdminError, Connection, RouteMode
+from admin import Connection, PermissionDenied, RouteMode
 from diagnostics.dmarc import Diagnosis
 from diagnostics.errors import DiagnosticsError
 from diagnostics.health import DomainHealth, Part
@@ -43,7 +43,7 @@ route = account.route
 # -- How mail goes out ------------------------------------------------------------------------
 try:
     connections: list[Connection] = store.list_connections(account.id)
-except AdminError:
+except PermissionDenied:
     connections = []  # a role that may not see connections still sees the route and the domain
 active = active_connection(route, connections)
 provider = provider_of(active)
@@ -188,7 +188,7 @@ st.subheader("Latest SMTP test")
 may_test = True
 try:
     latest = store.probe_history(account.id, limit=1)
-except AdminError as exc:
+except PermissionDenied as exc:
     # A role without SMTP access: said so, and no link to a page it cannot open.
     st.caption(text(exc))
     latest, may_test = [], False

@@ -14,6 +14,13 @@ whether what it computed before is still true (the app's shared caches are keyed
 
 Times are stored as integer Unix seconds (`begin_ts`, `end_ts`): the same on SQLite and PostgreSQL,
 and a report's UTC day is `begin_ts / 86400` in SQL on both.
+
+A report larger than one write chunk is imported in several transactions (diagnostics/dmarc/ingest.py)
+so that sign-ins and pages never wait long behind it. Until its last one, its `dmarc_reports` row
+names the import writing it (`import_owner`, with `import_lease`, when that import is presumed gone),
+and its rollup rows wait in `dmarc_rollup_pending`: every reader asks for `visible` reports only, so
+a report is seen whole or not at all, and a partial one left by a crash is removed by the next
+import or open (diagnostics/dmarc/claims.py).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from collections.abc import Callable
 from sqlalchemy import (
     BigInteger,
     Column,
+    ColumnElement,
     Connection,
     Float,
     ForeignKey,
@@ -34,14 +42,16 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     insert,
+    inspect,
     select,
+    text,
     update,
 )
 
 from diagnostics.dmarc.combos import KEYS
 from diagnostics.errors import DiagnosticsError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # SQLite only auto-numbers an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
 _Id = BigInteger().with_variant(Integer(), "sqlite")
@@ -85,8 +95,13 @@ reports = Table(
     Column("message_count", BigInteger, nullable=False),
     Column("warnings", Text),
     Column("imported_at", BigInteger, nullable=False),
+    # NULL once the report is complete. While an import writes it chunk by chunk: who is writing
+    # it (claims.py), and until when (Unix seconds) it counts as still being written.
+    Column("import_owner", String),
+    Column("import_lease", BigInteger),
     UniqueConstraint("org_name", "report_id", "policy_domain", name="uq_dmarc_reports_key"),
     Index("ix_dmarc_reports_domain_begin", "policy_domain", "begin_ts"),
+    Index("ix_dmarc_reports_importing", "import_owner"),
 )
 
 records = Table(
@@ -215,6 +230,18 @@ rollup = Table(
     ).ddl_if(dialect="sqlite"),
 )
 
+# The rollup rows of a report still being imported (summed chunk by chunk as its records are
+# written), where no reader looks: the transaction that makes the report visible copies them into
+# dmarc_rollup (rollup.publish), which is much quicker than summing its records there and then.
+rollup_pending = Table(
+    "dmarc_rollup_pending",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("report_pk", _Id, ForeignKey("dmarc_reports.id", ondelete="CASCADE"), nullable=False),
+    *(Column(c.name, c.type, nullable=c.nullable) for c in rollup.c if c.name != "id"),
+    Index("ix_dmarc_rollup_pending_report", "report_pk"),
+)
+
 # One row: how many writes the store has seen. Readers compare it to tell whether a result they
 # keep is stale; it is a counter, not a clock, so two processes writing at once cannot tie.
 store_state = Table(
@@ -222,6 +249,11 @@ store_state = Table(
     metadata,
     Column("generation", BigInteger, nullable=False),
 )
+
+
+def visible() -> ColumnElement[bool]:
+    """The reports a reader may see: complete ones, not those an import is still writing."""
+    return reports.c.import_owner.is_(None)
 
 
 class StoreError(DiagnosticsError, RuntimeError):
@@ -232,12 +264,37 @@ def _fill_rollup(connection: Connection) -> None:
     # Imported here: rollup.py builds its SQL from the tables of this module.
     from diagnostics.dmarc import rollup as rollup_module
 
+    # The rollup sums visible reports only, which it tells by columns of schema 3.
+    _add_import_claims(connection)
     rollup_module.rebuild(connection)
+
+
+def _add_import_claims(connection: Connection) -> None:
+    """The columns of a report being imported (`import_owner`, `import_lease`) and their index,
+    where missing. Every report stored before is complete: NULL, as `visible` asks."""
+    found = inspect(connection)
+    columns = {c["name"] for c in found.get_columns(reports.name)}
+    preparer = connection.dialect.identifier_preparer
+    for name in ("import_owner", "import_lease"):
+        if name in columns:
+            continue
+        column = reports.c[name]
+        kind = column.type.compile(dialect=connection.dialect)
+        connection.execute(
+            text(
+                f"ALTER TABLE {preparer.format_table(reports)} "
+                f"ADD COLUMN {preparer.format_column(column)} {kind}"
+            )
+        )
+    if "ix_dmarc_reports_importing" not in {i["name"] for i in found.get_indexes(reports.name)}:
+        next(i for i in reports.indexes if i.name == "ix_dmarc_reports_importing").create(
+            connection
+        )
 
 
 # Upgrade steps: UPGRADES[n] takes a database at schema n to n + 1, inside the open transaction.
 # create_all has made any new table (empty) before they run.
-UPGRADES: dict[int, Callable[[Connection], None]] = {1: _fill_rollup}
+UPGRADES: dict[int, Callable[[Connection], None]] = {1: _fill_rollup, 2: _add_import_claims}
 
 
 def ensure_schema(connection: Connection, *, target: int = SCHEMA_VERSION) -> int:

@@ -7,9 +7,15 @@ the pages and notebooks ask of them.
     store.volume_by_day("example.com", "2024-03-01", "2024-03-31")
 
 Imports stream: one input file is parsed and written at a time, records `chunk_rows` at a time,
-so a gigabyte of reports imports in bounded memory. A report is stored whole or not at all; one
-already stored (same org_name, report_id, policy_domain) is counted as a duplicate. Aggregations
-run in SQL over indexed columns (see queries.py), so they stay fast over millions of records.
+so a gigabyte of reports imports in bounded memory. Each transaction holds at most `chunk_rows`
+records, so a sign-in or a page never waits long behind an import; yet a report is seen whole or
+not at all, and one already stored (same org_name, report_id, policy_domain) is counted as a
+duplicate (ingest.py). Aggregations run in SQL over indexed columns (see queries.py), so they stay
+fast over millions of records.
+
+A database that stops answering, or stays locked past the busy timeout, raises DatabaseUnavailable
+(DatabaseBusy) from any call, with a plain message (diagnostics.database); the call can simply be
+made again later. One that cannot be opened at all raises StoreError.
 """
 
 from __future__ import annotations
@@ -28,11 +34,19 @@ from diagnostics.database import WRITE, display_url, open_engine
 from diagnostics.dmarc import queries, rollup
 from diagnostics.dmarc.batch import ReportBatch, Source, load_reports
 from diagnostics.dmarc.enrichcache import SqlEnrichmentCache
-from diagnostics.dmarc.ingest import DEFAULT_CHUNK_ROWS, input_files, merge, write_batch
+from diagnostics.dmarc.ingest import (
+    DEFAULT_CHUNK_ROWS,
+    compact,
+    input_files,
+    merge,
+    sweep,
+    write_batch,
+)
 from diagnostics.dmarc.queries import Moment, percent
 from diagnostics.dmarc.schema import StoreError, ensure_schema
 from diagnostics.dmarc.settings import DEFAULT_LIMITS, ParseLimits
 from diagnostics.dmarc.summary import FileResult, ImportSummary
+from diagnostics.errors import DatabaseUnavailable
 from diagnostics.wording import plural
 
 READ_WORK_MEM = "64MB"
@@ -64,7 +78,9 @@ class ReportStore:
         try:
             with self._writing() as connection, connection.begin():
                 ensure_schema(connection)
-        except OperationalError:
+            # What an import that crashed left half-written goes now (ingest.sweep).
+            sweep(self.engine, chunk_rows=chunk_rows)
+        except (OperationalError, DatabaseUnavailable):
             raise StoreError(
                 f"The database at {display_url(self.engine.url)} cannot be reached or opened."
             ) from None
@@ -81,8 +97,9 @@ class ReportStore:
     # ---- writing -------------------------------------------------------------------------------
 
     def import_batch(self, batch: ReportBatch) -> ImportSummary:
-        """Store what `batch` holds, in one transaction, each report whole or not at all; one
-        result per source named in the batch."""
+        """Store what `batch` holds, each report whole or not at all; one result per source named
+        in the batch."""
+        sweep(self.engine, chunk_rows=self.chunk_rows)
         return ImportSummary(tuple(self._write(batch, None)))
 
     def import_paths(
@@ -125,6 +142,7 @@ class ReportStore:
     ) -> ImportSummary:
         results: list[FileResult] = []
         touched: set[rollup.Day] = set()  # compacted once, after every file
+        sweep(self.engine, chunk_rows=self.chunk_rows)
         try:
             for done, item in enumerate(inputs, start=1):
                 if isinstance(item, FileResult):
@@ -149,8 +167,11 @@ class ReportStore:
         if not days:
             return
         try:
-            with self._writing() as connection, connection.begin():
-                rollup.refresh(connection, days)
+            compact(self.engine, days, rows=self.chunk_rows)
+        except DatabaseUnavailable as exc:
+            # The database went away (the import's own error, if any, says so): what was stored
+            # is summed right already, only not yet compact. Not a second line on the terminal.
+            log.info("could not compact the rollup of %s: %s", plural(len(days), "day"), exc)
         except DBAPIError:
             log.warning(
                 "could not compact the rollup of %s", plural(len(days), "day"), exc_info=True
@@ -164,10 +185,9 @@ class ReportStore:
             names = [*batch.reports["source"], *batch.failure_reports["source"]]
             names += [*batch.tls_reports["source"], *(name for name, _ in batch.errors)]
             file_of = {str(name): file for name in names}
-        with self._writing() as connection, connection.begin():
-            return write_batch(
-                connection, batch, chunk_rows=self.chunk_rows, file_of=file_of, touched=touched
-            )
+        return write_batch(
+            self.engine, batch, chunk_rows=self.chunk_rows, file_of=file_of, touched=touched
+        )
 
     # ---- reading -------------------------------------------------------------------------------
 
