@@ -21,6 +21,7 @@ import streamlit as st
 from admin import StoreUnavailable
 from diagnostics.errors import DatabaseUnavailable
 from pages._screens import stop_with
+from pages._text import text
 
 # Everything a database fault is raised as: StoreBusy and DatabaseBusy are among them.
 DATABASE_FAULTS: tuple[type[Exception], ...] = (DatabaseUnavailable, StoreUnavailable)
@@ -44,7 +45,7 @@ def said_in_page() -> Iterator[None]:
     try:
         yield
     except DATABASE_FAULTS as exc:
-        st.error(str(exc), icon=":material/cloud_off:")
+        st.error(text(exc), icon=":material/cloud_off:")
         st.button("Try again", key=TRY_AGAIN_KEY, icon=":material/refresh:")
 
 

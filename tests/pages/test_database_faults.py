@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 import admin
 from diagnostics.dmarc import ReportStore
 from diagnostics.secret import Secret
+from tests.pages.untrusted import rendered
 from tests.support.databases import ProxiedPostgres, backend_killed_on
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,7 +62,8 @@ def sign_in(at: AppTest) -> AppTest:
 
 
 def said(at: AppTest) -> str:
-    return "\n".join(e.value for e in at.error)
+    """The errors as a person reads them (the page shows messages as text, escapes and all)."""
+    return "\n".join(rendered(e.value) for e in at.error)
 
 
 def titles(at: AppTest) -> list[str]:
