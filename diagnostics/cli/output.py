@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import logging
 import os
 import sys
 from collections.abc import Iterable, Iterator
@@ -22,7 +23,7 @@ from typing import TextIO
 from diagnostics.redaction import Login, Scrubber
 from diagnostics.secret import Secret
 
-__all__ = ["ScrubbedStream", "scrubbed_output", "secrets_in_play"]
+__all__ = ["PlainLogFormatter", "ScrubbedStream", "scrubbed_output", "secrets_in_play"]
 
 # A line is written out once complete; a carriage return ends one too (a progress bar redraws).
 _LINE_ENDS = ("\n", "\r")
@@ -77,15 +78,30 @@ class ScrubbedStream(io.TextIOBase):
     # close() (IOBase's) flushes and marks this stream closed; the wrapped one is the caller's.
 
 
+class PlainLogFormatter(logging.Formatter):
+    """A log record as one plain line, "warning: what happened", never with a traceback: the
+    library logs the exception behind a refused report for a developer's log, and Python's
+    last-resort handler would print it on a support person's terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {' '.join(record.getMessage().split())}"
+
+
 @contextmanager
 def scrubbed_output(secrets: Iterable[Login]) -> Iterator[Scrubber]:
     """Within the block, sys.stdout and sys.stderr scrub every form of `secrets` from what is
-    written to them."""
+    written to them, and the library's warnings reach stderr as plain lines (PlainLogFormatter)."""
     scrubber = Scrubber(secrets)
     out, err = ScrubbedStream(sys.stdout, scrubber), ScrubbedStream(sys.stderr, scrubber)
+    handler = logging.StreamHandler(err)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(PlainLogFormatter())
+    root = logging.getLogger()
+    root.addHandler(handler)
     try:
         with redirect_stdout(out), redirect_stderr(err):
             yield scrubber
     finally:
+        root.removeHandler(handler)
         out.close()
         err.close()

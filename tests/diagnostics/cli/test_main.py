@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import logging
 import sys
 from collections.abc import Iterator
 
@@ -73,3 +74,17 @@ def test_every_secret_an_option_takes_is_read_from_the_environment():
     for option in options:
         if any(word in option.dest for word in secretive):
             assert option.dest.endswith("_env"), option.option_strings
+
+
+def test_a_library_warning_is_one_plain_line_without_a_traceback(capsys):
+    # The report store logs a refused report with its exception for a developer's log; with no
+    # handler of its own, Python's last-resort handler printed the whole traceback in the CLI.
+    with scrubbed_output([]):
+        try:
+            raise ValueError("index row size 3504 exceeds btree maximum 2704")
+        except ValueError:
+            logging.getLogger("diagnostics.dmarc.ingest").warning(
+                "report %s refused by the database", "big.xml", exc_info=True
+            )
+    err = capsys.readouterr().err
+    assert err == "warning: report big.xml refused by the database\n"
