@@ -7,8 +7,11 @@ result at all: an argument that is not what the function takes, or a resolver wi
     DiagnosticsError
      ├── InvalidInput (ValueError)        an argument is malformed: not an IP, not a domain, ...
      ├── ResolverError (OSError)          the resolver cannot be set up: no usable nameserver
-     └── ReportError (ValueError)         one input is not a report the parser accepts
-          └── ReportTooLarge              it exceeds a size or decompression cap
+     ├── ReportError (ValueError)         one input is not a report the parser accepts
+     │    └── ReportTooLarge              it exceeds a size or decompression cap
+     └── MailboxError (OSError)           a report mailbox cannot be used: TLS not trusted, a folder
+          ├── MailboxUnreachable (ConnectionError)   no connection, or it was lost: try again later
+          └── MailboxLoginRefused (PermissionError)  the server refused the user name or password
 
 Each subclass also inherits the builtin it resembles, so callers that already catch `ValueError` or
 `OSError` keep working.
@@ -35,3 +38,16 @@ class ReportError(DiagnosticsError, ValueError):
 
 class ReportTooLarge(ReportError):
     """An input, or what it decompresses to, is over a configured cap."""
+
+
+class MailboxError(DiagnosticsError, OSError):
+    """A report mailbox (diagnostics.intake) cannot be read: the server cannot be reached, its
+    certificate is not trusted, or it refuses a folder; the message says which, in plain words."""
+
+
+class MailboxUnreachable(MailboxError, ConnectionError):
+    """The mail server cannot be reached now, or the connection was lost: worth trying again."""
+
+
+class MailboxLoginRefused(MailboxError, PermissionError):
+    """The mail server refused the user name or password: trying again will not help."""

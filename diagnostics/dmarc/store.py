@@ -82,8 +82,15 @@ class ReportStore:
 
     def import_batch(self, batch: ReportBatch) -> ImportSummary:
         """Store what `batch` holds, in one transaction, each report whole or not at all; one
-        result per source named in the batch."""
-        return ImportSummary(tuple(self._write(batch, None)))
+        result per source named in the batch. Raises StoreError, having stored nothing, when the
+        database cannot be reached or written now (a caller holding mail answers "try later")."""
+        try:
+            return ImportSummary(tuple(self._write(batch, None)))
+        except OperationalError:
+            log.warning("report import failed: the database is unavailable", exc_info=True)
+            raise StoreError(
+                f"The database at {display_url(self.engine.url)} cannot be reached or written now."
+            ) from None
 
     def import_paths(
         self,
