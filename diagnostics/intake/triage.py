@@ -148,8 +148,13 @@ class RunCounts:
 
 
 def parts_of(message: str, results: Iterable[FileResult]) -> list[FileResult]:
-    """The results whose source is `message` itself or one of its parts ("message:part")."""
-    return [r for r in results if r.source == message or r.source.startswith(f"{message}:")]
+    """The results whose source is `message` itself or one of its parts: "message:attachment",
+    or "message#2" when the bytes were a mailbox (an mbox "From " line first)."""
+    return [
+        r
+        for r in results
+        if r.source == message or r.source.startswith((f"{message}:", f"{message}#"))
+    ]
 
 
 def judge(message: str, parts: Sequence[FileResult]) -> MessageOutcome:

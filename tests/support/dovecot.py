@@ -9,10 +9,11 @@ foreground (`dovecot -F`) with a configuration written to a temporary folder.
 
 It listens on 127.0.0.1 with implicit TLS (`port`) and with STARTTLS (`starttls_port`). Dovecot
 cannot listen on port 0, so free ports are picked by binding port 0 and letting go, and a start
-that finds one taken after all picks again. Users live in a passwd-file (re-read by Dovecot when it
-changes), their mail in maildirs under the temporary folder. Dovecot refuses to give mail to uid 0,
-so when the tests run as root the mail is owned by `nobody` (the folder is made outside pytest's
-private tmp, which nobody could enter).
+that finds one taken after all picks again. Each user has a passwd-file of
+its own (Dovecot re-reads a changed file at most once a second, too late for a user just added),
+their mail in maildirs under the temporary folder. Dovecot refuses to give mail to uid 0, so when
+the tests run as root the mail is owned by `nobody` (the folder is made outside pytest's private
+tmp, which nobody could enter).
 
 `hold(user, folder)` takes the folder's maildir lock (dovecot-uidlist.lock) as another Dovecot
 process would: a MOVE into that folder then waits until it is let go. That is how a test stops a
@@ -71,8 +72,10 @@ class Dovecot:
         self.uid = _NOBODY if os.geteuid() == 0 else os.getuid()
         self.gid = _NOBODY if os.geteuid() == 0 else os.getgid()
         os.chown(self.mail, self.uid, self.gid)
-        self.passwd = self.root / "passwd"
-        self.passwd.write_text("")
+        # One passwd-file per user (the path holds %u): Dovecot re-reads a changed file at most
+        # once a second, so a user added to a shared file could not log in at once.
+        self.users = self.root / "users"
+        self.users.mkdir()
         self.port = 0
         self.starttls_port = 0
         self.process: subprocess.Popen[bytes] | None = None
@@ -170,7 +173,7 @@ mail_location = maildir:{self.mail}/%u
 mail_fsync = never
 passdb {{
   driver = passwd-file
-  args = scheme=PLAIN username_format=%u {self.passwd}
+  args = scheme=PLAIN username_format=%u {self.users}/%u
 }}
 userdb {{
   driver = static
@@ -201,7 +204,7 @@ namespace inbox {{
         name = f"u{uuid.uuid4().hex[:10]}"
         password = f"pw-{uuid.uuid4().hex}"
         self._users[name] = password
-        self.passwd.write_text("".join(f"{u}:{{PLAIN}}{p}\n" for u, p in self._users.items()))
+        (self.users / name).write_text(f"{name}:{{PLAIN}}{password}\n")
         return name, password
 
     def tls_context(self) -> ssl.SSLContext:
