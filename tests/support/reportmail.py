@@ -10,6 +10,7 @@ non-report attachments are made by the callers.
 
 from __future__ import annotations
 
+import email.policy
 import gzip
 import re
 from email.message import EmailMessage
@@ -48,7 +49,7 @@ def report_message(
         kind = "gzip" if name.endswith(".gz") else "zip" if name.endswith(".zip") else "xml"
         maintype, subtype = ("text", "xml") if kind == "xml" else ("application", kind)
         message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
-    return message.as_bytes()
+    return message.as_bytes(policy=email.policy.SMTP)  # CRLF line ends, as on the wire
 
 
 def gzipped_report(number: int) -> tuple[str, bytes]:
@@ -63,4 +64,17 @@ def plain_message(subject: str = "Lunch on Friday?") -> bytes:
     message["To"] = "dmarc-reports@reports.example.org"
     message["Subject"] = subject
     message.set_content("Shall we go to the usual place?\n")
-    return message.as_bytes()
+    return message.as_bytes(policy=email.policy.SMTP)
+
+
+def padded(message: bytes, size: int) -> bytes:
+    """`message` grown to at least `size` bytes by lines of text after its end (a MIME epilogue,
+    which readers ignore): a huge message that is cheap to build and to send."""
+    line = b"x" * 998 + b"\r\n"
+    return message + line * (1 + max(0, size - len(message)) // len(line))
+
+
+def with_attachment_name(message: bytes, old: str, new_rfc2231: str) -> bytes:
+    """`message` with the attachment named `old` renamed through an RFC 2231 parameter, which may
+    encode any bytes (CR LF among them) that a plain header could not carry."""
+    return message.replace(f'filename="{old}"'.encode(), f"filename*={new_rfc2231}".encode())

@@ -19,6 +19,7 @@ from tests.support.relay import Relay
 from tests.support.reportmail import (
     SAMPLES,
     gzipped_report,
+    padded,
     plain_message,
     report_message,
     report_xml,
@@ -123,8 +124,7 @@ def test_ten_reports_one_corrupt_nine_stored_the_message_archived_the_bad_one_na
 def test_a_60_mb_message_goes_to_invalid_unread_with_the_cap_named(
     mailbox: Mailbox, report_store: ReportStore, stored: Callable[[], list[str]]
 ) -> None:
-    filler = ("x" * 998 + "\r\n").encode() * (60 * 1024)  # 60 MiB of text lines
-    huge = report_message([gzipped_report(7), ("padding.txt", filler)])
+    huge = padded(report_message([gzipped_report(7)]), 60 * MiB)
     mailbox.append([huge, report_message([gzipped_report(8)])])
     outcomes = check_mailbox(mailbox.settings(), report_store)
     assert [o.disposition for o in outcomes] == [Disposition.TOO_LARGE, Disposition.STORED]
