@@ -5,24 +5,30 @@
     relay.held.wait(10)               # ... i.e. mid-download; the client now waits on a read
     relay.cut()                       # every open connection is closed: the connection is lost
     relay.refuse(True)                # new connections are closed at once (the server is down)
+    Relay(target, latency=0.005)      # every byte arrives 5 ms late each way: a 10 ms round trip
 
-Bytes pass through untouched (TLS stays end to end); the relay only counts, holds and closes. The
-target is asked for on each new connection, so a server restarted on other ports is followed.
+Bytes pass through untouched (TLS stays end to end); the relay only counts, delays, holds and
+closes. Latency is added without limiting throughput (bytes queue, each sent once its time comes),
+as a network link does. The target is asked for on each new connection, so a server restarted on
+other ports is followed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import queue
 import socket
 import threading
+import time
 from collections.abc import Callable
 
 Target = Callable[[], tuple[str, int]]
 
 
 class Relay:
-    def __init__(self, target: Target) -> None:
+    def __init__(self, target: Target, *, latency: float = 0.0) -> None:
         self.target = target
+        self.latency = latency
         self.held = threading.Event()
         self.connections = 0
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -94,6 +100,14 @@ class Relay:
         # None: not yet decided; True: this connection is held for good; False: never held
         # (it began after release()).
         held_here: bool | None = None if self._hold_after is not None else False
+        send: Callable[[bytes], None] = sink.sendall
+        if self.latency > 0:
+            late: queue.SimpleQueue[tuple[float, bytes]] = queue.SimpleQueue()
+            threading.Thread(target=self._deliver, args=(late, sink), daemon=True).start()
+
+            def send(data: bytes) -> None:
+                late.put((time.monotonic() + self.latency, data))
+
         try:
             while True:
                 data = source.recv(65536)
@@ -116,10 +130,28 @@ class Relay:
                     if not data:
                         # Held: keep the connection open and silent until cut().
                         continue
-                sink.sendall(data)
+                send(data)
         except OSError:
             pass
         finally:
-            for sock in (source, sink):
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
+            if self.latency > 0:
+                late.put((time.monotonic() + self.latency, b""))  # the end, in its turn
+            else:
+                for sock in (source, sink):
+                    with contextlib.suppress(OSError):
+                        sock.shutdown(socket.SHUT_RDWR)
+
+    def _deliver(self, late: queue.SimpleQueue[tuple[float, bytes]], sink: socket.socket) -> None:
+        try:
+            while True:
+                due, data = late.get()
+                wait = due - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+                if not data:
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_RDWR)
