@@ -404,7 +404,8 @@ class Watcher:
         self.on_retry = on_retry
         self._stop = threading.Event()
         self._mailbox: Mailbox | None = None
-        self._lock = threading.Lock()
+        # Re-entrant: stop() may run in a signal handler while run() holds it (the CLI's SIGTERM).
+        self._lock = threading.RLock()
 
     def run(self) -> None:
         while not self._stop.is_set():

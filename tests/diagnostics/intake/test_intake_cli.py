@@ -104,3 +104,32 @@ def test_receive_refuses_a_port_in_use_in_plain_words(database: str) -> None:
     assert run.returncode == 2
     assert run.stderr.startswith(f"error: Cannot listen on 127.0.0.1:{port}: ")
     assert "Traceback" not in run.stderr
+
+
+def test_watch_as_a_service_takes_mail_then_stops_cleanly_on_sigterm(
+    mailbox: Mailbox, database: str
+) -> None:
+    mailbox.append([report_message([gzipped_report(8)])])
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "diagnostics", "reports", "watch",
+            "--imap", f"127.0.0.1:{mailbox.server.port}", "--user", mailbox.user,
+            "--password-env", "DESK_TEST_IMAP_PASSWORD", "--cafile", str(mailbox.server.ca_file),
+            "--database", database,
+        ],
+        cwd=ROOT,
+        env={**os.environ, "DESK_TEST_IMAP_PASSWORD": mailbox.password},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()  # the backlog's message, then it waits (IDLE)
+        assert first.endswith(": 1 report stored\n"), first
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert out.splitlines()[-1].startswith("1 message: 1 report stored")
+    assert "Traceback" not in err
