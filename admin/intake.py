@@ -39,7 +39,13 @@ from admin.records import AuditAction
 from admin.secrets import SecretBox
 from diagnostics.dmarc import ReportStore
 from diagnostics.errors import DiagnosticsError
-from diagnostics.intake import MailboxSettings, MessageOutcome, RunCounts, Security, check_mailbox
+from diagnostics.intake import (
+    ImapSecurity,
+    MailboxSettings,
+    MessageOutcome,
+    RunCounts,
+    check_mailbox,
+)
 from diagnostics.intake.triage import Disposition
 from diagnostics.redaction import Scrubber
 from diagnostics.secret import Secret
@@ -61,7 +67,7 @@ class IntakeMailbox:
 
     host: str
     port: int
-    security: Security
+    security: ImapSecurity
     username: str
     password_hint: str  # "not set", "set", or "set, ends in …1234"
     folder: str
@@ -236,7 +242,7 @@ class ReportIntake:
             return MailboxSettings(
                 host=row.host,
                 port=row.port,
-                security=Security(row.security),
+                security=ImapSecurity(row.security),
                 username=row.username,
                 password=self._box.decrypt(row.password_encrypted),
                 folder=row.folder,
@@ -372,7 +378,7 @@ def _mailbox_value_unsaved(row: IntakeMailboxRow, now: datetime) -> IntakeMailbo
     return IntakeMailbox(
         host=row.host,
         port=row.port,
-        security=Security(row.security),
+        security=ImapSecurity(row.security),
         username=row.username,
         password_hint=row.password_hint,
         folder=row.folder,

@@ -38,8 +38,8 @@ from diagnostics.errors import InvalidInput
 from diagnostics.intake.endpoints import parse_endpoint
 from diagnostics.intake.imap import (
     DEFAULT_MAX_MESSAGE_BYTES,
+    ImapSecurity,
     MailboxSettings,
-    Security,
     Watcher,
     check_mailbox,
 )
@@ -81,7 +81,7 @@ def add_intake_actions(
     watch.add_argument("--invalid", default="Invalid", help="where non-reports go (Invalid)")
     watch.add_argument(
         "--security",
-        choices=[s.value for s in Security],
+        choices=[s.value for s in ImapSecurity],
         help="tls (implicit, port 993) or starttls (port 143); by default from the port",
     )
     watch.add_argument("--cafile", metavar="PEM", help="also trust the CA certificates in PEM")

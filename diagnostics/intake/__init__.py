@@ -12,8 +12,8 @@ or acknowledged only once its reports are committed, refused with the reason whe
 
 from diagnostics.intake.imap import (
     DEFAULT_MAX_MESSAGE_BYTES,
+    ImapSecurity,
     MailboxSettings,
-    Security,
     Watcher,
     check_mailbox,
 )
@@ -25,12 +25,12 @@ __all__ = [
     "DEFAULT_MAX_MESSAGE_BYTES",
     "Backoff",
     "Disposition",
+    "ImapSecurity",
     "InboundMessage",
     "MailboxSettings",
     "MessageOutcome",
     "Problem",
     "RunCounts",
-    "Security",
     "Watcher",
     "check_mailbox",
     "store_messages",

@@ -54,8 +54,8 @@ __all__ = [
     "CHUNK_BYTES",
     "CHUNK_MESSAGES",
     "DEFAULT_MAX_MESSAGE_BYTES",
+    "ImapSecurity",
     "MailboxSettings",
-    "Security",
     "Watcher",
     "check_mailbox",
 ]
@@ -77,7 +77,7 @@ Progress = Callable[[int, int], None]
 OnOutcome = Callable[[MessageOutcome], None]
 
 
-class Security(StrEnum):
+class ImapSecurity(StrEnum):
     """How the connection is encrypted: implicit TLS (993) or STARTTLS (143). Always one of them."""
 
     TLS = "tls"
@@ -90,7 +90,7 @@ class MailboxSettings:
 
     host: str
     port: int = 993
-    security: Security = Security.TLS
+    security: ImapSecurity = ImapSecurity.TLS
     username: str = ""
     password: Secret = field(default_factory=lambda: Secret(""))
     folder: str = "INBOX"
@@ -119,16 +119,16 @@ class MailboxSettings:
 
     @classmethod
     def from_address(
-        cls, address: str, *, security: Security | str | None = None, **kwargs: Any
+        cls, address: str, *, security: ImapSecurity | str | None = None, **kwargs: Any
     ) -> MailboxSettings:
         """Settings for `HOST[:PORT]`. Without a port, 993 (TLS) or 143 (STARTTLS) as `security`
         says; without `security`, STARTTLS on port 143 and implicit TLS otherwise."""
-        chosen = Security(security) if security is not None else None
-        default = 143 if chosen is Security.STARTTLS else 993
+        chosen = ImapSecurity(security) if security is not None else None
+        default = 143 if chosen is ImapSecurity.STARTTLS else 993
         host, port = parse_endpoint(address, default, "--imap")
         assert port is not None
         if chosen is None:
-            chosen = Security.STARTTLS if port == 143 else Security.TLS
+            chosen = ImapSecurity.STARTTLS if port == 143 else ImapSecurity.TLS
         return cls(host=host, port=port, security=chosen, **kwargs)
 
     def public_dict(self) -> dict[str, object]:
@@ -248,7 +248,7 @@ def open_mailbox(settings: MailboxSettings) -> Mailbox:
         client = IMAPClient(
             settings.host,
             settings.port,
-            ssl=settings.security is Security.TLS,
+            ssl=settings.security is ImapSecurity.TLS,
             ssl_context=context,
             timeout=SocketTimeout(connect=settings.timeout, read=settings.timeout),
         )
@@ -263,7 +263,7 @@ def open_mailbox(settings: MailboxSettings) -> Mailbox:
             f"Cannot connect to the IMAP server {where}: {_why(exc)}."
         ) from None
     try:
-        if settings.security is Security.STARTTLS:
+        if settings.security is ImapSecurity.STARTTLS:
             try:
                 client.starttls(context)
             except ssl.SSLCertVerificationError as exc:
