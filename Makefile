@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8501
 
-.PHONY: run test lint typecheck pytest bench browser clean
+.PHONY: run test lint typecheck pytest bench browser dovecot clean
 
 # The stamp files re-run pip only when a requirements file changes.
 $(BIN)/python:
@@ -23,13 +23,20 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 run: $(VENV)/.runtime-installed
 	$(BIN)/streamlit run app.py --server.port $(PORT) --server.address localhost
 
-test: $(VENV)/.dev-installed browser lint typecheck pytest
+test: $(VENV)/.dev-installed browser dovecot lint typecheck pytest
 
 # The end-to-end tests drive Debian's Chromium through Playwright (never a downloaded browser).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 		echo "installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	}
+
+# The report mailbox tests run Debian's Dovecot (dovecot-imapd) in the foreground on loopback.
+dovecot:
+	@command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || { \
+		echo "installing Debian's dovecot-imapd for the report mailbox tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null; \
 	}
 
 lint: $(VENV)/.dev-installed

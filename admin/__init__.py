@@ -1,5 +1,5 @@
 """The desk's admin data: accounts and plans, SMTP connections, outbound routing, the audit log,
-probe history, secrets encrypted at rest, and the database with its migrations.
+probe history, the report mailbox, secrets encrypted at rest, and the database with its migrations.
 
 No Streamlit in here: pages call it, and pass in what they read from Streamlit (the secret key, the
 signed-in user: `store.as_user(principal)`; admin.access says which role may do what).
@@ -19,6 +19,7 @@ from admin.errors import (
     StoreBusy,
     StoreUnavailable,
 )
+from admin.intake import IntakeMailbox, IntakeRun, ReportIntake
 from admin.plans import Plan, Route, RouteMode
 from admin.records import Account, AuditAction, AuditEntry, Connection, ProbeRecord
 from admin.rotation import KeyRotation
@@ -35,6 +36,8 @@ __all__ = [
     "AuditAction",
     "AuditEntry",
     "Connection",
+    "IntakeMailbox",
+    "IntakeRun",
     "KeyRotation",
     "KeySource",
     "NotFound",
@@ -44,6 +47,7 @@ __all__ = [
     "PlanRuleError",
     "Principal",
     "ProbeRecord",
+    "ReportIntake",
     "Role",
     "Route",
     "RouteMode",

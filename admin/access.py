@@ -1,7 +1,9 @@
 """Who may do what: the three roles, the permissions each holds, and the principal the store checks.
 
-    admin     edit accounts, plans and connections, read saved passwords, delete data, manage users
-    support   read everything but secrets, run SMTP tests and checks, upload reports
+    admin     edit accounts, plans and connections, read saved passwords, delete data, manage users,
+              set up the report mailbox
+    support   read everything but secrets, run SMTP tests and checks, upload reports (and check the
+              report mailbox now)
     analyst   reports and notebooks; no SMTP settings at all
 
 The store (admin.store.Store) refuses an action the caller's role lacks with PermissionDenied, so a
@@ -48,6 +50,7 @@ class Permission(StrEnum):
     VIEW_AUDIT = "view_audit"
     VIEW_REPORTS = "view_reports"
     UPLOAD_REPORTS = "upload_reports"
+    EDIT_INTAKE = "edit_intake"
     DELETE_DATA = "delete_data"
     MANAGE_USERS = "manage_users"
 
@@ -66,6 +69,7 @@ _WHAT = {
     Permission.VIEW_AUDIT: "see the audit log",
     Permission.VIEW_REPORTS: "see DMARC reports",
     Permission.UPLOAD_REPORTS: "upload DMARC reports",
+    Permission.EDIT_INTAKE: "set up the mailbox the desk takes DMARC reports from",
     Permission.DELETE_DATA: "delete data",
     Permission.MANAGE_USERS: "add, change or disable users",
 }

@@ -160,3 +160,41 @@ class ThrottleRow(Base):
     failures: Mapped[int] = mapped_column(Integer)
     last_failure_at: Mapped[datetime] = mapped_column(UtcDateTime())
     locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class IntakeMailboxRow(Base):
+    """The mailbox the desk takes DMARC reports from (issue 15): one per desk, id 1. The password
+    only encrypted (admin.secrets), with its hint."""
+
+    __tablename__ = "intake_mailbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    host: Mapped[str] = mapped_column(String(255))
+    port: Mapped[int] = mapped_column(Integer)
+    security: Mapped[str] = mapped_column(String(16))
+    username: Mapped[str] = mapped_column(String(320))
+    password_encrypted: Mapped[str] = mapped_column(Text)
+    password_hint: Mapped[str] = mapped_column(String(64))
+    folder: Mapped[str] = mapped_column(String(255))
+    archive_folder: Mapped[str] = mapped_column(String(255))
+    invalid_folder: Mapped[str] = mapped_column(String(255))
+    ca_pem: Mapped[str | None] = mapped_column(Text, nullable=True)
+    max_message_bytes: Mapped[int] = mapped_column(Integer)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class IntakeRunRow(Base):
+    """One pass over the report mailbox: its counts, and what went wrong (plain words, no secret)."""
+
+    __tablename__ = "intake_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    finished_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    actor: Mapped[str] = mapped_column(String(200))
+    ok: Mapped[bool] = mapped_column(Boolean)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    problems: Mapped[list[str]] = mapped_column(JSON)

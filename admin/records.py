@@ -76,6 +76,8 @@ class AuditAction(StrEnum):
     REPORTS_IMPORTED = "reports_imported"
     REPORTS_REFUSED = "reports_refused"
     KEY_ROTATED = "key_rotated"
+    INTAKE_CHANGED = "intake_changed"
+    INTAKE_CHECKED = "intake_checked"
 
 
 @dataclass(frozen=True, slots=True)

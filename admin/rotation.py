@@ -9,8 +9,9 @@ under the old key, it is decrypted and encrypted again under the new one; alread
 counted; under any other key, or damaged, it is a problem. Problems are collected over every secret
 and then refuse the whole rotation: the transaction is rolled back, so the database never holds
 secrets under two keys, and the message names the connections (never a secret) so they can be
-re-entered. On success the database's key id (desk_meta) moves to the new key, and one audit entry
-gives the counts and both key ids, never a key.
+re-entered. The report mailbox's password (admin.intake) moves with the SMTP passwords. On success
+the database's key id (desk_meta) moves to the new key, and one audit entry gives the counts and
+both key ids, never a key.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from admin import rows
 from admin.errors import SecretKeyError
-from admin.models import AccountRow, ConnectionRow, MetaRow
+from admin.models import AccountRow, ConnectionRow, IntakeMailboxRow, MetaRow
 from admin.records import AuditAction
 from admin.secrets import SecretBox
 from diagnostics.wording import plural
@@ -75,9 +76,12 @@ def rotate(s: Session, old: SecretBox, new: SecretBox, actor: str) -> KeyRotatio
     connections = s.scalars(
         select(ConnectionRow).order_by(ConnectionRow.id).with_for_update()
     ).all()
+    # The report mailbox's password (admin.intake) is a saved password too.
+    mailboxes = s.scalars(select(IntakeMailboxRow).with_for_update()).all()
+    secrets: list[ConnectionRow | IntakeMailboxRow] = [*connections, *mailboxes]
     problems: list[str] = []
     moved = already = 0
-    for row in connections:
+    for row in secrets:
         stored_id = _key_id_of(row.password_encrypted)
         box = new if stored_id == new.key_id else old
         try:
@@ -93,7 +97,7 @@ def rotate(s: Session, old: SecretBox, new: SecretBox, actor: str) -> KeyRotatio
         s.flush()  # written now, inside the transaction; a later problem rolls it back
         moved += 1
     if problems:
-        raise SecretKeyError(_refusal(problems, len(connections)))
+        raise SecretKeyError(_refusal(problems, len(secrets)))
     meta = s.get(MetaRow, KEY_ID_META)
     if meta is None:
         s.add(MetaRow(key=KEY_ID_META, value=new.key_id))
@@ -118,7 +122,9 @@ def _key_id_of(stored: str) -> str:
     return rest.partition(":")[0]
 
 
-def _name(row: ConnectionRow) -> str:
+def _name(row: ConnectionRow | IntakeMailboxRow) -> str:
+    if isinstance(row, IntakeMailboxRow):
+        return f"the report mailbox {row.username}@{row.host}"
     return f"connection {row.id} “{row.label}” of account {row.account_id}"
 
 

@@ -9,7 +9,8 @@ Every write runs in one transaction that first locks the account's row (SELECT .
 PostgreSQL, BEGIN IMMEDIATE on SQLite), so concurrent changes to one account queue up and the audit
 log's before/after of each change is the state the previous change left. Every write takes `actor`
 (who did it) and adds one audit entry; no entry ever holds a secret, only `SmtpSettings.public_dict()`.
-The plan rules themselves live in admin.plans.
+The plan rules themselves live in admin.plans; the report mailbox (issue 15) in admin.intake,
+reached as `store.intake`.
 
 Configuration: `url`, else DATABASE_URL, else data/desk.sqlite (DESK_DATA_DIR moves data/). The secret
 key: `secret_key` (the page layer passes Streamlit's secret), else DESK_SECRET_KEY, else `key_file`,
@@ -39,6 +40,7 @@ from admin import inputs, migrate, rotation, rows
 from admin.access import SYSTEM, Actor, Permission, Principal, resolve
 from admin.database import WRITE, data_dir, default_sqlite, display_url, make_engine, resolve_url
 from admin.errors import AdminInputError, NotFound, SecretKeyError, StoreBusy, StoreUnavailable
+from admin.intake import ReportIntake
 from admin.models import AccountRow, AuditRow, ConnectionRow, MetaRow, ProbeRow, utcnow
 from admin.passwords import Hasher
 from admin.plans import (
@@ -152,6 +154,19 @@ class Store:
     def principal(self) -> Principal:
         """Who this store acts for: the bound user, else the trusted local caller "system"."""
         return self._principal or SYSTEM
+
+    @property
+    def intake(self) -> ReportIntake:
+        """The report mailbox's settings and runs (admin.intake), acting for this store's
+        principal."""
+        return ReportIntake(
+            self._engine,
+            self._writer,
+            box=self._box,
+            require_key=self._require_key,
+            bound=self._principal,
+            clock=self._clock,
+        )
 
     @property
     def users(self) -> Users:

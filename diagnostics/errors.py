@@ -11,8 +11,11 @@ database that does not answer.
      ├── DatabaseUnavailable (ConnectionError)  the database cannot be reached right now: down,
      │    │                               restarting, or the connection was cut
      │    └── DatabaseBusy (TimeoutError) another writer held the database past the busy timeout
-     └── ReportError (ValueError)         one input is not a report the parser accepts
-          └── ReportTooLarge              it exceeds a size or decompression cap
+     ├── ReportError (ValueError)         one input is not a report the parser accepts
+     │    └── ReportTooLarge              it exceeds a size or decompression cap
+     └── MailboxError (OSError)           a report mailbox cannot be used: TLS not trusted, a folder
+          ├── MailboxUnreachable (ConnectionError)   no connection, or it was lost: try again later
+          └── MailboxLoginRefused (PermissionError)  the server refused the user name or password
 
 Each subclass also inherits the builtin it resembles, so callers that already catch `ValueError` or
 `OSError` keep working.
@@ -48,3 +51,16 @@ class ReportError(DiagnosticsError, ValueError):
 
 class ReportTooLarge(ReportError):
     """An input, or what it decompresses to, is over a configured cap."""
+
+
+class MailboxError(DiagnosticsError, OSError):
+    """A report mailbox (diagnostics.intake) cannot be read: the server cannot be reached, its
+    certificate is not trusted, or it refuses a folder; the message says which, in plain words."""
+
+
+class MailboxUnreachable(MailboxError, ConnectionError):
+    """The mail server cannot be reached now, or the connection was lost: worth trying again."""
+
+
+class MailboxLoginRefused(MailboxError, PermissionError):
+    """The mail server refused the user name or password: trying again will not help."""

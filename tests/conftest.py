@@ -13,7 +13,7 @@ from tests.support.nameserver import LoopbackNameserver
 DATA = Path(__file__).parent / "data"
 
 # db_url / postgres_url: the store tests' SQLite and PostgreSQL databases, for every package.
-pytest_plugins = ["tests.support.databases"]
+pytest_plugins = ["tests.support.databases", "tests.support.dovecot"]
 
 
 @pytest.fixture

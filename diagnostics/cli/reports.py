@@ -2,6 +2,8 @@
 
     python -m diagnostics reports import PATH... [--database URL]
     python -m diagnostics reports summary --domain D [--since DATE] [--database URL] [--json]
+    python -m diagnostics reports watch|receive|rua ...   (reports that arrive by themselves:
+                                                          diagnostics.cli.intake)
 
 import: one line per file (imported, already stored, or rejected with the reason), then the totals.
 Exit 0 when every file was imported or already stored, 1 when any was rejected, 2 on a usage error or
@@ -20,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from diagnostics.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
+from diagnostics.cli.intake import add_intake_actions
 from diagnostics.dmarc.queries import bound
 from diagnostics.dmarc.store import ReportStore
 from diagnostics.dmarc.summary import FileResult
@@ -30,7 +33,7 @@ TOP_SOURCES = 10
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "reports",
-        help="import DMARC reports into the store and summarise a domain",
+        help="import DMARC reports into the store, summarise a domain, take reports by mail",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -47,6 +50,7 @@ def register(subparsers: Any) -> None:
     _add_database(summary)
     summary.add_argument("--json", action="store_true", help="print one JSON document")
     summary.set_defaults(handler=run_summary)
+    add_intake_actions(actions, _add_database)
     parser.set_defaults(handler=lambda _args: _usage(parser))
 
 

@@ -1,0 +1,531 @@
+"""Reports from a mailbox over IMAP: each message in a folder read, its reports stored, and the
+message moved to the archive folder once they are committed, or to the invalid folder (with the
+reason in the outcome) when nothing in it is a report; then the folder watched with IDLE, or polled
+where the server has no IDLE.
+
+    settings = MailboxSettings.from_address("imap.example.com", username="dmarc@example.com",
+                                            password=Secret(pw))
+    outcomes = check_mailbox(settings, report_store)   # one pass: "check now", cron
+    Watcher(settings, report_store).run()              # until stop(): IDLE, reconnects
+
+Idempotent and crash-safe. Messages are read with BODY.PEEK (nothing is marked read) and moved only
+after the transaction holding their reports has committed (messages.py). A crash, a lost connection
+or a database error before the move leaves them where they were: the next pass reads them again,
+finds their reports already stored (duplicates, stored once) and moves them then.
+
+TLS is always verified: implicit TLS (port 993) or STARTTLS (143); `cafile`/`cadata` add a private
+CA to the system's. Nothing turns verification off. A refused login or an untrusted certificate
+raises at once (MailboxLoginRefused, MailboxError): trying again would not help, and repeated
+wrong passwords lock accounts. A lost connection raises MailboxUnreachable; the Watcher then
+reconnects after a bounded, jittered backoff (retry.py).
+
+Messages over `max_message_bytes` (RFC822.SIZE, asked before any body is fetched) are never
+downloaded: they go to the invalid folder with the cap named. The rest are fetched and stored in
+chunks (at most CHUNK_MESSAGES messages and CHUNK_BYTES bytes at a time), one transaction each.
+"""
+
+from __future__ import annotations
+
+import email.header
+import imaplib
+import logging
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+from imapclient import IMAPClient, SocketTimeout
+from imapclient.exceptions import LoginError
+
+from diagnostics.dmarc import ReportStore
+from diagnostics.errors import InvalidInput, MailboxError, MailboxLoginRefused, MailboxUnreachable
+from diagnostics.intake.endpoints import parse_endpoint
+from diagnostics.intake.messages import STORE_DOWN, InboundMessage, store_messages
+from diagnostics.intake.retry import Backoff
+from diagnostics.intake.triage import MessageOutcome, MiB, plain, too_large
+from diagnostics.secret import Secret
+
+__all__ = [
+    "CHUNK_BYTES",
+    "CHUNK_MESSAGES",
+    "DEFAULT_MAX_MESSAGE_BYTES",
+    "ImapSecurity",
+    "MailboxSettings",
+    "Watcher",
+    "check_mailbox",
+]
+
+log = logging.getLogger(__name__)
+
+# Larger than any aggregate report a receiver sends (the big ones are a few MiB zipped), and than
+# what most mail hosts accept in one message.
+DEFAULT_MAX_MESSAGE_BYTES = 32 * MiB
+CHUNK_MESSAGES = 200
+CHUNK_BYTES = 32 * MiB
+# RFC 2177: a client should re-issue IDLE at least every 29 minutes.
+IDLE_SECONDS = 25 * 60
+_HEADS = "BODY.PEEK[HEADER.FIELDS (SUBJECT)]"
+_HEADS_KEY = b"BODY[HEADER.FIELDS (SUBJECT)]"
+
+# progress(done, total) after each message of a pass.
+Progress = Callable[[int, int], None]
+OnOutcome = Callable[[MessageOutcome], None]
+
+# Worth another try after a pause: the server went away, or the store cannot take reports now.
+_RETRIED: tuple[type[Exception], ...] = (MailboxUnreachable, *STORE_DOWN)
+
+
+class ImapSecurity(StrEnum):
+    """How the connection is encrypted: implicit TLS (993) or STARTTLS (143). Always one of them."""
+
+    TLS = "tls"
+    STARTTLS = "starttls"
+
+
+@dataclass(frozen=True, slots=True)
+class MailboxSettings:
+    """Where the reports arrive and where they go once read. `repr()` never shows the password."""
+
+    host: str
+    port: int = 993
+    security: ImapSecurity = ImapSecurity.TLS
+    username: str = ""
+    password: Secret = field(default_factory=lambda: Secret(""))
+    folder: str = "INBOX"
+    archive: str = "Archive"
+    invalid: str = "Invalid"
+    cafile: str | None = None  # a PEM file of extra CA certificates to trust
+    cadata: str | None = None  # the same as PEM text (what the admin store keeps)
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    timeout: float = 60.0
+
+    def __post_init__(self) -> None:
+        if not self.host.strip():
+            raise InvalidInput("The IMAP server needs a host name.")
+        if not 0 < self.port < 65536:
+            raise InvalidInput("The IMAP port must be a number from 1 to 65535.")
+        folders = [self.folder, self.archive, self.invalid]
+        if any(not f.strip() for f in folders):
+            raise InvalidInput("The folder, archive folder and invalid folder all need a name.")
+        if len({f.strip().lower() for f in folders}) != 3:
+            raise InvalidInput(
+                "The folder read, the archive folder and the invalid folder must be three "
+                "different folders, or messages would be read again and again."
+            )
+        if self.max_message_bytes <= 0 or self.timeout <= 0:
+            raise InvalidInput("The message size cap and the timeout must be positive.")
+
+    @classmethod
+    def from_address(
+        cls, address: str, *, security: ImapSecurity | str | None = None, **kwargs: Any
+    ) -> MailboxSettings:
+        """Settings for `HOST[:PORT]`. Without a port, 993 (TLS) or 143 (STARTTLS) as `security`
+        says; without `security`, STARTTLS on port 143 and implicit TLS otherwise."""
+        chosen = ImapSecurity(security) if security is not None else None
+        default = 143 if chosen is ImapSecurity.STARTTLS else 993
+        host, port = parse_endpoint(address, default, "--imap")
+        assert port is not None
+        if chosen is None:
+            chosen = ImapSecurity.STARTTLS if port == 143 else ImapSecurity.TLS
+        return cls(host=host, port=port, security=chosen, **kwargs)
+
+    def public_dict(self) -> dict[str, object]:
+        """The settings as a page or a log may show them: the password as a hint only."""
+        return {
+            "host": self.host,
+            "port": self.port,
+            "security": self.security.value,
+            "username": self.username,
+            "password": self.password.hint(),
+            "folder": self.folder,
+            "archive": self.archive,
+            "invalid": self.invalid,
+            "private_ca": bool(self.cafile or self.cadata),
+            "max_message_bytes": self.max_message_bytes,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _Head:
+    size: int
+    subject: str
+
+
+class Mailbox:
+    """One logged-in IMAP connection with the folder selected. Made by `open_mailbox`."""
+
+    def __init__(self, client: IMAPClient, settings: MailboxSettings) -> None:
+        self._client = client
+        self.settings = settings
+        self.idle = client.has_capability("IDLE")
+        self._move = client.has_capability("MOVE")
+        self._uidplus = client.has_capability("UIDPLUS")
+
+    def pending(self) -> list[int]:
+        """The UIDs of every message in the folder, oldest first."""
+        with _talking(self.settings):
+            found = self._client.search(["NOT", "DELETED"])
+        return sorted(int(uid) for uid in found)
+
+    def heads(self, uids: Sequence[int]) -> dict[int, _Head]:
+        """Size and subject of each message, without fetching any body."""
+        heads: dict[int, _Head] = {}
+        for start in range(0, len(uids), 1000):
+            with _talking(self.settings):
+                found = self._client.fetch(uids[start : start + 1000], ["RFC822.SIZE", _HEADS])
+            for uid, data in found.items():
+                heads[int(uid)] = _Head(int(data[b"RFC822.SIZE"]), _subject(data.get(_HEADS_KEY)))
+        return heads
+
+    def bodies(self, uids: Sequence[int]) -> dict[int, bytes]:
+        """The whole messages, read without marking them read (BODY.PEEK)."""
+        with _talking(self.settings):
+            found = self._client.fetch(list(uids), ["BODY.PEEK[]"])
+        return {int(uid): bytes(data[b"BODY[]"]) for uid, data in found.items()}
+
+    def move(self, uids: Sequence[int], folder: str) -> None:
+        if not uids:
+            return
+        with _talking(self.settings):
+            if self._move:
+                self._client.move(list(uids), folder)
+                return
+            self._client.copy(list(uids), folder)
+            self._client.delete_messages(list(uids))
+            if self._uidplus:
+                self._client.uid_expunge(list(uids))
+            else:
+                self._client.expunge()
+
+    def wait(self, seconds: float, stop: threading.Event) -> None:
+        """Until something arrives (IDLE) or `seconds` pass; polling servers just wait."""
+        if not self.idle:
+            stop.wait(seconds)
+            with _talking(self.settings):
+                self._client.noop()
+            return
+        with _talking(self.settings):
+            self._client.idle()
+            try:
+                deadline = time.monotonic() + seconds
+                while not stop.is_set():
+                    step = deadline - time.monotonic()
+                    if step <= 0:
+                        break
+                    started = time.monotonic()
+                    responses = self._client.idle_check(timeout=min(step, 60.0))
+                    if any(_arrived(r) for r in responses):
+                        break
+                    if not responses and time.monotonic() - started < min(step, 60.0) / 2:
+                        # Woken early with nothing read: the connection closed (or stop());
+                        # idle_done below finds out which.
+                        break
+                    # Responses without news ("* OK Still here") keep the wait going.
+            finally:
+                self._client.idle_done()
+
+    def interrupt(self) -> None:
+        """Wake a wait from another thread (`Watcher.stop`): the connection is shut down."""
+        with suppress(OSError):
+            self._client.socket().shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        try:
+            self._client.logout()
+        except (OSError, imaplib.IMAP4.error):
+            with suppress(OSError, imaplib.IMAP4.error):
+                self._client.shutdown()
+
+
+def open_mailbox(settings: MailboxSettings) -> Mailbox:
+    """Connect, verify TLS, log in, create the archive and invalid folders if missing, and select
+    the folder. Raises MailboxLoginRefused, MailboxError or MailboxUnreachable (see module doc)."""
+    context = _tls_context(settings)
+    where = f"{settings.host}:{settings.port}"
+    try:
+        client = IMAPClient(
+            settings.host,
+            settings.port,
+            ssl=settings.security is ImapSecurity.TLS,
+            ssl_context=context,
+            timeout=SocketTimeout(connect=settings.timeout, read=settings.timeout),
+        )
+    except ssl.SSLCertVerificationError as exc:
+        raise _untrusted(where, exc) from None
+    except socket.gaierror:
+        raise MailboxUnreachable(
+            f"The IMAP server name {settings.host} cannot be resolved."
+        ) from None
+    except (OSError, imaplib.IMAP4.error) as exc:
+        raise MailboxUnreachable(
+            f"Cannot connect to the IMAP server {where}: {_why(exc)}."
+        ) from None
+    try:
+        if settings.security is ImapSecurity.STARTTLS:
+            try:
+                client.starttls(context)
+            except ssl.SSLCertVerificationError as exc:
+                raise _untrusted(where, exc) from None
+            except imaplib.IMAP4.abort:
+                raise
+            except imaplib.IMAP4.error:
+                raise MailboxError(
+                    f"The IMAP server {where} does not offer STARTTLS; the desk never sends a "
+                    "password unencrypted. Use its TLS port (usually 993)."
+                ) from None
+        try:
+            client.login(settings.username, settings.password.reveal())
+        except LoginError:
+            raise MailboxLoginRefused(
+                f"The IMAP server {where} refused the user name or password for "
+                f"{plain(settings.username, 80)!r}. Check them; the desk does not retry a refused "
+                "login."
+            ) from None
+        with _talking(settings):
+            for folder in (settings.archive, settings.invalid):
+                if not client.folder_exists(folder):
+                    try:
+                        client.create_folder(folder)
+                    except imaplib.IMAP4.abort:
+                        raise
+                    except imaplib.IMAP4.error:
+                        if not client.folder_exists(folder):  # not made by someone else meanwhile
+                            raise MailboxError(
+                                f"The folder {folder!r} does not exist on {where} and cannot be "
+                                "created."
+                            ) from None
+            try:
+                client.select_folder(settings.folder)
+            except imaplib.IMAP4.abort:
+                raise
+            except imaplib.IMAP4.error:
+                raise MailboxError(
+                    f"The folder {settings.folder!r} cannot be opened on {where}."
+                ) from None
+    except BaseException:
+        with suppress(OSError):
+            client.shutdown()
+        raise
+    return Mailbox(client, settings)
+
+
+def check_mailbox(
+    settings: MailboxSettings,
+    store: ReportStore,
+    *,
+    progress: Progress | None = None,
+    on_outcome: OnOutcome | None = None,
+) -> list[MessageOutcome]:
+    """One pass: every message now in the folder, stored and moved; the outcomes in order.
+    Raises as `open_mailbox` does, MailboxUnreachable when the connection is lost and StoreError
+    when the database cannot be written (what was done before stays done: see `on_outcome`)."""
+    mailbox = open_mailbox(settings)
+    try:
+        return drain(mailbox, store, progress=progress, on_outcome=on_outcome)
+    finally:
+        mailbox.close()
+
+
+def drain(
+    mailbox: Mailbox,
+    store: ReportStore,
+    *,
+    progress: Progress | None = None,
+    on_outcome: OnOutcome | None = None,
+    stop: threading.Event | None = None,
+) -> list[MessageOutcome]:
+    """Store and move every message now in the selected folder, a chunk at a time."""
+    settings = mailbox.settings
+    uids = mailbox.pending()
+    if not uids:
+        return []
+    heads = mailbox.heads(uids)
+    outcomes: list[MessageOutcome] = []
+    for chunk in _chunks([u for u in uids if u in heads], heads, settings.max_message_bytes):
+        if stop is not None and stop.is_set():
+            break
+        done: dict[int, MessageOutcome] = {}
+        names = {uid: _name(settings.folder, uid) for uid in chunk}
+        readable = []
+        for uid in chunk:
+            if heads[uid].size > settings.max_message_bytes:
+                done[uid] = too_large(names[uid], heads[uid].size, settings.max_message_bytes)
+            else:
+                readable.append(uid)
+        if readable:
+            bodies = mailbox.bodies(readable)  # a message expunged meanwhile is simply absent
+            present = [uid for uid in readable if uid in bodies]
+            inbound = [InboundMessage(names[uid], bodies[uid]) for uid in present]
+            del bodies
+            # Committed before anything moves; StoreError leaves the whole chunk where it is.
+            done.update(zip(present, store_messages(store, inbound), strict=True))
+        mailbox.move([u for u in chunk if u in done and done[u].done], settings.archive)
+        mailbox.move([u for u in chunk if u in done and not done[u].done], settings.invalid)
+        for uid in chunk:
+            if uid not in done:
+                continue
+            outcome = done[uid]
+            if heads[uid].subject:
+                outcome = _with_subject(outcome, heads[uid].subject)
+            outcomes.append(outcome)
+            if on_outcome is not None:
+                on_outcome(outcome)
+            if progress is not None:
+                progress(len(outcomes), len(heads))
+    return outcomes
+
+
+class Watcher:
+    """Drain the folder, then wait for more (IDLE, else polling every `poll_seconds`), until
+    `stop()`. A lost connection or an unavailable store is retried after `backoff`; a refused
+    login or an untrusted certificate ends `run()` with the exception."""
+
+    def __init__(
+        self,
+        settings: MailboxSettings,
+        store: ReportStore,
+        *,
+        poll_seconds: float = 60.0,
+        idle_seconds: float = IDLE_SECONDS,
+        backoff: Backoff | None = None,
+        progress: Progress | None = None,
+        on_outcome: OnOutcome | None = None,
+        on_retry: Callable[[str, float], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.poll_seconds = poll_seconds
+        self.idle_seconds = idle_seconds
+        self.backoff = backoff or Backoff()
+        self.progress = progress
+        self.on_outcome = on_outcome
+        self.on_retry = on_retry
+        self._stop = threading.Event()
+        self._mailbox: Mailbox | None = None
+        # Re-entrant: stop() may run in a signal handler while run() holds it (the CLI's SIGTERM).
+        self._lock = threading.RLock()
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                mailbox = open_mailbox(self.settings)
+                with self._lock:
+                    self._mailbox = mailbox
+                try:
+                    while not self._stop.is_set():
+                        drain(
+                            mailbox,
+                            self.store,
+                            progress=self.progress,
+                            on_outcome=self.on_outcome,
+                            stop=self._stop,
+                        )
+                        self.backoff.reset()
+                        if self._stop.is_set():
+                            break
+                        wait = self.idle_seconds if mailbox.idle else self.poll_seconds
+                        mailbox.wait(wait, self._stop)
+                finally:
+                    with self._lock:
+                        self._mailbox = None
+                    mailbox.close()
+            except _RETRIED as exc:
+                if self._stop.is_set():
+                    break
+                delay = self.backoff.next()
+                log.warning("%s; trying again in %.0f s", exc, delay)
+                if self.on_retry is not None:
+                    self.on_retry(str(exc), delay)
+                self._stop.wait(delay)
+
+    def stop(self) -> None:
+        """Ask `run()` to return: at once from a wait or a backoff, else after the current chunk."""
+        self._stop.set()
+        with self._lock:
+            if self._mailbox is not None:
+                self._mailbox.interrupt()
+
+
+def _chunks(uids: list[int], heads: dict[int, _Head], cap: int) -> Iterator[list[int]]:
+    chunk: list[int] = []
+    size = 0
+    for uid in uids:
+        weight = heads[uid].size if heads[uid].size <= cap else 0  # not fetched
+        if chunk and (len(chunk) >= CHUNK_MESSAGES or size + weight > CHUNK_BYTES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(uid)
+        size += weight
+    if chunk:
+        yield chunk
+
+
+@contextmanager
+def _talking(settings: MailboxSettings) -> Iterator[None]:
+    """IMAP errors in the desk's terms: a lost connection is MailboxUnreachable (try again)."""
+    where = f"{settings.host}:{settings.port}"
+    try:
+        yield
+    except imaplib.IMAP4.abort as exc:
+        raise MailboxUnreachable(f"The connection to {where} was lost: {_why(exc)}.") from None
+    except (OSError, EOFError) as exc:
+        raise MailboxUnreachable(f"The connection to {where} was lost: {_why(exc)}.") from None
+    except imaplib.IMAP4.error as exc:
+        raise MailboxError(f"The IMAP server {where} refused a command: {_why(exc)}.") from None
+
+
+def _tls_context(settings: MailboxSettings) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if settings.cafile or settings.cadata:
+        try:
+            context.load_verify_locations(cafile=settings.cafile, cadata=settings.cadata)
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            raise MailboxError(
+                f"The private CA certificates cannot be read: {_why(exc)}. Give a PEM file."
+            ) from None
+    return context
+
+
+def _untrusted(where: str, exc: ssl.SSLCertVerificationError) -> MailboxError:
+    return MailboxError(
+        f"The certificate of the IMAP server {where} is not trusted "
+        f"({exc.verify_message or 'verification failed'}). If it is signed by a private CA, "
+        "give that CA's certificate (--cafile); verification is never turned off."
+    )
+
+
+def _why(exc: BaseException) -> str:
+    first = exc.args[0] if exc.args else exc
+    # imaplib passes the server's words on as bytes.
+    text = first.decode("utf-8", "replace") if isinstance(first, bytes) else str(first)
+    return plain(text, 200) or type(exc).__name__
+
+
+def _name(folder: str, uid: int) -> str:
+    return f"{plain(folder, 60).replace(':', ' ')} #{uid}"
+
+
+def _subject(raw: Any) -> str:
+    if not raw:
+        return ""
+    text = bytes(raw).decode("utf-8", "replace")
+    value = text.partition(":")[2].strip()
+    with suppress(ValueError, LookupError, UnicodeError):
+        value = str(email.header.make_header(email.header.decode_header(value)))
+    return plain(value, 80)
+
+
+def _with_subject(outcome: MessageOutcome, subject: str) -> MessageOutcome:
+    return replace(outcome, message=f"{outcome.message} “{subject}”")
+
+
+def _arrived(response: Any) -> bool:
+    return (
+        isinstance(response, tuple) and len(response) >= 2 and response[1] in (b"EXISTS", b"RECENT")
+    )
