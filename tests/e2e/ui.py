@@ -20,6 +20,10 @@ IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 WAIT_MS = 20_000
 RERUN_SEEN_MS = 5_000
 
+# Every `expect(...)` waits as long as the page's other waits: its own default (5 s) is shorter than
+# an import or a DNS check takes on two loaded cores, and such a test then failed now and then.
+expect.set_options(timeout=WAIT_MS)
+
 
 # Counts the script runs that end from now on (a change of the attribute away from "running").
 _WATCH = """() => {
