@@ -1,6 +1,5 @@
 """A domain's DMARC record (RFC 7489, RFC 9989): find it, read it, say what it does and what to change.
 
-    organizational_domain(domain) -> str                       public-suffix list, no DNS
     parse_dmarc(text) -> DmarcRecord                           pure: tags, values, findings
     check_dmarc(domain, *, resolver=None) -> DmarcCheck        the record in DNS, org-domain fallback,
     await check_dmarc_async(...) -> DmarcCheck                 external report destinations authorized?
@@ -9,7 +8,8 @@ Why not checkdmarc for the look-ups: `checkdmarc.dmarc.parse_dmarc_record` queri
 parses (report destinations, their MX) through `checkdmarc.utils.query_dns`, whose cache is one
 process-wide dict keyed by name and type only, not by nameserver. Two resolvers (two users of a
 page, two tests with different zones) would be served each other's answers. So DNS goes through our
-`Resolver` (its own cache), and the record is parsed here: the grammar is a dozen tags.
+`Resolver` (its own cache), and the record is parsed here: the grammar is a dozen tags. The
+organizational domain comes from diagnostics/domains.py, the library's one public suffix list.
 
 Report destinations outside the domain's organizational domain must authorize it (RFC 7489 7.1):
 `<domain>._report._dmarc.<destination>` TXT "v=DMARC1", or the wildcard `*._report._dmarc.<dest>`.
@@ -31,15 +31,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import functools
 import re
 from collections import Counter
 from collections.abc import Generator
 from dataclasses import dataclass, field
 
-from publicsuffixlist import PublicSuffixList
-
 from diagnostics.dns import Answer, Resolver, Status, get_resolver, normalize_name
+from diagnostics.domains import organizational_domain
 from diagnostics.findings import Finding, Severity
 from diagnostics.verdict import Verdict, verdict_of
 
@@ -49,7 +47,6 @@ __all__ = [
     "ReportDestination",
     "check_dmarc",
     "check_dmarc_async",
-    "organizational_domain",
     "parse_dmarc",
     "plan",
 ]
@@ -66,20 +63,6 @@ _VERSION = re.compile(r"[vV][ \t]*=[ \t]*DMARC1[ \t]*(?:;|\Z)")
 _TAG_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 # RFC 7489 6.4 dmarc-fo: "0" / "1" / "d" / "s", separated by ":" with optional WSP.
 _FO = re.compile(r"[01ds](?:[ \t]*:[ \t]*[01ds])*", re.IGNORECASE)
-
-
-@functools.cache
-def _psl() -> PublicSuffixList:
-    # The list bundled with the package: reading it is a one-off cost, and it never fetches.
-    return PublicSuffixList()
-
-
-def organizational_domain(domain: str) -> str:
-    """The registered domain above `domain` (RFC 7489 3.2): "mail.example.co.uk" -> "example.co.uk".
-    A public suffix itself, or a name the list cannot place, is returned as it is."""
-    clean = domain.strip().rstrip(".").lower()
-    found = _psl().privatesuffix(clean)
-    return str(found) if found else clean
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,23 +3,20 @@
 `reduce_records(records)` is one vectorised groupby over the verdict columns (summing `count`), so
 everything after it works per distinct (domain, IP, verdicts) combination, never per report row;
 `rows_of` turns that small table into `Row` values. Missing columns count as empty, counts given as
-text as numbers. `org_domain` is the organizational domain (public suffix list) used for relaxed
-alignment.
+text as numbers.
 """
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from publicsuffixlist import PublicSuffixList
 
 from diagnostics.dmarc.categories import Category
 from diagnostics.enrich import NetworkOwner
 
-__all__ = ["KEYS", "Row", "org_domain", "reduce_records", "rows_of"]
+__all__ = ["KEYS", "Row", "reduce_records", "rows_of"]
 
 # The verdict columns a diagnosis rests on; rows equal in all of them are one combination.
 KEYS = (
@@ -36,18 +33,6 @@ KEYS = (
     "override_reasons",
     "disposition",
 )
-
-
-@functools.cache
-def _psl() -> PublicSuffixList:
-    return PublicSuffixList()
-
-
-@functools.lru_cache(maxsize=65536)
-def org_domain(domain: str) -> str:
-    """Organizational domain (RFC 7489 3.2) for relaxed alignment."""
-    found = _psl().privatesuffix(domain)
-    return str(found) if found else domain
 
 
 def _split(text: str) -> list[str]:

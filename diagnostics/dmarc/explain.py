@@ -39,7 +39,7 @@ from diagnostics import providers as catalogue
 from diagnostics.dmarc import actions as fixes
 from diagnostics.dmarc.advice import NOTHING, Advisor, Draft, Group
 from diagnostics.dmarc.categories import Category, Signals, classify, severity_of
-from diagnostics.dmarc.combos import Row, org_domain, reduce_records, rows_of
+from diagnostics.dmarc.combos import Row, reduce_records, rows_of
 from diagnostics.dmarc.diagnosis import Counts, Diagnosis, Evidence
 from diagnostics.dmarc.policy import reported_policies
 from diagnostics.dmarc.readiness import NOT_LEGITIMATE, readiness
@@ -53,6 +53,7 @@ from diagnostics.dmarc.sources import (
 )
 from diagnostics.dmarc.wording import Facts, explanation
 from diagnostics.dns import Resolver, get_resolver
+from diagnostics.domains import organizational_domain
 from diagnostics.enrich import EnrichmentCache, NetworkOwner, canonical_ip, to_frame
 from diagnostics.errors import InvalidInput
 from diagnostics.spf.compile import compile as compile_spf
@@ -65,7 +66,9 @@ def _today(rows: list[Row], resolver: Resolver) -> None:
     envelope domain, one bulk check over its IPs."""
     wanted: dict[str, list[str]] = {}
     for row in rows:
-        row.own_envelope = bool(row.envelope) and org_domain(row.envelope) == org_domain(row.header)
+        row.own_envelope = bool(row.envelope) and organizational_domain(
+            row.envelope
+        ) == organizational_domain(row.header)
         if row.own_envelope and is_address(row.ip):
             wanted.setdefault(row.envelope, []).append(row.ip)
     verdicts: dict[tuple[str, str], str] = {}
@@ -85,7 +88,7 @@ def _hosted(
     """Per domain, the mailbox providers its MX (or its organization's) points at; asked only for
     domains that mailbox-provider addresses sent for."""
     domains = {r.domain for r in rows if sources[r.ip].provider in MAILBOX_MX}
-    return {d: mailbox_hosting([d, org_domain(d)], resolver) for d in sorted(domains)}
+    return {d: mailbox_hosting([d, organizational_domain(d)], resolver) for d in sorted(domains)}
 
 
 def _classify(rows: list[Row], sources: dict[str, SourceId], hosted: dict[str, Hosting]) -> None:
@@ -110,9 +113,9 @@ def _classify(rows: list[Row], sources: dict[str, SourceId], hosted: dict[str, H
                 # of its users forwarded the message.
                 key, service_type = None, "Email Provider"
         provider = catalogue.get(key) if key else None
-        org = org_domain(row.header)
+        org = organizational_domain(row.header)
         unaligned = any(
-            result == "pass" and org_domain(domain) != org
+            result == "pass" and organizational_domain(domain) != org
             for domain, result in zip(row.dkim_domains, row.dkim_results, strict=False)
         )
         signals = Signals(
@@ -223,11 +226,11 @@ def _diagnosis(d: Draft, total: int, advisor: Advisor, platform_name: str) -> Di
     ips = g.count(lambda r: r.ip)
     dkim_domains: Counter[str] = Counter()
     unaligned: Counter[str] = Counter()
-    org = org_domain(d.domain)
+    org = organizational_domain(d.domain)
     for row in g.rows:
         for domain, result in zip(row.dkim_domains, row.dkim_results, strict=False):
             dkim_domains[f"{domain}={result}"] += row.messages
-            if result == "pass" and org_domain(domain) != org:
+            if result == "pass" and organizational_domain(domain) != org:
                 unaligned[domain] += row.messages
     overrides = Counter[str]()
     for row in g.rows:

@@ -7,7 +7,6 @@ import pytest
 from diagnostics.dmarc_record import (
     check_dmarc,
     check_dmarc_async,
-    organizational_domain,
     parse_dmarc,
 )
 from diagnostics.findings import Severity
@@ -20,19 +19,6 @@ def codes(findings):
 
 def severities(record):
     return {f.code: f.severity for f in record.findings}
-
-
-@pytest.mark.parametrize(
-    ("name", "org"),
-    [
-        ("mail.example.co.uk", "example.co.uk"),
-        ("a.b.example.com", "example.com"),
-        ("example.com", "example.com"),
-        ("co.uk", "co.uk"),
-    ],
-)
-def test_organizational_domain(name, org):
-    assert organizational_domain(name) == org
 
 
 def test_defaults_filled_in():
