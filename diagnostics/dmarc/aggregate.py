@@ -37,6 +37,7 @@ from diagnostics.dmarc.bounds import (
 )
 from diagnostics.dmarc.columns import MAX_COUNT, RecordColumns, ReportHeader, utc
 from diagnostics.dmarc.settings import ParseLimits
+from diagnostics.domains import public_suffix_list
 from diagnostics.errors import InvalidInput, ReportError, ReportTooLarge
 from diagnostics.idn import domain_name
 
@@ -641,9 +642,6 @@ def _timestamp(text: str | None, which: str) -> datetime:
         ) from None
 
 
-_PSL: Any = None
-
-
 def _org_name(org_name: str | None, email: str | None) -> str | None:
     """The reporting organisation as parsedmarc names it: the registered domain when the name is a
     domain (so `Outlook.com` and `outlook.com` group together), else the name as sent; when it is
@@ -653,12 +651,7 @@ def _org_name(org_name: str | None, email: str | None) -> str | None:
     if not org_name:
         return None
     if " " not in org_name:
-        global _PSL
-        if _PSL is None:
-            from publicsuffixlist import PublicSuffixList
-
-            _PSL = PublicSuffixList()
-        base = _PSL.privatesuffix(org_name.lower())
+        base = public_suffix_list().privatesuffix(org_name.lower())
         if base is not None:
             return str(base)
     return org_name
