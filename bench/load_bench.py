@@ -68,9 +68,9 @@ from bench.streamlit_client import (
     StreamlitServer,
     date_range,
 )
+from diagnostics.database import PROJECT_ROOT
 from diagnostics.dmarc import rollup, schema
 from diagnostics.dmarc.store import ReportStore
-from diagnostics.settings import PROJECT_ROOT
 from tests.support.nameserver import LoopbackNameserver
 
 APP = PROJECT_ROOT / "app.py"

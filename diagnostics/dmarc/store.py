@@ -60,7 +60,7 @@ log = logging.getLogger(__name__)
 
 class ReportStore:
     """The report tables in one database: `url_or_engine` is a URL (str or SQLAlchemy URL), an
-    engine, or None for `diagnostics.settings.default_database_url()`. The tables are created, or
+    engine, or None for `diagnostics.database.default_database_url()`. The tables are created, or
     upgraded, on open."""
 
     def __init__(

@@ -7,10 +7,9 @@ from pathlib import Path
 import pytest
 
 import diagnostics.dmarc as dmarc
-from diagnostics.database import database_url
+from diagnostics.database import PROJECT_ROOT, database_url, default_database_url
 from diagnostics.dmarc import ReportStore, StoreError
 from diagnostics.errors import InvalidInput
-from diagnostics.settings import PROJECT_ROOT, default_database_url
 
 
 def test_default_url_is_the_embedded_sqlite_file(monkeypatch: pytest.MonkeyPatch) -> None:
