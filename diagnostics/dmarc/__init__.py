@@ -9,21 +9,26 @@ Parsing never touches the network and never waits on DNS; enrichment of source I
 """
 
 from diagnostics.dmarc.actions import Action, ActionCode
-from diagnostics.dmarc.aggregate import ReportMeta
-from diagnostics.dmarc.batch import (
+from diagnostics.dmarc.categories import Category
+from diagnostics.dmarc.explain import Diagnosis, Evidence, explain
+from diagnostics.dmarc.parse import (
+    DEFAULT_LIMITS,
+    FAILURE_COLUMNS,
+    RECORD_COLUMNS,
     REPORT_COLUMNS,
+    TLS_COLUMNS,
     AggregateReport,
+    FailureReport,
+    ParseLimits,
     ReportBatch,
+    ReportMeta,
+    TlsFailure,
+    TlsPolicy,
+    TlsReport,
     load_reports,
     parse_report,
 )
-from diagnostics.dmarc.categories import Category
-from diagnostics.dmarc.columns import RECORD_COLUMNS
-from diagnostics.dmarc.explain import Diagnosis, Evidence, explain
-from diagnostics.dmarc.failure import FAILURE_COLUMNS, FailureReport
 from diagnostics.dmarc.readiness import Readiness, readiness
-from diagnostics.dmarc.settings import DEFAULT_LIMITS, ParseLimits
-from diagnostics.dmarc.tls import TLS_COLUMNS, TlsFailure, TlsPolicy, TlsReport
 
 __all__ = [
     "DEFAULT_LIMITS",

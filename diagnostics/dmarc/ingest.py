@@ -45,7 +45,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from diagnostics.database import WRITE
 from diagnostics.dmarc import claims, rollup, schema
-from diagnostics.dmarc.batch import ReportBatch
+from diagnostics.dmarc.parse import ReportBatch
 from diagnostics.dmarc.rows import RecordArrays, Row, failure_row, report_key, report_row, tls_row
 from diagnostics.dmarc.summary import FileResult
 

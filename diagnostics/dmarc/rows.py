@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from diagnostics.dmarc.columns import ROW_TEXT_COLUMNS
+from diagnostics.dmarc.parse._columns import ROW_TEXT_COLUMNS
 from diagnostics.enrich.addresses import canonical_ip
 
 Row = dict[str, Any]

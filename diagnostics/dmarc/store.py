@@ -32,7 +32,6 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from diagnostics.database import WRITE, display_url, open_engine
 from diagnostics.dmarc import queries, rollup
-from diagnostics.dmarc.batch import ReportBatch, Source, load_reports
 from diagnostics.dmarc.enrichcache import SqlEnrichmentCache
 from diagnostics.dmarc.ingest import (
     DEFAULT_CHUNK_ROWS,
@@ -42,9 +41,9 @@ from diagnostics.dmarc.ingest import (
     sweep,
     write_batch,
 )
+from diagnostics.dmarc.parse import DEFAULT_LIMITS, ParseLimits, ReportBatch, Source, load_reports
 from diagnostics.dmarc.queries import Moment, percent
 from diagnostics.dmarc.schema import StoreError, ensure_schema
-from diagnostics.dmarc.settings import DEFAULT_LIMITS, ParseLimits
 from diagnostics.dmarc.summary import FileResult, ImportSummary
 from diagnostics.errors import DatabaseUnavailable
 from diagnostics.wording import plural

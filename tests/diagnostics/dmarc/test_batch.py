@@ -12,10 +12,10 @@ import pytest
 
 from bench.make_dmarc_corpus import _report
 from diagnostics.dmarc import load_reports
-from diagnostics.dmarc.aggregate import parse_aggregate_xml
-from diagnostics.dmarc.columns import RecordColumns
-from diagnostics.dmarc.settings import DEFAULT_LIMITS
-from diagnostics.dmarc.unpack import Budget, CappedReader
+from diagnostics.dmarc.parse import DEFAULT_LIMITS
+from diagnostics.dmarc.parse._aggregate import parse_aggregate_xml
+from diagnostics.dmarc.parse._columns import RecordColumns
+from diagnostics.dmarc.parse._unpack import Budget, CappedReader
 from tests.diagnostics.dmarc.conftest import AGGREGATE_SAMPLES, SAMPLES
 
 GOOD = SAMPLES / "aggregate" / "old_draft_from_wiki.xml"

@@ -4,8 +4,8 @@ findings 4 and 10).
 - A policy domain is a domain name as receivers use it: IDNA (UTS #46) A-labels; a name holding an
   invisible character (zero-width space, bidirectional override, ...) is refused, with the
   character named by its code point, so `inje\\u200bct.example` never reaches the domain picker.
-- Every text field is bounded (diagnostics/dmarc/bounds.py), with a warning naming the field, so a
-  report with a 200 KB org name is stored the same on SQLite and PostgreSQL.
+- Every text field is bounded (diagnostics/dmarc/parse/_bounds.py), with a warning naming the field,
+  so a report with a 200 KB org name is stored the same on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 
 from diagnostics.dmarc import ParseLimits, ReportStore, load_reports, parse_report
-from diagnostics.dmarc.aggregate import parse_aggregate_xml
-from diagnostics.dmarc.bounds import KEY_BYTES, MAX_DOMAIN, MAX_TEXT, MAX_WORD
-from diagnostics.dmarc.columns import RecordColumns
-from diagnostics.dmarc.failure import parse_failure_report
-from diagnostics.dmarc.tls import parse_tls_report
+from diagnostics.dmarc.parse._aggregate import parse_aggregate_xml
+from diagnostics.dmarc.parse._bounds import KEY_BYTES, MAX_DOMAIN, MAX_TEXT, MAX_WORD
+from diagnostics.dmarc.parse._columns import RecordColumns
+from diagnostics.dmarc.parse._failure import parse_failure_report
+from diagnostics.dmarc.parse._tls import parse_tls_report
 from diagnostics.errors import InvalidInput, ReportError
 from diagnostics.idn import domain_name, unicode_form, with_unicode
 from tests.diagnostics.dmarc.conftest import SAMPLES

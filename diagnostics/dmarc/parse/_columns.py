@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
-from diagnostics.dmarc.bounds import MAX_DOMAIN, MAX_TEXT, MAX_WORD
+from diagnostics.dmarc.parse._bounds import MAX_DOMAIN, MAX_TEXT, MAX_WORD
 
 # Column order of `ReportBatch.records` (the issue fixes these names; more may follow at the end).
 RECORD_COLUMNS: tuple[str, ...] = (

@@ -26,8 +26,8 @@ from typing import Any, BinaryIO
 
 from lxml import etree
 
-from diagnostics.dmarc import fastpath
-from diagnostics.dmarc.bounds import (
+from diagnostics.dmarc.parse import _fastpath as fastpath
+from diagnostics.dmarc.parse._bounds import (
     KEY_BYTES,
     MAX_TEXT,
     cut_note,
@@ -35,8 +35,8 @@ from diagnostics.dmarc.bounds import (
     cut_to_bytes,
     quoted,
 )
-from diagnostics.dmarc.columns import MAX_COUNT, RecordColumns, ReportHeader, utc
-from diagnostics.dmarc.settings import ParseLimits
+from diagnostics.dmarc.parse._columns import MAX_COUNT, RecordColumns, ReportHeader, utc
+from diagnostics.dmarc.parse._limits import ParseLimits
 from diagnostics.domains import public_suffix_list
 from diagnostics.errors import InvalidInput, ReportError, ReportTooLarge
 from diagnostics.idn import domain_name

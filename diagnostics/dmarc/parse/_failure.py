@@ -16,7 +16,7 @@ from email.errors import HeaderParseError
 from email.header import decode_header, make_header
 from typing import Any
 
-from diagnostics.dmarc.bounds import MAX_TEXT, cut_note, cut_to
+from diagnostics.dmarc.parse._bounds import MAX_TEXT, cut_note, cut_to
 from diagnostics.errors import InvalidInput, ReportError
 from diagnostics.idn import domain_name
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from diagnostics.dmarc.bounds import MAX_TEXT, cut_to
+from diagnostics.dmarc.parse._bounds import MAX_TEXT, cut_to
 from diagnostics.errors import InvalidInput, ReportError
 from diagnostics.idn import domain_name
 

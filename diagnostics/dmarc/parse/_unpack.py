@@ -23,7 +23,7 @@ from email.message import Message
 from enum import StrEnum
 from typing import BinaryIO
 
-from diagnostics.dmarc.settings import MiB, ParseLimits
+from diagnostics.dmarc.parse._limits import MiB, ParseLimits
 from diagnostics.errors import ReportError, ReportTooLarge
 
 _CHUNK = 256 * 1024

@@ -21,7 +21,7 @@ from typing import Any, BinaryIO
 
 from lxml import etree
 
-from diagnostics.dmarc.columns import MAX_COUNT, RecordColumns
+from diagnostics.dmarc.parse._columns import MAX_COUNT, RecordColumns
 from diagnostics.errors import ReportError, ReportTooLarge
 
 _BLOCK = 1024 * 1024

@@ -19,12 +19,12 @@ from typing import BinaryIO
 
 import pandas as pd
 
-from diagnostics.dmarc.aggregate import ReportMeta, parse_aggregate_xml
-from diagnostics.dmarc.columns import RecordColumns
-from diagnostics.dmarc.failure import FAILURE_COLUMNS, FailureReport, parse_failure_report
-from diagnostics.dmarc.settings import DEFAULT_LIMITS, ParseLimits
-from diagnostics.dmarc.tls import TLS_COLUMNS, TlsReport, parse_tls_report
-from diagnostics.dmarc.unpack import Kind, Piece, Rejected, unpack
+from diagnostics.dmarc.parse._aggregate import ReportMeta, parse_aggregate_xml
+from diagnostics.dmarc.parse._columns import RecordColumns
+from diagnostics.dmarc.parse._failure import FAILURE_COLUMNS, FailureReport, parse_failure_report
+from diagnostics.dmarc.parse._limits import DEFAULT_LIMITS, ParseLimits
+from diagnostics.dmarc.parse._tls import TLS_COLUMNS, TlsReport, parse_tls_report
+from diagnostics.dmarc.parse._unpack import Kind, Piece, Rejected, unpack
 from diagnostics.errors import ReportError
 
 log = logging.getLogger(__name__)
