@@ -27,8 +27,8 @@ from admin.reports import import_reports
 from admin.sample_reports import sample_reports
 from diagnostics.database import PROJECT_ROOT, database_url, default_sqlite_path
 from diagnostics.dmarc import FileResult, ImportSummary, ReportStore, StoreError
+from diagnostics.dmarc.explain import offline_names
 from diagnostics.dmarc.queries import Moment
-from diagnostics.dmarc.sources import offline_names
 from diagnostics.dns import Resolver
 from diagnostics.enrich import enrich, split_ips
 from diagnostics.export import csv_bytes

@@ -8,9 +8,16 @@
 Parsing never touches the network and never waits on DNS; enrichment of source IPs is its own step.
 """
 
-from diagnostics.dmarc.actions import Action, ActionCode
-from diagnostics.dmarc.categories import Category
-from diagnostics.dmarc.explain import Diagnosis, Evidence, explain
+from diagnostics.dmarc.explain import (
+    Action,
+    ActionCode,
+    Category,
+    Diagnosis,
+    Evidence,
+    Readiness,
+    explain,
+    readiness,
+)
 from diagnostics.dmarc.parse import (
     DEFAULT_LIMITS,
     FAILURE_COLUMNS,
@@ -28,7 +35,6 @@ from diagnostics.dmarc.parse import (
     load_reports,
     parse_report,
 )
-from diagnostics.dmarc.readiness import Readiness, readiness
 
 __all__ = [
     "DEFAULT_LIMITS",

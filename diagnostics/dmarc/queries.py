@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 
 from diagnostics.dmarc import schema
-from diagnostics.dmarc.combos import KEYS
+from diagnostics.dmarc._keys import KEYS
 from diagnostics.errors import InvalidInput
 
 DAY = 86_400
@@ -119,7 +119,7 @@ def records_query(
 
 
 def verdicts_query(domain: str | None, start: Moment, end: Moment) -> Select[Any]:
-    """The records reduced in SQL to their distinct verdict combinations (`combos.KEYS`), with
+    """The records reduced in SQL to their distinct verdict combinations (`KEYS`), with
     summed `count` and the first begin / last end: what `explain` needs, a few thousand rows where
     the records are a million."""
     keys = [_u.c[name] for name in KEYS]

@@ -6,7 +6,7 @@ upgrade steps from the stored version to `SCHEMA_VERSION` in one transaction, so
 data. A database written by a newer version is refused rather than guessed at.
 
 Two derived tables make the pages fast over millions of records. `dmarc_rollup` holds the records
-summed per report start and verdict combination (`combos.KEYS`): receivers report the same senders
+summed per report start and verdict combination (`_keys.KEYS`): receivers report the same senders
 every day, so it is several times smaller than `dmarc_records`, and every figure the reports page
 draws (volume by day, sources, verdicts) reads it instead (diagnostics/dmarc/rollup.py keeps it).
 `dmarc_store_state.generation` goes up with every write, so a reader can tell in one cheap query
@@ -48,7 +48,7 @@ from sqlalchemy import (
     update,
 )
 
-from diagnostics.dmarc.combos import KEYS
+from diagnostics.dmarc._keys import KEYS
 from diagnostics.errors import DiagnosticsError
 
 SCHEMA_VERSION = 3
@@ -217,7 +217,7 @@ rollup = Table(
     *(Column(name, records.c[name].type) for name in KEYS if name != "policy_domain"),
     Column("count", BigInteger, nullable=False),
     Index("ix_dmarc_rollup_domain_begin", "policy_domain", "begin_ts"),
-    # In the order of combos.KEYS, then what verdicts sums: SQLite groups a domain's verdicts by
+    # In the order of KEYS, then what verdicts sums: SQLite groups a domain's verdicts by
     # walking this index instead of sorting the rows (measured over a 909,050-row rollup: 0.94 s
     # instead of 1.95 s). Not on PostgreSQL: it groups by hashing, and a B-tree entry there is
     # capped at about 2.7 kB, which long DKIM domain lists or override comments could pass.

@@ -13,9 +13,10 @@ import yaml
 
 from diagnostics import providers
 from diagnostics.dmarc import Category, explain, load_reports
-from diagnostics.dmarc.actions import custom_return_path
-from diagnostics.dmarc.categories import Signals, classify
-from diagnostics.dmarc.policy import DmarcPolicy, next_policy
+from diagnostics.dmarc.explain import DmarcPolicy
+from diagnostics.dmarc.explain._actions import custom_return_path
+from diagnostics.dmarc.explain._categories import Signals, classify
+from diagnostics.dmarc.explain._policy import next_policy
 from diagnostics.errors import InvalidInput
 from tests.diagnostics.dmarc.conftest import record_row
 from tests.support.nameserver import LoopbackNameserver

@@ -14,7 +14,7 @@ import pandas as pd
 import yaml
 
 from diagnostics.dmarc import ActionCode, Category, explain
-from diagnostics.dmarc.sources import mailbox_hosting
+from diagnostics.dmarc.explain._sources import mailbox_hosting
 from tests.diagnostics.dmarc.conftest import record_row
 from tests.support.nameserver import LoopbackNameserver
 

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from diagnostics.dmarc import ActionCode, Category, explain
-from diagnostics.dmarc.categories import Signals, classify
+from diagnostics.dmarc.explain._categories import Signals, classify
 from diagnostics.dns import Resolver
 from diagnostics.enrich import MemoryCache, describe
 from tests.diagnostics.dmarc.conftest import record_row

@@ -14,7 +14,7 @@ import yaml
 
 from diagnostics import providers
 from diagnostics.dmarc import Category, explain
-from diagnostics.dmarc.sources import NAMED_BY_CATALOGUE, NAMED_BY_OWNER, offline_names
+from diagnostics.dmarc.explain import NAMED_BY_CATALOGUE, NAMED_BY_OWNER, offline_names
 from diagnostics.enrich import network_owner
 from tests.diagnostics.dmarc.conftest import record_row
 from tests.support.nameserver import LoopbackNameserver

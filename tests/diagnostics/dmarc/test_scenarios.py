@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from diagnostics.dmarc import Diagnosis, explain, readiness
-from diagnostics.dmarc.categories import Category
+from diagnostics.dmarc.explain import Category
 from tests.support.nameserver import LoopbackNameserver
 
 SCENARIOS = Path(__file__).parents[2] / "scenarios"

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import delete, func, select, update
 
 from diagnostics.dmarc import schema
-from diagnostics.dmarc.combos import KEYS
+from diagnostics.dmarc._keys import KEYS
 from diagnostics.dmarc.store import ReportStore
 from diagnostics.enrich import Enrichment
 from tests.diagnostics.dmarc.conftest import SAMPLES

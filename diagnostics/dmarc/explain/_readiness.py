@@ -13,13 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from diagnostics.dmarc.categories import Category
-from diagnostics.dmarc.policy import DmarcPolicy, next_policy, read_policy
+from diagnostics.dmarc.explain._categories import Category
+from diagnostics.dmarc.explain._policy import DmarcPolicy, next_policy, read_policy
 from diagnostics.dns import Resolver
 from diagnostics.wording import plural
 
 if TYPE_CHECKING:
-    from diagnostics.dmarc.diagnosis import Diagnosis
+    from diagnostics.dmarc.explain._diagnosis import Diagnosis
 
 __all__ = ["Readiness", "readiness"]
 

@@ -36,14 +36,14 @@ from dataclasses import replace
 import pandas as pd
 
 from diagnostics import providers as catalogue
-from diagnostics.dmarc import actions as fixes
-from diagnostics.dmarc.advice import NOTHING, Advisor, Draft, Group
-from diagnostics.dmarc.categories import Category, Signals, classify, severity_of
-from diagnostics.dmarc.combos import Row, reduce_records, rows_of
-from diagnostics.dmarc.diagnosis import Counts, Diagnosis, Evidence
-from diagnostics.dmarc.policy import reported_policies
-from diagnostics.dmarc.readiness import NOT_LEGITIMATE, readiness
-from diagnostics.dmarc.sources import (
+from diagnostics.dmarc.explain import _actions as fixes
+from diagnostics.dmarc.explain._advice import NOTHING, Advisor, Draft, Group
+from diagnostics.dmarc.explain._categories import Category, Signals, classify, severity_of
+from diagnostics.dmarc.explain._combos import Row, reduce_records, rows_of
+from diagnostics.dmarc.explain._diagnosis import Counts, Diagnosis, Evidence
+from diagnostics.dmarc.explain._policy import reported_policies
+from diagnostics.dmarc.explain._readiness import NOT_LEGITIMATE, readiness
+from diagnostics.dmarc.explain._sources import (
     MAILBOX_MX,
     Hosting,
     SourceId,
@@ -51,7 +51,7 @@ from diagnostics.dmarc.sources import (
     is_address,
     mailbox_hosting,
 )
-from diagnostics.dmarc.wording import Facts, explanation
+from diagnostics.dmarc.explain._wording import Facts, explanation
 from diagnostics.dns import Resolver, get_resolver
 from diagnostics.domains import organizational_domain
 from diagnostics.enrich import EnrichmentCache, NetworkOwner, canonical_ip, to_frame
@@ -66,9 +66,8 @@ def _today(rows: list[Row], resolver: Resolver) -> None:
     envelope domain, one bulk check over its IPs."""
     wanted: dict[str, list[str]] = {}
     for row in rows:
-        row.own_envelope = bool(row.envelope) and organizational_domain(
-            row.envelope
-        ) == organizational_domain(row.header)
+        own = organizational_domain(row.envelope) == organizational_domain(row.header)
+        row.own_envelope = bool(row.envelope) and own
         if row.own_envelope and is_address(row.ip):
             wanted.setdefault(row.envelope, []).append(row.ip)
     verdicts: dict[tuple[str, str], str] = {}

@@ -1,9 +1,9 @@
 """Report rows reduced to their distinct verdict combinations, as plain values.
 
-`reduce_records(records)` is one vectorised groupby over the verdict columns (summing `count`), so
-everything after it works per distinct (domain, IP, verdicts) combination, never per report row;
-`rows_of` turns that small table into `Row` values. Missing columns count as empty, counts given as
-text as numbers.
+`reduce_records(records)` is one vectorised groupby over the verdict columns (`KEYS`, shared with
+the store in diagnostics/dmarc/_keys.py), summing `count`, so everything after it works per
+distinct (domain, IP, verdicts) combination, never per report row; `rows_of` turns that small
+table into `Row` values. Missing columns count as empty, counts given as text as numbers.
 """
 
 from __future__ import annotations
@@ -13,26 +13,11 @@ from typing import Any
 
 import pandas as pd
 
-from diagnostics.dmarc.categories import Category
+from diagnostics.dmarc._keys import KEYS
+from diagnostics.dmarc.explain._categories import Category
 from diagnostics.enrich import NetworkOwner
 
-__all__ = ["KEYS", "Row", "reduce_records", "rows_of"]
-
-# The verdict columns a diagnosis rests on; rows equal in all of them are one combination.
-KEYS = (
-    "policy_domain",
-    "header_from",
-    "source_ip",
-    "spf_domain",
-    "envelope_from",
-    "spf_result",
-    "spf_aligned",
-    "dkim_aligned",
-    "dkim_domains",
-    "dkim_results",
-    "override_reasons",
-    "disposition",
-)
+__all__ = ["Row", "reduce_records", "rows_of"]
 
 
 def _split(text: str) -> list[str]:

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from diagnostics.dmarc.actions import Action, ActionCode
-from diagnostics.dmarc.categories import Category
+from diagnostics.dmarc.explain._actions import Action, ActionCode
+from diagnostics.dmarc.explain._categories import Category
 from diagnostics.findings import Severity
 
 __all__ = ["Counts", "Diagnosis", "Evidence"]

@@ -13,11 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from diagnostics import providers as catalogue
-from diagnostics.dmarc import actions as fixes
-from diagnostics.dmarc.actions import Action
-from diagnostics.dmarc.categories import Category
-from diagnostics.dmarc.combos import Row
-from diagnostics.dmarc.sources import SourceId
+from diagnostics.dmarc.explain import _actions as fixes
+from diagnostics.dmarc.explain._actions import Action
+from diagnostics.dmarc.explain._categories import Category
+from diagnostics.dmarc.explain._combos import Row
+from diagnostics.dmarc.explain._sources import SourceId
 from diagnostics.dns import Resolver
 from diagnostics.findings import Severity
 from diagnostics.spf.analyze import analyze

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from diagnostics.dmarc.categories import Category
+from diagnostics.dmarc.explain._categories import Category
 from diagnostics.enrich import NetworkOwner
 from diagnostics.wording import plural
 
