@@ -30,8 +30,9 @@ from typing import Any
 from sqlalchemy import insert
 
 from bench import make_dmarc_corpus
-from diagnostics.dmarc import rollup, schema
 from diagnostics.dmarc.store import ReportStore
+from diagnostics.dmarc.store import _rollup as rollup
+from diagnostics.dmarc.store import _schema as schema
 from diagnostics.enrich import Enrichment
 
 MEMORY_TARGET_MB = 500

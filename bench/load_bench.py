@@ -69,8 +69,9 @@ from bench.streamlit_client import (
     date_range,
 )
 from diagnostics.database import PROJECT_ROOT
-from diagnostics.dmarc import rollup, schema
 from diagnostics.dmarc.store import ReportStore
+from diagnostics.dmarc.store import _rollup as rollup
+from diagnostics.dmarc.store import _schema as schema
 from tests.support.nameserver import LoopbackNameserver
 
 APP = PROJECT_ROOT / "app.py"

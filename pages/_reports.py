@@ -28,7 +28,7 @@ from admin.sample_reports import sample_reports
 from diagnostics.database import PROJECT_ROOT, database_url, default_sqlite_path
 from diagnostics.dmarc import FileResult, ImportSummary, ReportStore, StoreError
 from diagnostics.dmarc.explain import offline_names
-from diagnostics.dmarc.queries import Moment
+from diagnostics.dmarc.store import Moment
 from diagnostics.dns import Resolver
 from diagnostics.enrich import enrich, split_ips
 from diagnostics.export import csv_bytes

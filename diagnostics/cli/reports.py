@@ -20,9 +20,8 @@ from typing import Any
 import pandas as pd
 
 from diagnostics.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
-from diagnostics.dmarc.queries import bound
-from diagnostics.dmarc.store import ReportStore
-from diagnostics.dmarc.summary import FileResult
+from diagnostics.dmarc.store import FileResult, ReportStore
+from diagnostics.dmarc.store._queries import bound
 
 TOP_SOURCES = 10
 

@@ -9,10 +9,11 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select, update
 
-from diagnostics.dmarc import RECORD_COLUMNS, load_reports, schema
-from diagnostics.dmarc.ingest import input_files
+from diagnostics.dmarc import RECORD_COLUMNS, load_reports
 from diagnostics.dmarc.store import ReportStore
-from diagnostics.dmarc.summary import Outcome
+from diagnostics.dmarc.store import _schema as schema
+from diagnostics.dmarc.store._ingest import input_files
+from diagnostics.dmarc.store._summary import Outcome
 from diagnostics.enrich import Enrichment
 from tests.diagnostics.dmarc.conftest import SAMPLES
 from tests.diagnostics.dmarc.store_fixtures import *  # noqa: F403
@@ -255,7 +256,7 @@ def test_enrichment_cache_expires_and_replaces(db_url) -> None:
     now = [1_000_000.0]
     store = ReportStore(db_url)
     try:
-        from diagnostics.dmarc.enrichcache import SqlEnrichmentCache
+        from diagnostics.dmarc.store._enrichcache import SqlEnrichmentCache
 
         cache = SqlEnrichmentCache(store.engine, clock=lambda: now[0])
         cache.put_many([Enrichment(ip="192.0.2.1", reverse_dns="a.example", asn=64500)], ttl=60)

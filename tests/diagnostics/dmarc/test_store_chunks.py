@@ -24,8 +24,10 @@ from sqlalchemy.engine import URL
 from admin import Store
 from admin.passwords import Hasher
 from diagnostics.database import WRITE
-from diagnostics.dmarc import claims, rollup, schema
 from diagnostics.dmarc.store import ReportStore
+from diagnostics.dmarc.store import _claims as claims
+from diagnostics.dmarc.store import _rollup as rollup
+from diagnostics.dmarc.store import _schema as schema
 from diagnostics.secret import Secret
 from tests.diagnostics.dmarc.conftest import SAMPLES
 from tests.diagnostics.dmarc.store_fixtures import *  # noqa: F403

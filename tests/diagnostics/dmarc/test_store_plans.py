@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from diagnostics.dmarc import ReportStore, queries
+from diagnostics.dmarc import ReportStore
+from diagnostics.dmarc.store import _queries as queries
 
 COVERING = "USING COVERING INDEX ix_dmarc_records_domain_begin"
 ROLLUP = ("INDEX ix_dmarc_rollup_domain_begin", "COVERING INDEX ix_dmarc_rollup_verdicts")
@@ -48,7 +49,7 @@ def test_aggregations_read_the_rollup_by_its_index_and_never_the_records(
 
 
 def test_the_rollup_of_a_day_is_summed_from_the_covering_index(store) -> None:
-    from diagnostics.dmarc import rollup
+    from diagnostics.dmarc.store import _rollup as rollup
 
     query = rollup._summed(*rollup._on_day(rollup._r, "example.com", 19_000))
     plan = _plan(store, query)

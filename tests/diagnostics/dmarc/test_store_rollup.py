@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from sqlalchemy import delete, func, select, update
 
-from diagnostics.dmarc import schema
 from diagnostics.dmarc._keys import KEYS
 from diagnostics.dmarc.store import ReportStore
+from diagnostics.dmarc.store import _schema as schema
 from diagnostics.enrich import Enrichment
 from tests.diagnostics.dmarc.conftest import SAMPLES
 from tests.diagnostics.dmarc.store_fixtures import *  # noqa: F403

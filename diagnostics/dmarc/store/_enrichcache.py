@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterable
 from sqlalchemy import Connection, Engine, delete, insert, select
 
 from diagnostics.database import WRITE
-from diagnostics.dmarc import rollup, schema
+from diagnostics.dmarc.store import _rollup as rollup
+from diagnostics.dmarc.store import _schema as schema
 from diagnostics.enrich.row import Enrichment
 from diagnostics.errors import InvalidInput
 

@@ -44,10 +44,19 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from diagnostics.database import WRITE
-from diagnostics.dmarc import claims, rollup, schema
 from diagnostics.dmarc.parse import ReportBatch
-from diagnostics.dmarc.rows import RecordArrays, Row, failure_row, report_key, report_row, tls_row
-from diagnostics.dmarc.summary import FileResult
+from diagnostics.dmarc.store import _claims as claims
+from diagnostics.dmarc.store import _rollup as rollup
+from diagnostics.dmarc.store import _schema as schema
+from diagnostics.dmarc.store._records_to_rows import (
+    RecordArrays,
+    Row,
+    failure_row,
+    report_key,
+    report_row,
+    tls_row,
+)
+from diagnostics.dmarc.store._summary import FileResult
 
 log = logging.getLogger(__name__)
 

@@ -31,9 +31,11 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from diagnostics.database import WRITE, display_url, open_engine
-from diagnostics.dmarc import queries, rollup
-from diagnostics.dmarc.enrichcache import SqlEnrichmentCache
-from diagnostics.dmarc.ingest import (
+from diagnostics.dmarc.parse import DEFAULT_LIMITS, ParseLimits, ReportBatch, Source, load_reports
+from diagnostics.dmarc.store import _queries as queries
+from diagnostics.dmarc.store import _rollup as rollup
+from diagnostics.dmarc.store._enrichcache import SqlEnrichmentCache
+from diagnostics.dmarc.store._ingest import (
     DEFAULT_CHUNK_ROWS,
     compact,
     input_files,
@@ -41,10 +43,9 @@ from diagnostics.dmarc.ingest import (
     sweep,
     write_batch,
 )
-from diagnostics.dmarc.parse import DEFAULT_LIMITS, ParseLimits, ReportBatch, Source, load_reports
-from diagnostics.dmarc.queries import Moment, percent
-from diagnostics.dmarc.schema import StoreError, ensure_schema
-from diagnostics.dmarc.summary import FileResult, ImportSummary
+from diagnostics.dmarc.store._queries import Moment, percent
+from diagnostics.dmarc.store._schema import StoreError, ensure_schema
+from diagnostics.dmarc.store._summary import FileResult, ImportSummary
 from diagnostics.errors import DatabaseUnavailable
 from diagnostics.wording import plural
 

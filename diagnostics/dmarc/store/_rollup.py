@@ -45,8 +45,8 @@ from sqlalchemy import (
     update,
 )
 
-from diagnostics.dmarc import schema
-from diagnostics.dmarc.queries import DAY
+from diagnostics.dmarc.store import _schema as schema
+from diagnostics.dmarc.store._queries import DAY
 
 __all__ = [
     "Day",

@@ -262,7 +262,7 @@ class StoreError(DiagnosticsError, RuntimeError):
 
 def _fill_rollup(connection: Connection) -> None:
     # Imported here: rollup.py builds its SQL from the tables of this module.
-    from diagnostics.dmarc import rollup as rollup_module
+    from diagnostics.dmarc.store import _rollup as rollup_module
 
     # The rollup sums visible reports only, which it tells by columns of schema 3.
     _add_import_claims(connection)

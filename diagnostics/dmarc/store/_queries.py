@@ -28,8 +28,8 @@ from sqlalchemy import (
     true,
 )
 
-from diagnostics.dmarc import schema
 from diagnostics.dmarc._keys import KEYS
+from diagnostics.dmarc.store import _schema as schema
 from diagnostics.errors import InvalidInput
 
 DAY = 86_400
