@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select
 
 from diagnostics.database import WRITE
 from diagnostics.dmarc.store import _rollup as rollup
-from diagnostics.dmarc.store import _schema as schema
+from diagnostics.dmarc.store import _tables as tables
 from diagnostics.enrich.row import Enrichment
 from diagnostics.errors import InvalidInput
 
@@ -43,7 +43,7 @@ class SqlEnrichmentCache:
     def get_many(self, ips: Iterable[str]) -> dict[str, Enrichment]:
         wanted = list(dict.fromkeys(ips))
         now = self._clock()
-        table = schema.enrichment
+        table = tables.enrichment
         found: dict[str, Enrichment] = {}
         with self._engine.connect() as connection:
             for start in range(0, len(wanted), _SLICE):
@@ -77,7 +77,7 @@ class SqlEnrichmentCache:
 
     @staticmethod
     def _replace(connection: Connection, items: list[dict[str, object]]) -> None:
-        table = schema.enrichment
+        table = tables.enrichment
         for start in range(0, len(items), _SLICE):
             part = items[start : start + _SLICE]
             connection.execute(delete(table).where(table.c.ip.in_([v["ip"] for v in part])))
@@ -85,5 +85,5 @@ class SqlEnrichmentCache:
 
     def clear(self) -> None:
         with self._engine.connect() as connection, connection.begin():
-            connection.execute(delete(schema.enrichment))
+            connection.execute(delete(tables.enrichment))
             rollup.bump(connection)

@@ -6,7 +6,7 @@ no transaction larger than a chunk, so that a sign-in or a page never waits long
   transaction, each in its own savepoint: a report the database refuses part-way (its savepoint
   rolled back) leaves nothing behind and is rejected with a plain reason.
 - A larger report is written in steps. Its row first, claimed by this import (claims.py) and
-  invisible to every reader (schema.visible); then its records, a chunk per transaction, each
+  invisible to every reader (tables.visible); then its records, a chunk per transaction, each
   renewing the claim; then one short transaction makes it visible and adds it to the rollup. A
   report refused part-way is taken out again; a crash leaves an invisible partial report, which
   `sweep` (run by the next import, and by the store on open) removes.
@@ -47,7 +47,7 @@ from diagnostics.database import WRITE
 from diagnostics.dmarc.parse import ReportBatch
 from diagnostics.dmarc.store import _claims as claims
 from diagnostics.dmarc.store import _rollup as rollup
-from diagnostics.dmarc.store import _schema as schema
+from diagnostics.dmarc.store import _tables as tables
 from diagnostics.dmarc.store._records_to_rows import (
     RecordArrays,
     Row,
@@ -69,8 +69,8 @@ _TAKEN_OVER = (
 )
 _NO_RECORDS = np.arange(0)
 
-_p = schema.reports
-_r = schema.records
+_p = tables.reports
+_r = tables.records
 
 
 @dataclass
@@ -130,9 +130,9 @@ def write_batch(
                 result.records += stored
                 days.add((report["policy_domain"], rollup.day_of(report["begin_ts"])))
         for table, frame, convert, key in (
-            (schema.failure_reports, batch.failure_reports, failure_row, None),
+            (tables.failure_reports, batch.failure_reports, failure_row, None),
             # A TLS report is one row per policy; its rows are stored, and counted, together.
-            (schema.tls_reports, batch.tls_reports, tls_row, ("organization_name", "report_id")),
+            (tables.tls_reports, batch.tls_reports, tls_row, ("organization_name", "report_id")),
         ):
             groups: dict[object, list[Row]] = {}
             for position, (_, row) in enumerate(frame.iterrows()):
@@ -191,16 +191,16 @@ def sweep(engine: Engine, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> int:
     what a crash left. Each is first claimed for this sweep, so that two sweeps, or a sweep and
     a late importer, never both work on it. Returns how many were removed."""
     now = int(time.time())
-    staged = schema.rollup_pending
+    staged = tables.rollup_pending
     with engine.connect() as connection:
         found = connection.execute(
-            select(_p.c.id, _p.c.import_owner, _p.c.import_lease).where(~schema.visible())
+            select(_p.c.id, _p.c.import_owner, _p.c.import_lease).where(~tables.visible())
         ).all()
         # Staged rollup rows of a report made visible, whose import stopped before removing them.
         copied = connection.execute(
             select(staged.c.report_pk)
             .join(_p, _p.c.id == staged.c.report_pk)
-            .where(schema.visible())
+            .where(tables.visible())
             .distinct()
         ).scalars()
         copied_pks = [int(pk) for pk in copied]

@@ -2,9 +2,9 @@
 
 Each function builds one SELECT (pure, no I/O) and `read` runs it into a DataFrame. The aggregates
 (verdicts, volume by day, by source, by service) read `dmarc_rollup`, the records already summed per
-report start and verdict combination (schema.py): the same sums from a several times smaller
+report start and verdict combination (_tables.py): the same sums from a several times smaller
 table. Percentages are 0-100 and computed from sums the database returns; a day is the UTC day a
-report's period begins. A report an import is still writing is in none of them (schema.visible):
+report's period begins. A report an import is still writing is in none of them (tables.visible):
 the aggregates read the rollup, which sums visible reports only, and the rest ask for them.
 DMARC pass means the receiver found DKIM or SPF aligned and passing (`dkim_aligned` or `spf_aligned`
 is "pass"), as RFC 7489 section 6.6.2 defines it.
@@ -29,16 +29,16 @@ from sqlalchemy import (
 )
 
 from diagnostics.dmarc._keys import KEYS
-from diagnostics.dmarc.store import _schema as schema
+from diagnostics.dmarc.store import _tables as tables
+from diagnostics.dmarc.store._tables import DAY
 from diagnostics.errors import InvalidInput
 
-DAY = 86_400
 Moment = date | datetime | str | pd.Timestamp | None
 
-_r = schema.records
-_p = schema.reports
-_e = schema.enrichment
-_u = schema.rollup
+_r = tables.records
+_p = tables.reports
+_e = tables.enrichment
+_u = tables.rollup
 # A report's import bookkeeping, always NULL in what readers see: not one of its columns.
 _CLAIM = ("import_owner", "import_lease")
 
@@ -110,7 +110,7 @@ def records_query(
     query = (
         select(*report_columns, *record_columns, _r.c.report_pk)
         .join_from(_r, _p, _r.c.report_pk == _p.c.id)
-        .where(_period(_r.c.begin_ts, domain, start, end), schema.visible())
+        .where(_period(_r.c.begin_ts, domain, start, end), tables.visible())
         .order_by(_r.c.begin_ts, _r.c.report_pk, _r.c.id)
     )
     if report_pk is not None:
@@ -140,7 +140,7 @@ def policies_query(domain: str | None, start: Moment, end: Moment) -> Select[Any
     is what receivers applied last (explain's fallback when DNS has no DMARC record)."""
     return (
         select(_p.c.policy_domain, _p.c.policy_p, func.max(_p.c.begin_ts).label("latest"))
-        .where(_period(_p.c.begin_ts, domain, start, end), schema.visible())
+        .where(_period(_p.c.begin_ts, domain, start, end), tables.visible())
         .group_by(_p.c.policy_domain, _p.c.policy_p)
     )
 
@@ -213,7 +213,7 @@ def by_service_query(domain: str | None, start: Moment, end: Moment) -> Select[A
 def reports_query(domain: str | None, start: Moment, end: Moment) -> Select[Any]:
     return (
         select(*(c for c in _p.c if c.name not in _CLAIM))
-        .where(_period(_p.c.begin_ts, domain, start, end), schema.visible())
+        .where(_period(_p.c.begin_ts, domain, start, end), tables.visible())
         .order_by(_p.c.begin_ts, _p.c.id)
     )
 
@@ -228,14 +228,14 @@ def domains_query() -> Select[Any]:
             func.min(_p.c.begin_ts).label("first_begin_ts"),
             func.max(_p.c.end_ts).label("last_end_ts"),
         )
-        .where(schema.visible())
+        .where(tables.visible())
         .group_by(_p.c.policy_domain)
         .order_by(_p.c.policy_domain)
     )
 
 
 def failure_reports_query(domain: str | None, start: Moment, end: Moment) -> Select[Any]:
-    t = schema.failure_reports
+    t = tables.failure_reports
     where: list[ColumnElement[bool]] = []
     if domain is not None:
         where.append(t.c.reported_domain == domain.strip().lower().rstrip("."))
@@ -249,7 +249,7 @@ def failure_reports_query(domain: str | None, start: Moment, end: Moment) -> Sel
 
 
 def tls_reports_query(domain: str | None, start: Moment, end: Moment) -> Select[Any]:
-    t = schema.tls_reports
+    t = tables.tls_reports
     columns = [c for c in t.c if c.name not in ("id", "fingerprint")]
     return (
         select(*columns)

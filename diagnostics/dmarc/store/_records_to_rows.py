@@ -1,7 +1,7 @@
 """Turn a `ReportBatch`'s DataFrames into the row dicts the store's tables take. Pure: no database.
 
 Missing values become None, times integer Unix seconds, and a report's duplicate key parts ""
-when absent (see schema.py). Record columns are converted once per batch into plain object arrays,
+when absent (see _tables.py). Record columns are converted once per batch into plain object arrays,
 and rows are then cut from them chunk by chunk, so a 200,000-record report never exists as 200,000
 dicts at once.
 """

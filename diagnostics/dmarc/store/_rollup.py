@@ -5,7 +5,7 @@ Two steps, both the same SQL on SQLite and PostgreSQL:
 
 - `add`: a report's own records, summed, in the transaction that stores the report. The rollup is
   then right at once, but holds a row per report and verdict, as many as the records when every
-  receiver reports the same senders. Only visible reports are ever summed (schema.visible). A
+  receiver reports the same senders. Only visible reports are ever summed (tables.visible). A
   report imported in chunks has each chunk summed as it is written (`stage`), into a table no
   reader looks at; the transaction that makes the report visible copies those rows (`publish`).
 - `refresh` (compaction): a UTC day re-summed from its records, so the rows of all the reports of
@@ -45,8 +45,8 @@ from sqlalchemy import (
     update,
 )
 
-from diagnostics.dmarc.store import _schema as schema
-from diagnostics.dmarc.store._queries import DAY
+from diagnostics.dmarc.store import _tables as tables
+from diagnostics.dmarc.store._tables import DAY
 
 __all__ = [
     "Day",
@@ -68,10 +68,10 @@ __all__ = [
 # (policy_domain, UTC day number = begin_ts // DAY); day None is the reports without a start.
 Day = tuple[str, int | None]
 
-_r = schema.records
-_p = schema.reports
-_u = schema.rollup
-_s = schema.rollup_pending
+_r = tables.records
+_p = tables.reports
+_u = tables.rollup
+_s = tables.rollup_pending
 # The rollup's columns that copy a record's value and group it.
 _GROUPED = [c.name for c in _u.c if c.name not in ("id", "end_ts", "count")]
 
@@ -82,7 +82,7 @@ def _summed(*where: ColumnElement[bool]) -> Select[tuple[object, ...]]:
         select(*grouped, func.max(_p.c.end_ts), func.sum(_r.c["count"]))
         .join_from(_r, _p, _r.c.report_pk == _p.c.id)
         # A report still being imported is summed when it becomes visible (`add`), not before.
-        .where(schema.visible(), *where)
+        .where(tables.visible(), *where)
         .group_by(*grouped)
     )
 
@@ -181,7 +181,7 @@ def reports_on(connection: Connection, day: Day) -> int:
     a day of one report has about one row per verdict combination already (one exactly, unless
     it was staged chunk by chunk and a combination recurs in two chunks, which receivers, who
     aggregate their rows, hardly ever send)."""
-    query = select(func.count()).select_from(_p).where(schema.visible(), *_on_day(_p, *day))
+    query = select(func.count()).select_from(_p).where(tables.visible(), *_on_day(_p, *day))
     return int(connection.execute(query).scalar_one())
 
 
@@ -237,11 +237,11 @@ def day_of(begin_ts: int | None) -> int | None:
 def bump(connection: Connection) -> None:
     """Count one write; readers holding results of an older generation know to drop them."""
     connection.execute(
-        update(schema.store_state).values(generation=schema.store_state.c.generation + 1)
+        update(tables.store_state).values(generation=tables.store_state.c.generation + 1)
     )
 
 
 def generation(connection: Connection) -> int:
     """How many writes the store has seen (0 for a new store)."""
-    found = connection.execute(select(schema.store_state.c.generation)).scalar()
+    found = connection.execute(select(tables.store_state.c.generation)).scalar()
     return int(found or 0)

@@ -46,6 +46,7 @@ from diagnostics.dmarc.store._ingest import (
 from diagnostics.dmarc.store._queries import Moment, percent
 from diagnostics.dmarc.store._schema import StoreError, ensure_schema
 from diagnostics.dmarc.store._summary import FileResult, ImportSummary
+from diagnostics.dmarc.store._tables import DAY
 from diagnostics.errors import DatabaseUnavailable
 from diagnostics.wording import plural
 
@@ -239,9 +240,7 @@ class ReportStore:
         """day (UTC midnight), messages, dmarc_pass, dmarc_fail, dmarc_pass_pct: one row per day
         with reports."""
         frame = self._read(queries.volume_by_day_query(domain, start, end))
-        frame["day"] = pd.to_datetime(
-            frame["day"].astype("int64") * queries.DAY, unit="s", utc=True
-        )
+        frame["day"] = pd.to_datetime(frame["day"].astype("int64") * DAY, unit="s", utc=True)
         frame = _integers(frame, "messages", "dmarc_pass")
         frame["dmarc_fail"] = frame["messages"] - frame["dmarc_pass"]
         frame["dmarc_pass_pct"] = percent(frame["dmarc_pass"], frame["messages"])

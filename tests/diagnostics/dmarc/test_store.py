@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 from diagnostics.dmarc import RECORD_COLUMNS, load_reports
 from diagnostics.dmarc.store import ReportStore
 from diagnostics.dmarc.store import _schema as schema
+from diagnostics.dmarc.store import _tables as tables
 from diagnostics.dmarc.store._ingest import input_files
 from diagnostics.dmarc.store._summary import Outcome
 from diagnostics.enrich import Enrichment
@@ -131,9 +132,9 @@ def test_a_report_the_database_refuses_midway_leaves_nothing(make_store, tmp_pat
     assert "none of it was stored" in by_name[LARGE.name].line
     assert by_name[USSSA.name].outcome is Outcome.IMPORTED
     with store.engine.connect() as connection:
-        stored_reports = connection.execute(select(schema.reports.c.report_id)).scalars().all()
+        stored_reports = connection.execute(select(tables.reports.c.report_id)).scalars().all()
         stored_records = connection.execute(
-            select(func.count()).select_from(schema.records)
+            select(func.count()).select_from(tables.records)
         ).scalar()
     assert stored_reports == [batch.reports.loc[1, "report_id"]]
     assert stored_records == 2
@@ -282,7 +283,7 @@ def test_reopening_keeps_data_and_a_newer_schema_is_refused(db_url) -> None:
     second = ReportStore(db_url)
     assert len(second.records()) == 2
     with second.engine.begin() as connection:
-        connection.execute(update(schema.schema_version).values(version=99))
+        connection.execute(update(tables.schema_version).values(version=99))
     second.close()
     with pytest.raises(schema.StoreError, match="newer than this program"):
         ReportStore(db_url)
@@ -305,7 +306,7 @@ def test_an_upgrade_step_runs_once_and_keeps_data(db_url, monkeypatch) -> None:
         assert found == schema.SCHEMA_VERSION
         again = schema.ensure_schema(connection, target=schema.SCHEMA_VERSION + 1)
         assert again == schema.SCHEMA_VERSION + 1
-        version = connection.execute(select(schema.schema_version.c.version)).scalar()
+        version = connection.execute(select(tables.schema_version.c.version)).scalar()
     assert ran == [1]
     assert version == schema.SCHEMA_VERSION + 1
     assert len(store.records()) == 2

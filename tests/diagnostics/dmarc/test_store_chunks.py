@@ -28,6 +28,7 @@ from diagnostics.dmarc.store import ReportStore
 from diagnostics.dmarc.store import _claims as claims
 from diagnostics.dmarc.store import _rollup as rollup
 from diagnostics.dmarc.store import _schema as schema
+from diagnostics.dmarc.store import _tables as tables
 from diagnostics.secret import Secret
 from tests.diagnostics.dmarc.conftest import SAMPLES
 from tests.diagnostics.dmarc.store_fixtures import *  # noqa: F403
@@ -64,7 +65,7 @@ def _counts(url: str | URL) -> dict[str, int]:
                 table.name: int(
                     connection.execute(select(func.count()).select_from(table)).scalar_one()
                 )
-                for table in (schema.reports, schema.records, schema.rollup_pending)
+                for table in (tables.reports, tables.records, tables.rollup_pending)
             }
     finally:
         engine.dispose()
@@ -303,13 +304,13 @@ def test_a_store_from_before_chunked_imports_is_upgraded_with_its_data(
         connection.execute(text("DROP TABLE dmarc_rollup_pending"))
         for column in ("import_owner", "import_lease"):
             connection.execute(text(f"ALTER TABLE dmarc_reports DROP COLUMN {column}"))
-        connection.execute(update(schema.schema_version).values(version=2))
+        connection.execute(update(tables.schema_version).values(version=2))
     store.close()
 
     reopened = ReportStore(db_url, chunk_rows=500)
     try:
         with reopened.engine.connect() as connection:
-            version = connection.execute(select(schema.schema_version.c.version)).scalar()
+            version = connection.execute(select(tables.schema_version.c.version)).scalar()
         assert version == schema.SCHEMA_VERSION == 3
         assert len(reopened.records()) == LARGE_RECORDS  # stored before: complete, visible
         summary = reopened.import_paths([write_aggregate(tmp_path / "after.xml", 3_000)])

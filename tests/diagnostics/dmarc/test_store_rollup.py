@@ -13,6 +13,7 @@ from sqlalchemy import delete, func, select, update
 from diagnostics.dmarc._keys import KEYS
 from diagnostics.dmarc.store import ReportStore
 from diagnostics.dmarc.store import _schema as schema
+from diagnostics.dmarc.store import _tables as tables
 from diagnostics.enrich import Enrichment
 from tests.diagnostics.dmarc.conftest import SAMPLES
 from tests.diagnostics.dmarc.store_fixtures import *  # noqa: F403
@@ -39,7 +40,7 @@ def _sums_from_verdicts(store: ReportStore, domain: str | None = None, start=Non
 
 def _rollup_rows(store: ReportStore) -> int:
     with store.engine.connect() as connection:
-        return int(connection.execute(select(func.count()).select_from(schema.rollup)).scalar_one())
+        return int(connection.execute(select(func.count()).select_from(tables.rollup)).scalar_one())
 
 
 def test_one_import_sums_like_the_records(store: ReportStore) -> None:
@@ -81,9 +82,9 @@ def test_a_store_from_before_the_rollup_is_upgraded_with_its_data(db_url) -> Non
     want = _sums_from_records(store)
     # Back to schema 1: no rollup, no generation.
     with store.engine.begin() as connection:
-        connection.execute(delete(schema.rollup))
-        connection.execute(delete(schema.store_state))
-        connection.execute(update(schema.schema_version).values(version=1))
+        connection.execute(delete(tables.rollup))
+        connection.execute(delete(tables.store_state))
+        connection.execute(update(tables.schema_version).values(version=1))
     store.close()
 
     reopened = ReportStore(db_url)
@@ -92,7 +93,7 @@ def test_a_store_from_before_the_rollup_is_upgraded_with_its_data(db_url) -> Non
         pd.testing.assert_series_equal(_sums_from_verdicts(reopened), want)
         assert reopened.generation() == 0
         with reopened.engine.connect() as connection:
-            version = connection.execute(select(schema.schema_version.c.version)).scalar()
+            version = connection.execute(select(tables.schema_version.c.version)).scalar()
         assert version == schema.SCHEMA_VERSION
     finally:
         reopened.close()
