@@ -16,7 +16,7 @@ from diagnostics import providers as catalogue
 from diagnostics.dmarc.explain import _actions as fixes
 from diagnostics.dmarc.explain._actions import Action
 from diagnostics.dmarc.explain._categories import Category
-from diagnostics.dmarc.explain._combos import Row
+from diagnostics.dmarc.explain._combos import Combination
 from diagnostics.dmarc.explain._sources import SourceId
 from diagnostics.dns import Resolver
 from diagnostics.findings import Severity
@@ -28,14 +28,14 @@ __all__ = ["NOTHING", "Advisor", "Draft", "Group"]
 
 @dataclass
 class Group:
-    """The combinations (`Row`s) of one diagnosis."""
+    """The combinations (`Combination`s) of one diagnosis."""
 
-    rows: list[Row] = field(default_factory=list)
+    rows: list[Combination] = field(default_factory=list)
 
     def messages(self) -> int:
         return sum(r.messages for r in self.rows)
 
-    def count(self, key: Callable[[Row], str]) -> Counter[str]:
+    def count(self, key: Callable[[Combination], str]) -> Counter[str]:
         counter: Counter[str] = Counter()
         for row in self.rows:
             counter[key(row)] += row.messages

@@ -3,7 +3,7 @@
 `reduce_records(records)` is one vectorised groupby over the verdict columns (`KEYS`, shared with
 the store in diagnostics/dmarc/_keys.py), summing `count`, so everything after it works per
 distinct (domain, IP, verdicts) combination, never per report row; `rows_of` turns that small
-table into `Row` values. Missing columns count as empty, counts given as text as numbers.
+table into `Combination` values. Missing columns count as empty, counts given as text as numbers.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from diagnostics.dmarc._keys import KEYS
 from diagnostics.dmarc.explain._categories import Category
 from diagnostics.enrich import NetworkOwner
 
-__all__ = ["Row", "reduce_records", "rows_of"]
+__all__ = ["Combination", "reduce_records", "rows_of"]
 
 
 def _split(text: str) -> list[str]:
@@ -50,7 +50,7 @@ def reduce_records(records: pd.DataFrame) -> pd.DataFrame:
 
 
 @dataclass
-class Row:
+class Combination:
     """One combination: the verdicts, the messages summed over its report rows, and what
     `explain` learns about it (today's SPF verdict, the category)."""
 
@@ -77,8 +77,8 @@ class Row:
     owner: NetworkOwner | None = None  # whose network the address is in, when no provider claims it
 
 
-def rows_of(reduced: pd.DataFrame) -> list[Row]:
-    out: list[Row] = []
+def rows_of(reduced: pd.DataFrame) -> list[Combination]:
+    out: list[Combination] = []
     has_first = "first_seen" in reduced.columns
     has_last = "last_seen" in reduced.columns
     for rec in reduced.to_dict("records"):
@@ -88,7 +88,7 @@ def rows_of(reduced: pd.DataFrame) -> list[Row]:
         envelope = _text(rec["spf_domain"]).lower() or _text(rec["envelope_from"]).lower() or header
         envelope = envelope.rpartition("@")[2]
         out.append(
-            Row(
+            Combination(
                 domain=domain,
                 header=header,
                 ip=_text(rec["source_ip"]),

@@ -39,7 +39,7 @@ from diagnostics import providers as catalogue
 from diagnostics.dmarc.explain import _actions as fixes
 from diagnostics.dmarc.explain._advice import NOTHING, Advisor, Draft, Group
 from diagnostics.dmarc.explain._categories import Category, Signals, classify, severity_of
-from diagnostics.dmarc.explain._combos import Row, reduce_records, rows_of
+from diagnostics.dmarc.explain._combos import Combination, reduce_records, rows_of
 from diagnostics.dmarc.explain._diagnosis import Counts, Diagnosis, Evidence
 from diagnostics.dmarc.explain._policy import reported_policies
 from diagnostics.dmarc.explain._readiness import NOT_LEGITIMATE, readiness
@@ -61,7 +61,7 @@ from diagnostics.spf.compile import compile as compile_spf
 __all__ = ["Diagnosis", "Evidence", "explain"]
 
 
-def _today(rows: list[Row], resolver: Resolver) -> None:
+def _today(rows: list[Combination], resolver: Resolver) -> None:
     """Fill `authorized_today` for rows whose envelope domain is the customer's: one compile per
     envelope domain, one bulk check over its IPs."""
     wanted: dict[str, list[str]] = {}
@@ -82,7 +82,7 @@ def _today(rows: list[Row], resolver: Resolver) -> None:
 
 
 def _hosted(
-    rows: list[Row], sources: dict[str, SourceId], resolver: Resolver
+    rows: list[Combination], sources: dict[str, SourceId], resolver: Resolver
 ) -> dict[str, Hosting]:
     """Per domain, the mailbox providers its MX (or its organization's) points at; asked only for
     domains that mailbox-provider addresses sent for."""
@@ -90,7 +90,9 @@ def _hosted(
     return {d: mailbox_hosting([d, organizational_domain(d)], resolver) for d in sorted(domains)}
 
 
-def _classify(rows: list[Row], sources: dict[str, SourceId], hosted: dict[str, Hosting]) -> None:
+def _classify(
+    rows: list[Combination], sources: dict[str, SourceId], hosted: dict[str, Hosting]
+) -> None:
     for row in rows:
         source = sources[row.ip]
         key, service_type = source.provider, source.service_type
@@ -200,7 +202,7 @@ def explain(
     return diagnoses
 
 
-def _cached(rows: list[Row], cache: EnrichmentCache) -> pd.DataFrame | None:
+def _cached(rows: list[Combination], cache: EnrichmentCache) -> pd.DataFrame | None:
     """The cache's rows for the sources' addresses, keyed by the address as the reports spell it."""
     spelled: dict[str, str] = {}
     for row in rows:
@@ -295,7 +297,7 @@ def _diagnosis(d: Draft, total: int, advisor: Advisor, platform_name: str) -> Di
     )
 
 
-def _owners(rows: list[Row]) -> list[NetworkOwner]:
+def _owners(rows: list[Combination]) -> list[NetworkOwner]:
     """The distinct network owners of the rows' addresses, most messages first."""
     weight: Counter[NetworkOwner] = Counter()
     for row in rows:

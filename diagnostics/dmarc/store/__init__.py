@@ -8,12 +8,16 @@ DataFrames. It explains nothing itself: `diagnostics.dmarc.explain` reads the re
 
     store = ReportStore("sqlite:///data/desk.sqlite")
     summary = store.import_paths(["reports/"])
+
+`Progress` is the parser's callback type (progress(done, total, name) after each input), exported
+here too for callers of `import_paths`.
 """
 
+from diagnostics.dmarc.parse import Progress
 from diagnostics.dmarc.store._enrichcache import SqlEnrichmentCache
 from diagnostics.dmarc.store._queries import Moment
 from diagnostics.dmarc.store._schema import StoreError
-from diagnostics.dmarc.store._store import Progress, ReportStore
+from diagnostics.dmarc.store._store import ReportStore
 from diagnostics.dmarc.store._summary import FileResult, ImportSummary, Outcome
 
 __all__ = [

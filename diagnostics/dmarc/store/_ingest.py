@@ -50,7 +50,7 @@ from diagnostics.dmarc.store import _rollup as rollup
 from diagnostics.dmarc.store import _tables as tables
 from diagnostics.dmarc.store._records_to_rows import (
     RecordArrays,
-    Row,
+    TableRow,
     failure_row,
     report_key,
     report_row,
@@ -134,7 +134,7 @@ def write_batch(
             # A TLS report is one row per policy; its rows are stored, and counted, together.
             (tables.tls_reports, batch.tls_reports, tls_row, ("organization_name", "report_id")),
         ):
-            groups: dict[object, list[Row]] = {}
+            groups: dict[object, list[TableRow]] = {}
             for position, (_, row) in enumerate(frame.iterrows()):
                 values = _only(table, convert(row, now))
                 group = (values["source"], *(values[k] for k in key)) if key else position
@@ -293,7 +293,7 @@ def _exists(connection: Connection, key: tuple[str, str, str]) -> bool:
 
 def _write_report(
     connection: Connection,
-    report: Row,
+    report: TableRow,
     arrays: RecordArrays | None,
     positions: np.ndarray,
     chunk_rows: int,
@@ -330,7 +330,7 @@ class _TakenOver(Exception):
 
 
 def _write_large(
-    engine: Engine, report: Row, arrays: RecordArrays, positions: np.ndarray, chunk_rows: int
+    engine: Engine, report: TableRow, arrays: RecordArrays, positions: np.ndarray, chunk_rows: int
 ) -> int | str | None:
     """`_write_report` in steps, for a report of more than `chunk_rows` records: claimed and
     invisible until its last records are in (module docstring)."""
@@ -385,7 +385,7 @@ def _write_large(
     return stored
 
 
-def _constants(pk: object, report: Row) -> Row:
+def _constants(pk: object, report: TableRow) -> TableRow:
     return {
         "report_pk": pk,
         "policy_domain": report["policy_domain"],
@@ -432,7 +432,7 @@ def _discard(writer: Engine, pk: int, claim: str, chunk_rows: int) -> None:
                 return
 
 
-def _write_rows(connection: Connection, table: Table, rows: list[Row]) -> bool | None:
+def _write_rows(connection: Connection, table: Table, rows: list[TableRow]) -> bool | None:
     """Rows of one report, by fingerprint: True stored, None all already stored (a duplicate),
     False refused by the database (then none of them is stored)."""
     fingerprints = [row["fingerprint"] for row in rows]
@@ -458,7 +458,7 @@ def _write_rows(connection: Connection, table: Table, rows: list[Row]) -> bool |
     return True
 
 
-def _only(table: Table, row: Row) -> Row:
+def _only(table: Table, row: TableRow) -> TableRow:
     return {name: value for name, value in row.items() if name in table.c}
 
 

@@ -21,7 +21,8 @@ import pandas as pd
 from diagnostics.dmarc.parse._columns import ROW_TEXT_COLUMNS
 from diagnostics.enrich.addresses import canonical_ip
 
-Row = dict[str, Any]
+# One row as a table of the store takes it: column name -> value.
+TableRow = dict[str, Any]
 
 # Per-record columns stored in dmarc_records (the report-level ones come from dmarc_reports).
 RECORD_VALUE_COLUMNS: tuple[str, ...] = (ROW_TEXT_COLUMNS[0], "count", *ROW_TEXT_COLUMNS[1:])
@@ -84,10 +85,10 @@ def report_key(row: pd.Series) -> tuple[str, str, str]:
     )
 
 
-def report_row(row: pd.Series, imported_at: int) -> Row:
+def report_row(row: pd.Series, imported_at: int) -> TableRow:
     """The dmarc_reports row of one row of `ReportBatch.reports`."""
     org_name, report_id, domain = report_key(row)
-    out: Row = {"org_name": org_name, "report_id": report_id, "policy_domain": domain}
+    out: TableRow = {"org_name": org_name, "report_id": report_id, "policy_domain": domain}
     out.update({name: text(row[name]) for name in _REPORT_TEXT})
     pct = row["policy_pct"]
     out.update(
@@ -141,7 +142,9 @@ class RecordArrays:
             return np.arange(start, stop)
         return np.flatnonzero(self._index == report_index)
 
-    def chunks(self, positions: np.ndarray, constants: Row, size: int) -> Iterator[list[Row]]:
+    def chunks(
+        self, positions: np.ndarray, constants: TableRow, size: int
+    ) -> Iterator[list[TableRow]]:
         """Row dicts for `positions`, `size` at a time, each with `constants` added."""
         names: Sequence[str] = (*RECORD_VALUE_COLUMNS, *constants)
         for start in range(0, len(positions), size):
@@ -151,14 +154,14 @@ class RecordArrays:
             yield [dict(zip(names, values, strict=False)) for values in zip(*columns, strict=False)]
 
 
-def fingerprint(row: Row) -> str:
+def fingerprint(row: TableRow) -> str:
     """A stable sha256 of a row's values (failure and TLS reports have no key of their own)."""
     data = json.dumps({k: row[k] for k in sorted(row)}, default=str, sort_keys=True)
     return hashlib.sha256(data.encode()).hexdigest()
 
 
-def failure_row(row: pd.Series, imported_at: int) -> Row:
-    out: Row = {name: text(row[name]) for name in row.index if name not in ("arrival_date",)}
+def failure_row(row: pd.Series, imported_at: int) -> TableRow:
+    out: TableRow = {name: text(row[name]) for name in row.index if name not in ("arrival_date",)}
     out["arrival_ts"] = unix(row["arrival_date"])
     # The file name is not part of the report: the same email uploaded twice is one report.
     out["fingerprint"] = fingerprint({k: v for k, v in out.items() if k != "source"})
@@ -166,8 +169,8 @@ def failure_row(row: pd.Series, imported_at: int) -> Row:
     return out
 
 
-def tls_row(row: pd.Series, imported_at: int) -> Row:
-    out: Row = {
+def tls_row(row: pd.Series, imported_at: int) -> TableRow:
+    out: TableRow = {
         name: text(row[name])
         for name in row.index
         if name not in ("begin", "end", "successful_sessions", "failed_sessions")

@@ -31,7 +31,14 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from diagnostics.database import WRITE, display_url, open_engine
-from diagnostics.dmarc.parse import DEFAULT_LIMITS, ParseLimits, ReportBatch, Source, load_reports
+from diagnostics.dmarc.parse import (
+    DEFAULT_LIMITS,
+    ParseLimits,
+    Progress,
+    ReportBatch,
+    Source,
+    load_reports,
+)
 from diagnostics.dmarc.store import _queries as queries
 from diagnostics.dmarc.store import _rollup as rollup
 from diagnostics.dmarc.store._enrichcache import SqlEnrichmentCache
@@ -51,9 +58,6 @@ from diagnostics.errors import DatabaseUnavailable
 from diagnostics.wording import plural
 
 READ_WORK_MEM = "64MB"
-
-# progress(done, total, name) after each input file, like `load_reports`.
-Progress = Callable[[int, int, str], None]
 
 
 log = logging.getLogger(__name__)
