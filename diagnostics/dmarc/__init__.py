@@ -12,7 +12,8 @@ Three layers, each a subpackage, each exporting its public names (all of them ar
 - `explain/`: why each source passes or fails and what to change; DNS through `resolver=`.
 - `store/`: the report store, the only part that imports SQLAlchemy. It is imported on first use
   of one of its names, so parsing and explaining never load SQLAlchemy.
-What they share (the verdict columns) is in `_keys.py`.
+What they share (the verdict columns) is in `_keys.py`. `record.py` is a domain's DMARC record in
+DNS (parse_dmarc, check_dmarc), which the explainer's policy step and diagnostics.health read.
 
 `diagnostics.dmarc.explain` is the function; its layer is imported by module path
 (`from diagnostics.dmarc.explain import Category`).

@@ -5,7 +5,7 @@
     blockers(diagnoses) -> list of (source, category)                      legitimate sources that fail
     reported_policies(records) -> {policy domain: p=}                     what receivers applied
 
-The record is found and parsed by `diagnostics.dmarc_record` (organizational-domain fallback
+The record is found and parsed by `diagnostics.dmarc.record` (organizational-domain fallback
 included); this module only decides the next step and writes the next record with every other tag
 kept, in order. For a subdomain that inherits its policy, the next record goes on the subdomain
 itself (_dmarc.SUBDOMAIN), so the rest of the organization is not changed by it. The step is advised only when every legitimate
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from diagnostics.dmarc_record import check_dmarc
+from diagnostics.dmarc.record import check_dmarc
 from diagnostics.dns import Resolver
 
 __all__ = ["DmarcPolicy", "next_policy", "read_policy", "reported_policies"]
@@ -45,7 +45,7 @@ def read_policy(
     domain: str, *, resolver: Resolver | None = None, fallback: str | None = None
 ) -> DmarcPolicy:
     """The DMARC policy receivers apply to `domain` now (its own record, or its organizational
-    domain's sp= by fallback, as `dmarc_record.check_dmarc` finds it); `fallback` (the reports'
+    domain's sp= by fallback, as `record.check_dmarc` finds it); `fallback` (the reports'
     p=) when DNS has no usable record."""
     check = check_dmarc(domain, resolver=resolver)
     record = check.record

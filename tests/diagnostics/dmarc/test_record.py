@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from diagnostics.dmarc_record import (
+from diagnostics.dmarc.record import (
     check_dmarc,
     check_dmarc_async,
     parse_dmarc,
