@@ -26,7 +26,7 @@ from diagnostics.dmarc.parse._tls import parse_tls_report
 from diagnostics.errors import InvalidInput, ReportError
 from diagnostics.idn import domain_name, unicode_form, with_unicode
 from tests.diagnostics.dmarc.conftest import SAMPLES
-from tests.diagnostics.dmarc.store_fixtures import *  # noqa: F403  (db_url stores)
+from tests.diagnostics.dmarc.store.store_fixtures import *  # noqa: F403  (db_url stores)
 from tests.support.hostile import hostile_report
 
 ZWSP = "\u200b"

@@ -20,7 +20,7 @@ from diagnostics.dmarc import Diagnosis, explain, readiness
 from diagnostics.dmarc.explain import Category
 from tests.support.nameserver import LoopbackNameserver
 
-SCENARIOS = Path(__file__).parents[2] / "scenarios"
+SCENARIOS = Path(__file__).parents[3] / "scenarios"
 PROVIDER_ZONE = yaml.safe_load((SCENARIOS / "_providers.yaml").read_text())
 FILES = sorted(p for p in SCENARIOS.glob("*.yaml") if not p.name.startswith("_"))
 

@@ -18,13 +18,11 @@ from diagnostics.dmarc.explain._actions import custom_return_path
 from diagnostics.dmarc.explain._categories import Signals, classify
 from diagnostics.dmarc.explain._policy import next_policy
 from diagnostics.errors import InvalidInput
-from tests.diagnostics.dmarc.conftest import record_row
+from tests.diagnostics.dmarc.conftest import SAMPLES, record_row
 from tests.support.nameserver import LoopbackNameserver
 
-from .conftest import SAMPLES
-
 PROVIDER_ZONE = yaml.safe_load(
-    (Path(__file__).parents[2] / "scenarios" / "_providers.yaml").read_text()
+    (Path(__file__).parents[3] / "scenarios" / "_providers.yaml").read_text()
 )
 Start = Callable[..., LoopbackNameserver]
 

@@ -22,7 +22,7 @@ from tests.diagnostics.dmarc.conftest import record_row
 from tests.support.nameserver import LoopbackNameserver
 
 PROVIDER_ZONE = yaml.safe_load(
-    (Path(__file__).parents[2] / "scenarios" / "_providers.yaml").read_text()
+    (Path(__file__).parents[3] / "scenarios" / "_providers.yaml").read_text()
 )
 Start = Callable[..., LoopbackNameserver]
 

@@ -9,9 +9,9 @@ import yaml
 from admin.sample_reports import sample_reports
 from diagnostics.dmarc import ReportStore, explain
 
-DATA = Path(__file__).resolve().parents[2] / "data" / "dmarc" / "aggregate"
+DATA = Path(__file__).resolve().parents[3] / "data" / "dmarc" / "aggregate"
 PROVIDERS = yaml.safe_load(
-    (Path(__file__).resolve().parents[2] / "scenarios" / "_providers.yaml").read_text()
+    (Path(__file__).resolve().parents[3] / "scenarios" / "_providers.yaml").read_text()
 )
 
 

@@ -16,7 +16,7 @@ from diagnostics.dmarc.store import _schema as schema
 from diagnostics.dmarc.store import _tables as tables
 from diagnostics.enrich import Enrichment
 from tests.diagnostics.dmarc.conftest import SAMPLES
-from tests.diagnostics.dmarc.store_fixtures import *  # noqa: F403
+from tests.diagnostics.dmarc.store.store_fixtures import *  # noqa: F403
 
 FILES = sorted((SAMPLES / "aggregate").iterdir())
 

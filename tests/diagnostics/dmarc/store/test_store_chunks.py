@@ -31,10 +31,10 @@ from diagnostics.dmarc.store import _schema as schema
 from diagnostics.dmarc.store import _tables as tables
 from diagnostics.secret import Secret
 from tests.diagnostics.dmarc.conftest import SAMPLES
-from tests.diagnostics.dmarc.store_fixtures import *  # noqa: F403
+from tests.diagnostics.dmarc.store.store_fixtures import *  # noqa: F403
 from tests.support.big_reports import write_aggregate
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 LARGE = SAMPLES / "aggregate" / "!large-example.com!1711897200!1711983600.xml"
 LARGE_RECORDS = 2286
 BIG_RECORDS = 200_000
@@ -325,7 +325,7 @@ def test_an_import_in_tiny_chunks_sums_and_compacts_like_one_transaction(
 ) -> None:
     # chunk_rows=1: every report is written in steps, and the day is compacted an address per
     # transaction; the rollup must end as one import in one transaction leaves it.
-    from tests.diagnostics.dmarc.test_store_rollup import (
+    from tests.diagnostics.dmarc.store.test_store_rollup import (
         _one_day_reports,
         _rollup_rows,
         _sums_from_records,

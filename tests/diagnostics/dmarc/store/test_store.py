@@ -17,7 +17,7 @@ from diagnostics.dmarc.store._ingest import input_files
 from diagnostics.dmarc.store._summary import Outcome
 from diagnostics.enrich import Enrichment
 from tests.diagnostics.dmarc.conftest import SAMPLES
-from tests.diagnostics.dmarc.store_fixtures import *  # noqa: F403
+from tests.diagnostics.dmarc.store.store_fixtures import *  # noqa: F403
 
 AGGREGATE = [SAMPLES / "aggregate", SAMPLES / "aggregate_invalid", SAMPLES / "extract_report"]
 LARGE = SAMPLES / "aggregate" / "!large-example.com!1711897200!1711983600.xml"

@@ -7,7 +7,7 @@ from diagnostics.dmarc import ReportStore, load_reports
 from diagnostics.enrich import enrich
 from diagnostics.enrich.addresses import reverse_pointer
 from tests.diagnostics.dmarc.conftest import SAMPLES
-from tests.diagnostics.dmarc.store_fixtures import *  # noqa: F403
+from tests.diagnostics.dmarc.store.store_fixtures import *  # noqa: F403
 
 # rfc9990-example.net: two records, from these two addresses (see the sample).
 REPORT = SAMPLES / "aggregate" / "rfc9990-example.net!example.com!1700000000!1700086399.xml"

@@ -1,7 +1,7 @@
 """Fixtures for the report store tests: a fresh database per test, on SQLite and on PostgreSQL.
 
 The databases themselves (db_url, postgres_url) come from tests/support/databases.py. Import the fixtures into a test module
-with `from tests.diagnostics.dmarc.store_fixtures import *`.
+with `from tests.diagnostics.dmarc.store.store_fixtures import *`.
 """
 
 from __future__ import annotations
