@@ -28,6 +28,7 @@ def data_dir() -> Path:
 
 
 def default_sqlite_path() -> Path:
+    """The embedded database file: desk.sqlite in `data_dir()`."""
     return data_dir() / "desk.sqlite"
 
 

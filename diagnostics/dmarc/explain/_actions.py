@@ -30,6 +30,8 @@ __all__ = [
 
 
 class ActionCode(StrEnum):
+    """What kind of fix an `Action` is; the value is the code --json and the API carry."""
+
     ADD_SPF_INCLUDE = "add_spf_include"
     CUSTOM_RETURN_PATH = "custom_return_path"
     SETUP_DKIM = "setup_dkim"

@@ -48,6 +48,9 @@ _FORWARD_REASONS = frozenset({"forwarded", "mailing_list", "trusted_forwarder"})
 
 
 class Category(StrEnum):
+    """Why one source passes or fails DMARC (the decision in the module docstring); the value is
+    the code --json and the API carry, never a sentence a person reads."""
+
     COMPLIANT = "compliant"
     DKIM_ONLY = "dkim_only"
     SPF_ONLY = "spf_only"

@@ -50,6 +50,9 @@ def readiness(
     resolver: Resolver | None = None,
     fallback: str | None = None,
 ) -> Readiness:
+    """Whether `domain` can move to a stricter DMARC policy, from `explain`'s `diagnoses`: the next
+    step, or the legitimate sources that must pass first. The current policy is read from DNS
+    through `resolver`, else `fallback` (the policy the reports published)."""
     mine = [d for d in diagnoses if d.domain == domain]
     legit = [d for d in mine if d.category not in NOT_LEGITIMATE]
     blocking = sorted((d for d in legit if not d.passes_today), key=lambda d: -d.messages)
