@@ -1,5 +1,5 @@
 """Who is importing a report right now, and whether they still are: the claim an import writes on a
-report it stores in several transactions (ingest.py), so that a report left half-written by a crash
+report it stores in several transactions (_ingest.py), so that a report left half-written by a crash
 can be told from one another import is still writing.
 
 A claim is `import_owner` (this machine, process and one import's token) and `import_lease` (Unix

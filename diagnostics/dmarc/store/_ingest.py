@@ -5,7 +5,7 @@ no transaction larger than a chunk, so that a sign-in or a page never waits long
 - Reports of at most `chunk_rows` records are written together, as many as fit in one chunk, in one
   transaction, each in its own savepoint: a report the database refuses part-way (its savepoint
   rolled back) leaves nothing behind and is rejected with a plain reason.
-- A larger report is written in steps. Its row first, claimed by this import (claims.py) and
+- A larger report is written in steps. Its row first, claimed by this import (_claims.py) and
   invisible to every reader (tables.visible); then its records, a chunk per transaction, each
   renewing the claim; then one short transaction makes it visible and adds it to the rollup. A
   report refused part-way is taken out again; a crash leaves an invisible partial report, which

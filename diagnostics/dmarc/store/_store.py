@@ -10,7 +10,7 @@ Imports stream: one input file is parsed and written at a time, records `chunk_r
 so a gigabyte of reports imports in bounded memory. Each transaction holds at most `chunk_rows`
 records, so a sign-in or a page never waits long behind an import; yet a report is seen whole or
 not at all, and one already stored (same org_name, report_id, policy_domain) is counted as a
-duplicate (ingest.py). Aggregations run in SQL over indexed columns (see queries.py), so they stay
+duplicate (_ingest.py). Aggregations run in SQL over indexed columns (see _queries.py), so they stay
 fast over millions of records.
 
 A database that stops answering, or stays locked past the busy timeout, raises DatabaseUnavailable

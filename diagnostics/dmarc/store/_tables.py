@@ -87,7 +87,7 @@ reports = Table(
     Column("warnings", Text),
     Column("imported_at", BigInteger, nullable=False),
     # NULL once the report is complete. While an import writes it chunk by chunk: who is writing
-    # it (claims.py), and until when (Unix seconds) it counts as still being written.
+    # it (_claims.py), and until when (Unix seconds) it counts as still being written.
     Column("import_owner", String),
     Column("import_lease", BigInteger),
     UniqueConstraint("org_name", "report_id", "policy_domain", name="uq_dmarc_reports_key"),
