@@ -1,7 +1,7 @@
 """Where the admin store's database is and how to connect to it.
 
-The library owns the rules (diagnostics.settings, diagnostics.database) so that the admin store and
-the library's report store always open the same database with the same per-backend settings; this
+The library owns the rules (diagnostics.database) so that the admin store and the library's report
+store always open the same database with the same per-backend settings; this
 module only turns the library's errors into admin's and makes the embedded folder private.
 
 Embedded default: a SQLite file, data/desk.sqlite under the project root (DESK_DATA_DIR moves the
@@ -26,12 +26,13 @@ from diagnostics.database import (
     UNAVAILABLE_MESSAGE,
     WRITE,
     Fault,
+    data_dir,
     database_url,
+    default_sqlite_path,
     display_url,
     open_engine,
 )
 from diagnostics.errors import InvalidInput
-from diagnostics.settings import data_dir, default_sqlite_path
 
 __all__ = ["WRITE", "data_dir", "default_sqlite", "display_url", "make_engine", "resolve_url"]
 

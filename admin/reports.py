@@ -22,7 +22,7 @@ from admin.access import Permission, Principal
 from admin.records import AuditAction
 from admin.store import Store
 from diagnostics.dmarc import FileResult, ImportSummary, Outcome, ReportStore
-from diagnostics.dmarc.batch import Source
+from diagnostics.dmarc.parse import Source
 from diagnostics.dmarc.store import Progress
 from diagnostics.wording import plural
 

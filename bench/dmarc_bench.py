@@ -29,7 +29,7 @@ from diagnostics.dmarc import ReportBatch, load_reports
 
 SAMPLES = Path(__file__).parents[1] / "tests" / "data" / "dmarc"
 # Sample files whose records differ from parsedmarc's on purpose; the reasons are in
-# tests/diagnostics/dmarc/test_parity.py (EXPECTED_DIFFERENCES).
+# tests/diagnostics/dmarc/parse/test_parity.py (EXPECTED_DIFFERENCES).
 KNOWN_DIFFERENCES = {"invalid_utf_8.xml", "invalid_xml.xml"}
 
 

@@ -30,8 +30,9 @@ from typing import Any
 from sqlalchemy import insert
 
 from bench import make_dmarc_corpus
-from diagnostics.dmarc import rollup, schema
 from diagnostics.dmarc.store import ReportStore
+from diagnostics.dmarc.store import _rollup as rollup
+from diagnostics.dmarc.store import _tables as tables
 from diagnostics.enrich import Enrichment
 
 MEMORY_TARGET_MB = 500
@@ -107,7 +108,7 @@ def _fill(store: ReportStore, rows: int, seed: int) -> None:
         for day in range(days):
             begin = start + day * 86_400
             pk = connection.execute(
-                insert(schema.reports),
+                insert(tables.reports),
                 {
                     "org_name": "bench",
                     "report_id": f"day-{day}",
@@ -135,7 +136,7 @@ def _fill(store: ReportStore, rows: int, seed: int) -> None:
                         "spf_aligned": spf,
                     }
                 )
-            connection.execute(insert(schema.records), batch)
+            connection.execute(insert(tables.records), batch)
             written += len(batch)
         # As an import leaves the store: the page queries read the rollup, not the records.
         rollup.rebuild(connection)

@@ -187,7 +187,7 @@ class _Worker:
 def _serve(connection: Connection) -> None:
     """Worker process: answer (parser, seed, index) with (outcome, detail, seconds)."""
     worker = _Worker()
-    batch_log = logging.getLogger("diagnostics.dmarc.batch")
+    batch_log = logging.getLogger("diagnostics.dmarc.parse._batch")
     batch_log.addHandler(worker.net)
     batch_log.propagate = False  # the bench counts these; a screenful of tracebacks helps nobody
     logging.getLogger("parsedmarc").setLevel(logging.CRITICAL)

@@ -68,9 +68,10 @@ from bench.streamlit_client import (
     StreamlitServer,
     date_range,
 )
-from diagnostics.dmarc import rollup, schema
+from diagnostics.database import PROJECT_ROOT
 from diagnostics.dmarc.store import ReportStore
-from diagnostics.settings import PROJECT_ROOT
+from diagnostics.dmarc.store import _rollup as rollup
+from diagnostics.dmarc.store import _tables as tables
 from tests.support.nameserver import LoopbackNameserver
 
 APP = PROJECT_ROOT / "app.py"
@@ -121,7 +122,7 @@ def record_count(path: Path) -> int:
     try:
         with store.engine.connect() as connection:
             return int(
-                connection.execute(select(func.count()).select_from(schema.records)).scalar_one()
+                connection.execute(select(func.count()).select_from(tables.records)).scalar_one()
             )
     finally:
         store.close()
@@ -157,7 +158,7 @@ def fill(store: ReportStore, rows: int, seed: int) -> None:
         pks = {}
         for day in sorted(set(begin.tolist())):
             pks[day] = connection.execute(
-                insert(schema.reports),
+                insert(tables.reports),
                 {
                     "org_name": "bench",
                     "report_id": f"day-{day}",
@@ -170,13 +171,13 @@ def fill(store: ReportStore, rows: int, seed: int) -> None:
                     "imported_at": 0,
                 },
             ).inserted_primary_key[0]
-        columns = [c.name for c in schema.records.columns if c.name in frame.columns]
+        columns = [c.name for c in tables.records.columns if c.name in frame.columns]
         table = frame[columns].astype({c: str for c in columns if c != "count"})
         table = table.assign(
             report_pk=[pks[day] for day in begin.tolist()], begin_ts=begin, count=frame["count"]
         )
         table.to_sql(
-            schema.records.name, connection, if_exists="append", index=False, chunksize=50_000
+            tables.records.name, connection, if_exists="append", index=False, chunksize=50_000
         )
         # As an import leaves it: the page's figures read the rollup, not the records.
         rollup.rebuild(connection)

@@ -1,9 +1,12 @@
 """An SQLAlchemy engine for the desk's database, with the settings each backend needs.
 
-SQLite: foreign keys on, a busy timeout (diagnostics.settings.busy_seconds), WAL for a file (pages
-keep reading while an import writes), and transactions begun by SQLAlchemy itself so that savepoints
-work and a write transaction (execution option `desk_write`, the same one `admin/` uses) takes the
-write lock at once with BEGIN IMMEDIATE. PostgreSQL: a connection is tested before each use
+Where the database is (`default_database_url`, `data_dir`, `busy_seconds`) is read by
+diagnostics/_database_location.py and exported from here, so callers import one module.
+
+SQLite: foreign keys on, a busy timeout (`busy_seconds`), WAL for a file (pages keep reading while
+an import writes), and transactions begun by SQLAlchemy itself so that savepoints work and a write
+transaction (execution option `desk_write`, the same one `admin/` uses) takes the write lock at once
+with BEGIN IMMEDIATE. PostgreSQL: a connection is tested before each use
 (pool_pre_ping), so a server restarted since answers again without restarting the app, and a
 connection attempt gives up after `CONNECT_TIMEOUT` seconds.
 
@@ -29,8 +32,33 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.exc import OperationalError as SqlOperationalError
 from sqlalchemy.pool import StaticPool
 
+from diagnostics._database_location import (
+    PROJECT_ROOT,
+    busy_seconds,
+    data_dir,
+    default_database_url,
+    default_sqlite_path,
+)
 from diagnostics.errors import DatabaseBusy, DatabaseUnavailable, InvalidInput
-from diagnostics.settings import busy_seconds, default_database_url
+
+__all__ = [
+    "BUSY_MESSAGE",
+    "CONNECT_TIMEOUT",
+    "PROJECT_ROOT",
+    "UNAVAILABLE_MESSAGE",
+    "WRITE",
+    "Fault",
+    "busy_seconds",
+    "data_dir",
+    "database_url",
+    "default_database_url",
+    "default_sqlite_path",
+    "display_url",
+    "fault_of",
+    "library_error",
+    "open_engine",
+    "raise_faults_as",
+]
 
 # Write transactions carry this execution option; on SQLite they start with BEGIN IMMEDIATE.
 WRITE = "desk_write"
@@ -146,7 +174,7 @@ def open_engine(
 ) -> Engine:
     """An engine for `url` (see `database_url`); a SQLite file's folder is created if missing.
     Faults are raised as `errors(fault)` (module docstring); `busy_timeout` (seconds) is how long
-    a write waits for SQLite's write lock, by default `diagnostics.settings.busy_seconds()`."""
+    a write waits for SQLite's write lock, by default `busy_seconds()`."""
     parsed = database_url(url)
     if parsed.get_backend_name() != "sqlite":
         connect_args = (

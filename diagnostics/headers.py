@@ -26,7 +26,7 @@ from email.message import Message
 import authres
 
 from diagnostics import providers as catalogue
-from diagnostics.dmarc_record import organizational_domain
+from diagnostics.domains import organizational_domain
 from diagnostics.findings import Finding, Severity
 from diagnostics.wording import plural
 

@@ -17,7 +17,7 @@ change to make (the record to publish). The parts:
   tokens, Postmark's NNNNpm) can only be checked when given in `selectors`. The part is an error
   only when no key a receiver could verify with is published: one working key is enough for DKIM
   (and DMARC) to pass, so a missing second key is a warning.
-- DMARC: `diagnostics.dmarc_record.check_dmarc`.
+- DMARC: `diagnostics.dmarc.record.check_dmarc`.
 - MX: the domain receives mail (replies, bounces; some receivers distrust From domains that
   cannot), and every exchange has an address.
 
@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 
 from diagnostics import providers as catalogue
 from diagnostics.dkim import SelectorCheck, check_selector_async
-from diagnostics.dmarc_record import DmarcCheck, check_dmarc_async
+from diagnostics.dmarc.record import DmarcCheck, check_dmarc_async
 from diagnostics.dns import Resolver, Status, get_resolver, normalize_name
 from diagnostics.errors import InvalidInput
 from diagnostics.findings import Finding, Severity

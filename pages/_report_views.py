@@ -27,7 +27,7 @@ import pyarrow as pa
 import streamlit as st
 
 from diagnostics.dmarc import Category, Diagnosis, ReportStore
-from diagnostics.dmarc.sources import NAMED_BY_OWNER
+from diagnostics.dmarc.explain import NAMED_BY_OWNER
 from pages._common import ACTION_TITLES, app_resolver, dns_settings, share_text
 from pages._landing import check_timeout, explain_within
 from pages._report_charts import Spec, volume_charts

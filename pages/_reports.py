@@ -25,14 +25,13 @@ import streamlit as st
 from admin import PermissionDenied, Store
 from admin.reports import import_reports
 from admin.sample_reports import sample_reports
-from diagnostics.database import database_url
+from diagnostics.database import PROJECT_ROOT, database_url, default_sqlite_path
 from diagnostics.dmarc import FileResult, ImportSummary, ReportStore, StoreError
-from diagnostics.dmarc.queries import Moment
-from diagnostics.dmarc.sources import offline_names
+from diagnostics.dmarc.explain import offline_names
+from diagnostics.dmarc.store import Moment
 from diagnostics.dns import Resolver
 from diagnostics.enrich import enrich, split_ips
 from diagnostics.export import csv_bytes
-from diagnostics.settings import PROJECT_ROOT, default_sqlite_path
 from pages._store import store_or_stop
 
 URL_ENV = "DATABASE_URL"

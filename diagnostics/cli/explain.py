@@ -23,9 +23,7 @@ from tqdm import tqdm
 from diagnostics.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
 from diagnostics.cli.common import add_resolver_options, resolver_from
 from diagnostics.dmarc import Diagnosis, explain, load_reports, readiness
-from diagnostics.dmarc.actions import Action, ActionCode
-from diagnostics.dmarc.policy import reported_policies
-from diagnostics.dmarc.readiness import NOT_LEGITIMATE
+from diagnostics.dmarc.explain import NOT_LEGITIMATE, Action, ActionCode, reported_policies
 from diagnostics.dmarc.store import ReportStore
 from diagnostics.dns import normalize_name
 from diagnostics.errors import InvalidInput

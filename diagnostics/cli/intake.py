@@ -33,7 +33,7 @@ from typing import Any
 from diagnostics.cli import EXIT_FINDINGS, EXIT_OK
 from diagnostics.cli.common import add_resolver_options, resolver_from
 from diagnostics.dmarc import ReportStore
-from diagnostics.dmarc_record import check_dmarc
+from diagnostics.dmarc.record import check_dmarc
 from diagnostics.errors import InvalidInput
 from diagnostics.intake.endpoints import parse_endpoint
 from diagnostics.intake.imap import (

@@ -23,9 +23,8 @@ import pandas as pd
 
 from diagnostics.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
 from diagnostics.cli.intake import add_intake_actions
-from diagnostics.dmarc.queries import bound
-from diagnostics.dmarc.store import ReportStore
-from diagnostics.dmarc.summary import FileResult
+from diagnostics.dmarc.store import FileResult, ReportStore
+from diagnostics.dmarc.store._queries import bound
 
 TOP_SOURCES = 10
 

@@ -4,27 +4,64 @@
     batch = load_reports(["inbox.mbox", "reports/", "uploads/*.zip"], progress=print)
     batch.records        # one row per report record, categorical columns
     batch.errors         # (source, reason) for every input that was not a valid report
+    explain(batch.records, resolver=resolver)   # why each source passes or fails, what to change
+    ReportStore(url).import_batch(batch)        # the reports in the desk's database
 
-Parsing never touches the network and never waits on DNS; enrichment of source IPs is its own step.
+Three layers, each a subpackage, each exporting its public names (all of them are here too):
+- `parse/`: reports in, tables out; no network, no DNS, no SQL.
+- `explain/`: why each source passes or fails and what to change; DNS through `resolver=`.
+- `store/`: the report store, the only part that imports SQLAlchemy. It is imported on first use
+  of one of its names, so parsing and explaining never load SQLAlchemy.
+What they share (the verdict columns) is in `_keys.py`. `record.py` is a domain's DMARC record in
+DNS (parse_dmarc, check_dmarc), which the explainer's policy step and diagnostics.health read.
+
+`diagnostics.dmarc.explain` is the function; its layer is imported by module path
+(`from diagnostics.dmarc.explain import Category`).
 """
 
-from diagnostics.dmarc.actions import Action, ActionCode
-from diagnostics.dmarc.aggregate import ReportMeta
-from diagnostics.dmarc.batch import (
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from diagnostics.dmarc.explain import (
+    Action,
+    ActionCode,
+    Category,
+    Diagnosis,
+    Evidence,
+    Readiness,
+    explain,
+    readiness,
+)
+from diagnostics.dmarc.parse import (
+    DEFAULT_LIMITS,
+    FAILURE_COLUMNS,
+    RECORD_COLUMNS,
     REPORT_COLUMNS,
+    TLS_COLUMNS,
     AggregateReport,
+    FailureReport,
+    ParseLimits,
     ReportBatch,
+    ReportMeta,
+    TlsFailure,
+    TlsPolicy,
+    TlsReport,
     load_reports,
     parse_report,
 )
-from diagnostics.dmarc.categories import Category
-from diagnostics.dmarc.columns import RECORD_COLUMNS
-from diagnostics.dmarc.explain import Diagnosis, Evidence, explain
-from diagnostics.dmarc.failure import FAILURE_COLUMNS, FailureReport
-from diagnostics.dmarc.readiness import Readiness, readiness
-from diagnostics.dmarc.settings import DEFAULT_LIMITS, ParseLimits
-from diagnostics.dmarc.tls import TLS_COLUMNS, TlsFailure, TlsPolicy, TlsReport
 
+if TYPE_CHECKING:
+    from diagnostics.dmarc.store import (
+        FileResult,
+        ImportSummary,
+        Outcome,
+        ReportStore,
+        SqlEnrichmentCache,
+        StoreError,
+    )
+
+# Parsing.
 __all__ = [
     "DEFAULT_LIMITS",
     "FAILURE_COLUMNS",
@@ -42,13 +79,7 @@ __all__ = [
     "load_reports",
     "parse_report",
 ]
-
 # The report store (reports in the desk's database, and the queries the pages ask of them).
-from diagnostics.dmarc.enrichcache import SqlEnrichmentCache
-from diagnostics.dmarc.schema import StoreError
-from diagnostics.dmarc.store import ReportStore
-from diagnostics.dmarc.summary import FileResult, ImportSummary, Outcome
-
 __all__ += [
     "FileResult",
     "ImportSummary",
@@ -57,8 +88,7 @@ __all__ += [
     "SqlEnrichmentCache",
     "StoreError",
 ]
-
-# Explanations: why each source passes or fails and exactly what to change (issue 5).
+# Explanations: why each source passes or fails and exactly what to change.
 __all__ += [
     "Action",
     "ActionCode",
@@ -69,3 +99,24 @@ __all__ += [
     "explain",
     "readiness",
 ]
+
+_FROM_THE_STORE = frozenset(
+    {"FileResult", "ImportSummary", "Outcome", "ReportStore", "SqlEnrichmentCache", "StoreError"}
+)
+
+
+def __getattr__(name: str) -> Any:
+    # PEP 562: the store's names are looked up here only when first asked for, so that
+    # `import diagnostics.dmarc` (and with it every parse or explain import) leaves SQLAlchemy
+    # unloaded until a caller wants the database.
+    if name in _FROM_THE_STORE:
+        from diagnostics.dmarc import store
+
+        value = getattr(store, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _FROM_THE_STORE)

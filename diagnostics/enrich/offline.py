@@ -8,7 +8,7 @@ that ship with installed packages, not a DNS cache, so sharing them between call
   into one base domain, which the map's keys assume);
 - parsedmarc's IPinfo Lite database (`resources/ipinfo/ipinfo_lite.mmdb`: IP -> ASN, AS name, AS
   domain, country), read with maxminddb;
-- the public suffix list that the publicsuffixlist package ships.
+- the public suffix list, through diagnostics/domains.py (the library's one copy).
 
 parsedmarc's files are found through the package's location on disk, not by importing it: importing
 parsedmarc pulls in its whole 3,000-line module and its clients for Elasticsearch, Kafka and the rest.
@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import maxminddb
-from publicsuffixlist import PublicSuffixList
 
 from diagnostics import providers
+from diagnostics.domains import registered_domain
 
 __all__ = [
     "PROVIDER_SERVICE_TYPE",
@@ -98,12 +98,6 @@ def _psl_overrides() -> tuple[str, ...]:
     return tuple(line.strip().lower() for line in lines if line.strip())
 
 
-@functools.cache
-def _suffix_list() -> PublicSuffixList:
-    # The copy bundled with the package: never fetched.
-    return PublicSuffixList()
-
-
 _db_lock = threading.Lock()
 
 
@@ -127,8 +121,7 @@ def base_domain(hostname: str) -> str | None:
     if name.endswith(overrides):
         override = next(o for o in overrides if name.endswith(o))
         return override.strip(".").strip("-") or None
-    found = _suffix_list().privatesuffix(name)
-    return str(found) if found else None
+    return registered_domain(name)
 
 
 def ip_record(ip: str) -> IpRecord:

@@ -25,7 +25,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from diagnostics.dmarc_record import organizational_domain, parse_dmarc
+from diagnostics.dmarc.record import parse_dmarc
+from diagnostics.domains import organizational_domain
 from diagnostics.errors import InvalidInput
 
 __all__ = ["Authorization", "RuaAdvice", "rua_advice"]

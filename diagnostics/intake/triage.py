@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from diagnostics.dmarc.summary import FileResult
+from diagnostics.dmarc import FileResult
 from diagnostics.wording import plural
 
 __all__ = [

@@ -2,11 +2,11 @@
 
 lint(settings)                      -> list[Finding], no network
 probe(settings, send_to=..., ...)   -> ProbeResult (probe_async for asyncio callers)
-diagnose(failure, settings, ...)    -> Diagnosis, the pure step behind a probe's explanation
+diagnose(failure, settings, ...)    -> ProbeDiagnosis, the pure step behind a probe's explanation
 """
 
 from diagnostics.smtp.codes import Hint, Stage, Symptom
-from diagnostics.smtp.diagnosis import Diagnosis, Failure, FailureKind, diagnose
+from diagnostics.smtp.diagnosis import Failure, FailureKind, ProbeDiagnosis, diagnose
 from diagnostics.smtp.lint import lint
 from diagnostics.smtp.message import build_test_message
 from diagnostics.smtp.presets import Preset, preset, presets
@@ -16,11 +16,11 @@ from diagnostics.smtp.settings import Security, SmtpSettings
 from diagnostics.smtp.transcript import Transcript, scrub, secret_forms
 
 __all__ = [
-    "Diagnosis",
     "Failure",
     "FailureKind",
     "Hint",
     "Preset",
+    "ProbeDiagnosis",
     "ProbeResult",
     "Reply",
     "Security",

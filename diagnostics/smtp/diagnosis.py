@@ -20,7 +20,7 @@ from diagnostics.smtp.codes import Hint, Stage, Symptom
 from diagnostics.smtp.result import Reply
 from diagnostics.smtp.settings import Security, SmtpSettings
 
-__all__ = ["Diagnosis", "Failure", "FailureKind", "ProviderLike", "diagnose"]
+__all__ = ["Failure", "FailureKind", "ProbeDiagnosis", "ProviderLike", "diagnose"]
 
 # Ports where TLS starts with the first byte; everything else is plain-then-STARTTLS.
 IMPLICIT_TLS_PORTS = frozenset({465, 2465})
@@ -70,7 +70,10 @@ class Failure:
 
 
 @dataclass(frozen=True, slots=True)
-class Diagnosis:
+class ProbeDiagnosis:
+    """What a failed probe means: the symptom, the provider hints, and in plain words why and what
+    to change (scrubbed of the password). Not DMARC's `diagnostics.dmarc.Diagnosis` of a source."""
+
     symptom: Symptom
     hints: tuple[Hint, ...]
     explanation: str
@@ -83,7 +86,7 @@ def diagnose(
     provider: ProviderLike | None = None,
     *,
     scrubber: Scrubber | None = None,
-) -> Diagnosis:
+) -> ProbeDiagnosis:
     """The symptom, the provider hints, and plain-language explanation and fix for `failure`.
     The words are scrubbed with `scrubber` (the probe passes its session's), by default one that
     knows the settings' password."""
@@ -95,7 +98,7 @@ def diagnose(
         explanation = f"{explanation} {extra_why}"
         fix = better_fix
     scrub = scrubber if scrubber is not None else Scrubber([(settings.username, settings.secret)])
-    return Diagnosis(symptom, hints, scrub(explanation), scrub(fix))
+    return ProbeDiagnosis(symptom, hints, scrub(explanation), scrub(fix))
 
 
 # --- symptom -------------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ def _zip(members: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> bytes
 
 def _only_documented(caplog: pytest.LogCaptureFixture, data: bytes) -> list[tuple[str, str]]:
     """load_reports' errors for `data`, after checking its safety net caught nothing."""
-    with caplog.at_level(logging.ERROR, logger="diagnostics.dmarc.batch"):
+    with caplog.at_level(logging.ERROR, logger="diagnostics.dmarc.parse._batch"):
         batch = load_reports([data])
     assert not [r for r in caplog.records if r.exc_info], "load_reports caught a bug of ours"
     assert all("unexpected problem" not in reason for _, reason in batch.errors)

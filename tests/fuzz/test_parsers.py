@@ -76,7 +76,7 @@ class _Caught(logging.Handler):
 @pytest.fixture(scope="module")
 def safety_net() -> Iterator[_Caught]:
     handler = _Caught()
-    logger = logging.getLogger("diagnostics.dmarc.batch")
+    logger = logging.getLogger("diagnostics.dmarc.parse._batch")
     logger.addHandler(handler)
     try:
         yield handler

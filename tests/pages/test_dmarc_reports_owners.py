@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from diagnostics import providers
 from diagnostics.dmarc import ReportStore
-from diagnostics.dmarc.sources import NAMED_BY_CATALOGUE, NAMED_BY_OWNER
+from diagnostics.dmarc.explain import NAMED_BY_CATALOGUE, NAMED_BY_OWNER
 from diagnostics.enrich import network_owner
 from tests.pages.test_dmarc_reports_shared import url
 

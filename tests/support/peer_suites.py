@@ -50,7 +50,7 @@ from typing import Any
 import yaml
 
 from diagnostics.dkim import parse_key_record
-from diagnostics.dmarc_record import check_dmarc, parse_dmarc
+from diagnostics.dmarc.record import check_dmarc, parse_dmarc
 from diagnostics.findings import Severity
 from diagnostics.headers import analyze
 from diagnostics.spf import check_host, expand, is_spf_record, macro_problem, parse_record

@@ -1,0 +1,253 @@
+"""What to change, as values: the fixes `explain` attaches to each diagnosis.
+
+Each builder is pure: it takes what was already looked up (an `SpfRecommendation`, an `SpfAnalysis`,
+a catalogue `Provider`) and returns an `Action` with the exact DNS record to publish where a DNS
+change is the fix. Placeholders a report cannot tell us (an account number, an SES region) are
+written in capitals (NNNN, REGION) and named in the message.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from diagnostics.findings import Finding
+from diagnostics.providers import EnvelopeOwner, Provider
+from diagnostics.spf.recommend import DnsRecord, SpfRecommendation
+from diagnostics.spf.tree import MAX_LOOKUPS, SpfAnalysis
+
+__all__ = [
+    "Action",
+    "ActionCode",
+    "add_spf_include",
+    "custom_return_path",
+    "fix_spf_record",
+    "no_action",
+    "setup_dkim",
+    "tighten_policy",
+]
+
+
+class ActionCode(StrEnum):
+    """What kind of fix an `Action` is; the value is the code --json and the API carry."""
+
+    ADD_SPF_INCLUDE = "add_spf_include"
+    CUSTOM_RETURN_PATH = "custom_return_path"
+    SETUP_DKIM = "setup_dkim"
+    FIX_SPF_RECORD = "fix_spf_record"
+    NO_ACTION = "no_action"
+    TIGHTEN_POLICY = "tighten_policy"
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One fix. `domain`: the DNS name to change (None when no DNS change is the fix); `record`:
+    the exact value to publish there; `rdtype` its type; `records`: every record the fix needs
+    (some need several, e.g. SES custom MAIL FROM); `lookups_after`: SPF look-ups the new record
+    costs; `findings`: the problems a record fix addresses."""
+
+    code: ActionCode
+    message: str
+    domain: str | None = None
+    record: str | None = None
+    rdtype: str | None = None
+    records: tuple[DnsRecord, ...] = ()
+    lookups_after: int | None = None
+    findings: tuple[Finding, ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "code": self.code.value,
+            "message": self.message,
+            "domain": self.domain,
+            "record": self.record,
+            "rdtype": self.rdtype,
+            "records": [
+                {"name": r.name, "type": r.rdtype, "value": r.value, "why": r.why}
+                for r in self.records
+            ],
+            "lookups_after": self.lookups_after,
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+def _placeholder(pattern: str) -> str:
+    """A catalogue regex such as `em\\d+` or `u\\d+\\.wl\\d+\\.sendgrid\\.net` as a name a person
+    can fill in: em NNNN, uNNNN.wlNNNN.sendgrid.net."""
+    text = pattern.replace("\\d+", "NNNN").replace("\\d", "N")
+    text = re.sub(r"\[[^\]]*\](?:[+*]|\{\d+\})?", "NAME", text)
+    return text.replace("\\.", ".").replace("\\", "")
+
+
+def add_spf_include(
+    rec: SpfRecommendation, names: list[str], includes: tuple[str, ...] = ()
+) -> Action:
+    """Publish `rec.record` on `rec.domain` so the named providers are authorized. When no record
+    can be proposed, `includes` (the providers' include domains) say what to add by hand."""
+    who = " and ".join(names)
+    if rec.record is None and includes and any(f.code == "dns_error" for f in rec.findings):
+        # Our DNS failed, not the customer's record: the receivers read it (they reported a
+        # verdict), so the look-up's own advice ("receivers give temperror") would mislead.
+        terms = " ".join(f"include:{name}" for name in includes)
+        return Action(
+            ActionCode.ADD_SPF_INCLUDE,
+            f"Today's DNS could not read {rec.domain}'s SPF record (a timeout or a server "
+            f"failure), so no exact record can be proposed yet. Add {terms} ({who}) to it, next "
+            "to the terms already there; run this again when DNS answers to get the exact "
+            "record to publish.",
+            domain=rec.domain,
+            rdtype="TXT",
+            findings=rec.findings,
+        )
+    if rec.record is None:
+        # The domain's own record could not be read: no record to paste, only what to add.
+        why = " ".join(rec.notes[:1]) or f"No SPF record can be proposed for {rec.domain} today."
+        return Action(
+            ActionCode.ADD_SPF_INCLUDE,
+            f"{why} Add the SPF include of {who} to {rec.domain}'s record; run this again when "
+            "its record can be read to get the exact record to publish.",
+            domain=rec.domain,
+            rdtype="TXT",
+            findings=rec.findings,
+        )
+    message = (
+        f"Publish this SPF record on {rec.domain} so receivers accept {who} as a sender for it; "
+        f"it keeps every term you have and costs {rec.lookups_after} of the {MAX_LOOKUPS} DNS "
+        "look-ups SPF allows."
+    )
+    if rec.lookups_after > MAX_LOOKUPS and rec.ways_out:
+        message += " It goes over the limit; the ways out, in order: " + " ".join(rec.ways_out)
+    if rec.current:
+        message += f" Replace the current record ({rec.current})."
+    return Action(
+        ActionCode.ADD_SPF_INCLUDE,
+        message,
+        domain=rec.domain,
+        record=rec.record,
+        rdtype="TXT",
+        records=(DnsRecord(rec.domain, "TXT", rec.record, "SPF"),) if rec.record else (),
+        lookups_after=rec.lookups_after,
+        findings=rec.findings,
+    )
+
+
+def custom_return_path(provider: Provider, domain: str, region: str | None = None) -> Action | None:
+    """The custom return-path / MAIL FROM records that make SPF align for `provider`, or None when
+    the provider has no such option."""
+    rp = provider.return_path
+    if rp is None or provider.envelope.owner is EnvelopeOwner.CUSTOMER:
+        return None
+    name = f"{_placeholder(rp.label)}.{domain}"
+    target = _placeholder(rp.target_for(region))
+    value = f"10 {target}" if rp.record_type == "MX" else target
+    records = [DnsRecord(name, rp.record_type, value, f"{provider.name} return path")]
+    if rp.spf:
+        records.append(DnsRecord(name, "TXT", rp.spf, f"SPF for {provider.name}'s return path"))
+    fill = [p for p in ("NNNN", "REGION") if p in name + value]
+    hint = (
+        f" Fill in {' and '.join(fill)} from the domain set-up page of {provider.name}."
+        if fill
+        else ""
+    )
+    listed = "; ".join(f"{r.name} {r.rdtype} {r.value}" for r in records)
+    what = "a custom MAIL FROM domain" if rp.record_type == "MX" else "a custom return path"
+    message = (
+        f"Set up {what} in {provider.name} and publish: {listed}. Bounces then go to {name}, "
+        f"which is under {domain}, so SPF aligns for DMARC.{hint}"
+    )
+    return Action(
+        ActionCode.CUSTOM_RETURN_PATH,
+        message,
+        domain=name,
+        record=value,
+        rdtype=rp.record_type,
+        records=tuple(records),
+    )
+
+
+def setup_dkim(provider: Provider, domain: str) -> Action:
+    """The DKIM records `provider` needs on `domain`: CNAMEs to keys it hosts, or TXT keys it shows."""
+    dkim = provider.dkim
+    records: list[DnsRecord] = []
+    plain = [s for s in dkim.selectors if re.fullmatch(r"[a-z0-9-]+", s)]
+    selectors = plain or ["SELECTOR" if "[" in s else _placeholder(s) for s in dkim.selectors]
+    if provider.key == "ses":
+        selectors = ["TOKEN1", "TOKEN2", "TOKEN3"]  # Easy DKIM: three tokens the console shows
+    for selector in selectors:
+        name = f"{selector}._domainkey.{domain}"
+        if dkim.record_type == "CNAME" and dkim.target:
+            target = _placeholder(dkim.target.replace("{selector}", selector))
+            records.append(DnsRecord(name, "CNAME", target, f"{provider.name} DKIM key"))
+        else:
+            records.append(
+                DnsRecord(name, "TXT", "v=DKIM1; k=rsa; p=KEY", f"{provider.name} DKIM key")
+            )
+    listed = "; ".join(f"{r.name} {r.rdtype} {r.value}" for r in records)
+    kind = (
+        "CNAME records pointing at keys it hosts"
+        if dkim.record_type == "CNAME"
+        else "a TXT record with the public key it shows you"
+    )
+    message = (
+        f"Turn on DKIM signing for {domain} in {provider.name} ({dkim.description}) and publish "
+        f"{kind}: {listed}. Signatures then carry d={domain}, which aligns for DMARC even when "
+        "SPF does not (forwarding included)."
+    )
+    first = records[0]
+    return Action(
+        ActionCode.SETUP_DKIM,
+        message,
+        domain=first.name,
+        record=first.value,
+        rdtype=first.rdtype,
+        records=tuple(records),
+    )
+
+
+def fix_spf_record(analysis: SpfAnalysis, rec: SpfRecommendation | None) -> Action:
+    """Repair a record that gives permerror/temperror; offers the flattened record when the tree
+    is only over the look-up limit and can be flattened."""
+    errors = tuple(f for f in analysis.findings if f.severity.value == "error") or analysis.findings
+    record: str | None = None
+    if rec is not None and analysis.lookups > MAX_LOOKUPS:
+        record = rec.flattened
+    elif rec is not None and analysis.has("multiple_records"):
+        record = rec.record  # the records merged into one, every term kept
+    said = " ".join(f.message for f in errors[:3])
+    message = f"Receivers cannot evaluate the SPF record of {analysis.domain}. {said}"
+    if rec is not None and rec.ways_out:
+        message += " Ways out, in order: " + " ".join(rec.ways_out)
+    if record and analysis.lookups > MAX_LOOKUPS:
+        message += f" The flattened record (no look-ups): {record}"
+    elif record:
+        message += f" The one record to keep: {record}"
+    return Action(
+        ActionCode.FIX_SPF_RECORD,
+        message,
+        domain=analysis.domain,
+        record=record,
+        rdtype="TXT" if record else None,
+        records=(DnsRecord(analysis.domain, "TXT", record, "SPF"),) if record else (),
+        lookups_after=(rec.lookups_after if rec is not None and record == rec.record else 0)
+        if record
+        else None,
+        findings=errors,
+    )
+
+
+def no_action(message: str) -> Action:
+    return Action(ActionCode.NO_ACTION, message)
+
+
+def tighten_policy(domain: str, record: str | None, message: str) -> Action:
+    """The next DMARC step; `record` None when today's DNS could not read the current one (the
+    message then says what to change instead)."""
+    return Action(
+        ActionCode.TIGHTEN_POLICY,
+        message,
+        domain=f"_dmarc.{domain}",
+        record=record,
+        rdtype="TXT",
+        records=(DnsRecord(f"_dmarc.{domain}", "TXT", record, "DMARC policy"),) if record else (),
+    )

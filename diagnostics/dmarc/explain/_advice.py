@@ -1,0 +1,174 @@
+"""The fixes for each diagnosis, from DNS asked once per call: which actions a category gets.
+
+`Advisor.actions(draft)` picks the actions for one (domain, source, category) group and builds them
+with `actions`; SPF recommendations and analyses are cached per domain for the call, so twenty
+sources missing includes on one domain cost one `spf.recommend`. All providers missing on one
+envelope domain go into one recommended record: publishing one per source would undo the others.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from diagnostics import providers as catalogue
+from diagnostics.dmarc.explain import _actions as fixes
+from diagnostics.dmarc.explain._actions import Action
+from diagnostics.dmarc.explain._categories import Category
+from diagnostics.dmarc.explain._combos import Combination
+from diagnostics.dmarc.explain._sources import SourceId
+from diagnostics.dns import Resolver
+from diagnostics.findings import Severity
+from diagnostics.spf.analyze import analyze
+from diagnostics.spf.recommend import SpfRecommendation, recommend
+
+__all__ = ["NOTHING", "Advisor", "Draft", "Group"]
+
+
+@dataclass
+class Group:
+    """The combinations (`Combination`s) of one diagnosis."""
+
+    rows: list[Combination] = field(default_factory=list)
+
+    def messages(self) -> int:
+        return sum(r.messages for r in self.rows)
+
+    def count(self, key: Callable[[Combination], str]) -> Counter[str]:
+        counter: Counter[str] = Counter()
+        for row in self.rows:
+            counter[key(row)] += row.messages
+        return counter
+
+
+class Advisor:
+    """The DNS-backed fixes, each asked once per call: recommendations and analyses per domain."""
+
+    def __init__(self, resolver: Resolver, platform: str) -> None:
+        self.resolver = resolver
+        self.platform = platform
+        self.missing: dict[str, list[str]] = {}  # envelope domain -> providers whose include lacks
+        self.in_use: dict[str, list[str]] = {}  # policy domain -> providers seen sending for it
+        self._recs: dict[tuple[str, tuple[str, ...]], SpfRecommendation] = {}
+
+    def recommendation(
+        self, domain: str, keys: list[str], *, from_domain: str
+    ) -> SpfRecommendation:
+        # The platform's include belongs on the From domain (the platform sends as it), not on a
+        # return-path subdomain that only one provider bounces to.
+        platform = [self.platform] if domain == from_domain else []
+        wanted = tuple(dict.fromkeys([*platform, *keys]))
+        if (domain, wanted) not in self._recs:
+            self._recs[(domain, wanted)] = recommend(domain, list(wanted), resolver=self.resolver)
+        return self._recs[(domain, wanted)]
+
+    def actions(self, d: Draft) -> list[Action]:
+        provider = catalogue.get(d.provider) if d.provider else None
+        category = d.category
+        out: list[Action] = []
+        if category is Category.SPF_INCLUDE_MISSING and provider is not None:
+            keys = self.missing.get(d.envelope, [provider.key])
+            rec = self.recommendation(d.envelope, keys, from_domain=d.domain)
+            if rec.record is None:
+                # Nothing was added to a record that could not be read: name every provider
+                # missing there, and its include, for the customer to add by hand.
+                wanted = [catalogue.get(k) for k in keys]
+                names = [p.name for p in wanted]
+                includes = tuple(p.spf_include for p in wanted if p.spf_include)
+                out.append(fixes.add_spf_include(rec, names, includes))
+            else:
+                names = [catalogue.get(k).name for k in rec.added] or [provider.name]
+                out.append(fixes.add_spf_include(rec, names))
+            if not d.dkim_pass:
+                out.append(fixes.setup_dkim(provider, d.domain))
+        elif category is Category.SPF_BROKEN:
+            out.append(self._spf_broken(d))
+        elif category in (Category.SPF_NOT_ALIGNED, Category.DKIM_NOT_ALIGNED):
+            if provider is not None:
+                out.append(fixes.setup_dkim(provider, d.domain))
+                path = fixes.custom_return_path(provider, d.domain, _region(d.envelope))
+                if path is not None:
+                    out.insert(0 if category is Category.SPF_NOT_ALIGNED else 1, path)
+        elif category is Category.DKIM_MISSING:
+            if provider is not None:
+                out.append(fixes.setup_dkim(provider, d.domain))
+        elif category is Category.DKIM_ONLY and provider is not None:
+            path = fixes.custom_return_path(provider, d.domain, _region(d.envelope))
+            if path is not None:
+                out.append(path)
+        elif category is Category.SPF_ONLY and provider is not None:
+            out.append(fixes.setup_dkim(provider, d.domain))
+        if not out:
+            out.append(fixes.no_action(_no_action_message(d)))
+        return out
+
+    def _spf_broken(self, d: Draft) -> Action:
+        analysis = analyze(d.envelope, resolver=self.resolver)
+        errors = [f for f in analysis.findings if f.severity is Severity.ERROR]
+        if not errors:
+            return fixes.no_action(
+                f"{d.envelope}'s SPF record reads without errors today: the receivers' "
+                f"'{d.spf_result}' was most likely a temporary DNS failure on their side, or the "
+                "record has been fixed since. Watch the next reports."
+            )
+        keys = [k for k in self.in_use.get(d.domain, []) if k != self.platform]
+        readable = analysis.record is not None or analysis.has("multiple_records")
+        rec = self.recommendation(d.envelope, keys, from_domain=d.domain) if readable else None
+        return fixes.fix_spf_record(analysis, rec)
+
+
+def _region(envelope: str) -> str | None:
+    """The SES region in an envelope domain such as eu-west-1.amazonses.com."""
+    if envelope.endswith(".amazonses.com"):
+        label = envelope.removesuffix(".amazonses.com").rpartition(".")[2]
+        return label if label.count("-") >= 2 else None
+    return None
+
+
+NOTHING = "Nothing to change for this source."
+
+
+def _no_action_message(d: Draft) -> str:
+    if d.category is Category.FORWARDED:
+        return "Nothing to change: forwarded mail is not yours to authorize."
+    if d.category is Category.UNDETERMINED and d.provider is not None:
+        # A mailbox provider's address whose domain's MX could not be read (see explain).
+        name = catalogue.get(d.provider).name
+        return (
+            "Nothing to change yet: run this again when DNS answers. Until then, neither add "
+            f"{name}'s include to your SPF record for it nor write it off as a forward."
+        )
+    if d.category is Category.UNDETERMINED:
+        return (
+            "Nothing to change yet: run this again when DNS answers. Until then, neither add "
+            "this address to your SPF record nor treat it as spoofing."
+        )
+    if d.category is Category.UNAUTHORIZED:
+        return (
+            "Do not authorize this source. Once your own senders pass, a stricter DMARC policy "
+            "(quarantine, then reject) stops this mail."
+        )
+    if d.fixed:
+        return "Nothing to change: already fixed in DNS; the next reports will show it passing."
+    return NOTHING
+
+
+@dataclass
+class Draft:
+    """One diagnosis being built: its key (domain, source, category), its rows, and what the
+    actions need to know of them (the envelope domain and SPF result seen most, whether DKIM
+    aligned anywhere, messages already fixed)."""
+
+    domain: str
+    category: Category
+    source: SourceId
+    group: Group
+    envelope: str = ""
+    spf_result: str = ""
+    dkim_pass: bool = False
+    fixed: int = 0
+
+    @property
+    def provider(self) -> str | None:
+        return self.source.provider

@@ -1,0 +1,121 @@
+"""What `explain` returns: a `Diagnosis` per source of a domain in one category, with the
+`Evidence` it rests on. Plain frozen values (and their `to_dict` for JSON), apart from the work of
+explaining them (explain.py), so the pages, the CLI and readiness can use them without it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+
+from diagnostics.dmarc.explain._actions import Action, ActionCode
+from diagnostics.dmarc.explain._categories import Category
+from diagnostics.findings import Severity
+
+__all__ = ["Counts", "Diagnosis", "Evidence"]
+
+Counts = tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """The counts and verdicts a diagnosis rests on (each count pair is (value, messages), most
+    messages first)."""
+
+    messages: int
+    ips: Counts
+    spf_results: Counts
+    spf_aligned_pass: int
+    dkim_aligned_pass: int
+    dmarc_pass: int  # messages with SPF or DKIM aligned and passing
+    dispositions: Counts
+    envelope_domains: Counts
+    dkim_domains: Counts
+    override_reasons: Counts
+    authorized_today: int  # messages from IPs today's SPF of their envelope domain passes
+    # spf (provider's networks today), catalogue (its networks as of `networks_as_of`, DNS having
+    # failed), ptr, service (enrichment) or None
+    recognised_by: str | None
+    first_seen: pd.Timestamp | None = None
+    last_seen: pd.Timestamp | None = None
+    networks_as_of: dt.date | None = None
+    unreadable: tuple[str, ...] = ()  # provider includes today's DNS could not read
+    # Names whose MX look-up failed, leaving open whether a mailbox provider hosts the domain.
+    mx_unreadable: tuple[str, ...] = ()
+    # Whose networks the addresses no provider claims are in (offline IP data), most messages
+    # first: a label, not evidence of who sent.
+    network_owners: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "messages": self.messages,
+            "ips": dict(self.ips),
+            "spf_results": dict(self.spf_results),
+            "spf_aligned_pass": self.spf_aligned_pass,
+            "dkim_aligned_pass": self.dkim_aligned_pass,
+            "dmarc_pass": self.dmarc_pass,
+            "dispositions": dict(self.dispositions),
+            "envelope_domains": dict(self.envelope_domains),
+            "dkim_domains": dict(self.dkim_domains),
+            "override_reasons": dict(self.override_reasons),
+            "authorized_today": self.authorized_today,
+            "recognised_by": self.recognised_by,
+            "first_seen": None if self.first_seen is None else self.first_seen.isoformat(),
+            "last_seen": None if self.last_seen is None else self.last_seen.isoformat(),
+            "networks_as_of": None
+            if self.networks_as_of is None
+            else self.networks_as_of.isoformat(),
+            "unreadable": list(self.unreadable),
+            "mx_unreadable": list(self.mx_unreadable),
+            "network_owners": list(self.network_owners),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    """One source of one domain in one category. `source`: the service name, or the IP when no
+    service is known; `provider`: its catalogue key; `share`: of the domain's messages (0..1);
+    `already_fixed`: messages whose SPF failure today's record no longer shows."""
+
+    domain: str
+    category: Category
+    source: str
+    provider: str | None
+    ips: tuple[str, ...]
+    messages: int
+    share: float
+    explanation: str
+    evidence: Evidence
+    actions: tuple[Action, ...]
+    severity: Severity
+    already_fixed: int = 0
+
+    @property
+    def passes_today(self) -> bool:
+        """DMARC passes for all of it: by category, or because every message passed anyway (a
+        missing include while DKIM carries DMARC)."""
+        if any(a.code is ActionCode.FIX_SPF_RECORD for a in self.actions):
+            return False  # a record broken today fails every sender that relies on SPF
+        return self.category.dmarc_passes or self.evidence.dmarc_pass >= self.messages
+
+    @property
+    def action_codes(self) -> tuple[str, ...]:
+        return tuple(a.code.value for a in self.actions)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "domain": self.domain,
+            "category": self.category.value,
+            "source": self.source,
+            "provider": self.provider,
+            "ips": list(self.ips),
+            "messages": self.messages,
+            "share": self.share,
+            "explanation": self.explanation,
+            "evidence": self.evidence.to_dict(),
+            "actions": [a.to_dict() for a in self.actions],
+            "severity": self.severity.value,
+            "already_fixed": self.already_fixed,
+        }

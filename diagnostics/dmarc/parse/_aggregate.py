@@ -1,0 +1,657 @@
+"""Streaming parser of DMARC aggregate report XML (RFC 7489 and RFC 9990) into `RecordColumns`.
+
+Documents are read in blocks by the fast path (`fastpath.py`, a regular expression per record);
+anything it does not cover is read here by lxml's `iterparse`, which hands over one `<record>` at a
+time and frees it, so memory stays flat however many rows a report has either way.
+
+Safety: a document that declares a DTD (`<!DOCTYPE`) is rejected before parsing, since reports never
+need one and it is how entity bombs and XXE work; the parser itself is also told not to resolve
+entities, not to load DTDs and not to touch the network.
+
+Tolerance: real receivers send invalid UTF-8, stray `<xs:schema>` wrappers, upper-case results, empty
+fields and a missing org_name. A document that fails strict parsing is read again after repair
+(undecodable bytes become U+FFFD, `xs:schema` tags are removed) and, if still broken, with libxml2's
+recovery; the report then carries a warning saying its values may be incomplete.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from typing import Any, BinaryIO
+
+from lxml import etree
+
+from diagnostics.dmarc.parse import _fastpath as fastpath
+from diagnostics.dmarc.parse._bounds import (
+    KEY_BYTES,
+    MAX_TEXT,
+    cut_note,
+    cut_to,
+    cut_to_bytes,
+    quoted,
+)
+from diagnostics.dmarc.parse._columns import MAX_COUNT, RecordColumns, ReportHeader, utc
+from diagnostics.dmarc.parse._limits import ParseLimits
+from diagnostics.domains import public_suffix_list
+from diagnostics.errors import InvalidInput, ReportError, ReportTooLarge
+from diagnostics.idn import domain_name
+
+
+@dataclass(frozen=True, slots=True)
+class ReportMeta:
+    """What an aggregate report says about itself, apart from its rows."""
+
+    org_name: str | None
+    org_email: str | None
+    org_extra_contact_info: str | None
+    report_id: str | None
+    begin: datetime | None
+    end: datetime | None
+    policy_domain: str | None
+    policy_p: str | None
+    policy_sp: str | None
+    policy_np: str | None
+    policy_pct: int | None
+    policy_adkim: str | None
+    policy_aspf: str | None
+    policy_fo: str | None
+    policy_testing: str | None
+    policy_discovery_method: str | None
+    xml_schema: str
+    xml_namespace: str | None
+    generator: str | None
+    errors: tuple[str, ...]
+    record_count: int
+    message_count: int
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def header(self) -> ReportHeader:
+        return ReportHeader(
+            org_name=self.org_name,
+            report_id=self.report_id,
+            begin=self.begin,
+            end=self.end,
+            policy_domain=self.policy_domain,
+            policy_p=self.policy_p,
+            policy_sp=self.policy_sp,
+            policy_pct=self.policy_pct,
+            policy_adkim=self.policy_adkim,
+            policy_aspf=self.policy_aspf,
+        )
+
+
+# ---- strings -----------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4096)
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+def _clean(text: str | None) -> str | None:
+    if text is None:
+        return None
+    text = text.strip()
+    return text or None
+
+
+def _lower(text: str | None) -> str | None:
+    if text is None:
+        return None
+    text = text.strip().lower()
+    return text or None
+
+
+# ---- safety ------------------------------------------------------------------------------------
+
+_PROLOGUE_ITEM = re.compile(rb"\s*(<\?.*?\?>|<!--.*?-->)", re.DOTALL)
+
+
+def _check_prologue(head: bytes) -> None:
+    """Reject a document that declares a DTD; reports never need one."""
+    text = head.lstrip(b"\xef\xbb\xbf")
+    position = 0
+    while True:
+        match = _PROLOGUE_ITEM.match(text, position)
+        if match is None:
+            break
+        position = match.end()
+    rest = text[position:].lstrip()
+    if rest[:9].upper() == b"<!DOCTYPE":
+        raise ReportError(
+            "the XML declares a DTD (<!DOCTYPE ...>); reports never need one and it is how entity "
+            "bombs and external-file (XXE) attacks work, so the file is rejected unread"
+        )
+
+
+def _parser_options(recover: bool) -> dict[str, Any]:
+    return {
+        "resolve_entities": False,
+        "load_dtd": False,
+        "no_network": True,
+        "dtd_validation": False,
+        "huge_tree": False,
+        "recover": recover,
+        "remove_comments": True,
+        "remove_pis": True,
+    }
+
+
+# ---- the parser --------------------------------------------------------------------------------
+
+
+class _Report:
+    """The report-level values, filled in as their elements end."""
+
+    def __init__(self) -> None:
+        self.metadata: dict[str, str | None] = {}
+        self.errors: list[str] = []
+        self.policy: dict[str, str | None] = {}
+        self.version: str | None = None
+        self.namespace: str | None = None
+        self.root: str | None = None
+        self.records = 0
+        self.messages = 0
+        self.warnings: list[str] = []
+        # Set when libxml2 had to recover the document: why strict parsing failed.
+        self.recovered_from: str | None = None
+
+
+def _read_metadata(element: Any, report: _Report) -> None:
+    for child in element:
+        tag = child.tag
+        if not isinstance(tag, str):
+            continue
+        name = _local(tag)
+        if name == "date_range":
+            for part in child:
+                if isinstance(part.tag, str):
+                    report.metadata[_local(part.tag)] = _clean(part.text)
+        elif name == "error":
+            text = _clean(child.text)
+            if text:
+                report.errors.append(text)
+        else:
+            report.metadata[name] = _clean(child.text)
+
+
+def _read_policy(element: Any, report: _Report) -> None:
+    if report.policy:
+        return  # a second policy_published (seen in the wild): the first one is the report's
+    for child in element:
+        if isinstance(child.tag, str):
+            report.policy[_local(child.tag)] = _clean(child.text)
+
+
+RowSink = Callable[[Any], None]
+
+
+def _row_sink(columns: RecordColumns, report: _Report, limits: ParseLimits) -> RowSink:
+    """A function that adds one `<record>` element to `columns`."""
+    max_records = limits.max_records
+    local = _local
+
+    def add(record: Any) -> None:
+        ip = count = disposition = dkim_v = spf_v = None
+        header_from = envelope_from = envelope_to = None
+        reasons: list[str] = []
+        dkim: list[tuple[str, str | None, str | None]] = []
+        spf: list[tuple[str, str | None, str | None]] = []
+        for section in record:
+            tag = section.tag
+            if not isinstance(tag, str):
+                continue
+            name = local(tag)
+            if name == "row":
+                for item in section:
+                    if not isinstance(item.tag, str):
+                        continue
+                    key = local(item.tag)
+                    if key == "source_ip":
+                        ip = item.text
+                    elif key == "count":
+                        count = item.text
+                    elif key == "policy_evaluated":
+                        for verdict in item:
+                            if not isinstance(verdict.tag, str):
+                                continue
+                            vkey = local(verdict.tag)
+                            if vkey == "disposition":
+                                disposition = verdict.text
+                            elif vkey == "dkim":
+                                dkim_v = verdict.text
+                            elif vkey == "spf":
+                                spf_v = verdict.text
+                            elif vkey == "reason":
+                                for part in verdict:
+                                    if isinstance(part.tag, str) and local(part.tag) == "type":
+                                        reason = _clean(part.text)
+                                        if reason:
+                                            reasons.append(reason)
+            elif name in ("identifiers", "identities"):
+                for item in section:
+                    if not isinstance(item.tag, str):
+                        continue
+                    key = local(item.tag)
+                    if key == "header_from":
+                        header_from = item.text
+                    elif key == "envelope_from":
+                        envelope_from = item.text
+                    elif key == "envelope_to":
+                        envelope_to = item.text
+            elif name == "auth_results":
+                for result in section:
+                    if not isinstance(result.tag, str):
+                        continue
+                    kind = local(result.tag)
+                    domain = second = outcome = None
+                    for item in result:
+                        if not isinstance(item.tag, str):
+                            continue
+                        key = local(item.tag)
+                        if key == "domain":
+                            domain = item.text
+                        elif key == "result":
+                            outcome = item.text
+                        elif key in ("selector", "scope"):
+                            second = item.text
+                    domain = _lower(domain)
+                    if domain is None:
+                        continue  # a result without a domain says nothing (parsedmarc drops it too)
+                    if kind == "dkim":
+                        dkim.append((domain, _clean(second), _lower(outcome)))
+                    elif kind == "spf":
+                        spf.append((domain, _lower(second), _lower(outcome)))
+        count_value = _count(count)
+        if count_value is None:
+            report.warnings.append(
+                f"a record from {quoted(_clean(ip))} was skipped: its count {quoted(count)} is not "
+                "a whole number of messages"
+            )
+            return
+        report.records += 1
+        if report.records > max_records:
+            raise ReportTooLarge(
+                f"the report has more than {max_records:,} records (the max_records cap); it is "
+                "rejected whole rather than cut short"
+            )
+        report.messages += count_value
+        envelope = _lower(envelope_from)
+        if envelope is None and spf and spf[-1][1] in (None, "mfrom"):
+            # The SPF check of the envelope sender names its domain; receivers that leave
+            # envelope_from out still report it there.
+            envelope = spf[-1][0]
+        combo = columns.combo(
+            (
+                _lower(disposition) or "none",
+                _lower(dkim_v) or "fail",
+                _lower(spf_v) or "fail",
+                ",".join(reasons) if reasons else None,
+                _lower(header_from),
+                envelope,
+                _lower(envelope_to),
+                ",".join(s[0] for s in spf) if spf else None,
+                ",".join(s[1] or "mfrom" for s in spf) if spf else None,
+                ",".join(s[2] or "none" for s in spf) if spf else None,
+                ",".join(d[0] for d in dkim) if dkim else None,
+                ",".join(d[1] or "none" for d in dkim) if dkim else None,
+                ",".join(d[2] or "none" for d in dkim) if dkim else None,
+            )
+        )
+        columns.add_row(count_value, _clean(ip), combo)
+
+    return add
+
+
+def _count(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        value = int(text.strip())
+    except ValueError:
+        return None
+    return value if 0 <= value <= MAX_COUNT else None
+
+
+def _run(
+    stream: BinaryIO, columns: RecordColumns, report: _Report, limits: ParseLimits, recover: bool
+) -> None:
+    add = _row_sink(columns, report, limits)
+    events = etree.iterparse(
+        stream,
+        events=("start", "end"),
+        tag=("{*}feedback", "{*}record", "{*}report_metadata", "{*}policy_published", "{*}version"),
+        **_parser_options(recover),
+    )
+    for event, element in events:
+        name = _local(element.tag)
+        if event == "start":
+            if name == "feedback" and report.root is None:
+                report.root = name
+                namespace = (
+                    element.tag[1:].partition("}")[0] if element.tag.startswith("{") else None
+                )
+                report.namespace = namespace
+            continue
+        if name == "record":
+            add(element)
+        elif name == "report_metadata":
+            _read_metadata(element, report)
+        elif name == "policy_published":
+            _read_policy(element, report)
+        elif name == "version":
+            report.version = _clean(element.text)
+        else:
+            continue
+        # Free what has been read: the element's children and the siblings before it.
+        element.clear(keep_tail=False)
+        parent = element.getparent()
+        if parent is not None:
+            while element.getprevious() is not None:
+                del parent[0]
+
+
+_XML_DECLARATION = re.compile(rb"^\s*<\?xml[^>]*\?>")
+_SCHEMA_TAG = re.compile(rb"</?xs:schema[^<>]*>")
+
+
+# A document that fails strict parsing is repaired and read again only up to this size: broken
+# reports in the wild are small, and keeping a copy of a huge one would double its memory.
+_REPAIR_MAX_BYTES = 32 * 1024 * 1024
+
+
+class _Tee:
+    """Passes reads through and keeps a copy of the first `_REPAIR_MAX_BYTES` for a second pass."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self.chunks: list[bytes] = []
+        self.kept = 0
+        self.overflow = False
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        if not self.overflow:
+            self.kept += len(data)
+            if self.kept > _REPAIR_MAX_BYTES:
+                self.overflow = True
+                self.chunks.clear()
+            else:
+                self.chunks.append(data)
+        return data
+
+    def replay(self) -> bytes | None:
+        """Everything read so far followed by the rest of the stream, or None when too big."""
+        if self.overflow:
+            return None
+        parts = list(self.chunks)
+        size = self.kept
+        while size <= _REPAIR_MAX_BYTES:
+            chunk = self._raw.read(_REPAIR_MAX_BYTES + 1 - size)
+            if not chunk:
+                return b"".join(parts)
+            parts.append(chunk)
+            size += len(chunk)
+        return None
+
+
+def parse_aggregate_xml(
+    stream: BinaryIO,
+    columns: RecordColumns,
+    limits: ParseLimits,
+    *,
+    head: bytes,
+    fast: bool = True,
+) -> ReportMeta:
+    """Parse one aggregate report from `stream` (whose first bytes are `head`) into `columns`.
+
+    Raises `ReportError` (with a plain reason) when it is not a readable aggregate report, after
+    removing any rows it had added.
+    """
+    _check_prologue(head)
+    mark = columns.mark()
+    report = _Report()
+    tee = _Tee(stream)
+    try:
+        try:
+            if not fast:
+                raise fastpath.NotPlain
+            skeleton = fastpath.scan(
+                tee,  # type: ignore[arg-type]
+                columns,
+                _row_sink(columns, report, limits),
+                report,
+                limits.max_records,
+                tee.read(_FIRST_READ),
+            )
+            # What is left without the records is small: metadata and policy, read by lxml.
+            try:
+                _run(io.BytesIO(skeleton), columns, report, limits, recover=False)
+            except etree.XMLSyntaxError:
+                raise fastpath.NotPlain from None
+        except fastpath.NotPlain:
+            columns.rollback(mark)
+            report = _general(tee, columns, limits, mark)
+        except fastpath.Malformed as error:
+            columns.rollback(mark)
+            data = tee.replay()
+            if data is None:
+                raise ReportError(str(error)) from None
+            report = _reparse(data, columns, limits, mark, str(error))
+        for name, longest, limit in columns.cut_fields(mark):
+            report.warnings.append(cut_note(f"a record's {name}", longest, limit))
+        try:
+            meta = _meta(report)
+        except ReportError as error:
+            if report.recovered_from is None:
+                raise
+            raise ReportError(
+                f"the XML is malformed ({report.recovered_from}) and what could be recovered is "
+                f"not a complete report: {error}"
+            ) from None
+    except (ReportError, etree.XMLSyntaxError) as error:
+        columns.rollback(mark)
+        if isinstance(error, ReportError):
+            raise
+        raise ReportError(f"the XML is malformed ({_describe(error)})") from None
+    columns.close_report(meta.header, mark)
+    return meta
+
+
+_FIRST_READ = 64 * 1024
+
+
+def _general(tee: _Tee, columns: RecordColumns, limits: ParseLimits, mark: int) -> _Report:
+    """The document again, through lxml: strictly, then repaired if need be."""
+    data = tee.replay()
+    if data is None:
+        raise ReportError(
+            "the report is over 32 MiB and uses XML features (namespace prefixes, comments, another "
+            "encoding) that only the slower general reader handles, past the point it can re-read"
+        )
+    report = _Report()
+    try:
+        _run(io.BytesIO(data), columns, report, limits, recover=False)
+    except etree.XMLSyntaxError as strict_error:
+        columns.rollback(mark)
+        return _reparse(data, columns, limits, mark, _describe(strict_error))
+    return report
+
+
+def _reparse(
+    data: bytes,
+    columns: RecordColumns,
+    limits: ParseLimits,
+    mark: int,
+    strict_error: str,
+) -> _Report:
+    """Second chance for a document strict parsing refused: repair what receivers are known to
+    break, then let libxml2 recover what it can. The whole document is in memory here, which the
+    repair cap bounds."""
+    repaired = data.decode("utf-8", errors="replace").encode("utf-8")
+    repaired = _XML_DECLARATION.sub(b'<?xml version="1.0" encoding="UTF-8"?>', repaired, count=1)
+    repaired = _SCHEMA_TAG.sub(b"", repaired)
+    notes: list[str] = []
+    if repaired.count("\ufffd".encode()) > data.count("\ufffd".encode()):
+        notes.append("it is not valid UTF-8; undecodable bytes are shown as \ufffd")
+    for recover in (False, True):
+        report = _Report()
+        try:
+            _run(io.BytesIO(repaired), columns, report, limits, recover=recover)
+        except etree.XMLSyntaxError:
+            columns.rollback(mark)
+            continue
+        except ReportError:
+            columns.rollback(mark)
+            raise
+        if recover:
+            report.recovered_from = strict_error
+            notes.append(
+                f"the XML is malformed ({strict_error}); values were recovered "
+                "and may be incomplete"
+            )
+        if report.root is None:
+            columns.rollback(mark)
+            break
+        report.warnings[:0] = notes
+        return report
+    raise ReportError(f"the XML is malformed ({strict_error})")
+
+
+def _describe(error: etree.XMLSyntaxError) -> str:
+    message = str(error.msg or error).strip()
+    line = error.position[0] if error.position else None
+    return f"line {line}: {message}" if line else message
+
+
+def _bounded(
+    report: _Report, field: str, value: str | None, limit: int, *, in_bytes: bool = False
+) -> str | None:
+    """`value` cut to `limit` characters (or UTF-8 bytes), with a warning naming `field` when it
+    was longer (bounds.py says why)."""
+    if value is None:
+        return None
+    kept = cut_to_bytes(value, limit) if in_bytes else cut_to(value, limit)
+    if kept != value:
+        length = len(value.encode("utf-8")) if in_bytes else len(value)
+        report.warnings.append(cut_note(field, length, limit, "byte" if in_bytes else "character"))
+    return kept
+
+
+def _policy_domain(text: str | None) -> str:
+    """The policy domain as receivers use it (lower case, A-labels); ReportError when it is
+    missing or not a domain name, one with an invisible character included (diagnostics.idn)."""
+    if not text:
+        raise ReportError(
+            "the report does not say which domain's policy it covers (policy_published/domain)"
+        )
+    try:
+        return domain_name(text).ascii
+    except InvalidInput as error:
+        raise ReportError(
+            f"the report's policy domain (policy_published/domain) cannot be used: {error}"
+        ) from None
+
+
+def _meta(report: _Report) -> ReportMeta:
+    if report.root is None:
+        raise ReportError("the XML is not a DMARC aggregate report: it has no <feedback> element")
+    metadata = report.metadata
+    policy = report.policy
+    if not metadata:
+        raise ReportError("the report has no <report_metadata> section")
+    if not policy:
+        raise ReportError("the report has no <policy_published> section")
+    report_id = metadata.get("report_id")
+    if report_id:
+        report_id = report_id.replace("<", "").replace(">", "").split("@")[0].strip() or None
+    if not report_id:
+        raise ReportError("the report has no report_id, so it cannot be told apart from others")
+    report_id = _bounded(report, "report_id", report_id, KEY_BYTES, in_bytes=True)
+    begin = _timestamp(metadata.get("begin"), "begin")
+    end = _timestamp(metadata.get("end"), "end")
+    email = _bounded(report, "email", metadata.get("email"), MAX_TEXT)
+    org_name = _org_name(metadata.get("org_name"), email)
+    if not org_name:
+        raise ReportError("the report names no organisation (org_name and email are both empty)")
+    org_name = _bounded(report, "org_name", org_name, KEY_BYTES, in_bytes=True)
+    domain = _policy_domain(policy.get("domain"))
+    p = _lower(_bounded(report, "policy_published/p", policy.get("p"), MAX_TEXT))
+    pct_text = policy.get("pct")
+    pct: int | None = None
+    if pct_text is not None:
+        try:
+            pct = int(pct_text)
+        except ValueError:
+            report.warnings.append(f"policy pct {quoted(pct_text)} is not a number and was ignored")
+        # RFC 7489 6.3: a percentage. A larger number would also not fit the Int64 column.
+        if pct is not None and not 0 <= pct <= 100:
+            report.warnings.append(
+                f"policy pct {quoted(pct_text)} is not between 0 and 100 and was ignored"
+            )
+            pct = None
+
+    def text(name: str) -> str | None:
+        return _bounded(report, f"policy_published/{name}", policy.get(name), MAX_TEXT)
+
+    namespace = report.namespace
+    errors = tuple(_bounded(report, "an <error>", error, MAX_TEXT) or "" for error in report.errors)
+    return ReportMeta(
+        org_name=org_name,
+        org_email=email,
+        org_extra_contact_info=_bounded(
+            report, "extra_contact_info", metadata.get("extra_contact_info"), MAX_TEXT
+        ),
+        report_id=report_id,
+        begin=begin,
+        end=end,
+        policy_domain=domain,
+        policy_p=p,
+        policy_sp=_lower(text("sp")) or p,
+        policy_np=_lower(text("np")),
+        policy_pct=pct,
+        policy_adkim=_lower(text("adkim")) or "r",
+        policy_aspf=_lower(text("aspf")) or "r",
+        policy_fo=text("fo"),
+        policy_testing=_lower(text("testing")),
+        policy_discovery_method=_lower(text("discovery_method")),
+        xml_schema=cut_to(report.version or "draft", MAX_TEXT),
+        xml_namespace=_bounded(report, "the XML namespace", namespace, MAX_TEXT),
+        generator=_bounded(report, "generator", metadata.get("generator"), MAX_TEXT),
+        errors=errors,
+        record_count=report.records,
+        message_count=report.messages,
+        warnings=tuple(report.warnings),
+    )
+
+
+def _timestamp(text: str | None, which: str) -> datetime:
+    if text is None:
+        raise ReportError(f"the report's date range has no {which} time")
+    try:
+        return utc(int(text.split(".")[0]))
+    except (ValueError, OverflowError, OSError):
+        raise ReportError(
+            f"the report's {which} time {quoted(text)} is not a Unix timestamp"
+        ) from None
+
+
+def _org_name(org_name: str | None, email: str | None) -> str | None:
+    """The reporting organisation as parsedmarc names it: the registered domain when the name is a
+    domain (so `Outlook.com` and `outlook.com` group together), else the name as sent; when it is
+    missing, the domain of the report's email address."""
+    if not org_name and email:
+        org_name = email.rpartition("@")[2].strip() or None
+    if not org_name:
+        return None
+    if " " not in org_name:
+        base = public_suffix_list().privatesuffix(org_name.lower())
+        if base is not None:
+            return str(base)
+    return org_name
