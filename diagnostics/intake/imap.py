@@ -73,7 +73,7 @@ _HEADS = "BODY.PEEK[HEADER.FIELDS (SUBJECT)]"
 _HEADS_KEY = b"BODY[HEADER.FIELDS (SUBJECT)]"
 
 # progress(done, total) after each message of a pass.
-Progress = Callable[[int, int], None]
+BacklogProgress = Callable[[int, int], None]
 OnOutcome = Callable[[MessageOutcome], None]
 
 # Worth another try after a pause: the server went away, or the store cannot take reports now.
@@ -318,7 +318,7 @@ def check_mailbox(
     settings: MailboxSettings,
     store: ReportStore,
     *,
-    progress: Progress | None = None,
+    progress: BacklogProgress | None = None,
     on_outcome: OnOutcome | None = None,
 ) -> list[MessageOutcome]:
     """One pass: every message now in the folder, stored and moved; the outcomes in order.
@@ -335,7 +335,7 @@ def drain(
     mailbox: Mailbox,
     store: ReportStore,
     *,
-    progress: Progress | None = None,
+    progress: BacklogProgress | None = None,
     on_outcome: OnOutcome | None = None,
     stop: threading.Event | None = None,
 ) -> list[MessageOutcome]:
@@ -393,7 +393,7 @@ class Watcher:
         poll_seconds: float = 60.0,
         idle_seconds: float = IDLE_SECONDS,
         backoff: Backoff | None = None,
-        progress: Progress | None = None,
+        progress: BacklogProgress | None = None,
         on_outcome: OnOutcome | None = None,
         on_retry: Callable[[str, float], None] | None = None,
     ) -> None:
