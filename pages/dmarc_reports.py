@@ -10,14 +10,10 @@ import pandas as pd
 import streamlit as st
 
 from admin import Permission
-from diagnostics.dmarc import ReportStore
-from diagnostics.errors import DiagnosticsError
-from diagnostics.idn import with_unicode
-from diagnostics.wording import plural
-from pages import _report_views as views
-from pages._common import app_resolver, diagnosis_card, dns_settings, share_text, show_error
-from pages._landing import check_timeout
-from pages._reports import (
+from desk import report_views as views
+from desk.bounded_checks import check_timeout
+from desk.markdown import data, md, plain, text
+from desk.report_tables import (
     import_uploads,
     name_senders,
     records_csv,
@@ -26,14 +22,18 @@ from pages._reports import (
     too_many,
     upload_limits,
 )
-from pages._routed import through_the_router
-from pages._store import current_actor
-from pages._text import data, md, plain, text
+from desk.resources import current_actor
+from desk.routing import through_the_router
+from desk.widgets import app_resolver, diagnosis_card, dns_settings, share_text, show_error
+from diagnostics.dmarc import ReportStore
+from diagnostics.errors import DiagnosticsError
+from diagnostics.idn import with_unicode
+from diagnostics.wording import plural
 
 SUMMARY_KEY = "dmarc_import_summary"  # the last import's lines: file names and counts only
 UPLOADER_KEY = "dmarc_uploader_round"  # a new key empties the uploader after an import
 
-through_the_router()  # before anything is drawn: see pages/_routed.py
+through_the_router()  # before anything is drawn: see desk/routing.py
 
 st.title("DMARC reports")
 st.caption(
@@ -341,7 +341,7 @@ def show_diagnoses(
     store: ReportStore, key: tuple[str, int], domain: str, start: dt.date, end: dt.date
 ) -> None:
     """One card per source that needs a fix, worst first, with the exact records to publish; many
-    sources of one kind share a card. Computed once for every session (pages._report_views)."""
+    sources of one kind share a card. Computed once for every session (desk.report_views)."""
     st.subheader("What to fix")
     try:
         with st.spinner("Explaining each source against today's DNS…"):

@@ -7,13 +7,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from admin import Connection, PermissionDenied, RouteMode
-from diagnostics.dmarc import Diagnosis
-from diagnostics.errors import DiagnosticsError
-from diagnostics.health import DomainHealth, Part
-from diagnostics.smtp import ProbeResult
-from diagnostics.verdict import Verdict
-from pages._common import app_resolver, diagnosis_card, finding_cards, show_error
-from pages._landing import (
+from desk.bounded_checks import (
     REPORT_DAYS,
     active_connection,
     check_health,
@@ -23,12 +17,18 @@ from pages._landing import (
     sending_domain,
     top_diagnoses,
 )
-from pages._reports import report_store
-from pages._routed import through_the_router
-from pages._store import account_picker, store_or_stop
-from pages._text import Markdown, data, md, text
+from desk.markdown import Markdown, data, md, text
+from desk.report_tables import report_store
+from desk.resources import account_picker, store_or_stop
+from desk.routing import through_the_router
+from desk.widgets import app_resolver, diagnosis_card, finding_cards, show_error
+from diagnostics.dmarc import Diagnosis
+from diagnostics.errors import DiagnosticsError
+from diagnostics.health import DomainHealth, Part
+from diagnostics.smtp import ProbeResult
+from diagnostics.verdict import Verdict
 
-through_the_router()  # before anything is drawn: see pages/_routed.py
+through_the_router()  # before anything is drawn: see desk/routing.py
 
 st.title("Overview")
 st.caption(

@@ -17,8 +17,8 @@ from streamlit.testing.v1 import AppTest
 
 import admin
 from admin import PermissionDenied, Principal, Role
+from desk.sign_in_gate import SESSION_KEY, bound_locally, is_loopback
 from diagnostics.secret import Secret
-from pages._auth import SESSION_KEY, bound_locally, is_loopback
 from tests.pages.test_smtp_settings import mailgun
 from tests.pages.untrusted import rendered
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import admin
 from admin import AuditAction, Principal, Role
+from desk.report_tables import UploadLimits, import_uploads
 from diagnostics.dmarc import Outcome, ReportStore
-from pages._reports import UploadLimits, import_uploads
 from tests.pages.test_auth import add, open_app, sign_in, store, titles
 
 SAMPLE = (

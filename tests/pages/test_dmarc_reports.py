@@ -16,11 +16,7 @@ import pytest
 import yaml
 from streamlit.testing.v1 import AppTest
 
-from diagnostics.dmarc import Outcome, ReportStore
-from diagnostics.enrich import describe
-from diagnostics.enrich.addresses import reverse_pointer
-from diagnostics.export import FORMULA_STARTS
-from pages._reports import (
+from desk.report_tables import (
     SAMPLES,
     UploadLimits,
     by_service,
@@ -32,6 +28,10 @@ from pages._reports import (
     volume_over_time,
     with_service_names,
 )
+from diagnostics.dmarc import Outcome, ReportStore
+from diagnostics.enrich import describe
+from diagnostics.enrich.addresses import reverse_pointer
+from diagnostics.export import FORMULA_STARTS
 from tests.support.hostile import FORMULAS, hostile_report
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,7 +1,5 @@
 """The DMARC report store of the pages, and the steps of the "DMARC reports" page that are not layout.
 
-Not a page itself (the leading underscore keeps it out of the navigation).
-
 The ReportStore is opened once per process and database (st.cache_resource), on the same database
 as the admin store: DATABASE_URL, else the embedded SQLite file. On the embedded default the bundled
 samples (samples/dmarc/) are imported once per process, so a newcomer sees real reports at once; a
@@ -25,6 +23,7 @@ import streamlit as st
 from admin import PermissionDenied, Store
 from admin.reports import import_reports
 from admin.sample_reports import sample_reports
+from desk.resources import store_or_stop
 from diagnostics.database import database_url
 from diagnostics.dmarc import FileResult, ImportSummary, ReportStore, StoreError
 from diagnostics.dmarc.queries import Moment
@@ -33,7 +32,6 @@ from diagnostics.dns import Resolver
 from diagnostics.enrich import enrich, split_ips
 from diagnostics.export import csv_bytes
 from diagnostics.settings import PROJECT_ROOT, default_sqlite_path
-from pages._store import store_or_stop
 
 URL_ENV = "DATABASE_URL"
 MAX_MB_ENV = "DESK_MAX_UPLOAD_MB"
@@ -106,7 +104,7 @@ def import_uploads(
 ) -> ImportSummary:
     """Import uploaded files (Streamlit uploads, or anything `ReportStore.import_files` takes) one
     at a time, as the signed-in user: admin.reports checks their role and writes the audit entry.
-    `desk` is the admin store bound to that user, by default the page's (pages._store). A file over
+    `desk` is the admin store bound to that user, by default the page's (desk.resources). A file over
     the size cap is rejected with the reason, without being read; a role that may not upload gets
     every file rejected with the refusal in plain words, never a traceback."""
     items: list[Any] = []

@@ -1,7 +1,4 @@
-"""Pieces every page shares: the app's DNS resolver and how findings are shown.
-
-Not a page itself (the leading underscore keeps it out of the navigation).
-"""
+"""Pieces every page shares: the app's DNS resolver and how findings are shown."""
 
 from __future__ import annotations
 
@@ -10,11 +7,11 @@ from collections.abc import Iterable
 
 import streamlit as st
 
+from desk.markdown import data, md, text
 from diagnostics.dmarc import Diagnosis
 from diagnostics.dns import Resolver, parse_nameserver
 from diagnostics.errors import DiagnosticsError
 from diagnostics.findings import Finding, Severity
-from pages._text import data, md, text
 
 # DESK_NAMESERVER=HOST[:PORT] points every look-up the app makes at one nameserver (a company resolver,
 # or the loopback nameserver of the end-to-end tests); unset means the system's configuration.

@@ -1,8 +1,6 @@
 """What the "DMARC reports" page shows for a domain and period, computed once and shared by every
 session until the report store changes.
 
-Not a page itself (the leading underscore keeps it out of the navigation).
-
 Why shared: twenty people opening the page over a million records must each get an answer within
 seconds, and a Streamlit server runs every session's script in one process, so work done per
 session is done twenty times on the same cores. Everything here is keyed by the store's
@@ -26,13 +24,13 @@ import pandas as pd
 import pyarrow as pa
 import streamlit as st
 
+from desk.bounded_checks import check_timeout, explain_within
+from desk.markdown import table
+from desk.report_charts import Spec, volume_charts
+from desk.report_tables import by_service, shown_name, volume_over_time, with_service_names
+from desk.widgets import ACTION_TITLES, app_resolver, dns_settings, share_text
 from diagnostics.dmarc import Category, Diagnosis, ReportStore
 from diagnostics.dmarc.sources import NAMED_BY_OWNER
-from pages._common import ACTION_TITLES, app_resolver, dns_settings, share_text
-from pages._landing import check_timeout, explain_within
-from pages._report_charts import Spec, volume_charts
-from pages._reports import by_service, shown_name, volume_over_time, with_service_names
-from pages._text import table
 
 DNS_FRESH_SECONDS = 300
 # Enough for every domain a team looks at in a morning, in two periods each; the rest is recomputed.
@@ -61,7 +59,7 @@ SOURCE_COLUMNS = [
 
 def arrow(frame: pd.DataFrame) -> pa.Table:
     """A table as st.dataframe draws it, its text from reports and DNS with hidden characters
-    made visible (pages._text.table). Kept ready in the shared results: turning a DataFrame of
+    made visible (desk.markdown.table). Kept ready in the shared results: turning a DataFrame of
     thousands of rows into Arrow is most of what drawing it costs, and it would be done anew for
     every session and every run."""
     return pa.Table.from_pandas(table(frame), preserve_index=False)
@@ -236,7 +234,7 @@ def explained(
 ) -> Explained:
     """Every source of `domain` in the period explained against today's DNS; raises
     ExplainUnfinished when that takes longer than the page's limit (DESK_CHECK_TIMEOUT). `dns` is
-    `pages._common.dns_settings()`, which app_resolver is built from."""
+    `desk.widgets.dns_settings()`, which app_resolver is built from."""
     del dns  # only a key
     records = _store.verdicts(domain, start, end)  # reduced in SQL
     checked_at = dt.datetime.now(dt.UTC)

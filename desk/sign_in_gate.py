@@ -1,7 +1,5 @@
 """The sign-in gate: who is using the app, the sign-in form, sign-out, and the pages a role may see.
 
-Not a page itself (the leading underscore keeps it out of the navigation).
-
 DESK_AUTH chooses how people sign in:
   local  names and passwords of the desk's own users (`python -m admin users add NAME --role ROLE`)
   oidc   OpenID Connect through st.login (Authlib; an [auth] section in .streamlit/secrets.toml);
@@ -17,8 +15,8 @@ interface), a wildcard, a LAN address or any other host name is reachable from e
 gets a sign-in. The repository's .streamlit/config.toml sets `localhost`; opening the desk to a
 network is a deliberate `--server.address`, with DESK_AUTH=local or oidc (README).
 
-The OpenID Connect side is pages/_oidc.py; the screens that stand alone (the sign-in form, a
-refusal) are drawn by pages/_screens.py.
+The OpenID Connect side is desk/oidc_sign_in.py; the screens that stand alone (the sign-in form, a
+refusal) are drawn by desk/standalone_screens.py.
 
 Only an opaque session id lives in st.session_state (the database keeps its hash, admin.users);
 the password field is cleared as soon as the form is submitted; nothing goes into query params.
@@ -37,9 +35,15 @@ from streamlit.navigation.page import StreamlitPage
 from admin import AdminError, Permission, Principal, Store, StoreUnavailable
 from admin.access import LOCAL_ADMIN
 from admin.signin import SessionStatus
+from desk.oidc_sign_in import oidc_sign_out, oidc_user
+from desk.standalone_screens import (
+    forget_outcome,
+    only_screen,
+    show_outcome,
+    stop_with,
+    tell_outcome,
+)
 from diagnostics.secret import Secret
-from pages import _oidc as oidc
-from pages._screens import forget_outcome, only_screen, show_outcome, stop_with, tell_outcome
 
 AUTH_ENV = "DESK_AUTH"
 SESSION_KEY = "desk_session"  # the opaque session id: the only sign-in fact kept in the session
@@ -124,7 +128,7 @@ def current_user(store: Store, url_paths: Sequence[str] = ()) -> Principal:
     if mode is AuthMode.NONE:
         return LOCAL_ADMIN
     if mode is AuthMode.OIDC:
-        return oidc.oidc_user(store, url_paths)
+        return oidc_user(store, url_paths)
     check = store.users.resume(st.session_state.get(SESSION_KEY))
     if check.ok and check.principal is not None:
         return check.principal
@@ -191,13 +195,13 @@ def may_see(user: Principal, url_path: str) -> bool:
 
 def _sign_out(store: Store, user: Principal) -> None:
     if os.environ.get(AUTH_ENV, "").strip().lower() == AuthMode.OIDC:
-        oidc.sign_out(store, user)
+        oidc_sign_out(store, user)
         return
     token = st.session_state.pop(SESSION_KEY, None)  # signed out here whatever the database says
     try:
         store.users.end(token)
     except StoreUnavailable:
-        # A callback runs before app.py's own handling (pages._faults): said under the form.
+        # A callback runs before app.py's own handling (desk.database_faults): said under the form.
         tell_outcome(
             "Signed out. The database did not answer, so the session it keeps for you ends on "
             "its own when it expires."
@@ -206,7 +210,7 @@ def _sign_out(store: Store, user: Principal) -> None:
 
 def _sign_in_page(store: Store, notice: str | None) -> None:
     # Asked before anything is drawn: a database that does not answer is then the screen's only
-    # message (pages._faults), not a second title under this one.
+    # message (desk.database_faults), not a second title under this one.
     first_run = not store.users.has_users()
     st.title("Deliverability desk")
     if notice:

@@ -1,8 +1,6 @@
 """Sign-in through OpenID Connect (DESK_AUTH=oidc): st.login with Authlib, the provider's verified
 e-mail address as a desk user's name, which gives the role.
 
-Not a page itself (the leading underscore keeps it out of the navigation).
-
 Which claims make a desk user is admin.oidc's (a verified, plain ASCII address; an issuer trusted by
 name in DESK_OIDC_TRUSTED_ISSUERS may leave `email_verified` out); the binding of each user to the
 provider's account (iss, sub) at the first sign-in is admin.users'. Everything the provider sent is
@@ -28,7 +26,7 @@ from admin.oidc import OidcPolicy, OidcRefusal, oidc_identity, shown_address
 from admin.records import AuditAction
 from admin.signin import SessionPolicy
 from admin.users import OidcOutcome
-from pages._screens import only_screen, show_outcome, tell_outcome
+from desk.standalone_screens import only_screen, show_outcome, tell_outcome
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +199,7 @@ def _audit_once(
     st.session_state[_AUDITED_KEY] = marker
 
 
-def sign_out(store: Store, user: Principal) -> None:
+def oidc_sign_out(store: Store, user: Principal) -> None:
     """The identity cookie is the session: st.logout removes it (and asks the provider to end its
     own); the desk has no session row to end, so the audit entry is written here."""
     try:
@@ -215,4 +213,4 @@ def sign_out(store: Store, user: Principal) -> None:
     st.logout()
 
 
-__all__ = ["oidc_user", "sign_out"]
+__all__ = ["oidc_sign_out", "oidc_user"]

@@ -1,7 +1,5 @@
 """Every page runs through app.py's router, even in the first session after a (re)start.
 
-Not a page itself (the leading underscore keeps it out of the navigation).
-
 Streamlit decides once per server process, when its first session starts, whether the app is an
 old-style multipage app: a folder named `pages/` next to the entry script means yes. In that mode the
 first session resolves an address against the files of pages/ and runs a file such as

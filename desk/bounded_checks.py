@@ -1,7 +1,5 @@
 """The steps of the "Overview" page that are not layout: which domain and provider an account sends
 with, the health check and the report diagnoses, each bounded in time so the landing page never hangs.
-
-Not a page itself (the leading underscore keeps it out of the navigation).
 """
 
 from __future__ import annotations
@@ -17,12 +15,12 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from admin import Connection, Route
+from desk.markdown import md
 from diagnostics import providers
 from diagnostics.dmarc import Category, Diagnosis, ReportStore, explain
 from diagnostics.dns import Resolver
 from diagnostics.enrich import EnrichmentCache
 from diagnostics.health import DomainHealth, check_domain_async
-from pages._text import md
 
 # The whole landing page's DNS work gives up after this many seconds (each query has its own,
 # shorter limit from DESK_DNS_TIMEOUT); a slow nameserver then costs a message, not a frozen page.

@@ -1,13 +1,11 @@
 """The app's admin store and the sidebar account picker, shared by the pages that work on one account.
 
-Not a page itself (the leading underscore keeps it out of the navigation).
-
 The store is opened once per process and database (st.cache_resource): DATABASE_URL picks the
 database (else the embedded SQLite file, where sample accounts are loaded on first start), and the
 secret key comes from DESK_SECRET_KEY, else Streamlit's secrets, else the store's key file. Only the
 chosen account's id lives in the session; never a password or the key.
 
-`store_or_stop()` hands a page the store bound to the signed-in user (pages._auth): every read and
+`store_or_stop()` hands a page the store bound to the signed-in user (desk.sign_in_gate): every read and
 write then runs with that user's role, and the audit log names them.
 """
 
@@ -21,8 +19,8 @@ import streamlit as st
 
 import admin
 from admin import Account, AdminError, Plan, Principal, Store
+from desk.sign_in_gate import current_user
 from diagnostics.secret import Secret
-from pages._auth import current_user
 
 KEY_ENV = "DESK_SECRET_KEY"
 KEY_FILE_ENV = "DESK_SECRET_KEY_FILE"
