@@ -1,5 +1,6 @@
-"""The desk's admin data: accounts and plans, SMTP connections, outbound routing, the audit log,
-probe history, secrets encrypted at rest, and the database with its migrations.
+"""The desk's admin data: accounts and plans, SMTP connections, outbound routing and the sending
+domain, the audit log, probe history, secrets encrypted at rest, and the database with its
+migrations.
 
 No Streamlit in here: pages call it, and pass in what they read from Streamlit (the secret key, the
 signed-in user: `store.as_user(principal)`; admin.access says which role may do what).
@@ -24,6 +25,7 @@ from admin.records import Account, AuditAction, AuditEntry, Connection, ProbeRec
 from admin.rotation import KeyRotation
 from admin.sample import ensure_sample_data
 from admin.secrets import KeySource, generate_key
+from admin.sending import active_connection, provider_of, sending_domain
 from admin.signin import SessionCheck, SignInResult
 from admin.store import Store
 from admin.users import User
@@ -54,6 +56,9 @@ __all__ = [
     "StoreBusy",
     "StoreUnavailable",
     "User",
+    "active_connection",
     "ensure_sample_data",
     "generate_key",
+    "provider_of",
+    "sending_domain",
 ]

@@ -6,21 +6,19 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from admin import Connection, PermissionDenied, RouteMode
-from desk.bounded_checks import (
-    REPORT_DAYS,
+from admin import (
+    Connection,
+    PermissionDenied,
+    RouteMode,
     active_connection,
-    check_health,
-    check_timeout,
-    page_link,
     provider_of,
     sending_domain,
-    top_diagnoses,
 )
+from desk.bounded_checks import REPORT_DAYS, check_health, check_timeout, top_diagnoses
 from desk.markdown import Markdown, data, md, text
 from desk.report_tables import report_store
 from desk.resources import account_picker, store_or_stop
-from desk.routing import through_the_router
+from desk.routing import page_link, through_the_router
 from desk.widgets import app_resolver, diagnosis_card, finding_cards, show_error
 from diagnostics.dmarc import Diagnosis
 from diagnostics.errors import DiagnosticsError
