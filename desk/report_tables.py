@@ -1,184 +1,27 @@
-"""The DMARC report store of the pages, and the steps of the "DMARC reports" page that are not layout.
-
-The ReportStore is opened once per process and database (st.cache_resource), on the same database
-as the admin store: DATABASE_URL, else the embedded SQLite file. On the embedded default the bundled
-samples (samples/dmarc/) are imported once per process, so a newcomer sees real reports at once; a
-second import only counts them as already stored. Uploads are capped in size and number by settings
-(DESK_MAX_UPLOAD_MB, DESK_MAX_UPLOAD_FILES); the parser's own caps apply inside each file.
+"""The tables of the "DMARC reports" page, from the report store's rows: sources named by service,
+one row per service, the volume over a readable period, the senders named through reverse DNS, the
+records as CSV. Pandas only, no Streamlit: desk.report_views shares the results between sessions.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import io
-import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
-import streamlit as st
 
-from admin import PermissionDenied, Store
-from admin.reports import import_reports
-from admin.sample_reports import sample_reports
-from desk.resources import store_or_stop
-from diagnostics.database import database_url
-from diagnostics.dmarc import FileResult, ImportSummary, ReportStore, StoreError
+from diagnostics.dmarc import ReportStore
 from diagnostics.dmarc.queries import Moment
 from diagnostics.dmarc.sources import offline_names
 from diagnostics.dns import Resolver
 from diagnostics.enrich import enrich, split_ips
 from diagnostics.export import csv_bytes
-from diagnostics.settings import PROJECT_ROOT, default_sqlite_path
 
-URL_ENV = "DATABASE_URL"
-MAX_MB_ENV = "DESK_MAX_UPLOAD_MB"
-MAX_FILES_ENV = "DESK_MAX_UPLOAD_FILES"
-DEFAULT_MAX_MB = 50
-DEFAULT_MAX_FILES = 500
-SAMPLES = PROJECT_ROOT / "samples" / "dmarc"
-# Notices that travel with the samples; importing them would only add rejected lines.
-_NOT_REPORTS = {"LICENSE", "SOURCE.md"}
+# progress(done, total, name): how far an import (or a look-up) has come, for a progress bar.
+_Progress = Callable[[int, int, str], None]
+
 # PTR look-ups per progress step: small enough for a bar that moves, large enough for concurrency.
 ENRICH_CHUNK = 256
-
-Progress = Callable[[int, int, str], None]
-
-
-@dataclass(frozen=True, slots=True)
-class UploadLimits:
-    """How much one import may take: each file at most `max_mb` megabytes, `max_files` at once."""
-
-    max_mb: int = DEFAULT_MAX_MB
-    max_files: int = DEFAULT_MAX_FILES
-
-    @property
-    def max_bytes(self) -> int:
-        return self.max_mb * 1024 * 1024
-
-
-def _positive_int(name: str, default: int) -> int:
-    # A typo in a setting must not take the page down: the default holds until it is fixed.
-    try:
-        value = int(os.environ.get(name, "").strip() or default)
-    except ValueError:
-        return default
-    return value if value > 0 else default
-
-
-def upload_limits() -> UploadLimits:
-    """The caps from DESK_MAX_UPLOAD_MB and DESK_MAX_UPLOAD_FILES (defaults 50 MB, 500 files)."""
-    return UploadLimits(
-        _positive_int(MAX_MB_ENV, DEFAULT_MAX_MB), _positive_int(MAX_FILES_ENV, DEFAULT_MAX_FILES)
-    )
-
-
-def too_many(count: int, limits: UploadLimits) -> str | None:
-    """The plain refusal when `count` files are more than one import takes, else None."""
-    if count <= limits.max_files:
-        return None
-    return (
-        f"{count:,} files chosen: one import takes at most {limits.max_files:,}. "
-        f"Import them in parts (the limit is the setting {MAX_FILES_ENV})."
-    )
-
-
-def _size(upload: Any) -> int:
-    size = getattr(upload, "size", None)
-    if isinstance(size, int):
-        return size
-    if isinstance(upload, bytes):
-        return len(upload)
-    return len(upload.getvalue())
-
-
-def import_uploads(
-    store: ReportStore,
-    uploads: Sequence[Any],
-    limits: UploadLimits,
-    *,
-    progress: Progress | None = None,
-    desk: Store | None = None,
-) -> ImportSummary:
-    """Import uploaded files (Streamlit uploads, or anything `ReportStore.import_files` takes) one
-    at a time, as the signed-in user: admin.reports checks their role and writes the audit entry.
-    `desk` is the admin store bound to that user, by default the page's (desk.resources). A file over
-    the size cap is rejected with the reason, without being read; a role that may not upload gets
-    every file rejected with the refusal in plain words, never a traceback."""
-    items: list[Any] = []
-    for done, upload in enumerate(uploads, start=1):
-        name = str(getattr(upload, "name", f"upload {done}"))
-        if _size(upload) > limits.max_bytes:
-            reason = f"larger than the {limits.max_mb} MB upload limit ({MAX_MB_ENV})"
-            items.append(FileResult(source=name, rejected=1, reasons=(reason,)))
-        else:
-            items.append(upload)
-    acting = desk if desk is not None else store_or_stop()
-    try:
-        return import_reports(acting, acting.principal, store, items, progress=progress)
-    except PermissionDenied as exc:
-        refused = [
-            FileResult(
-                source=str(getattr(u, "name", f"upload {n}")), rejected=1, reasons=(str(exc),)
-            )
-            for n, u in enumerate(uploads, start=1)
-        ]
-        return ImportSummary(tuple(refused))
-
-
-def sample_files(folder: Path = SAMPLES) -> list[Path]:
-    """The bundled sample reports, without their licence and notice."""
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.name not in _NOT_REPORTS)
-
-
-def is_embedded_default(url: str) -> bool:
-    """True when `url` (empty: the default) is the embedded SQLite file, where samples are loaded."""
-    parsed = database_url(url or None)
-    return parsed.get_backend_name() == "sqlite" and parsed.database == str(default_sqlite_path())
-
-
-@st.cache_resource(show_spinner="Opening the report store…")
-def _open_report_store(url: str, resolved: str) -> ReportStore:
-    # `resolved` (the URL after defaults, so DESK_DATA_DIR counts) only keys the cache: another
-    # database is another store. Neither is ever shown, since a URL may hold a password.
-    del resolved
-    store = ReportStore(url or None)
-    if is_embedded_default(url):
-        store.import_paths(sample_files())
-        # The sample accounts' own recent reports, so their Overview has something to explain.
-        store.import_files(demo_reports(dt.datetime.now(dt.UTC).date()))
-    return store
-
-
-def demo_reports(today: dt.date) -> list[io.BytesIO]:
-    """The sample accounts' demo reports as named in-memory files (the name shows in summaries)."""
-    files = []
-    for name, data in sample_reports(today):
-        handle = io.BytesIO(data)
-        handle.name = name
-        files.append(handle)
-    return files
-
-
-def report_store() -> ReportStore:
-    """The process's report store for the configured database; raises StoreError (or InvalidInput
-    for a URL that is not one) when it cannot open."""
-    url = os.environ.get(URL_ENV, "").strip()
-    try:
-        resolved = database_url(url or None).render_as_string(hide_password=False)
-        return _open_report_store(url, resolved)
-    except ImportError:
-        # SQLAlchemy picks a driver from the URL; one that is not installed is a setting to fix,
-        # said plainly (the URL itself is not repeated: it may hold a password).
-        backend = database_url(url or None).get_backend_name()
-        raise StoreError(
-            f"No driver for this {backend} database URL is installed; for PostgreSQL write "
-            "postgresql+psycopg2://… in DATABASE_URL."
-        ) from None
 
 
 def with_service_names(sources: pd.DataFrame) -> pd.DataFrame:
@@ -239,7 +82,7 @@ def name_senders(
     ips: Sequence[str],
     resolver: Resolver,
     *,
-    progress: Progress | None = None,
+    progress: _Progress | None = None,
 ) -> pd.DataFrame:
     """Enrich `ips` through the store's cache (cached rows send no DNS), a chunk at a time so that
     `progress(done, total, ip)` can move a bar; the rows of every address."""
@@ -294,3 +137,15 @@ def shown_name(source: object) -> str:
     """A stored source as a person names it: the file name (and its part, "#2"), not the folder
     it was imported from on the server."""
     return Path(str(source)).name if source else ""
+
+
+__all__ = [
+    "ENRICH_CHUNK",
+    "by_service",
+    "disposition",
+    "name_senders",
+    "records_csv",
+    "shown_name",
+    "volume_over_time",
+    "with_service_names",
+]

@@ -25,10 +25,11 @@ import pyarrow as pa
 import streamlit as st
 
 from desk.bounded_checks import check_timeout, explain_within
+from desk.labels import ACTION_TITLES, share_text
 from desk.markdown import table
 from desk.report_charts import Spec, volume_charts
 from desk.report_tables import by_service, shown_name, volume_over_time, with_service_names
-from desk.widgets import ACTION_TITLES, app_resolver, dns_settings, share_text
+from desk.resources import app_resolver, dns_settings
 from diagnostics.dmarc import Category, Diagnosis, ReportStore
 from diagnostics.dmarc.sources import NAMED_BY_OWNER
 
@@ -234,7 +235,7 @@ def explained(
 ) -> Explained:
     """Every source of `domain` in the period explained against today's DNS; raises
     ExplainUnfinished when that takes longer than the page's limit (DESK_CHECK_TIMEOUT). `dns` is
-    `desk.widgets.dns_settings()`, which app_resolver is built from."""
+    `desk.resources.dns_settings()`, which app_resolver is built from."""
     del dns  # only a key
     records = _store.verdicts(domain, start, end)  # reduced in SQL
     checked_at = dt.datetime.now(dt.UTC)

@@ -1,33 +1,54 @@
-"""The app's admin store and the sidebar account picker, shared by the pages that work on one account.
+"""What a page works with: the admin store and the DMARC report store, each opened once per process
+and database, and a DNS resolver of its own for each run.
 
-The store is opened once per process and database (st.cache_resource): DATABASE_URL picks the
-database (else the embedded SQLite file, where sample accounts are loaded on first start), and the
-secret key comes from DESK_SECRET_KEY, else Streamlit's secrets, else the store's key file. Only the
-chosen account's id lives in the session; never a password or the key.
+The admin store (st.cache_resource): DATABASE_URL picks the database (else the embedded SQLite
+file, where sample accounts are loaded on first start), and the secret key comes from
+DESK_SECRET_KEY, else Streamlit's secrets, else the store's key file. `store_or_stop()` hands a page
+the store bound to the signed-in user (desk.sign_in_gate): every read and write then runs with that
+user's role, and the audit log names them.
 
-`store_or_stop()` hands a page the store bound to the signed-in user (desk.sign_in_gate): every read and
-write then runs with that user's role, and the audit log names them.
+The report store (st.cache_resource) is on the same database. On the embedded default the bundled
+samples (samples/dmarc/) are imported once per process, so a newcomer sees real reports at once; a
+second import only counts them as already stored.
+
+The resolver: DESK_NAMESERVER=HOST[:PORT] points every look-up the app makes at one nameserver (a
+company resolver, or the loopback nameserver of the end-to-end tests); unset means the system's
+configuration. A fresh one each run: its cache is never shared between users.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import io
 import os
 from pathlib import Path
 
 import streamlit as st
 
 import admin
-from admin import Account, AdminError, Plan, Principal, Store
+from admin import AdminError, Principal, Store
+from admin.sample_reports import sample_reports
+from desk.markdown import md
 from desk.sign_in_gate import current_user
+from diagnostics.database import database_url
+from diagnostics.dmarc import ReportStore, StoreError
+from diagnostics.dns import Resolver, parse_nameserver
 from diagnostics.secret import Secret
+from diagnostics.settings import PROJECT_ROOT, default_sqlite_path
 
 KEY_ENV = "DESK_SECRET_KEY"
 KEY_FILE_ENV = "DESK_SECRET_KEY_FILE"
 URL_ENV = "DATABASE_URL"
 DATA_DIR_ENV = "DESK_DATA_DIR"
-ACCOUNT_KEY = "desk_account_id"  # the chosen account's id: an int, nothing secret
-_PICKER_KEY = "desk_account_picker"
+NAMESERVER_ENV = "DESK_NAMESERVER"
+DNS_TIMEOUT_ENV = "DESK_DNS_TIMEOUT"
+SAMPLES = PROJECT_ROOT / "samples" / "dmarc"
+# Notices that travel with the samples; importing them would only add rejected lines.
+_NOT_REPORTS = {"LICENSE", "SOURCE.md"}
+
+
+# -- the admin store ------------------------------------------------------------------------------
 
 
 def current_actor() -> Principal:
@@ -88,7 +109,9 @@ def open_store_or_stop(*, warn_key: bool = True) -> Store:
     try:
         store = desk_store()
     except AdminError as exc:
-        st.error(f"The desk's database is not available. {exc}", icon=":material/error:")
+        st.error(
+            md("The desk's database is not available. {why}", why=exc), icon=":material/error:"
+        )
         st.stop()
     if warn_key and not store.key_matches:
         st.warning(
@@ -99,48 +122,91 @@ def open_store_or_stop(*, warn_key: bool = True) -> Store:
     return store
 
 
-def _remember_choice() -> None:
-    st.session_state[ACCOUNT_KEY] = st.session_state[_PICKER_KEY]
+# -- the report store -----------------------------------------------------------------------------
 
 
-def account_picker(store: Store) -> Account:
-    """The sidebar's account choice (kept when the admin moves between pages), or stop the run with
-    a form to create the first account."""
-    accounts = store.list_accounts()
-    with st.sidebar:
-        if accounts:
-            by_id = {a.id: a for a in accounts}
-            chosen = st.session_state.get(ACCOUNT_KEY)
-            if chosen not in by_id:
-                chosen = accounts[0].id
-            # Seed the widget from the remembered id: a widget's own state is dropped on pages
-            # that do not show it, the remembered id is not.
-            st.session_state[_PICKER_KEY] = chosen
-            st.selectbox(
-                "Account",
-                options=list(by_id),
-                format_func=lambda i: f"{by_id[i].name} ({by_id[i].plan.display_name})",
-                key=_PICKER_KEY,
-                on_change=_remember_choice,
-            )
-            st.session_state[ACCOUNT_KEY] = chosen
-        with st.expander("New account", expanded=not accounts):
-            name = st.text_input("Account name", key="desk_new_account_name")
-            plan = st.selectbox(
-                "Plan",
-                options=[p.value for p in Plan],
-                format_func=lambda p: Plan(p).display_name,
-                key="desk_new_account_plan",
-            )
-            if st.button("Create account", key="desk_new_account_create"):
-                try:
-                    created = store.create_account(name, plan, actor=current_actor())
-                except AdminError as exc:
-                    st.error(str(exc))
-                else:
-                    st.session_state[ACCOUNT_KEY] = created.id
-                    st.rerun()
-    if not accounts:
-        st.info("No accounts yet: create one in the sidebar.", icon=":material/arrow_back:")
-        st.stop()
-    return by_id[st.session_state[ACCOUNT_KEY]]
+def sample_files(folder: Path = SAMPLES) -> list[Path]:
+    """The bundled sample reports, without their licence and notice."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.name not in _NOT_REPORTS)
+
+
+def is_embedded_default(url: str) -> bool:
+    """True when `url` (empty: the default) is the embedded SQLite file, where samples are loaded."""
+    parsed = database_url(url or None)
+    return parsed.get_backend_name() == "sqlite" and parsed.database == str(default_sqlite_path())
+
+
+@st.cache_resource(show_spinner="Opening the report store…")
+def _open_report_store(url: str, resolved: str) -> ReportStore:
+    # `resolved` (the URL after defaults, so DESK_DATA_DIR counts) only keys the cache: another
+    # database is another store. Neither is ever shown, since a URL may hold a password.
+    del resolved
+    store = ReportStore(url or None)
+    if is_embedded_default(url):
+        store.import_paths(sample_files())
+        # The sample accounts' own recent reports, so their Overview has something to explain.
+        store.import_files(demo_reports(dt.datetime.now(dt.UTC).date()))
+    return store
+
+
+def demo_reports(today: dt.date) -> list[io.BytesIO]:
+    """The sample accounts' demo reports as named in-memory files (the name shows in summaries)."""
+    files = []
+    for name, data in sample_reports(today):
+        handle = io.BytesIO(data)
+        handle.name = name
+        files.append(handle)
+    return files
+
+
+def report_store() -> ReportStore:
+    """The process's report store for the configured database; raises StoreError (or InvalidInput
+    for a URL that is not one) when it cannot open."""
+    url = os.environ.get(URL_ENV, "").strip()
+    try:
+        resolved = database_url(url or None).render_as_string(hide_password=False)
+        return _open_report_store(url, resolved)
+    except ImportError:
+        # SQLAlchemy picks a driver from the URL; one that is not installed is a setting to fix,
+        # said plainly (the URL itself is not repeated: it may hold a password).
+        backend = database_url(url or None).get_backend_name()
+        raise StoreError(
+            f"No driver for this {backend} database URL is installed; for PostgreSQL write "
+            "postgresql+psycopg2://… in DATABASE_URL."
+        ) from None
+
+
+# -- the resolver ---------------------------------------------------------------------------------
+
+
+def dns_settings() -> tuple[str, str]:
+    """(DESK_NAMESERVER, DESK_DNS_TIMEOUT) as set, stripped: all app_resolver is built from, so a
+    result kept across runs can be keyed by it."""
+    return os.environ.get(NAMESERVER_ENV, "").strip(), os.environ.get(DNS_TIMEOUT_ENV, "").strip()
+
+
+def app_resolver() -> Resolver:
+    """A fresh resolver for one page run: its cache serves that run and is never shared between users."""
+    spec, timeout_setting = dns_settings()
+    timeout = float(timeout_setting or "3.0")
+    if spec:
+        host, port = parse_nameserver(spec)
+        return Resolver([host], port=port, timeout=timeout)
+    return Resolver(timeout=timeout)
+
+
+__all__ = [
+    "SAMPLES",
+    "app_resolver",
+    "current_actor",
+    "demo_reports",
+    "desk_store",
+    "dns_settings",
+    "is_embedded_default",
+    "open_store_or_stop",
+    "report_store",
+    "sample_files",
+    "store_or_stop",
+]

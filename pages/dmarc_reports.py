@@ -12,19 +12,19 @@ import streamlit as st
 from admin import Permission
 from desk import report_views as views
 from desk.bounded_checks import check_timeout
+from desk.labels import share_text
 from desk.markdown import data, md, plain, text
-from desk.report_tables import (
-    import_uploads,
-    name_senders,
-    records_csv,
+from desk.report_tables import name_senders, records_csv, shown_name
+from desk.resources import (
+    app_resolver,
+    current_actor,
+    dns_settings,
     report_store,
-    shown_name,
-    too_many,
-    upload_limits,
+    store_or_stop,
 )
-from desk.resources import current_actor
 from desk.routing import through_the_router
-from desk.widgets import app_resolver, diagnosis_card, dns_settings, share_text, show_error
+from desk.uploads import import_uploads, too_many, upload_limits
+from desk.widgets import diagnosis_card, show_error
 from diagnostics.dmarc import ReportStore
 from diagnostics.errors import DiagnosticsError
 from diagnostics.idn import with_unicode
@@ -85,7 +85,9 @@ with st.expander("Import reports", icon=":material/upload_file:", expanded=domai
             )
 
         try:
-            summary = import_uploads(store, uploads or [], limits, progress=moved)
+            summary = import_uploads(
+                store, uploads or [], limits, admin_store=store_or_stop(), progress=moved
+            )
         except DiagnosticsError as exc:
             show_error(exc)
             st.stop()

@@ -7,8 +7,9 @@ import pandas as pd
 import streamlit as st
 
 from desk.markdown import data, md, table, text
+from desk.resources import app_resolver
 from desk.routing import through_the_router
-from desk.widgets import app_resolver, finding_cards, show_error
+from desk.widgets import finding_cards, show_error
 from diagnostics import providers
 from diagnostics.errors import DiagnosticsError
 from diagnostics.spf import SpfAnalysis, SpfNode, analyze, check_host, recommend

@@ -16,10 +16,9 @@ from admin import (
 )
 from desk.bounded_checks import REPORT_DAYS, check_health, check_timeout, top_diagnoses
 from desk.markdown import Markdown, data, md, text
-from desk.report_tables import report_store
-from desk.resources import account_picker, store_or_stop
+from desk.resources import app_resolver, report_store, store_or_stop
 from desk.routing import page_link, through_the_router
-from desk.widgets import app_resolver, diagnosis_card, finding_cards, show_error
+from desk.widgets import account_picker, diagnosis_card, finding_cards, show_error
 from diagnostics.dmarc import Diagnosis
 from diagnostics.errors import DiagnosticsError
 from diagnostics.health import DomainHealth, Part

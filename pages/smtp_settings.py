@@ -9,9 +9,9 @@ import streamlit as st
 
 from admin import Account, AdminError, Connection, Plan, RouteMode, Store
 from desk.markdown import data, md, plain, table, text
-from desk.resources import account_picker, current_actor, store_or_stop
+from desk.resources import current_actor, store_or_stop
 from desk.routing import through_the_router
-from desk.widgets import finding_cards
+from desk.widgets import account_picker, finding_cards
 from diagnostics import providers
 from diagnostics.errors import DiagnosticsError
 from diagnostics.smtp import Security, SmtpSettings, lint, preset, presets

@@ -9,9 +9,9 @@ import streamlit as st
 
 from admin import Account, AdminError, Connection, ProbeRecord, Store
 from desk.markdown import code, data, joined, md, plain, table, text
-from desk.resources import account_picker, current_actor, store_or_stop
+from desk.resources import app_resolver, current_actor, store_or_stop
 from desk.routing import through_the_router
-from desk.widgets import app_resolver
+from desk.widgets import account_picker
 from diagnostics.errors import DiagnosticsError
 from diagnostics.smtp import ProbeResult, probe
 

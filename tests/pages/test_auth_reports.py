@@ -9,7 +9,7 @@ from pathlib import Path
 
 import admin
 from admin import AuditAction, Principal, Role
-from desk.report_tables import UploadLimits, import_uploads
+from desk.uploads import UploadLimits, import_uploads
 from diagnostics.dmarc import Outcome, ReportStore
 from tests.pages.test_auth import add, open_app, sign_in, store, titles
 
@@ -68,7 +68,7 @@ def test_an_analyst_forcing_an_import_gets_a_plain_refusal_and_nothing_is_stored
         upload = io.BytesIO(SAMPLE.read_bytes())
         upload.name = SAMPLE.name
         ann = Principal("ann", Role.ANALYST)
-        summary = import_uploads(reports, [upload], UploadLimits(), desk=store.as_user(ann))
+        summary = import_uploads(reports, [upload], UploadLimits(), admin_store=store.as_user(ann))
         assert reports.reports().empty
     finally:
         reports.close()

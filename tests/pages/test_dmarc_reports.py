@@ -16,18 +16,10 @@ import pytest
 import yaml
 from streamlit.testing.v1 import AppTest
 
-from desk.report_tables import (
-    SAMPLES,
-    UploadLimits,
-    by_service,
-    demo_reports,
-    import_uploads,
-    records_csv,
-    sample_files,
-    too_many,
-    volume_over_time,
-    with_service_names,
-)
+import admin
+from desk.report_tables import by_service, records_csv, volume_over_time, with_service_names
+from desk.resources import SAMPLES, demo_reports, sample_files
+from desk.uploads import UploadLimits, import_uploads, too_many
 from diagnostics.dmarc import Outcome, ReportStore
 from diagnostics.enrich import describe
 from diagnostics.enrich.addresses import reverse_pointer
@@ -127,9 +119,15 @@ def test_import_reports_progress_and_rejects_a_file_over_the_size_cap(url):
     small = io.BytesIO(SMALL[0].read_bytes())
     small.name = SMALL[0].name
     seen: list[tuple[int, int, str]] = []
+    desk = admin.Store(url)  # acting as "system", the trusted local caller
     summary = import_uploads(
-        store, [big, small], UploadLimits(max_mb=1), progress=lambda *a: seen.append(a)
+        store,
+        [big, small],
+        UploadLimits(max_mb=1),
+        admin_store=desk,
+        progress=lambda *a: seen.append(a),
     )
+    desk.close()
     assert [f.outcome for f in summary.files] == [Outcome.REJECTED, Outcome.IMPORTED]
     assert "1 MB upload limit" in summary.files[0].line
     assert seen == [(1, 2, "huge.xml"), (2, 2, SMALL[0].name)]

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from desk.report_tables import demo_reports
+from desk.resources import demo_reports
 from diagnostics import providers
 from tests.pages.test_overview import sample_desk
 from tests.support.nameserver import TIMEOUT
