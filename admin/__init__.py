@@ -21,14 +21,13 @@ from admin.errors import (
     StoreUnavailable,
 )
 from admin.plans import Plan, Route, RouteMode
-from admin.records import Account, AuditAction, AuditEntry, Connection, ProbeRecord
+from admin.records import Account, AuditAction, AuditEntry, Connection, ProbeRecord, User
 from admin.rotation import KeyRotation
 from admin.sample import ensure_sample_data
 from admin.secrets import KeySource, generate_key
 from admin.sending import active_connection, provider_of, sending_domain
 from admin.signin import SessionCheck, SignInResult
 from admin.store import Store
-from admin.users import User
 
 __all__ = [
     "Account",

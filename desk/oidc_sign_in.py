@@ -25,7 +25,7 @@ from admin import Principal, Store, StoreUnavailable
 from admin.oidc import OidcPolicy, OidcRefusal, oidc_identity, shown_address
 from admin.records import AuditAction
 from admin.signin import SessionPolicy
-from admin.users import OidcOutcome
+from admin.authentication import OidcOutcome
 from desk.standalone_screens import only_screen, show_outcome, tell_outcome
 
 log = logging.getLogger(__name__)
