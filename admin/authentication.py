@@ -16,20 +16,25 @@ refused from then on, until an admin clears the binding (admin.users, `unbind_oi
 The audit log gets every sign-in, failed sign-in, lock-out (when it starts), sign-out and expired
 session, under the user's name, and each OpenID Connect binding made. A failed try names the user
 only when the name tried is a user's: any other name is kept as its length, in case it was a
-password typed in the wrong field.
+password typed in the wrong field. An OpenID Connect sign-in, refusal or expiry is audited once per
+sign-in at the provider (`audit_oidc_sign_in`, `audit_oidc_refusal`, `audit_oidc_session_expired`):
+the identity provider's cookie makes every reload and new tab a new browser session showing the same
+sign-in, which is known by the ID token's issue time, kept in the entry and looked for in the
+database before an entry is written.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CursorResult, delete, select
+from sqlalchemy import CursorResult, delete, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -38,8 +43,8 @@ from admin._snapshots import oidc_state, user_state
 from admin._transactions import Transactions
 from admin.access import Principal, Role
 from admin.errors import AdminInputError
-from admin.inputs import clean_name
-from admin.models import SessionRow, ThrottleRow, UserRow
+from admin.inputs import MAX_TEXT, clean_name
+from admin.models import AuditRow, SessionRow, ThrottleRow, UserRow
 from admin.oidc import OidcIdentity
 from admin.passwords import Hasher
 from admin.records import AuditAction
@@ -271,6 +276,89 @@ class Authentication:
                 summary = _signed_out(name) if why is AuditAction.SIGNED_OUT else _expired(name)
                 self._tx.audit(s, name, why, summary)
 
+    # -- OpenID Connect: each sign-in at the provider audited once -------------------------------
+
+    def audit_oidc_sign_in(self, principal: Principal, issued_at: int | None) -> bool:
+        """Audit `principal`'s sign-in through the identity provider, once for the ID token issued
+        at `issued_at` (its `iat`, seconds since 1970) whatever the reloads and tabs that show it.
+        True when this call wrote the entry; a token without `iat` is audited every time."""
+        return self._audit_oidc_once(
+            principal.name,
+            AuditAction.SIGNED_IN,
+            f"{principal.name} signed in ({principal.role.value}) through the identity provider.",
+            issued_at,
+        )
+
+    def audit_oidc_session_expired(self, principal: Principal, issued_at: int | None) -> bool:
+        """Audit, once per ID token, that a sign-in through the identity provider is older than a
+        desk session may be (admin.signin.SessionPolicy.absolute)."""
+        return self._audit_oidc_once(
+            principal.name, AuditAction.SESSION_EXPIRED, _expired(principal.name), issued_at
+        )
+
+    def audit_oidc_refusal(
+        self,
+        address: str | None,
+        reason: str,
+        issued_at: int | None,
+        facts: Mapping[str, str] | None = None,
+    ) -> bool:
+        """Audit, once per ID token, a refused sign-in through the identity provider as a failed
+        sign-in under the address the provider gave (`address`, as admin.oidc.shown_address shows
+        it; None when there is none). `reason` finishes the sentence, in plain words; `facts`
+        (the refused account's issuer and subject, say) go into the entry as they are."""
+        # shown_address made it printable ASCII already; cut as every actor is (admin.inputs).
+        actor = " ".join(address.split())[:MAX_TEXT] if address else _NO_ADDRESS
+        return self._audit_oidc_once(
+            actor,
+            AuditAction.SIGN_IN_FAILED,
+            "Failed sign-in through the identity provider as "
+            f"{address or 'an account without an address'}: {reason}.",
+            issued_at,
+            facts,
+        )
+
+    def audit_oidc_sign_out(self, principal: Principal) -> None:
+        """Audit a sign-out through the identity provider: the provider's cookie is the session,
+        so the desk has no session row to end, only the entry to write."""
+        with self._tx.write() as s:
+            self._tx.audit(s, principal.name, AuditAction.SIGNED_OUT, _signed_out(principal.name))
+
+    def _audit_oidc_once(
+        self,
+        actor: str,
+        action: AuditAction,
+        summary: str,
+        issued_at: int | None,
+        facts: Mapping[str, str] | None = None,
+    ) -> bool:
+        after: dict[str, Any] = {"via": "openid connect", "token_issued_at": issued_at}
+        after |= facts or {}
+        with self._tx.write() as s:
+            if issued_at is not None:
+                # Looked for and written in one transaction, which two browser sessions of the
+                # same sign-in may run at once: SQLite's writers queue already (BEGIN IMMEDIATE),
+                # PostgreSQL's wait on a lock of their own for this entry.
+                _serialize(s, f"{action} {actor} {issued_at}")
+                if self._oidc_audited(s, actor, action, after):
+                    return False
+            self._tx.audit(s, actor, action, summary, after=after)
+        return True
+
+    def _oidc_audited(
+        self, s: Session, actor: str, action: AuditAction, after: Mapping[str, Any]
+    ) -> bool:
+        """True when the audit log holds this entry already (the same who, what and facts)."""
+        issued = AuditRow.after["token_issued_at"].as_integer()
+        found = s.scalars(
+            select(AuditRow.after).where(
+                AuditRow.action == action.value,
+                AuditRow.actor == actor,
+                issued == after["token_issued_at"],
+            )
+        )
+        return any(entry == after for entry in found)
+
     # -- the audit of local sign-ins ---------------------------------------------------------------
 
     def _audit_failure(self, s: Session, tried: _Tried, why: str) -> None:
@@ -453,12 +541,24 @@ def _matched(row: UserRow | None, identity: OidcIdentity) -> OidcSignIn:
     return OidcSignIn(OidcOutcome.OK, Principal(row.name, Role(row.role)))
 
 
+# The actor of a refused OpenID Connect sign-in whose provider gave no address.
+_NO_ADDRESS = "(no address)"
+
+
 def _signed_out(name: str) -> str:
     return f"{name} signed out."
 
 
 def _expired(name: str) -> str:
     return f"The session of {name} expired."
+
+
+def _serialize(s: Session, marker: str) -> None:
+    """On PostgreSQL, wait in this transaction for any other that serializes on `marker` (a
+    transaction-level advisory lock, released at commit); SQLite's writers are serialized already."""
+    if s.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(marker.encode()).digest()[:8], "big", signed=True)
+        s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 __all__ = ["UNKNOWN_NAME", "Authentication", "OidcOutcome", "OidcSignIn"]

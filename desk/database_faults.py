@@ -33,7 +33,7 @@ def said_alone(url_paths: Sequence[str] = ()) -> Iterator[None]:
     try:
         yield
     except DATABASE_FAULTS as exc:
-        stop_with(str(exc), url_paths)
+        stop_with(text(exc), url_paths)
 
 
 @contextmanager

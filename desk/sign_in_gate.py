@@ -35,6 +35,7 @@ from streamlit.navigation.page import StreamlitPage
 from admin import AdminError, Permission, Principal, Store, StoreUnavailable
 from admin.access import LOCAL_ADMIN
 from admin.signin import SessionStatus
+from desk.markdown import Markdown, md, text
 from desk.oidc_sign_in import oidc_sign_out, oidc_user
 from desk.standalone_screens import (
     forget_outcome,
@@ -87,12 +88,12 @@ def bound_locally() -> bool:
     return is_loopback(st.get_option("server.address"))
 
 
-def _listening_on() -> str:
+def _listening_on() -> Markdown:
     """Where the server listens, in words, for the refusal of DESK_AUTH=none."""
     address = st.get_option("server.address")
     if not isinstance(address, str) or not address.strip():
-        return "every interface (server.address is not set)"
-    return f"{address.strip()} (server.address)"
+        return md("every interface (server.address is not set)")
+    return md("{address} (server.address)", address=address.strip())
 
 
 def auth_mode(store: Store, url_paths: Sequence[str] = ()) -> AuthMode:
@@ -104,15 +105,23 @@ def auth_mode(store: Store, url_paths: Sequence[str] = ()) -> AuthMode:
             mode = AuthMode(requested)
         except ValueError:
             stop_with(
-                f"{AUTH_ENV}={requested!r} is not a sign-in mode: use local, oidc or none.",
+                md(
+                    "{env}={requested!r} is not a sign-in mode: use local, oidc or none.",
+                    env=AUTH_ENV,
+                    requested=requested,
+                ),
                 url_paths,
             )
         if mode is AuthMode.NONE and not bound_locally():
             stop_with(
-                f"{AUTH_ENV}=none (no sign-in) is only allowed when the server listens on "
-                f"loopback alone, and this one listens on {_listening_on()}: anyone who reaches "
-                "it would be admin. Start it with `--server.address localhost`, or sign people in "
-                f"with {AUTH_ENV}=local or oidc (README, Users and sign-in).",
+                md(
+                    "{env}=none (no sign-in) is only allowed when the server listens on loopback "
+                    "alone, and this one listens on {where}: anyone who reaches it would be "
+                    "admin. Start it with `--server.address localhost`, or sign people in with "
+                    "{env}=local or oidc (README, Users and sign-in).",
+                    env=AUTH_ENV,
+                    where=_listening_on(),
+                ),
                 url_paths,
             )
         return mode
@@ -145,7 +154,7 @@ def sign_in_gate(store: Store, pages: Mapping[str, Sequence[StreamlitPage]]) -> 
         if user is LOCAL_ADMIN:
             st.caption("No sign-in: single user on this machine (local admin).")
         else:
-            st.caption(f"Signed in as **{user.name}** ({user.role.value})")
+            st.caption(md("Signed in as **{name}** ({role})", name=user.name, role=user.role.value))
             st.button("Sign out", key="desk_sign_out", on_click=_sign_out, args=(store, user))
     return user
 
@@ -178,8 +187,13 @@ def _refusal(user: Principal, page: StreamlitPage) -> StreamlitPage:
     def refused() -> None:
         st.title(page.title)
         st.warning(
-            f"{user.name} ({user.role.value}) may not {needed.what}: ask an admin if you need "
-            "to. The pages you can use are in the sidebar.",
+            md(
+                "{name} ({role}) may not {what}: ask an admin if you need to. The pages you can "
+                "use are in the sidebar.",
+                name=user.name,
+                role=user.role.value,
+                what=needed.what,
+            ),
             icon=":material/block:",
         )
 
@@ -203,8 +217,10 @@ def _sign_out(store: Store, user: Principal) -> None:
     except StoreUnavailable:
         # A callback runs before app.py's own handling (desk.database_faults): said under the form.
         tell_outcome(
-            "Signed out. The database did not answer, so the session it keeps for you ends on "
-            "its own when it expires."
+            md(
+                "Signed out. The database did not answer, so the session it keeps for you ends "
+                "on its own when it expires."
+            )
         )
 
 
@@ -235,9 +251,9 @@ def _submit_sign_in(store: Store) -> None:
     try:
         result = store.users.sign_in(name, password, client_key=_client_key())
     except StoreUnavailable as exc:  # down or busy: said under the form, as a wrong password is
-        _remember(False, str(exc), None)
+        _remember(False, text(exc), None)
         return
-    _remember(result.ok, result.message, result.session_token)
+    _remember(result.ok, text(result.message), result.session_token)
 
 
 def _first_admin_form(store: Store) -> None:
@@ -269,22 +285,24 @@ def _submit_first_admin(store: Store) -> None:
     if not (bound_locally() and store.backend == "sqlite"):
         # Only drawn on loopback; a submission from a form drawn before a restart on another
         # address must not make its sender admin either.
-        _remember(False, "Create the first admin on the server: `python -m admin users add`.", None)
+        _remember(
+            False, md("Create the first admin on the server: `python -m admin users add`."), None
+        )
         return
     if password != again:
-        _remember(False, "The two passwords differ.", None)
+        _remember(False, md("The two passwords differ."), None)
         return
     try:
         store.users.add_first_admin(name, password)
     except AdminError as exc:
-        _remember(False, str(exc), None)
+        _remember(False, text(exc), None)
         return
     try:
         result = store.users.sign_in(name, password, client_key=_client_key())
     except StoreUnavailable as exc:
-        _remember(False, str(exc), None)
+        _remember(False, text(exc), None)
         return
-    _remember(result.ok, result.message, result.session_token)
+    _remember(result.ok, text(result.message), result.session_token)
 
 
 def _field(name: str) -> str:
@@ -299,7 +317,7 @@ def _take_fields() -> tuple[str, Secret, Secret]:
     return taken[0], Secret(taken[1]), Secret(taken[2])
 
 
-def _remember(ok: bool, message: str, token: Secret | None) -> None:
+def _remember(ok: bool, message: Markdown, token: Secret | None) -> None:
     if ok and token is not None:
         st.session_state[SESSION_KEY] = token.reveal()
         forget_outcome()

@@ -9,11 +9,14 @@ from typing import NoReturn
 
 import streamlit as st
 
+from desk.markdown import Markdown
+
 OUTCOME_KEY = "desk_sign_in_outcome"
 
 
-def tell_outcome(message: str) -> None:
-    """Say `message` (plain words, no secret) once, under the sign-in form of the next run."""
+def tell_outcome(message: Markdown) -> None:
+    """Say `message` (plain words, no secret; made by desk.markdown, so anything quoted in it is
+    shown as text) once, under the sign-in form of the next run."""
     st.session_state[OUTCOME_KEY] = message
 
 
@@ -27,7 +30,9 @@ def show_outcome() -> None:
         st.error(message, icon=":material/lock:")
 
 
-def stop_with(message: str, url_paths: Sequence[str]) -> NoReturn:
+def stop_with(message: Markdown, url_paths: Sequence[str]) -> NoReturn:
+    """`message` (made by desk.markdown) as the app's only screen, under the desk's title."""
+
     def refused() -> None:
         st.title("Deliverability desk")
         st.error(message, icon=":material/error:")

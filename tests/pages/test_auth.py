@@ -90,7 +90,7 @@ def test_local_mode_asks_for_sign_in_before_any_page(store: admin.Store, monkeyp
 
     sign_in(at, "Dana")
     assert "Overview" in titles(at)
-    assert any("Signed in as **dana** (support)" in c.value for c in at.sidebar.caption)
+    assert any("Signed in as **dana** (support)" in rendered(c.value) for c in at.sidebar.caption)
     token = at.session_state[SESSION_KEY]
     assert store.users.resume(token).ok
     shown = session_values(at)
@@ -257,10 +257,10 @@ def test_no_sign_in_is_refused_when_the_server_is_reachable_from_elsewhere(
         monkeypatch.setenv("DESK_AUTH", "none")
         at = open_app()
         [refusal] = at.error
-        assert "DESK_AUTH=none" in refusal.value
-        assert "--server.address localhost" in refusal.value
+        assert "DESK_AUTH=none" in rendered(refusal.value)
+        assert "--server.address localhost" in rendered(refusal.value)
         said = "every interface" if not (address or "").strip() else f"listens on {address}"
-        assert said in refusal.value
+        assert said in rendered(refusal.value)
         assert titles(at) == ["Deliverability desk"]  # that message, and no page
         assert not any("local admin" in c.value for c in at.sidebar.caption)
         monkeypatch.delenv("DESK_AUTH")
