@@ -92,3 +92,15 @@ def explain_within(
         return None
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+__all__ = [
+    "CHECK_TIMEOUT_ENV",
+    "DEFAULT_CHECK_TIMEOUT",
+    "REPORT_DAYS",
+    "TOP_DIAGNOSES",
+    "check_health",
+    "check_timeout",
+    "explain_within",
+    "top_diagnoses",
+]

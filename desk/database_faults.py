@@ -17,8 +17,8 @@ from contextlib import contextmanager
 import streamlit as st
 
 from admin import StoreUnavailable
+from desk._standalone_screens import stop_with
 from desk.markdown import text
-from desk.standalone_screens import stop_with
 from diagnostics.errors import DatabaseUnavailable
 
 # Everything a database fault is raised as: StoreBusy and DatabaseBusy are among them.
@@ -29,7 +29,7 @@ TRY_AGAIN_KEY = "desk_database_try_again"
 @contextmanager
 def said_alone(url_paths: Sequence[str] = ()) -> Iterator[None]:
     """For the router before it has a navigation (the sign-in gate): a fault is the app's only
-    screen, at whichever of `url_paths` was asked (desk.standalone_screens), and ends the run."""
+    screen, at whichever of `url_paths` was asked (desk._standalone_screens), and ends the run."""
     try:
         yield
     except DATABASE_FAULTS as exc:

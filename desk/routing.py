@@ -34,3 +34,6 @@ def page_link(path: str, label: str, url_path: str, icon: str) -> None:
         st.page_link(path, label=label, icon=icon)
     except StreamlitAPIException:
         st.markdown(md("[{label}](/{url_path})", label=label, url_path=url_path))
+
+
+__all__ = ["page_link", "through_the_router"]

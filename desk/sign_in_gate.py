@@ -1,49 +1,35 @@
-"""The sign-in gate: who is using the app, the sign-in form, sign-out, and the pages a role may see.
+"""The sign-in gate: who is using the app, the sign-in form, the first admin's form and sign-out.
 
-DESK_AUTH chooses how people sign in:
-  local  names and passwords of the desk's own users (`python -m admin users add NAME --role ROLE`)
-  oidc   OpenID Connect through st.login (Authlib; an [auth] section in .streamlit/secrets.toml);
-         the identity provider's e-mail address must be a desk user's name, which gives the role
-  none   no sign-in: everyone is "local admin". Refused unless the server listens on loopback.
-Unset: `none` on an SQLite database with no users while the server listens on loopback (so
-`make run` shows the desk at once), otherwise `local`. With `local`, no users yet and loopback,
-the first visitor may create the first admin.
+How people sign in (DESK_AUTH, and what "listens on loopback" means) is desk._sign_in_mode; the
+OpenID Connect side is desk._oidc_sign_in; the pages a role may see, desk.page_access; the screens
+that stand alone (the sign-in form, a refusal) are drawn by desk._standalone_screens.
 
-"Listens on loopback" is what the configured server.address proves, nothing less: a loopback IP
-(127.0.0.0/8, ::1) or exactly `localhost`. Unset or empty (Streamlit then listens on every
-interface), a wildcard, a LAN address or any other host name is reachable from elsewhere, so it
-gets a sign-in. The repository's .streamlit/config.toml sets `localhost`; opening the desk to a
-network is a deliberate `--server.address`, with DESK_AUTH=local or oidc (README).
-
-The OpenID Connect side is desk/oidc_sign_in.py; the screens that stand alone (the sign-in form, a
-refusal) are drawn by desk/standalone_screens.py.
-
-Only an opaque session id lives in st.session_state (the database keeps its hash, admin.users);
-the password field is cleared as soon as the form is submitted; nothing goes into query params.
+Only an opaque session id lives in st.session_state (the database keeps its hash,
+admin.authentication); the password field is cleared as soon as the form is submitted; nothing goes
+into query params.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Mapping, Sequence
-from enum import StrEnum
 
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
-from admin import AdminError, Permission, Principal, Store, StoreUnavailable
+from admin import AdminError, Principal, Store, StoreUnavailable
 from admin.access import LOCAL_ADMIN
 from admin.signin import SessionStatus
-from desk.markdown import Markdown, md, text
-from desk.oidc_sign_in import oidc_sign_out, oidc_user
-from desk.standalone_screens import (
+from desk._oidc_sign_in import oidc_sign_out, oidc_user
+from desk._sign_in_mode import AuthMode, ModeRefusal, choose_mode, is_loopback
+from desk._standalone_screens import (
     forget_outcome,
     only_screen,
     show_outcome,
     stop_with,
     tell_outcome,
 )
+from desk.markdown import Markdown, md, text
 from diagnostics.secret import Secret
 
 AUTH_ENV = "DESK_AUTH"
@@ -53,34 +39,6 @@ _FORM = "desk_sign_in"
 # was typed in a field whose key stays, however the session's copy is emptied.
 _ROUND_KEY = "desk_sign_in_round"
 _FIELDS = ("name", "password", "again")
-_LOCALHOST = "localhost"
-
-# What a role needs to see a page, by the page's url_path; pages not listed are for every role.
-# The store refuses the same actions, so this only spares a user pages they cannot use.
-PAGE_PERMISSIONS: dict[str, Permission] = {
-    "smtp-settings": Permission.VIEW_CONNECTIONS,
-    "test-mail": Permission.RUN_PROBES,
-}
-
-
-class AuthMode(StrEnum):
-    LOCAL = "local"
-    OIDC = "oidc"
-    NONE = "none"
-
-
-def is_loopback(address: object) -> bool:
-    """True when a server bound to `address` listens on loopback only: a loopback IP or exactly
-    "localhost". Anything else (unset, a wildcard, a LAN address, a host name) may be reachable
-    from elsewhere; nothing is trimmed or guessed, since the server binds to what is written."""
-    if not isinstance(address, str):
-        return False
-    if address == _LOCALHOST:
-        return True
-    try:
-        return ipaddress.ip_address(address).is_loopback
-    except ValueError:
-        return False
 
 
 def bound_locally() -> bool:
@@ -97,37 +55,36 @@ def _listening_on() -> Markdown:
 
 
 def auth_mode(store: Store, url_paths: Sequence[str] = ()) -> AuthMode:
-    """The way people sign in (module docstring); a misconfiguration stops the run with a message
-    (at any of `url_paths`, the app's page addresses: see `_only_screen`)."""
-    requested = os.environ.get(AUTH_ENV, "").strip().lower()
-    if requested:
-        try:
-            mode = AuthMode(requested)
-        except ValueError:
-            stop_with(
-                md(
-                    "{env}={requested!r} is not a sign-in mode: use local, oidc or none.",
-                    env=AUTH_ENV,
-                    requested=requested,
-                ),
-                url_paths,
-            )
-        if mode is AuthMode.NONE and not bound_locally():
-            stop_with(
-                md(
-                    "{env}=none (no sign-in) is only allowed when the server listens on loopback "
-                    "alone, and this one listens on {where}: anyone who reaches it would be "
-                    "admin. Start it with `--server.address localhost`, or sign people in with "
-                    "{env}=local or oidc (README, Users and sign-in).",
-                    env=AUTH_ENV,
-                    where=_listening_on(),
-                ),
-                url_paths,
-            )
-        return mode
-    if bound_locally() and store.backend == "sqlite" and not store.users.has_users():
-        return AuthMode.NONE
-    return AuthMode.LOCAL
+    """The way people sign in (desk._sign_in_mode); a misconfiguration stops the run with a message
+    (at any of `url_paths`, the app's page addresses: see `only_screen`)."""
+    requested = os.environ.get(AUTH_ENV, "")
+    chosen = choose_mode(
+        requested,
+        loopback=bound_locally(),
+        unattended=lambda: store.backend == "sqlite" and not store.users.has_users(),
+    )
+    if chosen is ModeRefusal.UNKNOWN:
+        stop_with(
+            md(
+                "{env}={requested!r} is not a sign-in mode: use local, oidc or none.",
+                env=AUTH_ENV,
+                requested=requested.strip().lower(),
+            ),
+            url_paths,
+        )
+    if chosen is ModeRefusal.OPEN_WITHOUT_SIGN_IN:
+        stop_with(
+            md(
+                "{env}=none (no sign-in) is only allowed when the server listens on loopback "
+                "alone, and this one listens on {where}: anyone who reaches it would be "
+                "admin. Start it with `--server.address localhost`, or sign people in with "
+                "{env}=local or oidc (README, Users and sign-in).",
+                env=AUTH_ENV,
+                where=_listening_on(),
+            ),
+            url_paths,
+        )
+    return chosen
 
 
 def current_user(store: Store, url_paths: Sequence[str] = ()) -> Principal:
@@ -157,54 +114,6 @@ def sign_in_gate(store: Store, pages: Mapping[str, Sequence[StreamlitPage]]) -> 
             st.caption(md("Signed in as **{name}** ({role})", name=user.name, role=user.role.value))
             st.button("Sign out", key="desk_sign_out", on_click=_sign_out, args=(store, user))
     return user
-
-
-def visible_pages(
-    pages: Mapping[str, Sequence[StreamlitPage]], user: Principal
-) -> dict[str, list[StreamlitPage]]:
-    """The navigation for `user`: pages their role cannot use left out, empty sections too.
-
-    In their place, hidden stand-ins at the same addresses that only say so: a link to such a page
-    (pasted by a colleague, or opened before signing in) then explains itself instead of showing
-    Streamlit's "Page not found". The page itself is never part of this user's navigation."""
-    shown: dict[str, list[StreamlitPage]] = {}
-    refused: list[StreamlitPage] = []
-    for section, section_pages in pages.items():
-        allowed = [p for p in section_pages if may_see(user, p.url_path)]
-        refused += [_refusal(user, p) for p in section_pages if not may_see(user, p.url_path)]
-        if allowed:
-            shown[section] = allowed
-    if refused and shown:
-        # Hidden pages draw nothing in the sidebar; they go with the first section shown.
-        first = next(iter(shown))
-        shown[first] = [*shown[first], *refused]
-    return shown
-
-
-def _refusal(user: Principal, page: StreamlitPage) -> StreamlitPage:
-    needed = PAGE_PERMISSIONS[page.url_path]
-
-    def refused() -> None:
-        st.title(page.title)
-        st.warning(
-            md(
-                "{name} ({role}) may not {what}: ask an admin if you need to. The pages you can "
-                "use are in the sidebar.",
-                name=user.name,
-                role=user.role.value,
-                what=needed.what,
-            ),
-            icon=":material/block:",
-        )
-
-    return st.Page(
-        refused, title=page.title, icon=page.icon, url_path=page.url_path, visibility="hidden"
-    )
-
-
-def may_see(user: Principal, url_path: str) -> bool:
-    needed = PAGE_PERMISSIONS.get(url_path)
-    return needed is None or user.can(needed)
 
 
 def _sign_out(store: Store, user: Principal) -> None:
@@ -333,14 +242,9 @@ def _client_key() -> str | None:
 
 __all__ = [
     "AUTH_ENV",
-    "PAGE_PERMISSIONS",
     "SESSION_KEY",
-    "AuthMode",
     "auth_mode",
     "bound_locally",
     "current_user",
-    "is_loopback",
-    "may_see",
     "sign_in_gate",
-    "visible_pages",
 ]

@@ -14,6 +14,7 @@ from desk import report_views as views
 from desk.bounded_checks import check_timeout
 from desk.labels import share_text
 from desk.markdown import data, md, plain, text
+from desk.report_layout import Explained, Section
 from desk.report_tables import name_senders, records_csv, shown_name
 from desk.resources import (
     app_resolver,
@@ -25,8 +26,8 @@ from desk.resources import (
 from desk.routing import through_the_router
 from desk.uploads import import_uploads, too_many, upload_limits
 from desk.widgets import diagnosis_card, show_error
+from diagnostics import DiagnosticsError
 from diagnostics.dmarc import ReportStore
-from diagnostics.errors import DiagnosticsError
 from diagnostics.idn import with_unicode
 from diagnostics.wording import plural
 
@@ -397,7 +398,7 @@ def show_diagnoses(
                 st.dataframe(compliant.rest, hide_index=True, width="stretch")
 
 
-def more_of_a_kind(kind: views.Section) -> None:
+def more_of_a_kind(kind: Section) -> None:
     """The sources of one kind beyond the first cards, as one table: each reads like the cards
     above, so a row says only who, how much and what to do."""
     label = md(
@@ -411,7 +412,7 @@ def more_of_a_kind(kind: views.Section) -> None:
         st.dataframe(kind.rest, hide_index=True, width="stretch")
 
 
-def unknown_senders_card(done: views.Explained) -> None:
+def unknown_senders_card(done: Explained) -> None:
     assert done.spoofers is not None
     with st.container(border=True):
         st.markdown(

@@ -10,8 +10,7 @@ from desk.markdown import data, md, table, text
 from desk.resources import app_resolver
 from desk.routing import through_the_router
 from desk.widgets import finding_cards, show_error
-from diagnostics import providers
-from diagnostics.errors import DiagnosticsError
+from diagnostics import DiagnosticsError, providers
 from diagnostics.spf import SpfAnalysis, SpfNode, analyze, check_host, recommend
 from diagnostics.spf.tree import MAX_LOOKUPS, MAX_VOID_LOOKUPS
 

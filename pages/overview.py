@@ -19,8 +19,8 @@ from desk.markdown import Markdown, data, md, text
 from desk.resources import app_resolver, report_store, store_or_stop
 from desk.routing import page_link, through_the_router
 from desk.widgets import account_picker, diagnosis_card, finding_cards, show_error
+from diagnostics import DiagnosticsError
 from diagnostics.dmarc import Diagnosis
-from diagnostics.errors import DiagnosticsError
 from diagnostics.health import DomainHealth, Part
 from diagnostics.smtp import ProbeResult
 from diagnostics.verdict import Verdict

@@ -12,7 +12,7 @@ from desk.markdown import code, data, joined, md, plain, table, text
 from desk.resources import app_resolver, current_actor, store_or_stop
 from desk.routing import through_the_router
 from desk.widgets import account_picker
-from diagnostics.errors import DiagnosticsError
+from diagnostics import DiagnosticsError
 from diagnostics.smtp import ProbeResult, probe
 
 # DESK_SMTP_CAFILE trusts one more CA for every probe (a company's TLS-inspecting relay, or the test

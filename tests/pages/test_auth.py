@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tomllib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-import streamlit as st
 from sqlalchemy import create_engine, text
 from streamlit.testing.v1 import AppTest
 
 import admin
 from admin import PermissionDenied, Principal, Role
-from desk.sign_in_gate import SESSION_KEY, bound_locally, is_loopback
+from desk.sign_in_gate import SESSION_KEY
 from diagnostics.secret import Secret
+from tests.desk.test_sign_in_mode import NOT_LOOPBACK, server_address
 from tests.pages.test_smtp_settings import mailgun
 from tests.pages.untrusted import rendered
 
@@ -193,60 +190,6 @@ def test_default_mode_needs_no_sign_in_only_without_users(store: admin.Store) ->
     add(store, "root", "admin")
     at = open_app()
     assert [b.label for b in at.button] == ["Sign in"]
-
-
-@contextlib.contextmanager
-def server_address(address: str | None) -> Iterator[None]:
-    """The server's configured address (server.address) for this test only."""
-    before: Any = st.get_option("server.address")
-    st.config.set_option("server.address", address)
-    try:
-        yield
-    finally:
-        st.config.set_option("server.address", before)
-
-
-LOOPBACK = ["localhost", "127.0.0.1", "127.0.0.53", "127.255.255.254", "::1"]
-# Unset (Streamlit then listens on every interface), wildcards, a LAN address, host names that may
-# resolve anywhere, and near misses of a loopback address.
-NOT_LOOPBACK = [
-    None,
-    "",
-    " ",
-    "0.0.0.0",
-    "::",
-    "192.168.1.20",
-    "10.0.0.7",
-    "fe80::1",
-    "desk.example",
-    "my-laptop",
-    "localhost.example",
-    "localhost.",
-    " localhost",
-    "127.0.0.1 ",
-    "128.0.0.1",
-    "::ffff:0.0.0.0",
-]
-
-
-@pytest.mark.parametrize("address", LOOPBACK)
-def test_the_server_is_local_only_on_a_loopback_address(address: str) -> None:
-    assert is_loopback(address)
-    with server_address(address):
-        assert bound_locally()
-
-
-@pytest.mark.parametrize("address", NOT_LOOPBACK)
-def test_an_unset_wildcard_or_other_address_is_not_local(address: str | None) -> None:
-    assert not is_loopback(address)
-    with server_address(address):
-        assert not bound_locally()
-
-
-def test_the_repository_config_binds_the_server_to_localhost() -> None:
-    """A plain `streamlit run app.py` listens on loopback (and may then skip sign-in)."""
-    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
-    assert config["server"]["address"] == "localhost"
 
 
 @pytest.mark.parametrize("address", NOT_LOOPBACK[:6])

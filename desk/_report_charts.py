@@ -54,3 +54,6 @@ def volume_charts(over_time: pd.DataFrame, unit: str) -> tuple[Spec, Spec]:
         .properties(height=260)
     )
     return bars.to_dict(), rate.to_dict()
+
+
+__all__ = ["FAIL_COLOUR", "PASS_COLOUR", "RATE_COLOUR", "Spec", "volume_charts"]

@@ -25,8 +25,8 @@ from admin import Principal, Store, StoreUnavailable
 from admin.authentication import OidcOutcome
 from admin.oidc import OidcPolicy, OidcRefusal, oidc_identity, shown_address
 from admin.signin import SessionPolicy
+from desk._standalone_screens import only_screen, show_outcome, tell_outcome
 from desk.markdown import Markdown, md, text
-from desk.standalone_screens import only_screen, show_outcome, tell_outcome
 
 log = logging.getLogger(__name__)
 
