@@ -13,14 +13,7 @@ import admin
 from admin import AuditAction, Principal, Role
 from desk.uploads import UploadLimits, import_uploads, too_many, upload_limits
 from diagnostics.dmarc import Outcome, ReportStore
-
-SAMPLE = (
-    Path(__file__).resolve().parents[1]
-    / "data"
-    / "dmarc"
-    / "aggregate"
-    / "usssa.com!example.com!1538784000!1538870399.xml"
-)
+from tests.pages.test_auth_reports import SAMPLE
 
 
 @pytest.fixture
