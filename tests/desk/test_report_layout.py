@@ -7,11 +7,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from diagnostics.dmarc.diagnosis import Evidence
 
 from desk.labels import share_text
 from desk.report_layout import CARDS_PER_KIND, lay_out
-from diagnostics.dmarc import Category, Diagnosis
+from diagnostics.dmarc import Category, Diagnosis, Evidence
 from diagnostics.findings import Severity
 
 DOMAIN = "bluebird-bakery.example"
