@@ -496,6 +496,6 @@ async def check_selector_async(
     """`check_selector` for asyncio."""
     clean, name = _name(domain, selector)
     res = get_resolver(resolver)
-    cname = await res.aquery(name, "CNAME")
-    txt = await res.aquery(name, "TXT")
+    cname = await res.query_async(name, "CNAME")
+    txt = await res.query_async(name, "TXT")
     return _check(clean, selector, name, cname, txt, expected_cname)

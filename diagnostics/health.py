@@ -21,7 +21,7 @@ change to make (the record to publish). The parts:
 - MX: the domain receives mail (replies, bounces; some receivers distrust From domains that
   cannot), and every exchange has an address.
 
-The look-ups run concurrently on `Resolver.aquery`; `check_domain` drives the same code from
+The look-ups run concurrently on `Resolver.query_async`; `check_domain` drives the same code from
 synchronous callers, also from inside a running event loop (a notebook).
 """
 
@@ -148,7 +148,7 @@ async def _return_path(domain: str, provider: Provider, resolver: Resolver) -> F
     if rp is None or not _LITERAL.fullmatch(rp.label):
         return None
     name = f"{rp.label}.{domain}"
-    answer = await resolver.aquery(name, rp.record_type)
+    answer = await resolver.query_async(name, rp.record_type)
     targets = [h for _, h in answer.mx] if rp.record_type == "MX" else list(answer.records)
     pattern = re.escape(rp.target).replace(re.escape("{region}"), r"[a-z0-9-]+")
     if any(re.fullmatch(pattern, t, re.IGNORECASE) for t in targets):
@@ -423,7 +423,7 @@ def _dmarc_part(check: DmarcCheck, keys: list[str]) -> Part:
 
 
 async def _mx(domain: str, resolver: Resolver) -> tuple[Part, tuple[tuple[int, str], ...]]:
-    answer = await resolver.aquery(domain, "MX")
+    answer = await resolver.query_async(domain, "MX")
     findings: list[Finding] = []
     if answer.status.is_temporary:
         findings.append(
@@ -454,7 +454,7 @@ async def _mx(domain: str, resolver: Resolver) -> tuple[Part, tuple[tuple[int, s
         )
     else:
         answers = await asyncio.gather(
-            *(resolver.aquery(host, rdtype) for _, host in pairs for rdtype in ("A", "AAAA"))
+            *(resolver.query_async(host, rdtype) for _, host in pairs for rdtype in ("A", "AAAA"))
         )
         for index, (_, host) in enumerate(pairs):
             a, aaaa = answers[2 * index], answers[2 * index + 1]

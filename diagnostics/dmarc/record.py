@@ -523,7 +523,7 @@ async def _drive_async(plan: Plan, resolver: Resolver) -> DmarcCheck:
     try:
         batch = next(plan)
         while True:
-            answers = await asyncio.gather(*(resolver.aquery(n, t) for n, t in batch))
+            answers = await asyncio.gather(*(resolver.query_async(n, t) for n, t in batch))
             batch = plan.send(list(answers))
     except StopIteration as done:
         result: DmarcCheck = done.value

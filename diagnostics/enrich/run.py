@@ -1,4 +1,4 @@
-"""`enrich` and `aenrich`: the table of who sends from each address, cache first, DNS for the rest.
+"""Who sends from each address, as a table: cache first, DNS for the rest (`enrich`, `enrich_async`).
 
 The order of work for a batch: distinct canonical addresses (invalid ones refused up front), rows
 the cache already holds, concurrent PTR look-ups for the others (skipped when `offline=True`), then
@@ -8,7 +8,7 @@ addresses a parser produced.
 `enrich` is the synchronous form for scripts, pages and notebooks. When it is called from a thread
 that already runs an event loop (Streamlit, Jupyter), it runs the batch on a worker thread with its
 own loop instead of failing, and blocks until the table is ready; async callers should simply
-`await aenrich(...)`.
+`await enrich_async(...)`.
 """
 
 from __future__ import annotations
@@ -26,14 +26,14 @@ from diagnostics.enrich.ptr import lookup_ptrs, ptr_name
 from diagnostics.enrich.row import Enrichment, describe, to_frame
 from diagnostics.errors import InvalidInput
 
-__all__ = ["DEFAULT_CACHE_TTL", "aenrich", "enrich"]
+__all__ = ["DEFAULT_CACHE_TTL", "enrich", "enrich_async"]
 
 # PTR names of sending infrastructure change rarely; a day keeps re-analysis free of DNS while a
 # re-numbered sender is seen by the next day's reports.
 DEFAULT_CACHE_TTL = 86_400.0
 
 
-async def aenrich(
+async def enrich_async(
     ips: Iterable[object],
     *,
     resolver: Resolver | None = None,
@@ -79,11 +79,11 @@ def enrich(
     offline: bool = False,
     cache_ttl: float = DEFAULT_CACHE_TTL,
 ) -> pd.DataFrame:
-    """`aenrich` for synchronous callers, including code running inside an event loop."""
+    """`enrich_async` for synchronous callers, including code running inside an event loop."""
 
     def run() -> pd.DataFrame:
         return asyncio.run(
-            aenrich(
+            enrich_async(
                 ips,
                 resolver=resolver,
                 concurrency=concurrency,

@@ -330,9 +330,9 @@ class _Session:
         except ResolverError as exc:
             self.transcript.error(str(exc))
             return Failure(Stage.RESOLVE, FailureKind.DNS, detail=str(exc))
-        answer = await resolver.aquery(host, "A")
+        answer = await resolver.query_async(host, "A")
         if answer.status is Status.NODATA:
-            answer = await resolver.aquery(host, "AAAA")
+            answer = await resolver.query_async(host, "AAAA")
         if answer.status is not Status.OK or not answer.records:
             self.transcript.error(f"{host}: {answer.describe()}")
             return Failure(Stage.RESOLVE, FailureKind.DNS, detail=answer.describe())

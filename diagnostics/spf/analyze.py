@@ -64,7 +64,7 @@ def analyze(
 async def analyze_async(
     domain: str, *, resolver: Resolver | None = None, record: str | None = None
 ) -> SpfAnalysis:
-    """`analyze` for asyncio: DNS through `Resolver.aquery`."""
+    """`analyze` for asyncio: DNS through `Resolver.query_async`."""
     return await drive_async(walk(domain, record=record), get_resolver(resolver))
 
 

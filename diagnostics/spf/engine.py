@@ -2,7 +2,7 @@
 
 `evaluate(request)` is a generator. It yields questions `(name, rdtype)` and must be sent the
 `diagnostics.dns.Answer` for each; when it returns, its value is the `SpfResult`. The drivers in
-`diagnostics.spf.evaluate` feed it from `Resolver.query` (sync) or `Resolver.aquery` (async), so
+`diagnostics.spf.evaluate` feed it from `Resolver.query` (sync) or `Resolver.query_async` (async), so
 both share every rule here, and a test or a bulk compiler can feed it any answers it likes.
 
     Request(ip, sender, domain, helo, receiver, timestamp)   what to evaluate; already checked

@@ -3,7 +3,7 @@
     check_host(ip, sender, helo="", *, resolver=None, receiver="unknown") -> SpfResult
     await check_host_async(ip, sender, helo="", *, resolver=None, receiver="unknown") -> SpfResult
     drive(evaluation, resolver) -> SpfResult                 run any engine generator, sync
-    await drive_async(evaluation, resolver) -> SpfResult     the same with Resolver.aquery
+    await drive_async(evaluation, resolver) -> SpfResult     the same with Resolver.query_async
 
 `ip` is an IPv4 or IPv6 address (an IPv4-mapped IPv6 address is evaluated as IPv4). `sender` is the
 MAIL FROM address; when it is empty the HELO identity is checked instead, as
@@ -52,7 +52,7 @@ async def check_host_async(
     resolver: Resolver | None = None,
     receiver: str = "unknown",
 ) -> SpfResult:
-    """`check_host` for asyncio: the same rules, DNS through `Resolver.aquery`."""
+    """`check_host` for asyncio: the same rules, DNS through `Resolver.query_async`."""
     request = make_request(ip, sender, helo, receiver=receiver)
     if isinstance(request, SpfResult):
         return request
@@ -71,11 +71,11 @@ def drive(evaluation: Generator[Question, Answer, _T], resolver: Resolver) -> _T
 
 
 async def drive_async(evaluation: Generator[Question, Answer, _T], resolver: Resolver) -> _T:
-    """`drive` with `await resolver.aquery`."""
+    """`drive` with `await resolver.query_async`."""
     try:
         question = next(evaluation)
         while True:
-            question = evaluation.send(await resolver.aquery(*question))
+            question = evaluation.send(await resolver.query_async(*question))
     except StopIteration as done:
         value: _T = done.value
         return value
