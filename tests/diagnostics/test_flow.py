@@ -14,6 +14,7 @@ from diagnostics._flow import Flow, run_flow, run_flow_async, together
 from diagnostics.dkim import check_selector, check_selector_async
 from diagnostics.dmarc.record import check_dmarc, check_dmarc_async
 from diagnostics.dns import Answer, Status
+from diagnostics.health import _health, check_domain
 from diagnostics.spf import (
     analyze,
     analyze_async,
@@ -105,6 +106,14 @@ async def test_the_library_checks_are_one_flow_with_two_drivers(nameserver: Star
         assert in_turn == at_once, sync.__name__
         assert asked_in_turn == asked_at_once, sync.__name__
         assert asked_in_turn, sync.__name__
+
+
+def test_the_health_check_is_one_flow_of_the_parts_flows(nameserver: Start) -> None:
+    # check_domain runs it on the async driver (through the bridge); the sync driver agrees.
+    server = nameserver(ZONE)
+    at_once = check_domain("example.com", providers=["sendgrid"], resolver=server.resolver())
+    flow = _health("example.com", ["trekmail", "sendgrid"], {}, "trekmail")
+    assert run_flow(flow, server.resolver()).to_dict() == at_once.to_dict()
 
 
 async def test_a_batch_runs_concurrently_in_the_async_driver(nameserver: Start) -> None:
