@@ -1,4 +1,5 @@
-"""The deliverability desk: the router. Pages live in pages/, one screen a file."""
+"""The deliverability desk: the router. Pages live in pages/, one screen a file; what they share
+is the app package, desk/."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages._auth import sign_in_gate, visible_pages
-from pages._faults import said_alone, said_in_page
-from pages._store import open_store_or_stop
+from desk.database_faults import said_alone, said_in_page
+from desk.page_access import visible_pages
+from desk.resources import open_store_or_stop
+from desk.sign_in_gate import sign_in_gate
 
 # The favicon is the desk's own file: a Material or emoji page_icon makes every visitor's browser
 # fetch it from Google's or a CDN's servers (tests/e2e/test_untrusted.py allows no other origin).
@@ -60,9 +62,10 @@ PAGES = {
     ],
 }
 
-# Sign-in before any page (pages._auth); a role sees only the pages it can use. A wrong secret key
-# is said by the pages that use the store (store_or_stop), once, not here as well. A database that
-# is down or busy is said here, for the gate and every page (pages._faults).
+# Sign-in before any page (desk.sign_in_gate); a role sees only the pages it can use
+# (desk.page_access). A wrong secret key is said by the pages that use the store (store_or_stop),
+# once, not here as well. A database that is down or busy is said here, for the gate and every
+# page (desk.database_faults).
 with said_alone([p.url_path for group in PAGES.values() for p in group]):
     user = sign_in_gate(open_store_or_stop(warn_key=False), PAGES)
 page = st.navigation(visible_pages(PAGES, user))

@@ -1,11 +1,21 @@
-"""The desk's admin data: accounts and plans, SMTP connections, outbound routing, the audit log,
-probe history, the report mailbox, secrets encrypted at rest, and the database with its migrations.
+"""The desk's admin data: accounts and plans, SMTP connections, outbound routing and the sending
+domain, users and their sign-in, the audit log, probe history, the report mailbox, secrets encrypted
+at rest, and the database with its migrations.
 
-No Streamlit in here: pages call it, and pass in what they read from Streamlit (the secret key, the
-signed-in user: `store.as_user(principal)`; admin.access says which role may do what).
+No Streamlit in here: the app (desk/) calls it, and passes in what it reads from Streamlit (the
+secret key, the signed-in user: `store.as_user(principal)`; admin.access says which role may do
+what).
 
     from admin import Store
     store = Store()            # data/desk.sqlite, $DATABASE_URL, or Store("postgresql+psycopg2://...")
+
+The house: store (accounts, connections, routing, probes, the audit log; plans holds the plan
+rules), users (user administration) and authentication (sign-in, sessions, throttling, the audit of
+each sign-in), sending (an account's connection, domain and provider), reports (report imports as
+a user), secrets and rotation (the key), records (the frozen values handed out). Every read and
+write goes through one `_transactions.Transactions`, which also writes every audit entry and gives
+every timestamp from the store's clock; `_lookups` finds and locks rows, `_snapshots` turns them
+into records and audit states.
 """
 
 from admin.access import Permission, Principal, Role
@@ -21,13 +31,13 @@ from admin.errors import (
 )
 from admin.intake import IntakeMailbox, IntakeRun, ReportIntake
 from admin.plans import Plan, Route, RouteMode
-from admin.records import Account, AuditAction, AuditEntry, Connection, ProbeRecord
+from admin.records import Account, AuditAction, AuditEntry, Connection, ProbeRecord, User
 from admin.rotation import KeyRotation
 from admin.sample import ensure_sample_data
 from admin.secrets import KeySource, generate_key
+from admin.sending import active_connection, provider_of, sending_domain
 from admin.signin import SessionCheck, SignInResult
 from admin.store import Store
-from admin.users import User
 
 __all__ = [
     "Account",
@@ -58,6 +68,9 @@ __all__ = [
     "StoreBusy",
     "StoreUnavailable",
     "User",
+    "active_connection",
     "ensure_sample_data",
     "generate_key",
+    "provider_of",
+    "sending_domain",
 ]

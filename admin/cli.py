@@ -33,9 +33,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from admin.errors import AdminError, AdminInputError, SecretKeyError, StoreUnavailable
+from admin.records import User
 from admin.secrets import KEY_ENV
 from admin.store import Store
-from admin.users import User
 from diagnostics.cli.output import scrubbed_output, secrets_in_play
 from diagnostics.redaction import Login
 from diagnostics.secret import Secret

@@ -21,20 +21,19 @@ first, the last MAX_RUNS of them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from admin import rows
+from admin._transactions import Transactions
 from admin.access import Actor, Permission, Principal, resolve
 from admin.errors import AdminInputError, NotFound, SecretKeyError
-from admin.models import IntakeMailboxRow, IntakeRunRow, utcnow
+from admin.models import IntakeMailboxRow, IntakeRunRow
 from admin.records import AuditAction
 from admin.secrets import SecretBox
 from diagnostics.dmarc import ReportStore
@@ -123,27 +122,23 @@ class ReportIntake:
 
     def __init__(
         self,
-        engine: Engine,
-        writer: Engine,
+        tx: Transactions,
         *,
         box: SecretBox,
         require_key: Callable[[Session], None],
         bound: Principal | None,
-        clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self._engine = engine
-        self._writer = writer
+        self._tx = tx
         self._box = box
         self._require_key = require_key
         self._bound = bound
-        self._clock = clock
 
     # -- settings ----------------------------------------------------------------------------------
 
     def mailbox(self, *, actor: Actor = "system") -> IntakeMailbox | None:
         """The desk's report mailbox, or None when none is set up."""
         self._allow(actor, Permission.UPLOAD_REPORTS)
-        with self._read() as s:
+        with self._tx.read() as s:
             row = s.get(IntakeMailboxRow, MAILBOX_ID)
             return _mailbox_value(row) if row is not None else None
 
@@ -180,11 +175,11 @@ class ReportIntake:
         keep_password: bool,
         who: str,
     ) -> IntakeMailbox:
-        with self._write() as s:
+        with self._tx.write() as s:
             row = s.get(IntakeMailboxRow, MAILBOX_ID, with_for_update=True, populate_existing=True)
             before = _mailbox_value(row).public_dict() if row is not None else None
             password_changed = False
-            now = self._clock()
+            now = self._tx.now()
             new_password = bool(settings.password) or not keep_password
             if new_password:
                 self._require_key(s)  # before the new row exists: this query flushes
@@ -221,7 +216,7 @@ class ReportIntake:
                 if before is None
                 else f"Changed {', '.join(changed)} of the report mailbox."
             )
-            rows.add_audit(s, who, AuditAction.INTAKE_CHANGED, None, None, text, before, after)
+            self._tx.audit(s, who, AuditAction.INTAKE_CHANGED, text, before=before, after=after)
             return _mailbox_value(row)
 
     def _differs(self, row: IntakeMailboxRow, new: Secret) -> bool:
@@ -235,7 +230,7 @@ class ReportIntake:
         shows them). Raises NotFound when no mailbox is set up, SecretKeyError when the key is
         not the one the password was saved with."""
         self._allow(actor, Permission.UPLOAD_REPORTS)
-        with self._read() as s:
+        with self._tx.read() as s:
             row = s.get(IntakeMailboxRow, MAILBOX_ID)
             if row is None:
                 raise NotFound("No report mailbox is set up: an admin sets one up first.")
@@ -267,7 +262,7 @@ class ReportIntake:
         password or a database that cannot be written are the run's `error`, not an exception."""
         who = self._allow(actor, Permission.UPLOAD_REPORTS)
         settings = self.settings(actor=actor)
-        started = self._clock()
+        started = self._tx.now()
         outcomes: list[MessageOutcome] = []
 
         def take(outcome: MessageOutcome) -> None:
@@ -301,10 +296,10 @@ class ReportIntake:
         if len(problems) > _MAX_PROBLEMS:
             more = len(problems) - _MAX_PROBLEMS
             problems = [*problems[:_MAX_PROBLEMS], f"… and {plural(more, 'more message')}"]
-        with self._write() as s:
+        with self._tx.write() as s:
             row = IntakeRunRow(
                 started_at=started_at,
-                finished_at=self._clock(),
+                finished_at=self._tx.now(),
                 actor=who.name,
                 ok=error is None,
                 counts=counts.as_dict(),
@@ -316,15 +311,12 @@ class ReportIntake:
             text = f"Checked the report mailbox: {counts.line}."
             if error is not None:
                 text += f" Stopped: {error}"
-            rows.add_audit(
+            self._tx.audit(
                 s,
                 who.name,
                 AuditAction.INTAKE_CHECKED,
-                None,
-                None,
                 text,
-                None,
-                {**counts.as_dict(), "ok": error is None},
+                after={**counts.as_dict(), "ok": error is None},
             )
             keep = select(IntakeRunRow.id).order_by(IntakeRunRow.id.desc()).limit(MAX_RUNS)
             s.execute(delete(IntakeRunRow).where(IntakeRunRow.id.not_in(keep.scalar_subquery())))
@@ -340,7 +332,7 @@ class ReportIntake:
         if not isinstance(limit, int) or not 0 < limit <= MAX_RUNS:
             raise AdminInputError(f"limit must be a number from 1 to {MAX_RUNS}.")
         query = select(IntakeRunRow).order_by(IntakeRunRow.id.desc()).limit(limit)
-        with self._read() as s:
+        with self._tx.read() as s:
             return [_run_value(r) for r in s.scalars(query)]
 
     # -- plumbing ----------------------------------------------------------------------------------
@@ -349,16 +341,6 @@ class ReportIntake:
         who = resolve(actor, self._bound)
         who.require(permission)
         return who
-
-    @contextmanager
-    def _read(self) -> Iterator[Session]:
-        with Session(self._engine, expire_on_commit=False) as session:
-            yield session
-
-    @contextmanager
-    def _write(self) -> Iterator[Session]:
-        with Session(self._writer, expire_on_commit=False) as session, session.begin():
-            yield session
 
 
 def _ca_text(settings: MailboxSettings) -> str | None:

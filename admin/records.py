@@ -11,6 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from admin.access import Principal, Role
 from admin.plans import Plan, Route
 from diagnostics.smtp.settings import Security
 
@@ -111,3 +112,22 @@ class ProbeRecord:
     duration: float | None
     transcript: str
     result: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A local user as the desk shows it: never the password or its hash."""
+
+    id: int
+    name: str
+    role: Role
+    disabled: bool
+    created_at: datetime
+    last_sign_in_at: datetime | None
+    # The identity provider's account this user is bound to (admin.oidc), or None.
+    oidc_issuer: str | None = None
+    oidc_subject: str | None = None
+
+    @property
+    def principal(self) -> Principal:
+        return Principal(self.name, self.role)

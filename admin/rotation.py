@@ -10,8 +10,8 @@ counted; under any other key, or damaged, it is a problem. Problems are collecte
 and then refuse the whole rotation: the transaction is rolled back, so the database never holds
 secrets under two keys, and the message names the connections (never a secret) so they can be
 re-entered. The report mailbox's password (admin.intake) moves with the SMTP passwords. On success
-the database's key id (desk_meta) moves to the new key, and one audit entry gives the counts and
-both key ids, never a key.
+the database's key id (desk_meta) moves to the new key, and the store adds one audit entry in the
+same transaction with the counts and both key ids, never a key.
 """
 
 from __future__ import annotations
@@ -21,10 +21,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from admin import rows
 from admin.errors import SecretKeyError
 from admin.models import AccountRow, ConnectionRow, IntakeMailboxRow, MetaRow
-from admin.records import AuditAction
 from admin.secrets import SecretBox
 from diagnostics.wording import plural
 
@@ -66,7 +64,7 @@ class KeyRotation:
         }
 
 
-def rotate(s: Session, old: SecretBox, new: SecretBox, actor: str) -> KeyRotation:
+def rotate(s: Session, old: SecretBox, new: SecretBox) -> KeyRotation:
     """Move every secret from `old` to `new` within `s`, a write transaction the caller commits.
     Raises SecretKeyError, with nothing written that the caller's rollback does not undo, when a
     secret cannot be read with either key."""
@@ -103,18 +101,7 @@ def rotate(s: Session, old: SecretBox, new: SecretBox, actor: str) -> KeyRotatio
         s.add(MetaRow(key=KEY_ID_META, value=new.key_id))
     else:
         meta.value = new.key_id
-    done = KeyRotation(old.key_id, new.key_id, moved, already)
-    rows.add_audit(
-        s,
-        actor,
-        AuditAction.KEY_ROTATED,
-        None,
-        None,
-        done.summary(),
-        {"key_id": old.key_id},
-        done.audit_facts(),
-    )
-    return done
+    return KeyRotation(old.key_id, new.key_id, moved, already)
 
 
 def _key_id_of(stored: str) -> str:

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -36,9 +36,26 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from admin import inputs, migrate, rotation, rows
+from admin import inputs, migrate, rotation
+from admin._lookups import (
+    get_account,
+    get_connection,
+    lock_account,
+    lock_connection,
+    newest_connection,
+    route_of,
+)
+from admin._snapshots import (
+    account_state,
+    account_value,
+    audit_value,
+    connection_state,
+    connection_value,
+    probe_value,
+)
+from admin._transactions import Transactions
 from admin.access import SYSTEM, Actor, Permission, Principal, resolve
-from admin.database import WRITE, data_dir, default_sqlite, display_url, make_engine, resolve_url
+from admin.database import data_dir, default_sqlite, display_url, make_engine, resolve_url
 from admin.errors import AdminInputError, NotFound, SecretKeyError, StoreBusy, StoreUnavailable
 from admin.intake import ReportIntake
 from admin.models import AccountRow, AuditRow, ConnectionRow, MetaRow, ProbeRow, utcnow
@@ -84,13 +101,12 @@ class Store:
         self._hasher = password_hasher or Hasher()
         self._throttle = throttle or ThrottlePolicy()
         self._sessions = sessions or SessionPolicy.from_env()
-        self._clock = clock
         self._url = resolve_url(url)
         loaded = load_key(secret_key, key_file=key_file or data_dir() / KEY_FILE_NAME)
         self._box = SecretBox(loaded.key)
         self.key_source: KeySource = loaded.source
         self._engine: Engine = make_engine(self._url, echo=echo)
-        self._writer = self._engine.execution_options(**{WRITE: True})
+        self._tx = Transactions(self._engine, clock=clock)
         try:
             migrate.upgrade(self._engine)
             self.key_matches: bool = self._register_key()
@@ -160,24 +176,17 @@ class Store:
         """The report mailbox's settings and runs (admin.intake), acting for this store's
         principal."""
         return ReportIntake(
-            self._engine,
-            self._writer,
-            box=self._box,
-            require_key=self._require_key,
-            bound=self._principal,
-            clock=self._clock,
+            self._tx, box=self._box, require_key=self._require_key, bound=self._principal
         )
 
     @property
     def users(self) -> Users:
         """Local users, sign-in and sessions (admin.users), acting for this store's principal."""
         return Users(
-            self._engine,
-            self._writer,
+            self._tx,
             hasher=self._hasher,
             throttle=self._throttle,
             sessions=self._sessions,
-            clock=self._clock,
             bound=self._principal,
         )
 
@@ -207,8 +216,8 @@ class Store:
         name = inputs.clean_text(name, "account name")
         chosen = Plan.parse(plan)
         actor = self._allow(actor, Permission.EDIT_ACCOUNTS)
-        with self._write() as s:
-            now = utcnow()
+        with self._tx.write() as s:
+            now = self._tx.now()
             row = AccountRow(
                 name=name,
                 plan=chosen.value,
@@ -220,62 +229,56 @@ class Store:
             )
             s.add(row)
             s.flush()
-            route = rows.route_of(s, row)
-            rows.add_audit(
+            self._audit_route(
                 s,
                 actor,
                 AuditAction.ACCOUNT_CREATED,
-                row.id,
+                row,
+                f"Created account “{name}” on the {chosen.display_name} plan.",
                 None,
-                f"Created account “{name}” on the {chosen.display_name} plan. {route.reason}",
-                None,
-                rows.account_state(row, route),
             )
-            return rows.account_value(s, row)
+            return account_value(s, row)
 
     def list_accounts(self) -> list[Account]:
         self._allow("system", Permission.VIEW_ACCOUNTS)
-        with self._read() as s:
+        with self._tx.read() as s:
             found = s.scalars(select(AccountRow).order_by(AccountRow.name, AccountRow.id))
-            return [rows.account_value(s, row) for row in found]
+            return [account_value(s, row) for row in found]
 
     def get_account(self, account_id: int) -> Account:
         self._allow("system", Permission.VIEW_ACCOUNTS)
-        with self._read() as s:
-            return rows.account_value(s, rows.get_account(s, account_id))
+        with self._tx.read() as s:
+            return account_value(s, get_account(s, account_id))
 
     def change_plan(self, account_id: int, plan: Plan | str, *, actor: Actor = "system") -> Account:
         """Move the account to `plan`. To Nano: an inactive connection takes over, else mail pauses.
         From Nano while paused: managed sending starts."""
         chosen = Plan.parse(plan)
         actor = self._allow(actor, Permission.EDIT_ACCOUNTS)
-        with self._write() as s:
-            row = rows.lock_account(s, account_id)
+        with self._tx.write() as s:
+            row = lock_account(s, account_id)
             old_plan = Plan(row.plan)
             if chosen is old_plan:
-                return rows.account_value(s, row)
-            before = rows.account_state(row, rows.route_of(s, row))
+                return account_value(s, row)
+            before = account_state(row, route_of(s, row))
             row.plan = chosen.value
             if row.active_connection_id is None:
                 if not chosen.has_managed_sending:
-                    newest = rows.newest_connection(s, row.id)
+                    newest = newest_connection(s, row.id)
                     row.active_connection_id = newest.id if newest else None
                 row.route_cause = RouteCause.PLAN_CHANGED.value
                 row.route_detail = None
-            row.updated_at = utcnow()
-            route = rows.route_of(s, row)
-            rows.add_audit(
+            row.updated_at = self._tx.now()
+            self._audit_route(
                 s,
                 actor,
                 AuditAction.PLAN_CHANGED,
-                row.id,
-                None,
-                f"Changed the plan of “{row.name}” from {old_plan.display_name} to {chosen.display_name}. "
-                f"{route.reason}",
+                row,
+                f"Changed the plan of “{row.name}” from {old_plan.display_name} to "
+                f"{chosen.display_name}.",
                 before,
-                rows.account_state(row, route),
             )
-            return rows.account_value(s, row)
+            return account_value(s, row)
 
     # -- connections -----------------------------------------------------------------------
 
@@ -297,11 +300,11 @@ class Store:
             inputs.clean_text(label, "label", required=False) or f"{settings.host}:{settings.port}"
         )
         actor = self._allow(actor, Permission.EDIT_CONNECTIONS)
-        with self._write() as s:
-            account = rows.lock_account(s, account_id)
+        with self._tx.write() as s:
+            account = lock_account(s, account_id)
             self._require_key(s)
-            before = rows.account_state(account, rows.route_of(s, account))
-            now = utcnow()
+            before = account_state(account, route_of(s, account))
+            now = self._tx.now()
             row = ConnectionRow(
                 account_id=account.id,
                 label=label,
@@ -323,25 +326,18 @@ class Store:
                 or nano_paused
                 or (activate is None and account.active_connection_id is None)
             ):
-                account.active_connection_id = row.id
-                account.route_cause = RouteCause.CONNECTION_ACTIVATED.value
-                account.route_detail = None
-                account.updated_at = now
-            route = rows.route_of(s, account)
-            after = rows.account_state(account, route)
-            after["connection"] = rows.connection_state(row, account)
-            rows.add_audit(
+                self._reroute(account, row.id, RouteCause.CONNECTION_ACTIVATED, now=now)
+            self._audit_route(
                 s,
                 actor,
                 AuditAction.CONNECTION_ADDED,
-                account.id,
-                row.id,
+                account,
                 f"Added the SMTP connection “{label}” ({settings.host}:{settings.port}) to "
-                f"“{account.name}”. {route.reason}",
+                f"“{account.name}”.",
                 before,
-                after,
+                connection=row,
             )
-            return rows.connection_value(row, account)
+            return connection_value(row, account)
 
     def update_connection(
         self,
@@ -357,9 +353,9 @@ class Store:
         new_settings = inputs.settings(settings) if settings is not None else None
         new_label = inputs.clean_text(label, "label") if label is not None else None
         actor = self._allow(actor, Permission.EDIT_CONNECTIONS)
-        with self._write() as s:
-            account, row = rows.lock_connection(s, connection_id)
-            before = rows.connection_state(row, account)
+        with self._tx.write() as s:
+            account, row = lock_connection(s, connection_id)
+            before = connection_state(row, account)
             password_changed = False
             if new_settings is not None:
                 row.host = new_settings.host
@@ -374,134 +370,117 @@ class Store:
                     row.password_hint = new_settings.secret.hint()
             if new_label is not None:
                 row.label = new_label
-            after = rows.connection_state(row, account)
+            after = connection_state(row, account)
             changed = sorted(k for k in after if before.get(k) != after[k])
             if password_changed and "password" not in changed:
                 changed.append("password")
             if not changed:
-                return rows.connection_value(row, account)
-            row.updated_at = utcnow()
+                return connection_value(row, account)
+            row.updated_at = self._tx.now()
             after["password_changed"] = password_changed
-            rows.add_audit(
+            self._tx.audit(
                 s,
                 actor,
                 AuditAction.CONNECTION_UPDATED,
-                account.id,
-                row.id,
                 f"Changed {', '.join(changed)} of the SMTP connection “{row.label}” of "
                 f"“{account.name}”.",
-                before,
-                after,
+                account_id=account.id,
+                connection_id=row.id,
+                before=before,
+                after=after,
             )
-            return rows.connection_value(row, account)
+            return connection_value(row, account)
 
     def delete_connection(self, connection_id: int, *, actor: Actor = "system") -> Route:
         """Delete a connection. If it was the active one, the newest remaining connection takes over;
         if it was the last one, a paid plan switches to managed sending and Nano pauses."""
         actor = self._allow(actor, Permission.DELETE_DATA)
-        with self._write() as s:
-            account, row = rows.lock_connection(s, connection_id)
-            before = rows.account_state(account, rows.route_of(s, account))
-            before["connection"] = rows.connection_state(row, account)
+        with self._tx.write() as s:
+            account, row = lock_connection(s, connection_id)
+            before = account_state(account, route_of(s, account))
+            before["connection"] = connection_state(row, account)
             label, was_active = row.label, account.active_connection_id == row.id
             s.delete(row)
             s.flush()
             if was_active:
-                newest = rows.newest_connection(s, account.id)
-                account.active_connection_id = newest.id if newest else None
+                newest = newest_connection(s, account.id)
                 cause = (
                     RouteCause.ACTIVE_CONNECTION_DELETED
                     if newest
                     else RouteCause.LAST_CONNECTION_DELETED
                 )
-                account.route_cause = cause.value
-                account.route_detail = label
-            account.updated_at = utcnow()
-            route = rows.route_of(s, account)
-            rows.add_audit(
+                self._reroute(account, newest.id if newest else None, cause, detail=label)
+            else:
+                account.updated_at = self._tx.now()
+            return self._audit_route(
                 s,
                 actor,
                 AuditAction.CONNECTION_DELETED,
-                account.id,
-                connection_id,
-                f"Deleted the SMTP connection “{label}” of “{account.name}”. {route.reason}",
+                account,
+                f"Deleted the SMTP connection “{label}” of “{account.name}”.",
                 before,
-                rows.account_state(account, route),
+                connection_id=connection_id,
             )
-            return route
 
     def use_managed(self, account_id: int, *, actor: Actor = "system") -> Route:
         """Send through managed TrekMail SMTP. Raises PlanRuleError on Nano, which has none."""
         actor = self._allow(actor, Permission.EDIT_CONNECTIONS)
-        with self._write() as s:
-            account = rows.lock_account(s, account_id)
+        with self._tx.write() as s:
+            account = lock_account(s, account_id)
             check_managed_allowed(Plan(account.plan))
             if account.active_connection_id is None:
-                return rows.route_of(s, account)
-            before = rows.account_state(account, rows.route_of(s, account))
-            account.active_connection_id = None
-            account.route_cause = RouteCause.MANAGED_CHOSEN.value
-            account.route_detail = None
-            account.updated_at = utcnow()
-            route = rows.route_of(s, account)
-            rows.add_audit(
+                return route_of(s, account)
+            before = account_state(account, route_of(s, account))
+            self._reroute(account, None, RouteCause.MANAGED_CHOSEN)
+            return self._audit_route(
                 s,
                 actor,
                 AuditAction.MANAGED_CHOSEN,
-                account.id,
-                None,
-                f"Switched “{account.name}” to managed sending. {route.reason}",
+                account,
+                f"Switched “{account.name}” to managed sending.",
                 before,
-                rows.account_state(account, route),
             )
-            return route
 
     def activate(self, connection_id: int, *, actor: Actor = "system") -> Route:
         """Make this connection the one the account's webmail and API mail go through."""
         actor = self._allow(actor, Permission.EDIT_CONNECTIONS)
-        with self._write() as s:
-            account, row = rows.lock_connection(s, connection_id)
+        with self._tx.write() as s:
+            account, row = lock_connection(s, connection_id)
             if account.active_connection_id == row.id:
-                return rows.route_of(s, account)
-            before = rows.account_state(account, rows.route_of(s, account))
-            account.active_connection_id = row.id
-            account.route_cause = RouteCause.CONNECTION_ACTIVATED.value
-            account.route_detail = None
-            account.updated_at = utcnow()
-            route = rows.route_of(s, account)
-            rows.add_audit(
+                return route_of(s, account)
+            before = account_state(account, route_of(s, account))
+            self._reroute(account, row.id, RouteCause.CONNECTION_ACTIVATED)
+            return self._audit_route(
                 s,
                 actor,
                 AuditAction.CONNECTION_ACTIVATED,
-                account.id,
-                row.id,
-                f"Activated the SMTP connection “{row.label}” of “{account.name}”. {route.reason}",
+                account,
+                f"Activated the SMTP connection “{row.label}” of “{account.name}”.",
                 before,
-                rows.account_state(account, route),
+                connection_id=row.id,
             )
-            return route
 
     def outbound_route(self, account_id: int) -> Route:
         self._allow("system", Permission.VIEW_ACCOUNTS)
-        with self._read() as s:
-            return rows.route_of(s, rows.get_account(s, account_id))
+        with self._tx.read() as s:
+            return route_of(s, get_account(s, account_id))
 
     def list_connections(self, account_id: int) -> list[Connection]:
         self._allow("system", Permission.VIEW_CONNECTIONS)
-        with self._read() as s:
-            account = rows.get_account(s, account_id)
+        with self._tx.read() as s:
+            account = get_account(s, account_id)
             found = s.scalars(
                 select(ConnectionRow)
                 .where(ConnectionRow.account_id == account.id)
                 .order_by(ConnectionRow.id)
             )
-            return [rows.connection_value(row, account) for row in found]
+            return [connection_value(row, account) for row in found]
 
     def get_connection(self, connection_id: int) -> Connection:
         self._allow("system", Permission.VIEW_CONNECTIONS)
-        with self._read() as s:
-            row = rows.get_connection(s, connection_id)
-            return rows.connection_value(row, rows.get_account(s, row.account_id))
+        with self._tx.read() as s:
+            row = get_connection(s, connection_id)
+            return connection_value(row, get_account(s, row.account_id))
 
     def connection_settings(self, connection_id: int) -> SmtpSettings:
         """The connection's settings with the decrypted password (a Secret): for the probe only.
@@ -518,8 +497,8 @@ class Store:
         return self._settings(connection_id)
 
     def _settings(self, connection_id: int) -> SmtpSettings:
-        with self._read() as s:
-            row = rows.get_connection(s, connection_id)
+        with self._tx.read() as s:
+            row = get_connection(s, connection_id)
             return SmtpSettings(
                 host=row.host,
                 port=row.port,
@@ -537,8 +516,8 @@ class Store:
         query = select(AuditRow).order_by(AuditRow.id.desc()).limit(inputs.limit(limit))
         if account_id is not None:
             query = query.where(AuditRow.account_id == account_id)
-        with self._read() as s:
-            return [rows.audit_value(r) for r in s.scalars(query)]
+        with self._tx.read() as s:
+            return [audit_value(r) for r in s.scalars(query)]
 
     def audit_event(
         self,
@@ -556,10 +535,10 @@ class Store:
         who = resolve(actor, self._principal)
         if not isinstance(summary, str) or not summary.strip():
             raise AdminInputError("An audit entry needs a summary.")
-        with self._write() as s:
-            row = rows.add_audit(s, who.name, action, None, None, summary, None, after)
+        with self._tx.write() as s:
+            row = self._tx.audit(s, who.name, action, summary, after=after)
             s.flush()
-            return rows.audit_value(row)
+            return audit_value(row)
 
     def record_probe(
         self,
@@ -574,14 +553,14 @@ class Store:
         symptom (or outcome), stage, duration and transcript. `connection_id` None: settings tested
         before saving (pass them as `settings` so their password is redacted too)."""
         actor = self._allow(actor, Permission.RUN_PROBES)
-        with self._write() as s:
-            account = rows.get_account(s, account_id)
+        with self._tx.write() as s:
+            account = get_account(s, account_id)
             label = "unsaved settings"
             secrets: list[tuple[str, Secret]] = []
             if settings is not None:
                 secrets.append((settings.username, settings.secret))
             if connection_id is not None:
-                row = rows.get_connection(s, connection_id)
+                row = get_connection(s, connection_id)
                 if row.account_id != account.id:
                     raise NotFound(
                         f"Connection {connection_id} does not belong to account {account_id}."
@@ -595,7 +574,7 @@ class Store:
                 account_id=account.id,
                 connection_id=connection_id,
                 connection_label=label,
-                at=utcnow(),
+                at=self._tx.now(),
                 actor=actor,
                 outcome=summary.outcome,
                 ok=summary.ok,
@@ -606,7 +585,7 @@ class Store:
             )
             s.add(probe)
             s.flush()
-            return rows.probe_value(probe)
+            return probe_value(probe)
 
     def probe_history(
         self,
@@ -622,30 +601,68 @@ class Store:
             query = query.where(ProbeRow.account_id == account_id)
         if connection_id is not None:
             query = query.where(ProbeRow.connection_id == connection_id)
-        with self._read() as s:
-            return [rows.probe_value(r) for r in s.scalars(query)]
+        with self._tx.read() as s:
+            return [probe_value(r) for r in s.scalars(query)]
 
-    # -- sessions, locks and the key -------------------------------------------------------
+    # -- the audit of a routing change, locks and the key -------------------------------------
 
-    @contextmanager
-    def _read(self) -> Iterator[Session]:
-        with Session(self._engine, expire_on_commit=False) as session:
-            yield session
+    def _reroute(
+        self,
+        account: AccountRow,
+        connection_id: int | None,
+        cause: RouteCause,
+        *,
+        detail: str | None = None,
+        now: datetime | None = None,
+    ) -> None:
+        """Send the account's mail through `connection_id` (None: managed sending, or paused on
+        Nano), for `cause`; `detail` names what the cause is about (a deleted connection's label)."""
+        account.active_connection_id = connection_id
+        account.route_cause = cause.value
+        account.route_detail = detail
+        account.updated_at = now or self._tx.now()
 
-    @contextmanager
-    def _write(self) -> Iterator[Session]:
-        with Session(self._writer, expire_on_commit=False) as session, session.begin():
-            yield session
+    def _audit_route(
+        self,
+        s: Session,
+        actor: str,
+        action: AuditAction,
+        account: AccountRow,
+        summary: str,
+        before: dict[str, Any] | None,
+        *,
+        connection_id: int | None = None,
+        connection: ConnectionRow | None = None,
+    ) -> Route:
+        """The audit entry of a change to an account (the changed rows already in `s`): `summary`
+        followed by what the account's route is now, the state `before` and after. `connection`:
+        a connection the change added, whose settings the entry keeps too (public fields only)."""
+        route = route_of(s, account)
+        after = account_state(account, route)
+        if connection is not None:
+            after["connection"] = connection_state(connection, account)
+            connection_id = connection.id
+        self._tx.audit(
+            s,
+            actor,
+            action,
+            f"{summary} {route.reason}",
+            account_id=account.id,
+            connection_id=connection_id,
+            before=before,
+            after=after,
+        )
+        return route
 
     def _register_key(self) -> bool:
         """Remember which key encrypts this database's secrets; False if it is another key."""
         try:
-            with self._write() as s:
+            with self._tx.write() as s:
                 if s.get(MetaRow, KEY_ID_META) is None:
                     s.add(MetaRow(key=KEY_ID_META, value=self._box.key_id))
         except IntegrityError:
             pass  # another process registered its key first; compare with that one below
-        with self._read() as s:
+        with self._tx.read() as s:
             row = s.get(MetaRow, KEY_ID_META)
             return row is not None and row.value == self._box.key_id
 
@@ -670,8 +687,16 @@ class Store:
         old, new = SecretBox(old_key), SecretBox(new_key)
         if old.key_id == new.key_id:
             raise AdminInputError("The old and the new secret key are the same: nothing to rotate.")
-        with self._write() as s:
-            done = rotation.rotate(s, old, new, actor)
+        with self._tx.write() as s:
+            done = rotation.rotate(s, old, new)
+            self._tx.audit(
+                s,
+                actor,
+                AuditAction.KEY_ROTATED,
+                done.summary(),
+                before={"key_id": old.key_id},
+                after=done.audit_facts(),
+            )
         self.key_matches = self._box.key_id == new.key_id
         return done
 
@@ -684,10 +709,10 @@ class Store:
     def claim(self, key: str) -> bool:
         """Mark a one-time job (e.g. loading sample data) as done: True for the first caller only."""
         try:
-            with self._write() as s:
+            with self._tx.write() as s:
                 if s.get(MetaRow, key) is not None:
                     return False
-                s.add(MetaRow(key=key, value=utcnow().isoformat()))
+                s.add(MetaRow(key=key, value=self._tx.now().isoformat()))
             return True
         except IntegrityError:
             return False

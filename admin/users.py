@@ -1,166 +1,60 @@
-"""Local users of the desk: add, list, disable, change role or password, sign in, and sessions.
+"""The desk's local users and their administration: add, list, disable, change role or password,
+and clear the binding to an identity provider's account. Signing in is admin.authentication's;
+`store.users` is both (`Users`), as the pages, the CLI and notebooks know it.
 
     users = store.users                     # bound to the store's principal (see Store.as_user)
     users.add_user("dana", "support", Secret(pw))
-    result = users.sign_in("dana", Secret(pw), client_key="203.0.113.9")
-    if result.ok:                           # result.session_token: a Secret, kept by the page
-        check = users.resume(result.session_token)   # check.principal: Principal("dana", support)
+    users.set_role("dana", "admin")
+    users.sign_in("dana", Secret(pw))       # admin.authentication
 
 Passwords are argon2 hashes (admin.passwords); a password is a Secret in memory and is never stored,
-logged or put in an exception. Throttling and session expiry follow admin.signin. Managing users
-needs Permission.MANAGE_USERS and writes the audit log; signing in needs no principal at all.
-
-A sign-in through OpenID Connect (`oidc_principal`, after admin.oidc checked the claims) binds the
-user to the provider's account (iss, sub) the first time; another account with the same address is
-refused from then on, until an admin clears the binding (`unbind_oidc`).
-
-The audit log also gets every sign-in, failed sign-in, lock-out (when it starts), sign-out and
-expired session, under the user's name, and each OpenID Connect binding made or cleared. A failed try names the user only when the name tried is a
-user's: any other name is kept as its length, in case it was a password typed in the wrong field.
+logged or put in an exception. Managing users needs Permission.MANAGE_USERS and writes the audit
+log; the last enabled admin cannot be disabled or demoted.
 """
 
 from __future__ import annotations
 
-import logging
-import re
-import secrets
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CursorResult, Engine, delete, func, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from admin import rows
+from admin._snapshots import oidc_state, user_state, user_value
+from admin._transactions import Transactions
 from admin.access import Actor, Permission, Principal, Role, resolve
+from admin.authentication import Authentication
 from admin.errors import AdminInputError, NotFound, PermissionDenied
-from admin.models import SessionRow, ThrottleRow, UserRow
-from admin.oidc import OidcIdentity
+from admin.inputs import clean_name
+from admin.models import SessionRow, UserRow
 from admin.passwords import Hasher, check_new_password
-from admin.records import AuditAction
-from admin.signin import (
-    DISABLED_MESSAGE,
-    WRONG_MESSAGE,
-    SessionCheck,
-    SessionPolicy,
-    SessionStatus,
-    SignInOutcome,
-    SignInResult,
-    ThrottlePolicy,
-    locked_message,
-    token_hash,
-    wait_words,
-)
+from admin.records import AuditAction, User
+from admin.signin import SessionPolicy, ThrottlePolicy
 from diagnostics.secret import Secret
-from diagnostics.wording import plural
-
-log = logging.getLogger(__name__)
-
-_NAME = re.compile(r"^[a-z0-9][a-z0-9._@+-]{0,63}$")
-# A client key is an address; cut so that a (name, client) throttle key fits its 255 characters.
-_MAX_CLIENT_KEY = 160
 
 
-@dataclass(frozen=True, slots=True)
-class User:
-    """A local user as the desk shows it: never the password or its hash."""
+class UserAdministration:
+    """The users table, for whoever may manage users (and `has_users`, `add_first_admin` for the
+    first run). Made through `Store.users`."""
 
-    id: int
-    name: str
-    role: Role
-    disabled: bool
-    created_at: datetime
-    last_sign_in_at: datetime | None
-    # The identity provider's account this user is bound to (admin.oidc), or None.
-    oidc_issuer: str | None = None
-    oidc_subject: str | None = None
-
-    @property
-    def principal(self) -> Principal:
-        return Principal(self.name, self.role)
-
-
-class OidcOutcome(StrEnum):
-    OK = "ok"
-    NO_USER = "no_user"
-    DISABLED = "disabled"
-    OTHER_ACCOUNT = "other_account"
-
-
-@dataclass(frozen=True, slots=True)
-class OidcSignIn:
-    """What the desk makes of a provider's identity: `principal` only when `ok`; `bound` when
-    this sign-in bound the user to the provider's account (the first one)."""
-
-    outcome: OidcOutcome
-    principal: Principal | None = None
-    bound: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return self.outcome is OidcOutcome.OK
-
-
-def clean_name(name: Any) -> str:
-    """User names are compared case-insensitively, so they are kept in lower case. Only ASCII,
-    checked before lower-casing: "\u212aim" (a Kelvin sign) would otherwise become "kim"."""
-    if not isinstance(name, str):
-        raise AdminInputError("A user name must be text.")
-    if not name.isascii():
-        raise AdminInputError(
-            "A user name is 1 to 64 letters, digits or . _ @ + -, in plain ASCII."
-        )
-    cleaned = name.strip().lower()
-    if not _NAME.match(cleaned):
-        raise AdminInputError(
-            "A user name is 1 to 64 letters, digits or . _ @ + -, starting with a letter or digit."
-        )
-    return cleaned
-
-
-class Users:
-    """The users table and sign-in, over the store's engines. Made by `Store.users`."""
-
-    def __init__(
-        self,
-        engine: Engine,
-        writer: Engine,
-        *,
-        hasher: Hasher,
-        throttle: ThrottlePolicy,
-        sessions: SessionPolicy,
-        clock: Callable[[], datetime],
-        bound: Principal | None,
-    ) -> None:
-        self._engine = engine
-        self._writer = writer
+    def __init__(self, tx: Transactions, *, hasher: Hasher, bound: Principal | None) -> None:
+        self._tx = tx
         self._hasher = hasher
-        self._throttle = throttle
-        self._sessions = sessions
-        self._clock = clock
         self._bound = bound
 
-    # -- managing users (admin only) -------------------------------------------------------
-
     def has_users(self) -> bool:
-        with self._read() as s:
+        with self._tx.read() as s:
             return s.scalar(select(func.count()).select_from(UserRow)) != 0
 
     def list_users(self, *, actor: Actor = "system") -> list[User]:
         self._allow(actor)
-        with self._read() as s:
-            return [_value(r) for r in s.scalars(select(UserRow).order_by(UserRow.name))]
+        with self._tx.read() as s:
+            return [user_value(r) for r in s.scalars(select(UserRow).order_by(UserRow.name))]
 
     def get_user(self, name: str, *, actor: Actor = "system") -> User:
         self._allow(actor)
-        with self._read() as s:
-            return _value(self._row(s, clean_name(name)))
+        with self._tx.read() as s:
+            return user_value(self._row(s, clean_name(name)))
 
     def add_user(
         self, name: str, role: Role | str, password: Secret, *, actor: Actor = "system"
@@ -176,251 +70,72 @@ class Users:
     def set_role(self, name: str, role: Role | str, *, actor: Actor = "system") -> User:
         who = self._allow(actor)
         chosen = Role.parse(role)
-        with self._write() as s:
+        with self._tx.write() as s:
             row = self._row(s, clean_name(name), lock=True)
-            before = _state(row)
+            before = user_state(row)
             if row.role != chosen.value:
                 self._keep_an_admin(s, row, demoting=chosen is not Role.ADMIN)
                 row.role = chosen.value
-                row.updated_at = self._clock()
+                row.updated_at = self._tx.now()
                 self._audit(
-                    s, who, f"Changed the role of {row.name} to {chosen.value}.", before, row
+                    s,
+                    who,
+                    f"Changed the role of {row.name} to {chosen.value}.",
+                    before,
+                    user_state(row),
                 )
-            return _value(row)
+            return user_value(row)
 
     def set_disabled(self, name: str, disabled: bool = True, *, actor: Actor = "system") -> User:
         """Disable (or enable again) a user; disabling also ends every session of that user."""
         who = self._allow(actor)
-        with self._write() as s:
+        with self._tx.write() as s:
             row = self._row(s, clean_name(name), lock=True)
-            before = _state(row)
+            before = user_state(row)
             if row.disabled != disabled:
                 if disabled:
                     self._keep_an_admin(s, row, demoting=True)
                     s.execute(delete(SessionRow).where(SessionRow.user_id == row.id))
                 row.disabled = disabled
-                row.updated_at = self._clock()
+                row.updated_at = self._tx.now()
                 verb = "Disabled" if disabled else "Enabled"
-                self._audit(s, who, f"{verb} the user {row.name}.", before, row)
-            return _value(row)
+                self._audit(s, who, f"{verb} the user {row.name}.", before, user_state(row))
+            return user_value(row)
 
     def set_password(self, name: str, password: Secret, *, actor: Actor = "system") -> User:
         """A new password for a user; ends that user's sessions."""
         who = self._allow(actor)
         check_new_password(password)
         password_hash = self._hasher.hash(password)
-        with self._write() as s:
+        with self._tx.write() as s:
             row = self._row(s, clean_name(name), lock=True)
             row.password_hash = password_hash
-            row.updated_at = self._clock()
+            row.updated_at = self._tx.now()
             s.execute(delete(SessionRow).where(SessionRow.user_id == row.id))
-            self._audit(s, who, f"Set a new password for {row.name}.", _state(row), row)
-            return _value(row)
-
-    # -- signing in and sessions -----------------------------------------------------------
-
-    def sign_in(
-        self, name: str, password: Secret, *, client_key: str | None = None
-    ) -> SignInResult:
-        """Check a name and password, throttled; on success a new session (see SignInResult)."""
-        now = self._clock()
-        try:
-            cleaned = clean_name(name)
-        except AdminInputError:
-            cleaned = ""  # still throttled and hashed like any unknown name
-        typed = len(name.strip()) if isinstance(name, str) else 0
-        client = client_key[:_MAX_CLIENT_KEY] if client_key else None
-        keys = _ThrottleKeys.of(cleaned, client)
-        wait = self._locked_for(keys.locking, now)
-        if wait is not None:
-            # Logged, not audited: a try while locked checks no password and costs nothing, so a
-            # script could write the audit log full with them. The lock itself was audited when
-            # it started (SIGN_IN_LOCKED), with the name and client it holds.
-            log.info("sign-in refused while locked (%.0f s left)", wait)
-            return SignInResult(SignInOutcome.LOCKED, locked_message(wait), retry_after=wait)
-        with self._read() as s:
-            row = s.scalar(select(UserRow).where(UserRow.name == cleaned)) if cleaned else None
-            stored_hash = row.password_hash if row is not None else None
-        if not isinstance(password, Secret) or not self._hasher.verify(stored_hash, password):
-            tried = _Tried(row.name if row is not None else None, typed, client)
-            locked = self._record_failure(keys, now, tried)
-            log.info("sign-in failed for a name (%d characters)", len(cleaned))
-            if locked is not None:
-                return SignInResult(
-                    SignInOutcome.WRONG,
-                    f"{WRONG_MESSAGE} {locked_message(locked)}",
-                    retry_after=locked,
-                )
-            return SignInResult(SignInOutcome.WRONG, WRONG_MESSAGE)
-        assert row is not None
-        if row.disabled:
-            with self._write() as s:
-                _audit_failure(s, _Tried(row.name, typed, client), "the user is disabled")
-            return SignInResult(SignInOutcome.DISABLED, DISABLED_MESSAGE)
-        token = Secret(secrets.token_urlsafe(32))
-        with self._write() as s:
-            # The client's own count stays: it may have guessed other names.
-            s.execute(delete(ThrottleRow).where(ThrottleRow.key.in_([keys.pair, keys.name])))
-            # Sessions nobody will resume again (browser closed) go at the next sign-in.
-            s.execute(
-                delete(SessionRow).where(
-                    (SessionRow.last_seen_at < now - self._sessions.idle)
-                    | (SessionRow.created_at < now - self._sessions.absolute)
-                )
+            self._audit(
+                s, who, f"Set a new password for {row.name}.", user_state(row), user_state(row)
             )
-            fresh = s.get(UserRow, row.id)
-            if fresh is None or fresh.disabled:
-                return SignInResult(SignInOutcome.DISABLED, DISABLED_MESSAGE)
-            if self._hasher.needs_rehash(fresh.password_hash):
-                fresh.password_hash = self._hasher.hash(password)
-            fresh.last_sign_in_at = now
-            s.add(
-                SessionRow(
-                    token_hash=token_hash(token), user_id=fresh.id, created_at=now, last_seen_at=now
-                )
-            )
-            principal = Principal(fresh.name, Role(fresh.role))
-            rows.add_audit(
-                s,
-                principal.name,
-                AuditAction.SIGNED_IN,
-                None,
-                None,
-                f"{principal.name} signed in ({principal.role.value})" + _from(client) + ".",
-                None,
-                _where(client),
-            )
-        log.info("%s signed in", principal.name)
-        return SignInResult(SignInOutcome.OK, "Signed in.", principal, token)
-
-    def principal_for(self, name: str) -> Principal | None:
-        """The enabled user called `name` as a principal, or None: for a sign-in done elsewhere
-        (OpenID Connect), where the identity provider vouches for the name and the desk gives the role."""
-        try:
-            cleaned = clean_name(name)
-        except AdminInputError:
-            return None
-        with self._read() as s:
-            row = s.scalar(select(UserRow).where(UserRow.name == cleaned))
-        if row is None or row.disabled:
-            return None
-        return Principal(row.name, Role(row.role))
-
-    def oidc_principal(self, identity: OidcIdentity) -> OidcSignIn:
-        """The enabled user named by the provider's address, for a sign-in through OpenID Connect
-        (admin.oidc checked the claims). The first such sign-in binds the user to the provider's
-        account (iss, sub); later ones must come from that account: another account showing the
-        same address (a new provider account, another tenant) is refused until an admin clears
-        the binding (`unbind_oidc`). The binding is audited; a refusal is the caller's to audit."""
-        try:
-            cleaned = clean_name(identity.email)
-        except AdminInputError:
-            return OidcSignIn(OidcOutcome.NO_USER)
-        with self._read() as s:
-            row = s.scalar(select(UserRow).where(UserRow.name == cleaned))
-        if row is None or row.disabled or row.oidc_subject is not None:
-            return _matched(row, identity)
-        return self._bind_oidc(row.id, identity)
+            return user_value(row)
 
     def unbind_oidc(self, name: str, *, actor: Actor = "system") -> User:
         """Forget the provider's account a user is bound to: their next OpenID Connect sign-in
         binds them anew (after the account changed at the provider, say)."""
         who = self._allow(actor)
-        with self._write() as s:
+        with self._tx.write() as s:
             row = self._row(s, clean_name(name), lock=True)
             if row.oidc_subject is not None or row.oidc_issuer is not None:
-                before = _state(row) | _oidc_state(row)
+                before = user_state(row) | oidc_state(row)
                 row.oidc_issuer = row.oidc_subject = None
-                row.updated_at = self._clock()
-                rows.add_audit(
+                row.updated_at = self._tx.now()
+                self._audit(
                     s,
-                    who.name,
-                    AuditAction.USER_CHANGED,
-                    None,
-                    None,
+                    who,
                     f"Cleared the identity provider account of {row.name}: their next sign-in "
                     "through the identity provider binds them again.",
                     before,
-                    _state(row) | _oidc_state(row),
+                    user_state(row) | oidc_state(row),
                 )
-            return _value(row)
-
-    def _bind_oidc(self, user_id: int, identity: OidcIdentity) -> OidcSignIn:
-        with self._write() as s:
-            # Locked and read again: two first sign-ins at once bind one account, and the other
-            # is compared with it like any later sign-in.
-            row = s.scalar(select(UserRow).where(UserRow.id == user_id).with_for_update())
-            if row is None or row.disabled or row.oidc_subject is not None:
-                return _matched(row, identity)
-            before = _state(row) | _oidc_state(row)
-            row.oidc_issuer, row.oidc_subject = identity.issuer, identity.subject
-            row.updated_at = self._clock()
-            rows.add_audit(
-                s,
-                row.name,
-                AuditAction.USER_CHANGED,
-                None,
-                None,
-                f"Bound {row.name} to their identity provider account at their first sign-in "
-                "through it.",
-                before,
-                _state(row) | _oidc_state(row),
-            )
-            return OidcSignIn(OidcOutcome.OK, Principal(row.name, Role(row.role)), bound=True)
-
-    def resume(self, token: Secret | str | None) -> SessionCheck:
-        """The principal of a live session, or why there is none (expired, unknown, ended)."""
-        if not token:
-            return SessionCheck(SessionStatus.UNKNOWN, "Please sign in.")
-        now = self._clock()
-        digest = token_hash(token)
-        with self._read() as s:
-            found = s.execute(
-                select(SessionRow, UserRow)
-                .join(UserRow, UserRow.id == SessionRow.user_id)
-                .where(SessionRow.token_hash == digest)
-            ).first()
-        if found is None:
-            return SessionCheck(SessionStatus.UNKNOWN, "Please sign in.")
-        session, user = found
-        if user.disabled or self._sessions.expired(session.created_at, session.last_seen_at, now):
-            self._end(token, AuditAction.SESSION_EXPIRED)
-            return SessionCheck(SessionStatus.EXPIRED, "Your session has expired: sign in again.")
-        if now - session.last_seen_at >= self._sessions.touch_every:
-            with self._write() as s:
-                live = s.get(SessionRow, digest)
-                if live is not None:
-                    live.last_seen_at = now
-        return SessionCheck(
-            SessionStatus.ACTIVE, "Signed in.", Principal(user.name, Role(user.role))
-        )
-
-    def end(self, token: Secret | str | None) -> None:
-        """Sign out: the session stops working at once, in every process."""
-        self._end(token, AuditAction.SIGNED_OUT)
-
-    def _end(self, token: Secret | str | None, why: AuditAction) -> None:
-        if not token:
-            return
-        digest = token_hash(token)
-        with self._write() as s:
-            name = s.scalar(
-                select(UserRow.name)
-                .join(SessionRow, SessionRow.user_id == UserRow.id)
-                .where(SessionRow.token_hash == digest)
-            )
-            ended = s.execute(delete(SessionRow).where(SessionRow.token_hash == digest))
-            # Only a session that was live is audited: a stale browser tab presenting an ended
-            # session again is not a second sign-out.
-            if name is not None and isinstance(ended, CursorResult) and ended.rowcount:
-                summary = (
-                    f"{name} signed out."
-                    if why is AuditAction.SIGNED_OUT
-                    else f"The session of {name} expired."
-                )
-                rows.add_audit(s, name, why, None, None, summary, None, None)
-
-    # -- internals ---------------------------------------------------------------------------
+            return user_value(row)
 
     def _allow(self, actor: Actor) -> Principal:
         who = resolve(actor, self._bound)
@@ -435,7 +150,7 @@ class Users:
         check_new_password(password)
         password_hash = self._hasher.hash(password)
         try:
-            with self._write() as s:
+            with self._tx.write() as s:
                 if first:
                     _lock_users(s)
                     if s.scalar(select(func.count()).select_from(UserRow)):
@@ -443,7 +158,7 @@ class Users:
                             "Users already exist: the first admin can only be created once. "
                             "Sign in, or ask an admin to add you."
                         )
-                now = self._clock()
+                now = self._tx.now()
                 row = UserRow(
                     name=cleaned,
                     role=chosen.value,
@@ -460,17 +175,10 @@ class Users:
                     if first
                     else f"Added the user {cleaned} ({chosen.value})."
                 )
-                rows.add_audit(
-                    s,
-                    actor or cleaned,
-                    AuditAction.USER_ADDED,
-                    None,
-                    None,
-                    summary,
-                    None,
-                    _state(row),
+                self._tx.audit(
+                    s, actor or cleaned, AuditAction.USER_ADDED, summary, after=user_state(row)
                 )
-                return _value(row)
+                return user_value(row)
         except IntegrityError:
             raise AdminInputError(f"A user named {cleaned} already exists.") from None
 
@@ -489,10 +197,15 @@ class Users:
                 f"{row.name} is the last enabled admin: add another admin first."
             )
 
-    def _audit(self, s: Session, who: Principal, summary: str, before: Any, row: UserRow) -> None:
-        rows.add_audit(
-            s, who.name, AuditAction.USER_CHANGED, None, None, summary, before, _state(row)
-        )
+    def _audit(
+        self,
+        s: Session,
+        who: Principal,
+        summary: str,
+        before: dict[str, Any],
+        after: dict[str, Any],
+    ) -> None:
+        self._tx.audit(s, who.name, AuditAction.USER_CHANGED, summary, before=before, after=after)
 
     def _row(self, s: Session, name: str, *, lock: bool = False) -> UserRow:
         query = select(UserRow).where(UserRow.name == name)
@@ -503,191 +216,22 @@ class Users:
             raise NotFound(f"No user named {name}.")
         return row
 
-    def _locked_for(self, keys: Sequence[str], now: datetime) -> float | None:
-        with self._read() as s:
-            locks = s.scalars(
-                select(ThrottleRow.locked_until).where(
-                    ThrottleRow.key.in_(keys), ThrottleRow.locked_until > now
-                )
-            ).all()
-        if not locks:
-            return None
-        return max((until - now).total_seconds() for until in locks if until is not None)
 
-    def _record_failure(self, keys: _ThrottleKeys, now: datetime, tried: _Tried) -> float | None:
-        """Count one failure against the name, the pair and the client, and audit it and any lock
-        it starts (admin.signin); the longest lock it starts, in seconds."""
-        longest: timedelta | None = None
-        with self._write() as s:
-            # Guessed names would otherwise pile up: rows past the window and unlocked are dropped.
-            s.execute(
-                delete(ThrottleRow).where(
-                    ThrottleRow.last_failure_at < now - self._throttle.forget_after,
-                    (ThrottleRow.locked_until.is_(None)) | (ThrottleRow.locked_until <= now),
-                )
-            )
-            # Always in this order (name, pair, client), so two processes never wait on each other.
-            name_failures = self._count_failure(s, keys.name, now).failures
-            pair = self._count_failure(s, keys.pair, now)
-            own = self._throttle.lock_after(pair.failures)
-            slowed = self._throttle.name_delay(name_failures)
-            lock = max((d for d in (own, slowed) if d is not None), default=None)
-            if lock is not None:
-                pair.locked_until = now + lock
-                longest = lock
-                # Said when the name's count from all clients, not this pair's, set the wait.
-                spread = name_failures if lock != own else None
-                _audit_lock(s, tried, False, pair.failures, lock, name_failures=spread)
-            if keys.client is not None:
-                row = self._count_failure(s, keys.client, now)
-                lock = self._throttle.lock_after(row.failures)
-                if lock is not None:
-                    row.locked_until = now + lock
-                    longest = lock if longest is None else max(longest, lock)
-                    _audit_lock(s, tried, True, row.failures, lock)
-            _audit_failure(s, tried, "wrong name or password")
-        return longest.total_seconds() if longest is not None else None
+class Users(UserAdministration, Authentication):
+    """`store.users`: the administration of the desk's users and their sign-in, acting for the
+    store's principal."""
 
-    def _count_failure(self, s: Session, key: str, now: datetime) -> ThrottleRow:
-        """One more failure in a row for `key` (its lock, if any, is the caller's to set)."""
-        _insert_ignore(s, key, now)
-        row = s.scalar(select(ThrottleRow).where(ThrottleRow.key == key).with_for_update())
-        assert row is not None
-        if now - row.last_failure_at > self._throttle.forget_after:
-            row.failures = 0
-        row.failures += 1
-        row.last_failure_at = now
-        row.locked_until = None
-        return row
-
-    @contextmanager
-    def _read(self) -> Iterator[Session]:
-        with Session(self._engine, expire_on_commit=False) as session:
-            yield session
-
-    @contextmanager
-    def _write(self) -> Iterator[Session]:
-        with Session(self._writer, expire_on_commit=False) as session, session.begin():
-            yield session
-
-
-@dataclass(frozen=True, slots=True)
-class _ThrottleKeys:
-    """The sign_in_throttle rows one try counts against (admin.signin): the name from every client,
-    the name from this client (the pair), and this client. Only the pair and the client lock."""
-
-    name: str
-    pair: str
-    client: str | None
-
-    @classmethod
-    def of(cls, name: str, client: str | None) -> _ThrottleKeys:
-        # Without a client the pair is the name itself: all unknown clients are one client.
-        pair = f"user:{name}" + (f" client:{client}" if client else "")
-        return cls(f"name:{name}", pair, f"client:{client}" if client else None)
-
-    @property
-    def locking(self) -> list[str]:
-        return [self.pair] if self.client is None else [self.pair, self.client]
-
-
-@dataclass(frozen=True, slots=True)
-class _Tried:
-    """A failed sign-in as the audit log tells it. `user` is the name tried when it is a user's;
-    any other name is kept only as its length, since people type a password into the name field
-    by mistake and the audit log is read by every admin and support user."""
-
-    user: str | None
-    name_length: int
-    client: str | None
-
-    @property
-    def actor(self) -> str:
-        return self.user or UNKNOWN_NAME
-
-    @property
-    def who(self) -> str:
-        if self.user is not None:
-            return self.user
-        return f"a name that is no user's ({plural(self.name_length, 'character')})"
-
-    def facts(self) -> dict[str, Any]:
-        facts: dict[str, Any] = {"name": self.user, "known_user": self.user is not None}
-        if self.user is None:
-            facts["name_length"] = self.name_length
-        return facts | (_where(self.client) or {})
-
-
-UNKNOWN_NAME = "(unknown name)"
-
-
-def _audit_failure(s: Session, tried: _Tried, why: str) -> None:
-    rows.add_audit(
-        s,
-        tried.actor,
-        AuditAction.SIGN_IN_FAILED,
-        None,
-        None,
-        f"Failed sign-in as {tried.who}" + _from(tried.client) + f": {why}.",
-        None,
-        tried.facts() | {"reason": why},
-    )
-
-
-def _audit_lock(
-    s: Session,
-    tried: _Tried,
-    by_client: bool,
-    failures: int,
-    lock: timedelta,
-    *,
-    name_failures: int | None = None,
-) -> None:
-    """A lock as it starts. `name_failures`: the name's failures from all clients, when they (and
-    not this pair's own) made this client wait."""
-    if by_client:
-        held = f"the client {tried.client}"
-    else:
-        held = f"the name {tried.who}" + (
-            f" from the client {tried.client}" if tried.client else ""
-        )
-    why = f"after {plural(failures, 'failed try', 'failed tries')}"
-    if name_failures is not None:
-        why += (
-            f"; the name has {plural(name_failures, 'failed try', 'failed tries')} from all clients"
-        )
-    rows.add_audit(
-        s,
-        tried.actor,
-        AuditAction.SIGN_IN_LOCKED,
-        None,
-        None,
-        f"Sign-in locked for {wait_words(lock.total_seconds())} for {held} {why}.",
-        None,
-        tried.facts()
-        | {
-            "locked": "client" if by_client else "name",
-            "failures": failures,
-            "seconds": lock.total_seconds(),
-        }
-        | ({"name_failures": name_failures} if name_failures is not None else {}),
-    )
-
-
-def _from(client: str | None) -> str:
-    return f" from {client}" if client else ""
-
-
-def _where(client: str | None) -> dict[str, Any] | None:
-    return {"client": client} if client else None
-
-
-def _insert_ignore(s: Session, key: str, now: datetime) -> None:
-    # Two processes may count the first failure of one name at once: neither must fail.
-    values = {"key": key, "failures": 0, "last_failure_at": now, "locked_until": None}
-    bind = s.get_bind()
-    insert = pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
-    s.execute(insert(ThrottleRow).values(**values).on_conflict_do_nothing(index_elements=["key"]))
+    def __init__(
+        self,
+        tx: Transactions,
+        *,
+        hasher: Hasher,
+        throttle: ThrottlePolicy,
+        sessions: SessionPolicy,
+        bound: Principal | None,
+    ) -> None:
+        UserAdministration.__init__(self, tx, hasher=hasher, bound=bound)
+        Authentication.__init__(self, tx, hasher=hasher, throttle=throttle, sessions=sessions)
 
 
 def _lock_users(s: Session) -> None:
@@ -697,36 +241,4 @@ def _lock_users(s: Session) -> None:
         s.execute(text("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE"))
 
 
-def _state(row: UserRow) -> dict[str, Any]:
-    return {"name": row.name, "role": row.role, "disabled": row.disabled}
-
-
-def _matched(row: UserRow | None, identity: OidcIdentity) -> OidcSignIn:
-    """A provider's identity against a user already bound (or none, or disabled)."""
-    if row is None:
-        return OidcSignIn(OidcOutcome.NO_USER)
-    if row.disabled:
-        return OidcSignIn(OidcOutcome.DISABLED)
-    if (row.oidc_issuer, row.oidc_subject) != (identity.issuer, identity.subject):
-        return OidcSignIn(OidcOutcome.OTHER_ACCOUNT)
-    return OidcSignIn(OidcOutcome.OK, Principal(row.name, Role(row.role)))
-
-
-def _oidc_state(row: UserRow) -> dict[str, Any]:
-    return {"oidc_issuer": row.oidc_issuer, "oidc_subject": row.oidc_subject}
-
-
-def _value(row: UserRow) -> User:
-    return User(
-        id=row.id,
-        name=row.name,
-        role=Role(row.role),
-        disabled=row.disabled,
-        created_at=row.created_at,
-        last_sign_in_at=row.last_sign_in_at,
-        oidc_issuer=row.oidc_issuer,
-        oidc_subject=row.oidc_subject,
-    )
-
-
-__all__ = ["OidcOutcome", "OidcSignIn", "User", "Users", "clean_name"]
+__all__ = ["UserAdministration", "Users"]

@@ -10,30 +10,31 @@ import pandas as pd
 import streamlit as st
 
 from admin import Permission
+from desk import report_views as views
+from desk.bounded_checks import check_timeout
+from desk.labels import share_text
+from desk.markdown import data, md, plain, text
+from desk.report_layout import Explained, Section
+from desk.report_tables import name_senders, records_csv, shown_name
+from desk.resources import (
+    app_resolver,
+    current_actor,
+    dns_settings,
+    report_store,
+    store_or_stop,
+)
+from desk.routing import through_the_router
+from desk.uploads import import_uploads, too_many, upload_limits
+from desk.widgets import diagnosis_card, show_error
+from diagnostics import DiagnosticsError
 from diagnostics.dmarc import ReportStore
-from diagnostics.errors import DiagnosticsError
 from diagnostics.idn import with_unicode
 from diagnostics.wording import plural
-from pages import _report_views as views
-from pages._common import app_resolver, diagnosis_card, dns_settings, share_text, show_error
-from pages._landing import check_timeout
-from pages._reports import (
-    import_uploads,
-    name_senders,
-    records_csv,
-    report_store,
-    shown_name,
-    too_many,
-    upload_limits,
-)
-from pages._routed import through_the_router
-from pages._store import current_actor
-from pages._text import data, md, plain, text
 
 SUMMARY_KEY = "dmarc_import_summary"  # the last import's lines: file names and counts only
 UPLOADER_KEY = "dmarc_uploader_round"  # a new key empties the uploader after an import
 
-through_the_router()  # before anything is drawn: see pages/_routed.py
+through_the_router()  # before anything is drawn: see desk/routing.py
 
 st.title("DMARC reports")
 st.caption(
@@ -85,7 +86,9 @@ with st.expander("Import reports", icon=":material/upload_file:", expanded=domai
             )
 
         try:
-            summary = import_uploads(store, uploads or [], limits, progress=moved)
+            summary = import_uploads(
+                store, uploads or [], limits, admin_store=store_or_stop(), progress=moved
+            )
         except DiagnosticsError as exc:
             show_error(exc)
             st.stop()
@@ -341,7 +344,7 @@ def show_diagnoses(
     store: ReportStore, key: tuple[str, int], domain: str, start: dt.date, end: dt.date
 ) -> None:
     """One card per source that needs a fix, worst first, with the exact records to publish; many
-    sources of one kind share a card. Computed once for every session (pages._report_views)."""
+    sources of one kind share a card. Computed once for every session (desk.report_views)."""
     st.subheader("What to fix")
     try:
         with st.spinner("Explaining each source against today's DNS…"):
@@ -395,7 +398,7 @@ def show_diagnoses(
                 st.dataframe(compliant.rest, hide_index=True, width="stretch")
 
 
-def more_of_a_kind(kind: views.Section) -> None:
+def more_of_a_kind(kind: Section) -> None:
     """The sources of one kind beyond the first cards, as one table: each reads like the cards
     above, so a row says only who, how much and what to do."""
     label = md(
@@ -409,7 +412,7 @@ def more_of_a_kind(kind: views.Section) -> None:
         st.dataframe(kind.rest, hide_index=True, width="stretch")
 
 
-def unknown_senders_card(done: views.Explained) -> None:
+def unknown_senders_card(done: Explained) -> None:
     assert done.spoofers is not None
     with st.container(border=True):
         st.markdown(

@@ -6,15 +6,15 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from diagnostics import providers
-from diagnostics.errors import DiagnosticsError
+from desk.markdown import data, md, table, text
+from desk.resources import app_resolver
+from desk.routing import through_the_router
+from desk.widgets import finding_cards, show_error
+from diagnostics import DiagnosticsError, providers
 from diagnostics.spf import SpfAnalysis, SpfNode, analyze, check_host, recommend
 from diagnostics.spf.tree import MAX_LOOKUPS, MAX_VOID_LOOKUPS
-from pages._common import app_resolver, finding_cards, show_error
-from pages._routed import through_the_router
-from pages._text import data, md, table, text
 
-through_the_router()  # before anything is drawn: see pages/_routed.py
+through_the_router()  # before anything is drawn: see desk/routing.py
 
 st.title("DNS check")
 st.caption(

@@ -7,11 +7,11 @@ import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from desk.markdown import Markdown, data, md, table, text
+from desk.routing import through_the_router
+from desk.widgets import finding_cards
 from diagnostics.headers import HeaderReport, Method, analyze
 from diagnostics.wording import plural
-from pages._common import finding_cards
-from pages._routed import through_the_router
-from pages._text import Markdown, data, md, table, text
 
 # Any message a mailbox accepts uploads whole (Gmail receives up to 50 MB, Exchange Online 36 MB by
 # default): a saved .eml with its attachments, of which only the headers are read.
@@ -33,7 +33,7 @@ def header_block(data: bytes) -> str:
     return head[: min(ends, default=len(head))].decode("utf-8", errors="replace")
 
 
-through_the_router()  # before anything is drawn: see pages/_routed.py
+through_the_router()  # before anything is drawn: see desk/routing.py
 
 st.title("Header analyzer")
 st.caption(

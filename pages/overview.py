@@ -6,29 +6,26 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from admin import Connection, PermissionDenied, RouteMode
+from admin import (
+    Connection,
+    PermissionDenied,
+    RouteMode,
+    active_connection,
+    provider_of,
+    sending_domain,
+)
+from desk.bounded_checks import REPORT_DAYS, check_health, check_timeout, top_diagnoses
+from desk.markdown import Markdown, data, md, text
+from desk.resources import app_resolver, report_store, store_or_stop
+from desk.routing import page_link, through_the_router
+from desk.widgets import account_picker, diagnosis_card, finding_cards, show_error
+from diagnostics import DiagnosticsError
 from diagnostics.dmarc import Diagnosis
-from diagnostics.errors import DiagnosticsError
 from diagnostics.health import DomainHealth, Part
 from diagnostics.smtp import ProbeResult
 from diagnostics.verdict import Verdict
-from pages._common import app_resolver, diagnosis_card, finding_cards, show_error
-from pages._landing import (
-    REPORT_DAYS,
-    active_connection,
-    check_health,
-    check_timeout,
-    page_link,
-    provider_of,
-    sending_domain,
-    top_diagnoses,
-)
-from pages._reports import report_store
-from pages._routed import through_the_router
-from pages._store import account_picker, store_or_stop
-from pages._text import Markdown, data, md, text
 
-through_the_router()  # before anything is drawn: see pages/_routed.py
+through_the_router()  # before anything is drawn: see desk/routing.py
 
 st.title("Overview")
 st.caption(

@@ -8,15 +8,14 @@ import pandas as pd
 import streamlit as st
 
 from admin import Account, AdminError, Connection, Plan, RouteMode, Store
-from diagnostics import providers
-from diagnostics.errors import DiagnosticsError
+from desk.markdown import data, md, plain, table, text
+from desk.resources import current_actor, store_or_stop
+from desk.routing import through_the_router
+from desk.widgets import account_picker, finding_cards
+from diagnostics import DiagnosticsError, providers
 from diagnostics.smtp import Security, SmtpSettings, lint, preset, presets
-from pages._common import finding_cards
-from pages._routed import through_the_router
-from pages._store import account_picker, current_actor, store_or_stop
-from pages._text import data, md, plain, table, text
 
-through_the_router()  # before anything is drawn: see pages/_routed.py
+through_the_router()  # before anything is drawn: see desk/routing.py
 
 st.title("SMTP settings")
 st.caption(

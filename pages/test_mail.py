@@ -8,12 +8,12 @@ import pandas as pd
 import streamlit as st
 
 from admin import Account, AdminError, Connection, ProbeRecord, Store
-from diagnostics.errors import DiagnosticsError
+from desk.markdown import code, data, joined, md, plain, table, text
+from desk.resources import app_resolver, current_actor, store_or_stop
+from desk.routing import through_the_router
+from desk.widgets import account_picker
+from diagnostics import DiagnosticsError
 from diagnostics.smtp import ProbeResult, probe
-from pages._common import app_resolver
-from pages._routed import through_the_router
-from pages._store import account_picker, current_actor, store_or_stop
-from pages._text import code, data, joined, md, plain, table, text
 
 # DESK_SMTP_CAFILE trusts one more CA for every probe (a company's TLS-inspecting relay, or the test
 # CA of the end-to-end tests); DESK_SMTP_TIMEOUT is the default time limit of one test.
@@ -22,7 +22,7 @@ TIMEOUT_ENV = "DESK_SMTP_TIMEOUT"
 MAX_TIMEOUT = 60
 HISTORY = 50
 
-through_the_router()  # before anything is drawn: see pages/_routed.py
+through_the_router()  # before anything is drawn: see desk/routing.py
 
 st.title("Test mail")
 st.caption(

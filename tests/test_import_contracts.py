@@ -13,6 +13,8 @@ the list (a new kind of rule is a new small class with that method).
 from __future__ import annotations
 
 import ast
+import importlib
+import importlib.util
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -188,6 +190,47 @@ class Forbidden:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class OnlyImports:
+    """Modules under `importer` import nothing but the standard library, `packages` (each with
+    everything under it that is not private: no part of the name starts with `_`) and `exactly`
+    (those modules themselves: a package's `__init__` exports, none of its modules). `about`: the
+    top-level names the rule speaks for; an import of anything else is free (empty: every import)."""
+
+    importer: str
+    packages: tuple[str, ...]
+    why: str
+    exactly: tuple[str, ...] = ()
+    about: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        allowed = [*(f"{p} (public)" for p in self.packages), *self.exactly]
+        return f"{self.importer} imports only {', '.join(allowed)}"
+
+    def _allowed(self, module: str) -> bool:
+        top = module.split(".")[0]
+        if self.about and top not in self.about:
+            return True
+        if not self.about and top in sys.stdlib_module_names:
+            return True
+        if module in self.exactly:
+            return True
+        private = any(part.startswith("_") for part in module.split("."))
+        return not private and any(_within(module, p) for p in self.packages)
+
+    def violations(self, graph: ImportGraph) -> list[str]:
+        return sorted(
+            str(edge)
+            for module in graph.under(self.importer)
+            for edge in graph.edges_from(module)
+            if not edge.imported.startswith("__future__") and not self._allowed(edge.imported)
+        )
+
+
+# The project's own top-level packages, which the rules on pages speak for.
+PROJECT = ("admin", "app", "desk", "diagnostics", "pages")
+
 RULES: list[Rule] = [
     Forbidden(
         "diagnostics",
@@ -208,6 +251,28 @@ RULES: list[Rule] = [
         "diagnostics.dmarc.store",
         ("diagnostics.dmarc.explain",),
         "the store keeps records; what they mean is the explainer's, not the store's",
+    ),
+    Forbidden(
+        "admin",
+        ("desk", "pages", "app", "streamlit"),
+        "the admin data serves the CLI and notebooks too: the app calls it, never the reverse",
+    ),
+    Forbidden(
+        "desk",
+        ("pages", "app"),
+        "the app package serves the screens; a screen is never a library for it",
+    ),
+    OnlyImports(
+        "pages",
+        ("desk", "diagnostics"),
+        "a screen uses the app package and the public API of the libraries, never their insides",
+        exactly=("admin",),
+        about=PROJECT,
+    ),
+    OnlyImports(
+        "app",
+        ("desk", "streamlit"),
+        "the router routes: the sign-in gate, the navigation and the faults are desk's",
     ),
 ]
 
@@ -261,11 +326,6 @@ def _cycle(graph: ImportGraph, prefix: str) -> list[str] | None:
     return None
 
 
-def test_no_import_cycle_in_the_library(graph: ImportGraph) -> None:
-    cycle = _cycle(graph, "diagnostics")
-    assert cycle is None, " -> ".join(cycle)
-
-
 def test_the_cycle_check_sees_a_cycle_hidden_in_a_function(tmp_path: Path) -> None:
     package = tmp_path / "lib"
     package.mkdir()
@@ -278,6 +338,63 @@ def test_the_cycle_check_sees_a_cycle_hidden_in_a_function(tmp_path: Path) -> No
     found = build_graph(tmp_path, ("lib",))
     assert _cycle(found, "lib") == ["lib.a", "lib.b", "lib.a"]
     assert Forbidden("lib.c", ("lib.a",), "").violations(found) == ["lib.c imports lib.a (line 3)"]
+
+
+@pytest.mark.parametrize("package", ["diagnostics", "admin", "desk"])
+def test_no_import_cycle(package: str, graph: ImportGraph) -> None:
+    cycle = _cycle(graph, package)
+    assert cycle is None, " -> ".join(cycle)
+
+
+def test_only_imports_sees_a_private_module_a_submodule_and_the_stdlib(tmp_path: Path) -> None:
+    for package in ("lib", "lib/_inside", "app"):
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "__init__.py").write_text("")
+    (tmp_path / "lib" / "public.py").write_text("")
+    (tmp_path / "lib" / "_private.py").write_text("")
+    (tmp_path / "lib" / "_inside" / "deep.py").write_text("")
+    (tmp_path / "app" / "screen.py").write_text(
+        "import os\nfrom lib import thing\nfrom lib.public import x\nfrom lib import _private\n"
+        "from lib._inside.deep import y\nimport pandas\n"
+    )
+    found = build_graph(tmp_path, ("lib", "app"))
+    rule = OnlyImports("app", ("lib",), "", about=("lib", "app"))
+    assert rule.violations(found) == [
+        "app.screen imports lib._inside.deep (line 5)",
+        "app.screen imports lib._private (line 4)",
+    ]
+    exact = OnlyImports("app", (), "", exactly=("lib",), about=("lib", "app"))
+    assert exact.violations(found) == [
+        "app.screen imports lib._inside.deep (line 5)",
+        "app.screen imports lib._private (line 4)",
+        "app.screen imports lib.public (line 3)",
+    ]
+    strict = OnlyImports("app", ("lib",), "")  # about everything: pandas too, os is stdlib
+    assert strict.violations(found)[-1] == "app.screen imports pandas (line 6)"
+
+
+def _names_imported(path: Path) -> Iterator[tuple[str, str, int]]:
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                yield node.module, alias.name, node.lineno
+
+
+def test_pages_and_the_router_use_only_exported_names() -> None:
+    """What a screen takes from admin, desk or diagnostics is in that module's `__all__` (a
+    package's `__init__` exports, for admin): the rest is the module's own business."""
+    found = []
+    for path in [*sorted((ROOT / "pages").glob("*.py")), ROOT / "app.py"]:
+        for module, name, line in _names_imported(path):
+            if module.split(".")[0] not in ("admin", "desk", "diagnostics"):
+                continue
+            imported = importlib.import_module(module)
+            if hasattr(imported, "__path__") and importlib.util.find_spec(f"{module}.{name}"):
+                continue  # a module itself (`from diagnostics import providers`): the graph's rules
+            if name in getattr(imported, "__all__", ()):
+                continue
+            found.append(f"{path.name}:{line}: {name} from {module}")
+    assert found == []
 
 
 def test_the_store_stays_unloaded_until_asked_for() -> None:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import admin
 from admin import Store
+from admin.authentication import Authentication
+from admin.users import UserAdministration, Users
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,6 +51,39 @@ def test_the_store_api_the_pages_rely_on() -> None:
         assert list(signature.parameters)[1:] == params, method
         if "actor" in signature.parameters:
             assert signature.parameters["actor"].default == "system", method
+
+
+def test_store_users_keeps_every_name_the_pages_cli_and_tests_use() -> None:
+    """`store.users` is user administration (admin.users) and sign-in (admin.authentication) in
+    one object, as it was before the two were split."""
+    assert inspect.signature(Store.__dict__["users"].fget).return_annotation == "Users"
+    administration = {
+        "has_users": [],
+        "list_users": ["actor"],
+        "get_user": ["name", "actor"],
+        "add_user": ["name", "role", "password", "actor"],
+        "add_first_admin": ["name", "password"],
+        "set_role": ["name", "role", "actor"],
+        "set_disabled": ["name", "disabled", "actor"],
+        "set_password": ["name", "password", "actor"],
+        "unbind_oidc": ["name", "actor"],
+    }
+    authentication = {
+        "sign_in": ["name", "password", "client_key"],
+        "resume": ["token"],
+        "end": ["token"],
+        "principal_for": ["name"],
+        "oidc_principal": ["identity"],
+        "audit_oidc_sign_in": ["principal", "issued_at"],
+        "audit_oidc_session_expired": ["principal", "issued_at"],
+        "audit_oidc_refusal": ["address", "reason", "issued_at", "facts"],
+        "audit_oidc_sign_out": ["principal"],
+    }
+    for part, methods in ((UserAdministration, administration), (Authentication, authentication)):
+        for method, params in methods.items():
+            assert method in vars(part), (part.__name__, method)
+            signature = inspect.signature(getattr(Users, method))
+            assert list(signature.parameters)[1:] == params, method
 
 
 def test_admin_never_imports_streamlit_or_the_pages() -> None:

@@ -17,8 +17,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 
 from admin import AdminInputError, AuditAction, PermissionDenied, Principal, Role, Store
+from admin.authentication import OidcOutcome
 from admin.cli import main
 from admin.database import make_engine, resolve_url
+from admin.inputs import clean_name
 from admin.migrate import upgrade
 from admin.oidc import (
     OidcIdentity,
@@ -29,7 +31,6 @@ from admin.oidc import (
     shown_address,
 )
 from admin.passwords import Hasher
-from admin.users import OidcOutcome, clean_name
 from diagnostics.secret import Secret
 from tests.admin.test_cli import database
 

@@ -11,10 +11,10 @@ from datetime import timedelta
 import pytest
 
 from admin import AuditAction, AuditEntry, Store
+from admin.authentication import UNKNOWN_NAME
 from admin.cli import main
 from admin.passwords import Hasher
 from admin.signin import SessionPolicy, SessionStatus, SignInOutcome, ThrottlePolicy
-from admin.users import UNKNOWN_NAME
 from diagnostics.secret import Secret
 from tests.admin.test_cli import PASSWORD as CLI_PASSWORD
 from tests.admin.test_cli import database

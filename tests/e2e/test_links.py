@@ -145,7 +145,7 @@ def test_the_first_visit_after_a_restart(no_sign_in_desk: NoSignInDesk) -> None:
 
 
 # The same first session (pages/ next to app.py) resolves an address against the files of pages/
-# and runs the file itself, without app.py: pages/_routed.py sends such a run back through app.py
+# and runs the file itself, without app.py: desk/routing.py sends such a run back through app.py
 # and its sign-in gate. DNS check and Header analyzer, which do not open the store, showed before.
 def test_the_first_visit_after_a_restart_cannot_skip_sign_in(
     browser: Browser, tmp_path_factory: pytest.TempPathFactory, e2e_output: Path

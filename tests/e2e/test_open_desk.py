@@ -1,6 +1,6 @@
 """A desk reachable from the network asks who you are: a real `streamlit run app.py` listening on
 every interface (`--server.address=0.0.0.0`), reached by the browser on 127.0.0.1 as anyone on the
-network would reach it, never runs without sign-in (pages/_auth.py, `bound_locally`).
+network would reach it, never runs without sign-in (desk/sign_in_gate.py, `bound_locally`).
 
 - A fresh desk (SQLite, no users, no DESK_AUTH) shows no page and no "local admin": it asks for a
   sign-in, and says the first admin is created on the server, not by the first visitor.

@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 import admin
 from admin.records import AuditAction, AuditEntry
 from diagnostics.secret import Secret
+from tests.pages.untrusted import live, markdown_of, rendered
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 DANA = "dana@bluebird.example"
@@ -54,13 +55,18 @@ def signed_in(claims: dict[str, Any]) -> AppTest:
     return at
 
 
+def captions(at: AppTest) -> list[str]:
+    """The sidebar's captions as a person reads them (the signed-in name is shown as text)."""
+    return [rendered(c.value) for c in at.sidebar.caption]
+
+
 def entries(store: admin.Store, action: AuditAction) -> list[AuditEntry]:
     return [e for e in store.audit_log(limit=100) if e.action is action]
 
 
 def test_a_sign_in_is_audited_once_whatever_the_reloads(store: admin.Store) -> None:
     at = signed_in({"email": DANA, "iat": ISSUED})
-    assert f"Signed in as **{DANA}** (support)" in [c.value for c in at.sidebar.caption]
+    assert f"Signed in as **{DANA}** (support)" in captions(at)
     at.run()  # a rerun of the same session
     signed_in({"email": DANA, "iat": ISSUED})  # a reload: a new session, the same cookie
     [entry] = entries(store, AuditAction.SIGNED_IN)
@@ -84,7 +90,7 @@ def test_an_address_without_a_desk_user_is_refused_and_not_audited_as_a_sign_in(
     store: admin.Store,
 ) -> None:
     at = signed_in({"email": "eve@elsewhere.example", "iat": ISSUED})
-    assert "eve@elsewhere.example has no access to the desk" in at.error[0].value
+    assert "eve@elsewhere.example has no access to the desk" in rendered(at.error[0].value)
     assert [t.value for t in at.title] == ["Deliverability desk"]
     assert entries(store, AuditAction.SIGNED_IN) == []
 
@@ -96,8 +102,8 @@ def test_an_address_the_provider_has_not_verified_is_refused(
     """None: no email_verified claim at all, as a provider that lets anyone type an address sends
     (multi-tenant Entra ID, "nOAuth"): not the provider's word, but nobody's."""
     at = signed_in({"email": DANA, "email_verified": flag, "iat": ISSUED})
-    assert "has not said it verified this address" in at.error[0].value
-    assert "Signed in as" not in " ".join(c.value for c in at.sidebar.caption)
+    assert "has not said it verified this address" in rendered(at.error[0].value)
+    assert "Signed in as" not in " ".join(captions(at))
     assert entries(store, AuditAction.SIGNED_IN) == []
 
 
@@ -105,7 +111,7 @@ def test_an_address_the_provider_has_not_verified_is_refused(
 def test_a_verified_address_signs_in(store: admin.Store, flag: object) -> None:
     at = signed_in({"email": DANA, "email_verified": flag, "iat": ISSUED})
     assert not at.error
-    assert f"Signed in as **{DANA}** (support)" in [c.value for c in at.sidebar.caption]
+    assert f"Signed in as **{DANA}** (support)" in captions(at)
 
 
 def test_a_trusted_issuer_needs_no_email_verified_claim_but_false_still_refuses(
@@ -114,15 +120,15 @@ def test_a_trusted_issuer_needs_no_email_verified_claim_but_false_still_refuses(
     monkeypatch.setenv("DESK_OIDC_TRUSTED_ISSUERS", f"https://other.example, {ISSUER}")
     at = signed_in({"email": DANA, "email_verified": None, "iat": ISSUED})
     assert not at.error
-    assert f"Signed in as **{DANA}** (support)" in [c.value for c in at.sidebar.caption]
+    assert f"Signed in as **{DANA}** (support)" in captions(at)
     at = signed_in({"email": DANA, "email_verified": False, "iat": ISSUED + 1})
-    assert "has not said it verified this address" in at.error[0].value
+    assert "has not said it verified this address" in rendered(at.error[0].value)
 
     # Only the exact issuer: another one (even a longer URL) needs the claim.
     at = signed_in(
         {"email": DANA, "email_verified": None, "iss": f"{ISSUER}/tenant", "iat": ISSUED + 2}
     )
-    assert "has not said it verified this address" in at.error[0].value
+    assert "has not said it verified this address" in rendered(at.error[0].value)
 
 
 def test_a_kelvin_sign_never_becomes_a_k(store: admin.Store) -> None:
@@ -130,9 +136,11 @@ def test_a_kelvin_sign_never_becomes_a_k(store: admin.Store) -> None:
     store.users.add_user(KIM, "admin", Secret(secrets.token_urlsafe(18)))
     at = signed_in({"email": "\u212aim@bluebird.example", "iat": ISSUED})
     [error] = at.error
-    assert "outside plain ASCII" in error.value
-    assert "\\u212aim@bluebird.example" in error.value  # named, with the sign made visible
-    assert "Signed in as" not in " ".join(c.value for c in at.sidebar.caption)
+    assert "outside plain ASCII" in rendered(error.value)
+    assert "\\u212aim@bluebird.example" in rendered(
+        error.value
+    )  # named, with the sign made visible
+    assert "Signed in as" not in " ".join(captions(at))
     assert entries(store, AuditAction.SIGNED_IN) == []
     assert failures(store) == [
         (
@@ -147,7 +155,7 @@ def test_a_kelvin_sign_never_becomes_a_k(store: admin.Store) -> None:
 
 def test_a_token_without_its_account_is_refused(store: admin.Store) -> None:
     at = signed_in({"email": DANA, "sub": None, "iat": ISSUED})
-    assert "names no account" in at.error[0].value
+    assert "names no account" in rendered(at.error[0].value)
     assert entries(store, AuditAction.SIGNED_IN) == []
 
 
@@ -155,7 +163,7 @@ def test_a_user_is_bound_to_the_first_account_and_another_one_is_refused(
     store: admin.Store,
 ) -> None:
     at = signed_in({"email": DANA, "iat": ISSUED})
-    assert f"Signed in as **{DANA}** (support)" in [c.value for c in at.sidebar.caption]
+    assert f"Signed in as **{DANA}** (support)" in captions(at)
     dana = store.users.get_user(DANA)
     assert (dana.oidc_issuer, dana.oidc_subject) == (ISSUER, "dana-account-1")
 
@@ -163,12 +171,12 @@ def test_a_user_is_bound_to_the_first_account_and_another_one_is_refused(
     for _ in range(2):  # a reload is the same refused sign-in: audited once
         at = signed_in({"email": DANA, "sub": "someone-else", "iat": ISSUED + 5})
         [error] = at.error
-        assert "signs in to the desk through another account" in error.value
-        assert "python -m admin users unbind-oidc" in error.value
-        assert "Signed in as" not in " ".join(c.value for c in at.sidebar.caption)
+        assert "signs in to the desk through another account" in rendered(error.value)
+        assert "python -m admin users unbind-oidc" in rendered(error.value)
+        assert "Signed in as" not in " ".join(captions(at))
         assert "Overview" not in [t.value for t in at.title]
     at = signed_in({"email": DANA, "iss": "https://id.other.example", "iat": ISSUED + 6})
-    assert "through another account" in at.error[0].value
+    assert "through another account" in rendered(at.error[0].value)
     refused = entries(store, AuditAction.SIGN_IN_FAILED)
     assert [e.after["subject"] for e in refused if e.after] == ["dana-account-1", "someone-else"]
     assert refused[-1].summary == (
@@ -180,16 +188,41 @@ def test_a_user_is_bound_to_the_first_account_and_another_one_is_refused(
     signed_in({"email": DANA, "iat": ISSUED + 7})
     store.users.unbind_oidc(DANA)
     at = signed_in({"email": DANA, "sub": "someone-else", "iat": ISSUED + 8})
-    assert f"Signed in as **{DANA}** (support)" in [c.value for c in at.sidebar.caption]
+    assert f"Signed in as **{DANA}** (support)" in captions(at)
     assert store.users.get_user(DANA).oidc_subject == "someone-else"
 
 
 def test_an_address_from_the_provider_is_shown_as_text(store: admin.Store) -> None:
-    """Markdown in a claimed address (an image that would make the browser fetch a URL) is
-    escaped: the refusal shows the characters."""
-    at = signed_in({"email": "![x](http://198.51.100.9/p.png)@evil.example", "iat": ISSUED})
+    """Markdown in a claimed address (an image that would make the browser fetch a URL) is shown
+    as the characters it is."""
+    address = "![x](http://198.51.100.9/p.png)@evil.example"
+    at = signed_in({"email": address, "iat": ISSUED})
     [error] = at.error
-    assert "\\!\\[x\\]\\(http\\://198.51.100.9/p.png\\)@evil.example" in error.value
+    assert f"{address} has no access to the desk" in rendered(error.value)
+    assert [live(source, "198.51.100.9") for source in markdown_of(at)] == [
+        [] for _ in markdown_of(at)
+    ]
+
+
+def test_no_address_from_the_provider_becomes_a_live_link(store: admin.Store) -> None:
+    """A plain address in a refusal or in the sidebar would be a live mailto: link (GitHub's
+    autolinks, which Streamlit applies to text): shown as text, it is not."""
+    for claims in (
+        {"email": "eve@elsewhere.example"},  # no desk user
+        {"email": DANA, "sub": "someone-else"},  # bound to another account, after Dana below
+        {"email": DANA, "email_verified": False},  # not verified
+    ):
+        if claims.get("sub"):
+            signed_in({"email": DANA, "iat": ISSUED})  # binds Dana to her own account first
+        at = signed_in({**claims, "iat": ISSUED + 1})
+        assert at.error, claims
+        said = markdown_of(at)
+        assert [
+            s for s in said if live(s, "elsewhere.example") or live(s, "bluebird.example")
+        ] == []
+    at = signed_in({"email": DANA, "iat": ISSUED + 2})
+    assert f"Signed in as **{DANA}** (support)" in captions(at)
+    assert [s for s in markdown_of(at) if live(s, "bluebird.example")] == []
 
 
 @pytest.fixture
@@ -218,8 +251,8 @@ def test_an_incomplete_auth_section_is_said_plainly(store: admin.Store, secrets_
     at.button[0].click().run()
     assert not at.exception, [e.value for e in at.exception]
     [error] = at.error
-    assert "not set up on this server" in error.value
-    assert "client_secret" in error.value  # the missing key, by name
+    assert "not set up on this server" in rendered(error.value)
+    assert "client_secret" in rendered(error.value)  # the missing key, by name
     assert cookie_secret not in repr(at.main) + repr(at.sidebar)
     assert [b.label for b in at.button] == ["Sign in with your identity provider"]
 
@@ -230,7 +263,7 @@ def test_a_sign_in_older_than_the_session_limit_asks_for_a_new_one(
     """Streamlit's identity cookie lasts 30 days; the desk keeps its own limit (12 h unless
     DESK_SESSION_MAX_HOURS says otherwise), as for local users."""
     at = signed_in({"email": DANA, "iat": ISSUED - 11 * HOUR})
-    assert f"Signed in as **{DANA}** (support)" in [c.value for c in at.sidebar.caption]
+    assert f"Signed in as **{DANA}** (support)" in captions(at)
 
     for _ in range(2):  # a reload shows the same expired sign-in: one audit entry
         at = signed_in({"email": DANA, "iat": ISSUED - 13 * HOUR})
@@ -270,7 +303,7 @@ def test_refusals_are_audited_once_per_sign_in(store: admin.Store) -> None:
 def test_a_disabled_user_is_told_so(store: admin.Store) -> None:
     store.users.set_disabled(DANA)
     at = signed_in({"email": DANA, "iat": ISSUED})
-    assert f"{DANA} is disabled on the desk" in at.error[0].value
+    assert f"{DANA} is disabled on the desk" in rendered(at.error[0].value)
     assert "Overview" not in [t.value for t in at.title]
     assert failures(store) == [
         (DANA, f"Failed sign-in through the identity provider as {DANA}: the user is disabled.")
@@ -279,6 +312,6 @@ def test_a_disabled_user_is_told_so(store: admin.Store) -> None:
 
 def test_an_overlong_address_is_refused_without_a_traceback(store: admin.Store) -> None:
     at = signed_in({"email": "x" * 300 + "@example.com", "iat": ISSUED})
-    assert "has no access to the desk" in at.error[0].value
+    assert "has no access to the desk" in rendered(at.error[0].value)
     [(actor, _)] = failures(store)
     assert actor == "x" * 200

@@ -3,14 +3,12 @@ shows (admin.reports refuses); support staff upload, and the audit log names the
 
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
 
 import admin
-from admin import AuditAction, Principal, Role
-from diagnostics.dmarc import Outcome, ReportStore
-from pages._reports import UploadLimits, import_uploads
+from admin import AuditAction
+from diagnostics.dmarc import ReportStore
 from tests.pages.test_auth import add, open_app, sign_in, store, titles
 
 SAMPLE = (
@@ -56,26 +54,3 @@ def test_support_imports_on_the_page_and_the_audit_log_names_them(
         assert entry.after["reports_imported"] == len(reports.reports()) == 1
     finally:
         reports.close()
-
-
-def test_an_analyst_forcing_an_import_gets_a_plain_refusal_and_nothing_is_stored(
-    store: admin.Store,
-) -> None:
-    # What the page would do if its disabled uploader were bypassed: the import goes through
-    # admin/, which refuses; the page gets a summary in plain words, not a traceback.
-    reports = ReportStore(os.environ["DATABASE_URL"])
-    try:
-        upload = io.BytesIO(SAMPLE.read_bytes())
-        upload.name = SAMPLE.name
-        ann = Principal("ann", Role.ANALYST)
-        summary = import_uploads(reports, [upload], UploadLimits(), desk=store.as_user(ann))
-        assert reports.reports().empty
-    finally:
-        reports.close()
-    [result] = summary.files
-    assert result.outcome is Outcome.REJECTED
-    assert result.reasons == (
-        "ann (analyst) may not upload DMARC reports: ask an admin if you need to.",
-    )
-    entry = store.audit_log(limit=1)[0]
-    assert (entry.actor, entry.action) == ("ann", AuditAction.REPORTS_REFUSED)

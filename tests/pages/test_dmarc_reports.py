@@ -6,7 +6,6 @@ are read back from the store, never written down here.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from pathlib import Path
@@ -16,23 +15,11 @@ import pytest
 import yaml
 from streamlit.testing.v1 import AppTest
 
-from diagnostics.dmarc import Outcome, ReportStore
+from desk.report_tables import records_csv, with_service_names
+from desk.resources import SAMPLES, demo_reports, sample_files
+from diagnostics.dmarc import ReportStore
 from diagnostics.enrich import describe
 from diagnostics.enrich.addresses import reverse_pointer
-from diagnostics.export import FORMULA_STARTS
-from pages._reports import (
-    SAMPLES,
-    UploadLimits,
-    by_service,
-    demo_reports,
-    import_uploads,
-    records_csv,
-    sample_files,
-    too_many,
-    volume_over_time,
-    with_service_names,
-)
-from tests.support.hostile import FORMULAS, hostile_report
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "dmarc_reports.py")
@@ -120,26 +107,8 @@ def test_upload_many_files_imports_them_and_says_what_happened_to_each(url):
     assert at.selectbox(key="dmarc_domain").value == "example.com"
 
 
-def test_import_reports_progress_and_rejects_a_file_over_the_size_cap(url):
-    store = ReportStore(url)
-    big = io.BytesIO(b"<feedback>" + b" " * (1024 * 1024) + b"</feedback>")
-    big.name = "huge.xml"
-    small = io.BytesIO(SMALL[0].read_bytes())
-    small.name = SMALL[0].name
-    seen: list[tuple[int, int, str]] = []
-    summary = import_uploads(
-        store, [big, small], UploadLimits(max_mb=1), progress=lambda *a: seen.append(a)
-    )
-    assert [f.outcome for f in summary.files] == [Outcome.REJECTED, Outcome.IMPORTED]
-    assert "1 MB upload limit" in summary.files[0].line
-    assert seen == [(1, 2, "huge.xml"), (2, 2, SMALL[0].name)]
-    assert len(store.reports()) == 1
-
-
 def test_too_many_files_are_refused_before_anything_is_read(url, monkeypatch):
     monkeypatch.setenv("DESK_MAX_UPLOAD_FILES", "2")
-    assert too_many(2, UploadLimits(max_files=2)) is None
-    assert "DESK_MAX_UPLOAD_FILES" in too_many(3, UploadLimits(max_files=2))
     at = open_page()
     at.file_uploader[0].set_value([upload(p) for p in SMALL[:3]]).run()
     assert "3 files chosen" in messages(at)
@@ -213,23 +182,6 @@ def test_csv_export_holds_the_filtered_records(filled):
     assert 0 < len(only_first) < len(exported)
 
 
-def test_the_records_csv_never_holds_a_formula(url):
-    """A receiver writes spreadsheet formulas into a report's fields: the download quotes them,
-    and the counts stay numbers."""
-    store = ReportStore(url)
-    assert store.import_files([hostile_report()]).ok
-    data = records_csv(store, "hostile.example", None, None)
-    _, *rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
-    cells = [cell for row in rows for cell in row]
-    assert not [cell for cell in cells if cell.startswith(FORMULA_STARTS)]
-    # The formulas are all there, shown as text.
-    for formula in FORMULAS:
-        assert any(cell.lower().startswith("'" + formula.lower()[:12]) for cell in cells), formula
-    exported = pd.read_csv(io.BytesIO(data))
-    assert exported["count"].tolist() == store.records("hostile.example")["count"].tolist()
-    store.close()
-
-
 def test_failure_and_tls_tabs(filled):
     at = open_page()
     domain = at.selectbox(key="dmarc_domain").value
@@ -268,19 +220,6 @@ def test_name_the_senders_through_a_loopback_nameserver(filled, nameserver, monk
     assert after.loc[ip, "reverse_dns"] == ptr
     assert ns.queries
     assert len(ns.queries) >= len(after)
-
-
-def test_sources_by_service_adds_up(filled):
-    sources = with_service_names(filled.by_source())
-    table = by_service(sources)
-    assert table["messages"].sum() == sources["messages"].sum()
-    assert table["service"].is_unique
-    row = table.iloc[0]
-    mine = sources[sources["service"] == row["service"]]
-    assert row["dmarc_pass_pct"] == pytest.approx(
-        100 * mine["dmarc_pass"].sum() / mine["messages"].sum()
-    )
-    assert by_service(sources.iloc[0:0]).empty
 
 
 def test_samples_are_imported_once_on_the_embedded_default(tmp_path, monkeypatch):
@@ -327,20 +266,6 @@ def test_an_unusable_database_is_a_plain_message(tmp_path, monkeypatch):
     at = open_page()
     assert "No driver" in messages(at)
     assert "hunter2" not in messages(at)
-
-
-def test_volume_over_time_keeps_every_message_and_picks_a_readable_unit(filled):
-    domain = filled.domains().set_index("policy_domain")["messages"].idxmax()
-    volume = filled.volume_by_day(domain)
-    frame, unit = volume_over_time(volume)
-    span = (volume["day"].max() - volume["day"].min()).days
-    assert unit == ("day" if span <= 92 else "week" if span <= 730 else "month")
-    assert frame["messages"].sum() == volume["messages"].sum()
-    assert frame["dmarc_pass"].sum() == volume["dmarc_pass"].sum()
-    assert frame["label"].is_unique
-    one_day, unit = volume_over_time(volume.tail(1))
-    assert unit == "day"
-    assert one_day["dmarc_pass_pct"].iloc[0] == pytest.approx(volume["dmarc_pass_pct"].iloc[-1])
 
 
 def test_diagnoses_come_first_with_the_record_to_publish(url, nameserver, monkeypatch, tmp_path):

@@ -1,4 +1,4 @@
-"""The DMARC reports page's shared results (pages/_report_views.py): every session gets the same
+"""The DMARC reports page's shared results (desk/report_views.py): every session gets the same
 answer, a write to the store is seen at once, "Check DNS again" reads DNS anew for everyone, and
 a page over many sources stays a page to read (cards for the largest, a table for the rest)."""
 
@@ -11,8 +11,8 @@ import pytest
 import yaml
 from streamlit.testing.v1 import AppTest
 
+from desk import report_views as views
 from diagnostics.dmarc import ReportStore
-from pages import _report_views as views
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "dmarc_reports.py")

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from desk.resources import demo_reports
 from diagnostics import providers
-from pages._reports import demo_reports
 from tests.pages.test_overview import sample_desk
 from tests.support.nameserver import TIMEOUT
 

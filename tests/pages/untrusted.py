@@ -75,7 +75,7 @@ def without_code_spans(source: str) -> str:
 
 
 def rendered(source: str) -> str:
-    """Roughly the text a person reads from Markdown `source` that pages/_text.py wrote: code
+    """Roughly the text a person reads from Markdown `source` that desk/markdown.py wrote: code
     spans by their content, backslash escapes resolved, hard line breaks as line breaks. For
     tests that look for words on a page."""
     out: list[str] = []

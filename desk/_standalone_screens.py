@@ -1,7 +1,5 @@
 """Screens that stand alone, whatever the address: the sign-in form, a refusal, a setting to fix;
 and the one-line outcome of a sign-in attempt shown under its form.
-
-Not a page itself (the leading underscore keeps it out of the navigation).
 """
 
 from __future__ import annotations
@@ -11,11 +9,14 @@ from typing import NoReturn
 
 import streamlit as st
 
+from desk.markdown import Markdown
+
 OUTCOME_KEY = "desk_sign_in_outcome"
 
 
-def tell_outcome(message: str) -> None:
-    """Say `message` (plain words, no secret) once, under the sign-in form of the next run."""
+def tell_outcome(message: Markdown) -> None:
+    """Say `message` (plain words, no secret; made by desk.markdown, so anything quoted in it is
+    shown as text) once, under the sign-in form of the next run."""
     st.session_state[OUTCOME_KEY] = message
 
 
@@ -29,7 +30,9 @@ def show_outcome() -> None:
         st.error(message, icon=":material/lock:")
 
 
-def stop_with(message: str, url_paths: Sequence[str]) -> NoReturn:
+def stop_with(message: Markdown, url_paths: Sequence[str]) -> NoReturn:
+    """`message` (made by desk.markdown) as the app's only screen, under the desk's title."""
+
     def refused() -> None:
         st.title("Deliverability desk")
         st.error(message, icon=":material/error:")
@@ -42,7 +45,7 @@ def only_screen(draw: Callable[[], None], url_paths: Sequence[str] = ()) -> NoRe
 
     A hidden st.navigation of stand-ins that all draw this screen: one at the root, one at each of
     `url_paths`. Without an st.navigation call Streamlit would list every file of pages/ in the
-    sidebar, _auth.py included. Without the stand-ins a link to a page (/dns-check) is unknown to
+    sidebar, and run one on its own. Without the stand-ins a link to a page (/dns-check) is unknown to
     this run's navigation: Streamlit shows "Page not found" over the form and moves to the root, so
     the user lands on the default page after signing in. With them the address stays; Streamlit
     names a page by its url_path alone, so the rerun after sign-in asks for that same page, which

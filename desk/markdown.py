@@ -1,8 +1,5 @@
 """Untrusted text on a page: shown as the text it is, never read as Markdown.
 
-Not a page itself (the leading underscore keeps it out of the navigation); no page logic either, so
-it can move to the app's own package as it is.
-
 Streamlit reads Markdown in almost everything it draws: st.markdown, st.caption, st.write, the
 bodies of st.info / st.warning / st.error / st.success, headers, widget labels and `help=`, metric
 labels and values, expander, status and progress labels. Values from a report, a message's headers,
@@ -121,7 +118,7 @@ def _code_span(value: str) -> str:
     # One space each side when the content starts or ends with a backtick (or is space-padded
     # itself): CommonMark strips exactly one, and the fence stays apart from the content's own.
     padded = content.startswith("`") or content.endswith("`")
-    padded = padded or (content.startswith(" ") and content.endswith(" ") and content.strip())
+    padded = padded or (content.startswith(" ") and content.endswith(" ") and bool(content.strip()))
     space = " " if padded else ""
     return f"{fence}{space}{content}{space}{fence}"
 

@@ -1,9 +1,7 @@
 """The DMARC reports page's two charts as Vega-Lite specs: messages a period stacked by DMARC
-verdict, and the DMARC pass rate. Built once per domain and period (pages/_report_views.py keeps
+verdict, and the DMARC pass rate. Built once per domain and period (desk/report_views.py keeps
 them) because turning an Altair chart into its spec validates it against the whole Vega-Lite schema,
 which costs more than everything else a page run draws.
-
-Not a page itself (the leading underscore keeps it out of the navigation).
 """
 
 from __future__ import annotations
@@ -56,3 +54,6 @@ def volume_charts(over_time: pd.DataFrame, unit: str) -> tuple[Spec, Spec]:
         .properties(height=260)
     )
     return bars.to_dict(), rate.to_dict()
+
+
+__all__ = ["FAIL_COLOUR", "PASS_COLOUR", "RATE_COLOUR", "Spec", "volume_charts"]

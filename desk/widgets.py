@@ -1,41 +1,72 @@
-"""Pieces every page shares: the app's DNS resolver and how findings are shown.
+"""What every page draws alike: the sidebar's account picker, a finding as a card, a DMARC source's
+diagnosis with its fix, an error in plain words.
 
-Not a page itself (the leading underscore keeps it out of the navigation).
+Only the chosen account's id lives in the session; never a password or the key.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 
 import streamlit as st
 
+from admin import Account, AdminError, Plan, Store
+from desk.labels import ACTION_TITLES, share_text
+from desk.markdown import data, md, text
+from desk.resources import current_actor
 from diagnostics.dmarc import Diagnosis
-from diagnostics.dns import Resolver, parse_nameserver
 from diagnostics.errors import DiagnosticsError
 from diagnostics.findings import Finding, Severity
-from pages._text import data, md, text
 
-# DESK_NAMESERVER=HOST[:PORT] points every look-up the app makes at one nameserver (a company resolver,
-# or the loopback nameserver of the end-to-end tests); unset means the system's configuration.
-NAMESERVER_ENV = "DESK_NAMESERVER"
-DNS_TIMEOUT_ENV = "DESK_DNS_TIMEOUT"
+ACCOUNT_KEY = "desk_account_id"  # the chosen account's id: an int, nothing secret
+_PICKER_KEY = "desk_account_picker"
 
 
-def dns_settings() -> tuple[str, str]:
-    """(DESK_NAMESERVER, DESK_DNS_TIMEOUT) as set, stripped: all app_resolver is built from, so a
-    result kept across runs can be keyed by it."""
-    return os.environ.get(NAMESERVER_ENV, "").strip(), os.environ.get(DNS_TIMEOUT_ENV, "").strip()
+def _remember_choice() -> None:
+    st.session_state[ACCOUNT_KEY] = st.session_state[_PICKER_KEY]
 
 
-def app_resolver() -> Resolver:
-    """A fresh resolver for one page run: its cache serves that run and is never shared between users."""
-    spec, timeout_setting = dns_settings()
-    timeout = float(timeout_setting or "3.0")
-    if spec:
-        host, port = parse_nameserver(spec)
-        return Resolver([host], port=port, timeout=timeout)
-    return Resolver(timeout=timeout)
+def account_picker(store: Store) -> Account:
+    """The sidebar's account choice (kept when the admin moves between pages), or stop the run with
+    a form to create the first account."""
+    accounts = store.list_accounts()
+    with st.sidebar:
+        if accounts:
+            by_id = {a.id: a for a in accounts}
+            chosen = st.session_state.get(ACCOUNT_KEY)
+            if chosen not in by_id:
+                chosen = accounts[0].id
+            # Seed the widget from the remembered id: a widget's own state is dropped on pages
+            # that do not show it, the remembered id is not.
+            st.session_state[_PICKER_KEY] = chosen
+            st.selectbox(
+                "Account",
+                options=list(by_id),
+                format_func=lambda i: f"{by_id[i].name} ({by_id[i].plan.display_name})",
+                key=_PICKER_KEY,
+                on_change=_remember_choice,
+            )
+            st.session_state[ACCOUNT_KEY] = chosen
+        with st.expander("New account", expanded=not accounts):
+            name = st.text_input("Account name", key="desk_new_account_name")
+            plan = st.selectbox(
+                "Plan",
+                options=[p.value for p in Plan],
+                format_func=lambda p: Plan(p).display_name,
+                key="desk_new_account_plan",
+            )
+            if st.button("Create account", key="desk_new_account_create"):
+                try:
+                    created = store.create_account(name, plan, actor=current_actor())
+                except AdminError as exc:
+                    st.error(text(exc))
+                else:
+                    st.session_state[ACCOUNT_KEY] = created.id
+                    st.rerun()
+    if not accounts:
+        st.info("No accounts yet: create one in the sidebar.", icon=":material/arrow_back:")
+        st.stop()
+    return by_id[st.session_state[ACCOUNT_KEY]]
 
 
 def show_error(exc: DiagnosticsError) -> None:
@@ -69,21 +100,6 @@ def finding_cards(findings: Iterable[Finding]) -> None:
             md("**{title}**{term}\n\n{message}", title=title, term=term, message=finding.message),
             icon=_ICONS[finding.severity],
         )
-
-
-ACTION_TITLES = {
-    "add_spf_include": "Add the SPF include",
-    "custom_return_path": "Set up a custom return path",
-    "setup_dkim": "Set up DKIM",
-    "fix_spf_record": "Fix the SPF record",
-    "no_action": "No action",
-    "tighten_policy": "Tighten the DMARC policy",
-}
-
-
-def share_text(share: float) -> str:
-    """A share of the mail as people say it: "<1 %" rather than a misleading "0 %"."""
-    return "<1%" if 0 < share < 0.005 else f"{share:.0%}"
 
 
 def diagnosis_card(diagnosis: Diagnosis) -> None:
@@ -128,3 +144,6 @@ def diagnosis_card(diagnosis: Diagnosis) -> None:
                         )
                     )
                 st.code(data(action.record), language=None, wrap_lines=True)
+
+
+__all__ = ["ACCOUNT_KEY", "account_picker", "diagnosis_card", "finding_cards", "show_error"]

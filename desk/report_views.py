@@ -1,8 +1,6 @@
 """What the "DMARC reports" page shows for a domain and period, computed once and shared by every
 session until the report store changes.
 
-Not a page itself (the leading underscore keeps it out of the navigation).
-
 Why shared: twenty people opening the page over a million records must each get an answer within
 seconds, and a Streamlit server runs every session's script in one process, so work done per
 session is done twenty times on the same cores. Everything here is keyed by the store's
@@ -13,38 +11,36 @@ The diagnoses also rest on today's DNS. Sharing them is not the process-wide DNS
 warns against (checkdmarc's, which outlives every TTL and is never refreshed): they are kept at most
 `DNS_FRESH_SECONDS`, the same bound as a resolver's own cache (`Resolver(max_cache_ttl=300)`), the
 page says when DNS was read, and "Check DNS again" drops the entry for everyone. A run that did
-not finish in time is not kept, so the next run tries again.
+not finish in time is not kept, so the next run tries again. How the diagnoses are laid out is
+desk.report_layout's; the tables, desk.report_tables'.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 import pyarrow as pa
 import streamlit as st
 
-from diagnostics.dmarc import Category, Diagnosis, ReportStore
-from diagnostics.dmarc.explain import NAMED_BY_OWNER
-from pages._common import ACTION_TITLES, app_resolver, dns_settings, share_text
-from pages._landing import check_timeout, explain_within
-from pages._report_charts import Spec, volume_charts
-from pages._reports import by_service, shown_name, volume_over_time, with_service_names
-from pages._text import table
+from desk._report_charts import Spec, volume_charts
+from desk.bounded_checks import check_timeout, explain_within
+from desk.markdown import table
+from desk.report_layout import Explained, arrow, lay_out
+from desk.report_tables import by_service, shown_name, volume_over_time, with_service_names
+from desk.resources import app_resolver, dns_settings
+from diagnostics.dmarc import ReportStore
 
 DNS_FRESH_SECONDS = 300
 # Enough for every domain a team looks at in a morning, in two periods each; the rest is recomputed.
 MAX_ENTRIES = 64
 # The rows of one report drawn in its table; a report can hold tens of thousands.
 REPORT_ROWS_SHOWN = 1_000
-# Per kind of diagnosis, the largest sources drawn as cards; the rest share one table.
-CARDS_PER_KIND = 3
 
 
 # The columns of the "By sending IP" table, in its order.
-SOURCE_COLUMNS = [
+SOURCES_TABLE_COLUMNS = [
     "source_ip",
     "service",
     "named_by",
@@ -59,14 +55,6 @@ SOURCE_COLUMNS = [
 ]
 
 
-def arrow(frame: pd.DataFrame) -> pa.Table:
-    """A table as st.dataframe draws it, its text from reports and DNS with hidden characters
-    made visible (pages._text.table). Kept ready in the shared results: turning a DataFrame of
-    thousands of rows into Arrow is most of what drawing it costs, and it would be done anew for
-    every session and every run."""
-    return pa.Table.from_pandas(table(frame), preserve_index=False)
-
-
 @dataclass(frozen=True, slots=True)
 class PeriodView:
     """The figures and tables of one domain and period, shared by every session: read them, never
@@ -77,7 +65,7 @@ class PeriodView:
     charts: tuple[Spec, Spec]  # _report_charts.volume_charts
     sources: pd.DataFrame  # ReportStore.by_source with service names
     services: pa.Table  # by_service
-    sources_table: pa.Table  # sources[SOURCE_COLUMNS]
+    sources_table: pa.Table  # sources[SOURCES_TABLE_COLUMNS]
     reports: pd.DataFrame  # ReportStore.reports
 
     @property
@@ -87,104 +75,6 @@ class PeriodView:
     @property
     def dmarc_pass(self) -> int:
         return int(self.volume["dmarc_pass"].sum())
-
-
-@dataclass(frozen=True, slots=True)
-class Section:
-    """The sources of one kind that need a fix: the largest as cards, the rest as one table
-    (`rest`: source, sending IPs, messages, share, to do; None when every one is a card)."""
-
-    kind: Category
-    cards: tuple[Diagnosis, ...]
-    rest: pa.Table | None
-    rest_count: int
-    rest_messages: int
-    rest_share: float
-
-
-@dataclass(frozen=True, slots=True)
-class Explained:
-    """The diagnoses of one domain and period, laid out for the page, and when DNS was read.
-    `sections`: the kinds that need a fix, worst first; `spoofers`: the unknown senders' table
-    (sending IP, IP owner (offline), messages) with their count, messages and share; `compliant`: a Section of the
-    compliant sources (None when there are none)."""
-
-    diagnoses: tuple[Diagnosis, ...]
-    checked_at: dt.datetime
-    sections: tuple[Section, ...] = ()
-    spoofers: pa.Table | None = None
-    spoofer_messages: int = 0
-    spoofer_share: float = 0.0
-    compliant: Section | None = None
-
-    @property
-    def failing(self) -> bool:
-        return bool(self.sections) or self.spoofers is not None
-
-
-def _table(alike: Sequence[Diagnosis]) -> pa.Table:
-    frame = pd.DataFrame(
-        [
-            {
-                "source": d.source,
-                "sending IPs": ", ".join(d.ips),
-                "messages": d.messages,
-                "share": share_text(d.share),
-                "to do": "; ".join(ACTION_TITLES.get(c, c) for c in d.action_codes) or "—",
-            }
-            for d in alike
-        ],
-        columns=["source", "sending IPs", "messages", "share", "to do"],
-    )
-    return arrow(frame)
-
-
-def section(kind: Category, alike: Sequence[Diagnosis]) -> Section:
-    """The first CARDS_PER_KIND of `alike` (worst first, as explain orders them) as cards."""
-    rest = alike[CARDS_PER_KIND:]
-    return Section(
-        kind=kind,
-        cards=tuple(alike[:CARDS_PER_KIND]),
-        rest=_table(rest) if rest else None,
-        rest_count=len(rest),
-        rest_messages=sum(d.messages for d in rest),
-        rest_share=sum(d.share for d in rest),
-    )
-
-
-def lay_out(diagnoses: Sequence[Diagnosis], domain: str, checked_at: dt.datetime) -> Explained:
-    """The page's layout of `domain`'s diagnoses: one section per kind that needs a fix, in the
-    order explain gives (worst first), the unknown senders apart, the compliant ones last."""
-    mine = [d for d in diagnoses if d.domain == domain]
-    kinds: dict[Category, list[Diagnosis]] = {}
-    for diagnosis in mine:
-        kinds.setdefault(diagnosis.category, []).append(diagnosis)
-    # Unknown senders (one diagnosis per IP) would bury the legitimate sources that need a fix
-    # first, so they share one table, after the others.
-    spoofers = kinds.pop(Category.UNAUTHORIZED, [])
-    compliant = kinds.pop(Category.COMPLIANT, [])
-    unknown = None
-    if spoofers:
-        # Whose network each is in, under the name the sources table gives it ("IP owner
-        # (offline)"), so "Amazon" there and "unknown sender" here read as the same address.
-        rows = [
-            {
-                "sending IP": ", ".join(d.ips),
-                NAMED_BY_OWNER: ", ".join(d.evidence.network_owners) or None,
-                "messages": d.messages,
-            }
-            for d in spoofers
-        ]
-        unknown = arrow(pd.DataFrame(rows).sort_values("messages", ascending=False))
-    return Explained(
-        diagnoses=tuple(diagnoses),
-        checked_at=checked_at,
-        sections=tuple(section(kind, alike) for kind, alike in kinds.items()),
-        spoofers=unknown,
-        spoofer_messages=sum(d.messages for d in spoofers),
-        spoofer_share=sum(d.share for d in spoofers),
-        compliant=section(Category.COMPLIANT, compliant) if compliant else None,
-    )
 
 
 class ExplainUnfinished(Exception):
@@ -218,7 +108,7 @@ def period_view(
         charts=volume_charts(over_time, unit) if not volume.empty else ({}, {}),
         sources=sources,
         services=arrow(by_service(sources)),
-        sources_table=arrow(sources[SOURCE_COLUMNS]),
+        sources_table=arrow(sources[SOURCES_TABLE_COLUMNS]),
         reports=_store.reports(domain, start, end),
     )
 
@@ -236,7 +126,7 @@ def explained(
 ) -> Explained:
     """Every source of `domain` in the period explained against today's DNS; raises
     ExplainUnfinished when that takes longer than the page's limit (DESK_CHECK_TIMEOUT). `dns` is
-    `pages._common.dns_settings()`, which app_resolver is built from."""
+    `desk.resources.dns_settings()`, which app_resolver is built from."""
     del dns  # only a key
     records = _store.verdicts(domain, start, end)  # reduced in SQL
     checked_at = dt.datetime.now(dt.UTC)
@@ -276,7 +166,7 @@ def stored_reports(
 
 
 # The columns of a report's table, in its order.
-RECORD_COLUMNS = [
+REPORT_TABLE_COLUMNS = [
     "source_ip",
     "count",
     "disposition",
@@ -296,4 +186,21 @@ RECORD_COLUMNS = [
 @st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)
 def report_rows(_store: ReportStore, key: tuple[str, int], report_pk: int) -> pa.Table:
     """The first REPORT_ROWS_SHOWN records of one report, in the report's own order."""
-    return arrow(_store.records(report_pk=report_pk, limit=REPORT_ROWS_SHOWN)[RECORD_COLUMNS])
+    return arrow(_store.records(report_pk=report_pk, limit=REPORT_ROWS_SHOWN)[REPORT_TABLE_COLUMNS])
+
+
+__all__ = [
+    "DNS_FRESH_SECONDS",
+    "REPORT_ROWS_SHOWN",
+    "REPORT_TABLE_COLUMNS",
+    "SOURCES_TABLE_COLUMNS",
+    "ExplainUnfinished",
+    "PeriodView",
+    "check_dns_again",
+    "domains",
+    "explained",
+    "period_view",
+    "report_rows",
+    "store_key",
+    "stored_reports",
+]

@@ -1,7 +1,6 @@
-"""The steps of the "Overview" page that are not layout: which domain and provider an account sends
-with, the health check and the report diagnoses, each bounded in time so the landing page never hangs.
-
-Not a page itself (the leading underscore keeps it out of the navigation).
+"""DNS work a page waits for, bounded in time: the health check of a domain and the explanation of
+its DMARC reports give up after DESK_CHECK_TIMEOUT seconds with None, so a slow nameserver costs
+a message, never a frozen page. Which domain and provider an account sends with is admin.sending's.
 """
 
 from __future__ import annotations
@@ -13,16 +12,11 @@ import os
 from collections.abc import Sequence
 
 import pandas as pd
-import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
-from admin import Connection, Route
-from diagnostics import providers
 from diagnostics.dmarc import Category, Diagnosis, ReportStore, explain
 from diagnostics.dns import Resolver
 from diagnostics.enrich import EnrichmentCache
 from diagnostics.health import DomainHealth, check_domain_async
-from pages._text import md
 
 # The whole landing page's DNS work gives up after this many seconds (each query has its own,
 # shorter limit from DESK_DNS_TIMEOUT); a slow nameserver then costs a message, not a frozen page.
@@ -39,30 +33,6 @@ def check_timeout() -> float:
     except ValueError:
         return DEFAULT_CHECK_TIMEOUT
     return value if value > 0 else DEFAULT_CHECK_TIMEOUT
-
-
-def domain_of(address: str) -> str:
-    """The domain of a From address ("" when there is none): what SPF, DKIM and DMARC are about."""
-    _, _, domain = address.strip().rpartition("@")
-    return domain.strip().strip(".>").lower()
-
-
-def active_connection(route: Route, connections: Sequence[Connection]) -> Connection | None:
-    """The connection the route sends through; None for managed or paused sending."""
-    return next((c for c in connections if c.id == route.connection_id), None)
-
-
-def sending_domain(active: Connection | None, connections: Sequence[Connection]) -> str:
-    """The active connection's From domain, else the first saved connection's, else ""."""
-    ordered = [active] if active is not None else []
-    ordered += [c for c in connections if c is not active]
-    return next((d for d in (domain_of(c.from_address) for c in ordered) if d), "")
-
-
-def provider_of(active: Connection | None) -> providers.Provider | None:
-    """The catalogue provider of the active connection's host (None: managed, or a host we do not
-    know, which is then checked for the platform alone)."""
-    return providers.match_host(active.host) if active is not None else None
 
 
 def check_health(
@@ -124,10 +94,13 @@ def explain_within(
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def page_link(path: str, label: str, url_path: str, icon: str) -> None:
-    """st.page_link to a routed page; a plain link when the page runs on its own (AppTest of one
-    file), where Streamlit knows no other pages."""
-    try:
-        st.page_link(path, label=label, icon=icon)
-    except StreamlitAPIException:
-        st.markdown(md("[{label}](/{url_path})", label=label, url_path=url_path))
+__all__ = [
+    "CHECK_TIMEOUT_ENV",
+    "DEFAULT_CHECK_TIMEOUT",
+    "REPORT_DAYS",
+    "TOP_DIAGNOSES",
+    "check_health",
+    "check_timeout",
+    "explain_within",
+    "top_diagnoses",
+]

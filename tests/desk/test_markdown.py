@@ -1,4 +1,4 @@
-"""pages/_text.py: untrusted text shown as text, whatever Markdown it holds (issue 10, finding 3).
+"""desk/markdown.py: untrusted text shown as text, whatever Markdown it holds (issue 10, finding 3).
 
 The checks read Markdown as Streamlit's browser does (tests/pages/untrusted.py); the same payloads
 go through every page in tests/pages/test_untrusted_text.py and a real browser in
@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from pages._text import Markdown, code, md, plain, table, text
+from desk.markdown import Markdown, code, md, plain, table, text
 from tests.pages.untrusted import live, without_code_spans
 from tests.support.hostile import MARKER, PAYLOAD, PIECES
 

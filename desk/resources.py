@@ -1,0 +1,211 @@
+"""What a page works with: the admin store and the DMARC report store, each opened once per process
+and database, and a DNS resolver of its own for each run.
+
+The admin store (st.cache_resource): DATABASE_URL picks the database (else the embedded SQLite
+file, where sample accounts are loaded on first start), and the secret key comes from
+DESK_SECRET_KEY, else Streamlit's secrets, else the store's key file. `store_or_stop()` hands a page
+the store bound to the signed-in user (desk.sign_in_gate): every read and write then runs with that
+user's role, and the audit log names them.
+
+The report store (st.cache_resource) is on the same database. On the embedded default the bundled
+samples (samples/dmarc/) are imported once per process, so a newcomer sees real reports at once; a
+second import only counts them as already stored.
+
+The resolver: DESK_NAMESERVER=HOST[:PORT] points every look-up the app makes at one nameserver (a
+company resolver, or the loopback nameserver of the end-to-end tests); unset means the system's
+configuration. A fresh one each run: its cache is never shared between users.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import os
+from pathlib import Path
+
+import streamlit as st
+
+import admin
+from admin import AdminError, Principal, Store
+from admin.sample_reports import sample_reports
+from desk.markdown import md
+from desk.sign_in_gate import current_user
+from diagnostics.database import PROJECT_ROOT, database_url, default_sqlite_path
+from diagnostics.dmarc import ReportStore, StoreError
+from diagnostics.dns import Resolver, parse_nameserver
+from diagnostics.secret import Secret
+
+KEY_ENV = "DESK_SECRET_KEY"
+KEY_FILE_ENV = "DESK_SECRET_KEY_FILE"
+URL_ENV = "DATABASE_URL"
+DATA_DIR_ENV = "DESK_DATA_DIR"
+NAMESERVER_ENV = "DESK_NAMESERVER"
+DNS_TIMEOUT_ENV = "DESK_DNS_TIMEOUT"
+SAMPLES = PROJECT_ROOT / "samples" / "dmarc"
+# Notices that travel with the samples; importing them would only add rejected lines.
+_NOT_REPORTS = {"LICENSE", "SOURCE.md"}
+
+
+# -- the admin store ------------------------------------------------------------------------------
+
+
+def current_actor() -> Principal:
+    """The signed-in user (or "local admin" without sign-in): who the audit log names for a change
+    made on a page. Without a signed-in user, shows the sign-in form and stops the run."""
+    return current_user(desk_store())
+
+
+def _secret_key() -> Secret | None:
+    """The key from the environment or Streamlit's secrets; None lets the store use its key file."""
+    from_env = os.environ.get(KEY_ENV, "").strip()
+    if from_env:
+        return Secret(from_env)
+    # load_if_toml_exists never raises: False when there is no secrets.toml at all.
+    if st.secrets.load_if_toml_exists():
+        value = st.secrets.get(KEY_ENV)
+        if isinstance(value, str) and value.strip():
+            return Secret(value.strip())
+    return None
+
+
+@st.cache_resource(show_spinner="Opening the database…")
+def _open_store(url: str, key_file: str, key_fingerprint: str, data_dir: str) -> Store:
+    # The arguments only key the cache (another database, data folder or key is another store);
+    # the key itself is read again here so that it never becomes part of a cache key.
+    store = Store(
+        url or None,
+        secret_key=_secret_key(),
+        key_file=Path(key_file) if key_file else None,
+    )
+    if store.is_embedded_default:
+        admin.ensure_sample_data(store)
+    return store
+
+
+def desk_store() -> Store:
+    """The process's store for the configured database; raises AdminError when it cannot open."""
+    key = _secret_key()
+    fingerprint = hashlib.sha256(key.reveal().encode()).hexdigest()[:16] if key else ""
+    return _open_store(
+        os.environ.get(URL_ENV, "").strip(),
+        os.environ.get(KEY_FILE_ENV, "").strip(),
+        fingerprint,
+        os.environ.get(DATA_DIR_ENV, "").strip(),  # the embedded database's folder
+    )
+
+
+def store_or_stop() -> Store:
+    """The store acting for the signed-in user, or a plain message (or the sign-in form) on the
+    page and the end of this run."""
+    store = open_store_or_stop()
+    return store.as_user(current_user(store))
+
+
+def open_store_or_stop(*, warn_key: bool = True) -> Store:
+    """The process's store itself (acting for no one yet: for the router's sign-in gate). With
+    `warn_key`, a warning on the page when the secret key cannot read the saved passwords."""
+    try:
+        store = desk_store()
+    except AdminError as exc:
+        st.error(
+            md("The desk's database is not available. {why}", why=exc), icon=":material/error:"
+        )
+        st.stop()
+    if warn_key and not store.key_matches:
+        st.warning(
+            "The secret key does not match the one the saved passwords were encrypted with: "
+            "saved passwords cannot be read or tested. Set DESK_SECRET_KEY to the original key.",
+            icon=":material/key:",
+        )
+    return store
+
+
+# -- the report store -----------------------------------------------------------------------------
+
+
+def sample_files(folder: Path = SAMPLES) -> list[Path]:
+    """The bundled sample reports, without their licence and notice."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.name not in _NOT_REPORTS)
+
+
+def is_embedded_default(url: str) -> bool:
+    """True when `url` (empty: the default) is the embedded SQLite file, where samples are loaded."""
+    parsed = database_url(url or None)
+    return parsed.get_backend_name() == "sqlite" and parsed.database == str(default_sqlite_path())
+
+
+@st.cache_resource(show_spinner="Opening the report store…")
+def _open_report_store(url: str, resolved: str) -> ReportStore:
+    # `resolved` (the URL after defaults, so DESK_DATA_DIR counts) only keys the cache: another
+    # database is another store. Neither is ever shown, since a URL may hold a password.
+    del resolved
+    store = ReportStore(url or None)
+    if is_embedded_default(url):
+        store.import_paths(sample_files())
+        # The sample accounts' own recent reports, so their Overview has something to explain.
+        store.import_files(demo_reports(dt.datetime.now(dt.UTC).date()))
+    return store
+
+
+def demo_reports(today: dt.date) -> list[io.BytesIO]:
+    """The sample accounts' demo reports as named in-memory files (the name shows in summaries)."""
+    files = []
+    for name, data in sample_reports(today):
+        handle = io.BytesIO(data)
+        handle.name = name
+        files.append(handle)
+    return files
+
+
+def report_store() -> ReportStore:
+    """The process's report store for the configured database; raises StoreError (or InvalidInput
+    for a URL that is not one) when it cannot open."""
+    url = os.environ.get(URL_ENV, "").strip()
+    try:
+        resolved = database_url(url or None).render_as_string(hide_password=False)
+        return _open_report_store(url, resolved)
+    except ImportError:
+        # SQLAlchemy picks a driver from the URL; one that is not installed is a setting to fix,
+        # said plainly (the URL itself is not repeated: it may hold a password).
+        backend = database_url(url or None).get_backend_name()
+        raise StoreError(
+            f"No driver for this {backend} database URL is installed; for PostgreSQL write "
+            "postgresql+psycopg2://… in DATABASE_URL."
+        ) from None
+
+
+# -- the resolver ---------------------------------------------------------------------------------
+
+
+def dns_settings() -> tuple[str, str]:
+    """(DESK_NAMESERVER, DESK_DNS_TIMEOUT) as set, stripped: all app_resolver is built from, so a
+    result kept across runs can be keyed by it."""
+    return os.environ.get(NAMESERVER_ENV, "").strip(), os.environ.get(DNS_TIMEOUT_ENV, "").strip()
+
+
+def app_resolver() -> Resolver:
+    """A fresh resolver for one page run: its cache serves that run and is never shared between users."""
+    spec, timeout_setting = dns_settings()
+    timeout = float(timeout_setting or "3.0")
+    if spec:
+        host, port = parse_nameserver(spec)
+        return Resolver([host], port=port, timeout=timeout)
+    return Resolver(timeout=timeout)
+
+
+__all__ = [
+    "SAMPLES",
+    "app_resolver",
+    "current_actor",
+    "demo_reports",
+    "desk_store",
+    "dns_settings",
+    "is_embedded_default",
+    "open_store_or_stop",
+    "report_store",
+    "sample_files",
+    "store_or_stop",
+]
