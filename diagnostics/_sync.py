@@ -16,7 +16,7 @@ own, bounded by its own time limits, and its result is dropped; the caller does 
 
 It takes a factory rather than a coroutine so that the coroutine is made on the loop that runs
 it, and never made at all when nothing runs it. No other module of the library starts an event
-loop or a thread to call async code (tests/diagnostics/test_sync.py checks).
+loop or a thread to call async code, nor does the app (tests/diagnostics/test_sync.py checks).
 """
 
 from __future__ import annotations

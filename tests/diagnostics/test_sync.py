@@ -1,6 +1,6 @@
 """The one sync/async bridge (diagnostics/_sync.py): from plain sync code, from inside a running
-event loop (a notebook), a time limit that cancels the work, and no other module of the library
-starting loops or threads to call async code."""
+event loop (a notebook), a time limit that cancels the work, and no other module of the library or
+the app starting loops or threads to call async code."""
 
 from __future__ import annotations
 
@@ -107,7 +107,9 @@ def test_the_sync_twins_work_inside_a_running_loop(nameserver: Start) -> None:
     assert asyncio.run(cell()) == (1, "10 mx.example.com")
 
 
-# Calls that start an event loop or a thread: in the library, only the bridge makes them.
+# Calls that start an event loop or a thread: in the library and the app, only the bridge makes
+# them (the desk's bounded work included).
+SOURCES = ("diagnostics", "admin", "desk", "pages")
 _STARTERS = {
     ("asyncio", "run"),
     ("asyncio", "new_event_loop"),
@@ -131,7 +133,8 @@ def _starts(node: ast.Call) -> bool:
 
 def test_no_other_module_starts_a_loop_or_a_thread_to_call_async_code() -> None:
     found = []
-    for path in sorted((ROOT / "diagnostics").rglob("*.py")):
+    paths = [ROOT / "app.py", *(p for d in SOURCES for p in (ROOT / d).rglob("*.py"))]
+    for path in sorted(paths):
         if path.name == "_sync.py":
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
