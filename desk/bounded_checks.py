@@ -6,13 +6,13 @@ a message, never a frozen page. Which domain and provider an account sends with 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import datetime as dt
 import os
 from collections.abc import Sequence
 
 import pandas as pd
 
+from diagnostics import run_sync
 from diagnostics.dmarc import Category, Diagnosis, ReportStore, explain
 from diagnostics.dns import Resolver
 from diagnostics.enrich import EnrichmentCache
@@ -41,13 +41,11 @@ def check_health(
     """`check_domain` of `domain` for `provider_keys` (the platform is always added), or None when
     it takes longer than `timeout` seconds: the look-ups are cancelled, not left running."""
 
-    async def bounded() -> DomainHealth:
-        return await asyncio.wait_for(
-            check_domain_async(domain, providers=provider_keys, resolver=resolver), timeout
-        )
-
     try:
-        return asyncio.run(bounded())
+        return run_sync(
+            lambda: check_domain_async(domain, providers=provider_keys, resolver=resolver),
+            timeout=timeout,
+        )
     except TimeoutError:
         return None
 
@@ -82,16 +80,16 @@ def explain_within(
 ) -> list[Diagnosis] | None:
     """`explain(records)`, or None when it takes longer than `timeout` seconds. `cache`: the
     store's enrichment cache, whose reverse DNS names sources that today's DNS cannot."""
-    # explain is synchronous; its look-ups are bounded one by one by the resolver's timeout, so a
-    # worker left behind after the limit ends on its own.
-    pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="desk-explain")
-    future = pool.submit(explain, records, resolver=resolver, cache=cache)
+    # explain is synchronous, so it runs on a thread, which no time limit can cancel; its look-ups
+    # are bounded one by one by the resolver's timeout, so a thread left behind after the limit
+    # ends on its own, and the bridge does not wait for it.
     try:
-        return future.result(timeout=timeout)
-    except concurrent.futures.TimeoutError:
+        return run_sync(
+            lambda: asyncio.to_thread(explain, records, resolver=resolver, cache=cache),
+            timeout=timeout,
+        )
+    except TimeoutError:
         return None
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
 
 
 __all__ = [

@@ -2,8 +2,11 @@
 and plain-language explanations of what is wrong and what to change.
 
 No Streamlit in here: the same calls serve the pages, the CLI (`python -m diagnostics`) and notebooks.
+`run_sync` is the library's one bridge from synchronous code to its asyncio functions, exported
+for the app's own bounded work.
 """
 
+from diagnostics._sync import run_sync
 from diagnostics.dns import Answer, Resolver, Status
 from diagnostics.errors import (
     DatabaseBusy,
@@ -31,4 +34,5 @@ __all__ = [
     "Secret",
     "Severity",
     "Status",
+    "run_sync",
 ]

@@ -3,6 +3,7 @@
     parse_key_record(text) -> KeyRecord                        pure: tags, key type and size, findings
     check_selector(domain, selector, *, expected_cname=None, resolver=None) -> SelectorCheck
     await check_selector_async(...) -> SelectorCheck
+    selector_flow(domain, selector, *, expected_cname=None)    both, as one DNS flow (_flow.py)
 
 A support person wants to know whether a receiver can verify the signatures a provider makes: is
 the key there, is the CNAME that a provider hosting the key asks for pointing at the right place, is
@@ -19,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -26,6 +28,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_der_public_key, load_pem_public_key
 
+from diagnostics._flow import Question, run_flow, run_flow_async
 from diagnostics.dns import Answer, Resolver, Status, get_resolver, normalize_name
 from diagnostics.errors import InvalidInput
 from diagnostics.findings import Finding, Severity
@@ -39,6 +42,7 @@ __all__ = [
     "check_selector_async",
     "parse_key_record",
     "readable_target",
+    "selector_flow",
 ]
 
 # RFC 8301 3.2: verifiers MUST NOT consider keys under 1024 bits valid; signers SHOULD use 2048.
@@ -468,6 +472,26 @@ def _name(domain: str, selector: str) -> tuple[str, str]:
     return clean, f"{selector.lower()}._domainkey.{clean}"
 
 
+def selector_flow(
+    domain: str, selector: str, *, expected_cname: str | None = None
+) -> Generator[list[Question], list[Answer], SelectorCheck]:
+    """The check of one selector as a DNS flow (diagnostics/_flow.py), the one body behind
+    `check_selector`, `check_selector_async` and the health check.
+
+    Raises InvalidInput at once (before any question) for a domain or selector that cannot be a
+    DNS name."""
+    clean, name = _name(domain, selector)
+    return _selector_flow(clean, selector, name, expected_cname)
+
+
+def _selector_flow(
+    domain: str, selector: str, name: str, expected_cname: str | None
+) -> Generator[list[Question], list[Answer], SelectorCheck]:
+    # The CNAME and the key do not depend on each other: one batch, asked at once when async.
+    cname, txt = yield [(name, "CNAME"), (name, "TXT")]
+    return _check(domain, selector, name, cname, txt, expected_cname)
+
+
 def check_selector(
     domain: str,
     selector: str,
@@ -479,11 +503,8 @@ def check_selector(
     expression) is where the name must point when the provider hosts the key.
 
     Raises InvalidInput only for a domain or selector that cannot be a DNS name."""
-    clean, name = _name(domain, selector)
-    res = get_resolver(resolver)
-    return _check(
-        clean, selector, name, res.query(name, "CNAME"), res.query(name, "TXT"), expected_cname
-    )
+    flow = selector_flow(domain, selector, expected_cname=expected_cname)
+    return run_flow(flow, get_resolver(resolver))
 
 
 async def check_selector_async(
@@ -493,9 +514,6 @@ async def check_selector_async(
     expected_cname: str | None = None,
     resolver: Resolver | None = None,
 ) -> SelectorCheck:
-    """`check_selector` for asyncio."""
-    clean, name = _name(domain, selector)
-    res = get_resolver(resolver)
-    cname = await res.aquery(name, "CNAME")
-    txt = await res.aquery(name, "TXT")
-    return _check(clean, selector, name, cname, txt, expected_cname)
+    """`check_selector` for asyncio (the CNAME and the key are asked at once)."""
+    flow = selector_flow(domain, selector, expected_cname=expected_cname)
+    return await run_flow_async(flow, get_resolver(resolver))

@@ -1,8 +1,9 @@
 """DNS look-ups for every check in the package, through one small resolver.
 
-A `Resolver` answers `query(name, rdtype)` (and `aquery` for asyncio) with an `Answer` value whatever
-happens: records, NXDOMAIN, no data, a timeout or a server failure. Callers such as the SPF evaluator
-need those cases apart (a void look-up is not a temporary error), so nothing here raises for them.
+A `Resolver` answers `query(name, rdtype)` (and `await query_async(name, rdtype)` for asyncio) with
+an `Answer` value whatever happens: records, NXDOMAIN, no data, a timeout or a server failure.
+Callers such as the SPF evaluator need those cases apart (a void look-up is not a temporary error),
+so nothing here raises for them.
 
 Each resolver has its own cache and counts the queries it actually sent. Functions in the package take
 `resolver=`; `None` means a fresh system resolver for that call, so no cache is ever shared between
@@ -226,7 +227,7 @@ class Resolver:
         self._store(key, answer)
         return answer
 
-    async def aquery(self, name: str, rdtype: str) -> Answer:
+    async def query_async(self, name: str, rdtype: str) -> Answer:
         key, early = self._prepare(name, rdtype)
         if early is not None:
             return early

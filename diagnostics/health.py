@@ -21,27 +21,33 @@ change to make (the record to publish). The parts:
 - MX: the domain receives mail (replies, bounces; some receivers distrust From domains that
   cannot), and every exchange has an address.
 
-The look-ups run concurrently on `Resolver.aquery`; `check_domain` drives the same code from
-synchronous callers, also from inside a running event loop (a notebook).
+The check is one DNS flow (diagnostics/_flow.py) made of the flows of its parts, each of which is
+also a check of its own (`spf.analyze`, `spf.recommend`, `dkim.check_selector`, `check_dmarc`):
+the async driver runs the parts, and the look-ups within a part that do not depend on each other,
+concurrently. `check_domain` runs that same async check through the library's sync bridge
+(diagnostics/_sync.py), so it keeps the concurrency, also from inside a running event loop (a
+notebook).
 """
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import re
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
 
 from diagnostics import providers as catalogue
-from diagnostics.dkim import SelectorCheck, check_selector_async
-from diagnostics.dmarc.record import DmarcCheck, check_dmarc_async
-from diagnostics.dns import Resolver, Status, get_resolver, normalize_name
+from diagnostics._flow import Flow, run_flow_async, together
+from diagnostics._sync import run_sync
+from diagnostics.dkim import SelectorCheck, selector_flow
+from diagnostics.dmarc.record import DmarcCheck
+from diagnostics.dmarc.record import plan as dmarc_flow
+from diagnostics.dns import Answer, Resolver, Status, get_resolver, normalize_name
 from diagnostics.errors import InvalidInput
 from diagnostics.findings import Finding, Severity
 from diagnostics.providers import EnvelopeOwner, Provider
-from diagnostics.spf import SpfAnalysis, SpfRecommendation, analyze_async, recommend_async
+from diagnostics.spf import SpfAnalysis, SpfRecommendation
+from diagnostics.spf.analyze import walk as analysis_flow
+from diagnostics.spf.recommend import plan as recommendation_flow
 from diagnostics.spf.tree import MAX_LOOKUPS
 from diagnostics.verdict import Verdict, verdict_of
 
@@ -60,7 +66,6 @@ PLATFORM = "trekmail"
 # catalogue says; used when a catalogue entry for the platform names none.
 PLATFORM_SELECTOR = "trekmail"
 
-_T = TypeVar("_T")
 _LITERAL = re.compile(r"[a-z0-9-]+")
 
 
@@ -140,7 +145,7 @@ def _part(name: str, findings: list[Finding], ok: str, problem: str) -> Part:
 # --- SPF -------------------------------------------------------------------------------------
 
 
-async def _return_path(domain: str, provider: Provider, resolver: Resolver) -> Finding | None:
+def _return_path(domain: str, provider: Provider) -> Flow[Finding | None]:
     """For a provider whose envelope sender is its own domain: is its custom return path (with
     a fixed label) published, so SPF aligns? Numbered labels (SendGrid's emNNNN) cannot be
     guessed; the recommendation's notes already explain them."""
@@ -148,7 +153,7 @@ async def _return_path(domain: str, provider: Provider, resolver: Resolver) -> F
     if rp is None or not _LITERAL.fullmatch(rp.label):
         return None
     name = f"{rp.label}.{domain}"
-    answer = await resolver.aquery(name, rp.record_type)
+    answer: Answer = yield (name, rp.record_type)
     targets = [h for _, h in answer.mx] if rp.record_type == "MX" else list(answer.records)
     pattern = re.escape(rp.target).replace(re.escape("{region}"), r"[a-z0-9-]+")
     if any(re.fullmatch(pattern, t, re.IGNORECASE) for t in targets):
@@ -169,13 +174,14 @@ async def _return_path(domain: str, provider: Provider, resolver: Resolver) -> F
     )
 
 
-async def _spf(
-    domain: str, keys: list[str], resolver: Resolver
-) -> tuple[Part, SpfAnalysis, SpfRecommendation | None]:
-    analysis, recommendation = await asyncio.gather(
-        analyze_async(domain, resolver=resolver),
-        recommend_async(domain, keys, resolver=resolver) if keys else _none(),
-    )
+def _spf(domain: str, keys: list[str]) -> Flow[tuple[Part, SpfAnalysis, SpfRecommendation | None]]:
+    recommendation: SpfRecommendation | None = None
+    if keys:
+        analysis, recommendation = yield from together(
+            analysis_flow(domain), recommendation_flow(domain, keys)
+        )
+    else:
+        analysis = yield from analysis_flow(domain)
     findings = [f for f in analysis.findings if f.severity is not Severity.INFO]
     if recommendation is not None:
         if recommendation.added and recommendation.record is None:
@@ -248,9 +254,9 @@ async def _spf(
                     + " ".join(recommendation.ways_out),
                 )
             )
-        extra = await asyncio.gather(
+        extra = yield from together(
             *(
-                _return_path(domain, catalogue.get(key), resolver)
+                _return_path(domain, catalogue.get(key))
                 for key in keys
                 if catalogue.get(key).envelope.owner is EnvelopeOwner.PROVIDER
             )
@@ -268,10 +274,6 @@ async def _spf(
     if part.status is not Verdict.OK and analysis.record:
         part = Part("spf", part.status, f"needs attention: {analysis.record}", part.findings)
     return part, analysis, recommendation
-
-
-async def _none() -> None:
-    return None
 
 
 # --- DKIM ------------------------------------------------------------------------------------
@@ -322,19 +324,15 @@ def _wanted_selectors(
     return wanted, notes
 
 
-async def _dkim(
+def _dkim(
     domain: str,
     keys: list[str],
     given: Mapping[str, Sequence[str]],
     platform: str | None,
-    resolver: Resolver,
-) -> tuple[Part, tuple[SelectorCheck, ...]]:
+) -> Flow[tuple[Part, tuple[SelectorCheck, ...]]]:
     wanted, findings = _wanted_selectors(keys, given, platform)
-    checks = await asyncio.gather(
-        *(
-            check_selector_async(domain, sel, expected_cname=exp, resolver=resolver)
-            for _, sel, exp in wanted
-        )
+    checks = yield from together(
+        *(selector_flow(domain, sel, expected_cname=exp) for _, sel, exp in wanted)
     )
     working = [c for c, w in zip(checks, wanted, strict=True) if c.status is not Verdict.ERROR]
     for check, (key, _, _) in zip(checks, wanted, strict=True):
@@ -362,7 +360,7 @@ async def _dkim(
             )
         )
     summary = ", ".join(f"{c.selector} ({c.status.value})" for c in checks) or "nothing checked"
-    return _part("dkim", findings, summary, summary), tuple(checks)
+    return _part("dkim", findings, summary, summary), checks
 
 
 # --- DMARC and MX ----------------------------------------------------------------------------
@@ -422,8 +420,8 @@ def _dmarc_part(check: DmarcCheck, keys: list[str]) -> Part:
     return Part("dmarc", check.status, summary, check.findings)
 
 
-async def _mx(domain: str, resolver: Resolver) -> tuple[Part, tuple[tuple[int, str], ...]]:
-    answer = await resolver.aquery(domain, "MX")
+def _mx(domain: str) -> Flow[tuple[Part, tuple[tuple[int, str], ...]]]:
+    answer: Answer = yield (domain, "MX")
     findings: list[Finding] = []
     if answer.status.is_temporary:
         findings.append(
@@ -453,9 +451,9 @@ async def _mx(domain: str, resolver: Resolver) -> tuple[Part, tuple[tuple[int, s
             )
         )
     else:
-        answers = await asyncio.gather(
-            *(resolver.aquery(host, rdtype) for _, host in pairs for rdtype in ("A", "AAAA"))
-        )
+        answers: list[Answer] = yield [
+            (host, rdtype) for _, host in pairs for rdtype in ("A", "AAAA")
+        ]
         for index, (_, host) in enumerate(pairs):
             a, aaaa = answers[2 * index], answers[2 * index + 1]
             if a.status is not Status.OK and aaaa.status is not Status.OK:
@@ -483,26 +481,15 @@ def _keys(providers: Sequence[str] | None, platform: str | None) -> list[str]:
     return list(dict.fromkeys(keys))
 
 
-async def check_domain_async(
-    domain: str,
-    *,
-    providers: Sequence[str] | None = None,
-    selectors: Mapping[str, Sequence[str]] | None = None,
-    platform: str | None = PLATFORM,
-    resolver: Resolver | None = None,
-) -> DomainHealth:
-    """`check_domain` for asyncio."""
-    try:
-        name = normalize_name(domain)
-        keys = _keys(providers, platform)
-    except KeyError as exc:
-        raise InvalidInput(str(exc.args[0])) from None
-    res = get_resolver(resolver)
-    (spf, analysis, rec), (dkim, checks), dmarc, (mx, pairs) = await asyncio.gather(
-        _spf(name, keys, res),
-        _dkim(name, keys, selectors or {}, platform, res),
-        check_dmarc_async(name, resolver=res),
-        _mx(name, res),
+def _health(
+    name: str, keys: list[str], selectors: Mapping[str, Sequence[str]], platform: str | None
+) -> Flow[DomainHealth]:
+    """The whole check of the normalized `name` as one flow: the four parts side by side."""
+    (spf, analysis, rec), (dkim, checks), dmarc, (mx, pairs) = yield from together(
+        _spf(name, keys),
+        _dkim(name, keys, selectors, platform),
+        dmarc_flow(name),
+        _mx(name),
     )
     return DomainHealth(
         domain=name,
@@ -519,6 +506,24 @@ async def check_domain_async(
     )
 
 
+async def check_domain_async(
+    domain: str,
+    *,
+    providers: Sequence[str] | None = None,
+    selectors: Mapping[str, Sequence[str]] | None = None,
+    platform: str | None = PLATFORM,
+    resolver: Resolver | None = None,
+) -> DomainHealth:
+    """`check_domain` for asyncio."""
+    try:
+        name = normalize_name(domain)
+        keys = _keys(providers, platform)
+    except KeyError as exc:
+        raise InvalidInput(str(exc.args[0])) from None
+    flow = _health(name, keys, selectors or {}, platform)
+    return await run_flow_async(flow, get_resolver(resolver))
+
+
 def check_domain(
     domain: str,
     *,
@@ -533,18 +538,9 @@ def check_domain(
 
     Raises InvalidInput for a name that cannot be a domain or an unknown provider key; every DNS
     outcome is reported in the result."""
-    return _run(
-        check_domain_async(
+    # The async driver, not the sync one: the parts' look-ups overlap instead of adding up.
+    return run_sync(
+        lambda: check_domain_async(
             domain, providers=providers, selectors=selectors, platform=platform, resolver=resolver
         )
     )
-
-
-def _run(coro: Coroutine[Any, Any, _T]) -> _T:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    # Called from inside an event loop (a notebook cell): run on a loop of our own in a thread.
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()

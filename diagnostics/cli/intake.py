@@ -30,6 +30,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from diagnostics._sync import run_sync
 from diagnostics.cli import EXIT_FINDINGS, EXIT_OK
 from diagnostics.cli.common import add_resolver_options, resolver_from
 from diagnostics.dmarc import ReportStore
@@ -281,7 +282,7 @@ def run_receive(args: argparse.Namespace) -> int:
     tls = server_tls_context(args.tls_cert, args.tls_key) if args.tls_cert else None
     store = ReportStore(args.database)
     try:
-        asyncio.run(_serve(args, store, host, port, tls))
+        run_sync(lambda: _serve(args, store, host, port, tls))
     finally:
         store.close()
     return EXIT_OK

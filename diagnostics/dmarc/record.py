@@ -3,6 +3,7 @@
     parse_dmarc(text) -> DmarcRecord                           pure: tags, values, findings
     check_dmarc(domain, *, resolver=None) -> DmarcCheck        the record in DNS, org-domain fallback,
     await check_dmarc_async(...) -> DmarcCheck                 external report destinations authorized?
+    plan(domain)                                               the check as one DNS flow (_flow.py)
 
 Why not checkdmarc for the look-ups: `checkdmarc.dmarc.parse_dmarc_record` queries DNS while it
 parses (report destinations, their MX) through `checkdmarc.utils.query_dns`, whose cache is one
@@ -29,13 +30,13 @@ is skipped and the rest applied (RFC 7489 6.3), and that the record begins with 
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import re
 from collections import Counter
 from collections.abc import Generator
 from dataclasses import dataclass, field
 
+from diagnostics._flow import Question, run_flow, run_flow_async
 from diagnostics.dns import Answer, Resolver, Status, get_resolver, normalize_name
 from diagnostics.domains import organizational_domain
 from diagnostics.findings import Finding, Severity
@@ -503,33 +504,6 @@ def _near_dmarc(text: str) -> bool:
     return re.match(r"\s*v\s*=\s*dmarc1", text, re.IGNORECASE) is not None
 
 
-Questions = list[tuple[str, str]]
-# The checking logic asks for DNS answers in batches (questions that do not depend on each other)
-# and never touches a socket: the sync driver asks them in turn, the async one concurrently.
-Plan = Generator[Questions, list[Answer], "DmarcCheck"]
-
-
-def _drive(plan: Plan, resolver: Resolver) -> DmarcCheck:
-    try:
-        batch = next(plan)
-        while True:
-            batch = plan.send([resolver.query(name, rdtype) for name, rdtype in batch])
-    except StopIteration as done:
-        result: DmarcCheck = done.value
-        return result
-
-
-async def _drive_async(plan: Plan, resolver: Resolver) -> DmarcCheck:
-    try:
-        batch = next(plan)
-        while True:
-            answers = await asyncio.gather(*(resolver.aquery(n, t) for n, t in batch))
-            batch = plan.send(list(answers))
-    except StopIteration as done:
-        result: DmarcCheck = done.value
-        return result
-
-
 def _dmarc_records(answer: Answer) -> list[str]:
     """The DMARC records among the TXT strings; failing any, the ones meant as DMARC records
     but discarded by receivers (so the check can say why rather than "no record")."""
@@ -618,8 +592,9 @@ def _policy_findings(check_domain: str, record: DmarcRecord, inherited: bool) ->
     return findings
 
 
-def plan(domain: str) -> Plan:
-    """The check of an already normalized `domain` as a generator of DNS question batches."""
+def plan(domain: str) -> Generator[list[Question], list[Answer], DmarcCheck]:
+    """The check of an already normalized `domain` as a DNS flow (diagnostics/_flow.py): it asks in
+    batches, the look-ups for report destinations all at once."""
     org = organizational_domain(domain)
     findings: list[Finding] = []
     found_at: str | None = domain
@@ -667,7 +642,7 @@ def plan(domain: str) -> Plan:
     if record.valid:
         findings.extend(_policy_findings(domain, record, found_at != domain))
     external = [d for d in (*record.rua, *record.ruf) if d.external]
-    questions: Questions = []
+    questions: list[Question] = []
     for dest in external:
         questions.append((f"{found_at}._report._dmarc.{dest.domain}", "TXT"))
         questions.append((f"*._report._dmarc.{dest.domain}", "TXT"))
@@ -729,7 +704,7 @@ async def check_dmarc_async(domain: str, *, resolver: Resolver | None = None) ->
     clean = _clean(domain)
     if clean is None:
         return _invalid(domain)
-    return await _drive_async(plan(clean), get_resolver(resolver))
+    return await run_flow_async(plan(clean), get_resolver(resolver))
 
 
 def check_dmarc(domain: str, *, resolver: Resolver | None = None) -> DmarcCheck:
@@ -737,4 +712,4 @@ def check_dmarc(domain: str, *, resolver: Resolver | None = None) -> DmarcCheck:
     clean = _clean(domain)
     if clean is None:
         return _invalid(domain)
-    return _drive(plan(clean), get_resolver(resolver))
+    return run_flow(plan(clean), get_resolver(resolver))

@@ -4,8 +4,8 @@
     table = enrich(records["source_ip"], resolver=resolver, cache=MemoryCache())
     table.columns  ->  ip, reverse_dns, base_domain, service_name, service_type, asn, as_name, country
 
-- `enrich` / `aenrich` (run.py): one row per distinct address, PTR look-ups concurrent and bounded,
-  cache first; `offline=True` uses only the offline data.
+- `enrich` / `enrich_async` (run.py): one row per distinct address, PTR look-ups concurrent and
+  bounded, cache first; `offline=True` uses only the offline data.
 - `EnrichmentCache`, `MemoryCache` (cache.py): rows kept between runs with an expiry.
 - `Enrichment`, `describe`, `COLUMNS` (row.py): one row as a value, filled from offline data.
 - `split_ips`, `distinct_ips` (addresses.py): canonical addresses; invalid values are refused by
@@ -21,7 +21,7 @@ from diagnostics.enrich.addresses import IpSplit, canonical_ip, distinct_ips, sp
 from diagnostics.enrich.cache import EnrichmentCache, MemoryCache
 from diagnostics.enrich.offline import PROVIDER_SERVICE_TYPE, NetworkOwner, network_owner
 from diagnostics.enrich.row import COLUMNS, Enrichment, describe, to_frame
-from diagnostics.enrich.run import DEFAULT_CACHE_TTL, aenrich, enrich
+from diagnostics.enrich.run import DEFAULT_CACHE_TTL, enrich, enrich_async
 
 __all__ = [
     "COLUMNS",
@@ -32,11 +32,11 @@ __all__ = [
     "IpSplit",
     "MemoryCache",
     "NetworkOwner",
-    "aenrich",
     "canonical_ip",
     "describe",
     "distinct_ips",
     "enrich",
+    "enrich_async",
     "network_owner",
     "split_ips",
     "to_frame",

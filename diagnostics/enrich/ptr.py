@@ -28,7 +28,7 @@ async def lookup_ptrs(
 
     async def one(ip: str, name: str) -> None:
         try:
-            answers[ip] = await resolver.aquery(name, "PTR")
+            answers[ip] = await resolver.query_async(name, "PTR")
         except OSError as exc:
             # A socket that cannot be opened or used (out of file descriptors, no route) is one
             # failed look-up, not a failed batch.

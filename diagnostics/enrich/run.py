@@ -1,24 +1,23 @@
-"""`enrich` and `aenrich`: the table of who sends from each address, cache first, DNS for the rest.
+"""Who sends from each address, as a table: cache first, DNS for the rest (`enrich`, `enrich_async`).
 
 The order of work for a batch: distinct canonical addresses (invalid ones refused up front), rows
 the cache already holds, concurrent PTR look-ups for the others (skipped when `offline=True`), then
 the offline data for every new row. Parsing never waits on this: it is a separate step over the
 addresses a parser produced.
 
-`enrich` is the synchronous form for scripts, pages and notebooks. When it is called from a thread
-that already runs an event loop (Streamlit, Jupyter), it runs the batch on a worker thread with its
-own loop instead of failing, and blocks until the table is ready; async callers should simply
-`await aenrich(...)`.
+`enrich` is the synchronous form for scripts, pages and notebooks, through the library's one sync
+bridge (diagnostics/_sync.py): called from a thread that already runs an event loop (Jupyter), it
+runs the batch on a worker thread with its own loop instead of failing, and blocks until the table
+is ready; async callers should simply `await enrich_async(...)`.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 
+from diagnostics._sync import run_sync
 from diagnostics.dns import Resolver, get_resolver
 from diagnostics.enrich.addresses import distinct_ips
 from diagnostics.enrich.cache import EnrichmentCache
@@ -26,14 +25,14 @@ from diagnostics.enrich.ptr import lookup_ptrs, ptr_name
 from diagnostics.enrich.row import Enrichment, describe, to_frame
 from diagnostics.errors import InvalidInput
 
-__all__ = ["DEFAULT_CACHE_TTL", "aenrich", "enrich"]
+__all__ = ["DEFAULT_CACHE_TTL", "enrich", "enrich_async"]
 
 # PTR names of sending infrastructure change rarely; a day keeps re-analysis free of DNS while a
 # re-numbered sender is seen by the next day's reports.
 DEFAULT_CACHE_TTL = 86_400.0
 
 
-async def aenrich(
+async def enrich_async(
     ips: Iterable[object],
     *,
     resolver: Resolver | None = None,
@@ -79,24 +78,15 @@ def enrich(
     offline: bool = False,
     cache_ttl: float = DEFAULT_CACHE_TTL,
 ) -> pd.DataFrame:
-    """`aenrich` for synchronous callers, including code running inside an event loop."""
-
-    def run() -> pd.DataFrame:
-        return asyncio.run(
-            aenrich(
-                ips,
-                resolver=resolver,
-                concurrency=concurrency,
-                cache=cache,
-                offline=offline,
-                cache_ttl=cache_ttl,
-            )
+    """`enrich_async` for synchronous callers, through the library's sync bridge
+    (diagnostics/_sync.py): also from code running inside an event loop."""
+    return run_sync(
+        lambda: enrich_async(
+            ips,
+            resolver=resolver,
+            concurrency=concurrency,
+            cache=cache,
+            offline=offline,
+            cache_ttl=cache_ttl,
         )
-
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return run()
-    # asyncio.run refuses to nest inside a running loop; a worker thread gets a loop of its own.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="enrich") as worker:
-        return worker.submit(run).result()
+    )

@@ -20,7 +20,6 @@ import contextlib
 import ipaddress
 import socket
 import ssl
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -30,6 +29,7 @@ from aiosmtplib.response import SMTPResponse
 from cryptography import x509
 
 from diagnostics import providers
+from diagnostics._sync import run_sync
 from diagnostics.dns import Resolver, Status, get_resolver
 from diagnostics.errors import InvalidInput, ResolverError
 from diagnostics.redaction import Scrubber
@@ -65,43 +65,20 @@ def probe(
     ehlo_name: str | None = None,
     connection_label: str | None = None,
 ) -> ProbeResult:
-    """`probe_async` for callers without an event loop (the CLI, a page). Inside a running loop
-    (a notebook) it runs in a worker thread, since a loop cannot be nested."""
-
-    def run() -> ProbeResult:
-        return asyncio.run(
-            probe_async(
-                settings,
-                send_to=send_to,
-                timeout=timeout,
-                tls_verify=tls_verify,
-                cafile=cafile,
-                resolver=resolver,
-                ehlo_name=ehlo_name,
-                connection_label=connection_label,
-            )
+    """`probe_async` for synchronous callers (the CLI, a page, a notebook cell), through the
+    library's sync bridge (diagnostics/_sync.py)."""
+    return run_sync(
+        lambda: probe_async(
+            settings,
+            send_to=send_to,
+            timeout=timeout,
+            tls_verify=tls_verify,
+            cafile=cafile,
+            resolver=resolver,
+            ehlo_name=ehlo_name,
+            connection_label=connection_label,
         )
-
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return run()
-    box: list[ProbeResult | BaseException] = []
-    worker = threading.Thread(target=lambda: box.append(_capture(run)), daemon=True)
-    worker.start()
-    worker.join()
-    outcome = box[0]
-    if isinstance(outcome, BaseException):
-        raise outcome
-    return outcome
-
-
-def _capture(run: object) -> ProbeResult | BaseException:
-    try:
-        result: ProbeResult = run()  # type: ignore[operator]
-    except BaseException as exc:  # handed back to the caller's thread
-        return exc
-    return result
+    )
 
 
 async def probe_async(
@@ -330,9 +307,9 @@ class _Session:
         except ResolverError as exc:
             self.transcript.error(str(exc))
             return Failure(Stage.RESOLVE, FailureKind.DNS, detail=str(exc))
-        answer = await resolver.aquery(host, "A")
+        answer = await resolver.query_async(host, "A")
         if answer.status is Status.NODATA:
-            answer = await resolver.aquery(host, "AAAA")
+            answer = await resolver.query_async(host, "AAAA")
         if answer.status is not Status.OK or not answer.records:
             self.transcript.error(f"{host}: {answer.describe()}")
             return Failure(Stage.RESOLVE, FailureKind.DNS, detail=answer.describe())

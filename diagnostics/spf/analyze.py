@@ -2,7 +2,7 @@
 
     analyze(domain, *, resolver=None, record=None) -> SpfAnalysis
     await analyze_async(domain, *, resolver=None, record=None) -> SpfAnalysis
-    walk(domain, *, record=None) -> Generator[Question, Answer, SpfAnalysis]   the pure logic
+    walk(domain, *, record=None) -> Generator[Question, Answer, SpfAnalysis]   a DNS flow
 
 `record=` analyses that text as if `domain` published it (what `recommend` does with the record it
 proposes), with everything it includes fetched from DNS as usual.
@@ -32,18 +32,16 @@ import re
 from collections.abc import Generator
 from dataclasses import dataclass, field
 
+from diagnostics._flow import Question, run_flow, run_flow_async
 from diagnostics.dns import Answer, Resolver, Status, get_resolver, normalize_name
 from diagnostics.errors import InvalidInput
 from diagnostics.findings import Finding, Severity
-from diagnostics.spf.evaluate import drive, drive_async
 from diagnostics.spf.lint import covered_by, length_findings, record_findings, txt_strings
 from diagnostics.spf.macro import MacroContext, MacroSyntaxError, expand_domain
 from diagnostics.spf.record import Mechanism, SpfRecord, is_spf_record, parse_record
 from diagnostics.spf.tree import MAX_LOOKUPS, MAX_VOID_LOOKUPS, Network, SpfAnalysis, SpfNode
 
 __all__ = ["analyze", "analyze_async", "walk"]
-
-Question = tuple[str, str]
 
 _MAX_MX_NAMES = 10
 # Bounds on a pathological tree (an include chain that never ends, a fan of hundreds of includes):
@@ -58,14 +56,14 @@ def analyze(
     domain: str, *, resolver: Resolver | None = None, record: str | None = None
 ) -> SpfAnalysis:
     """Analyse the SPF record of `domain` and everything it includes or redirects to."""
-    return drive(walk(domain, record=record), get_resolver(resolver))
+    return run_flow(walk(domain, record=record), get_resolver(resolver))
 
 
 async def analyze_async(
     domain: str, *, resolver: Resolver | None = None, record: str | None = None
 ) -> SpfAnalysis:
-    """`analyze` for asyncio: DNS through `Resolver.aquery`."""
-    return await drive_async(walk(domain, record=record), get_resolver(resolver))
+    """`analyze` for asyncio: DNS through `Resolver.query_async`."""
+    return await run_flow_async(walk(domain, record=record), get_resolver(resolver))
 
 
 @dataclass

@@ -1,9 +1,10 @@
 """RFC 7208 check_host() as pure logic: it asks for DNS answers and never does I/O itself.
 
-`evaluate(request)` is a generator. It yields questions `(name, rdtype)` and must be sent the
-`diagnostics.dns.Answer` for each; when it returns, its value is the `SpfResult`. The drivers in
-`diagnostics.spf.evaluate` feed it from `Resolver.query` (sync) or `Resolver.aquery` (async), so
-both share every rule here, and a test or a bulk compiler can feed it any answers it likes.
+`evaluate(request)` is a DNS flow (diagnostics/_flow.py): a generator that yields questions
+`(name, rdtype)`, one at a time, and must be sent the `diagnostics.dns.Answer` for each; when it
+returns, its value is the `SpfResult`. `check_host` and `check_host_async` feed it with the sync and
+async drivers of `_flow`, so both share every rule here, and a test or a bulk compiler can feed it
+any answers it likes.
 
     Request(ip, sender, domain, helo, receiver, timestamp)   what to evaluate; already checked
     evaluate(request) -> Generator[Question, Answer, SpfResult]
@@ -23,6 +24,7 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from diagnostics._flow import Question
 from diagnostics.dns import Answer, Status, normalize_name
 from diagnostics.errors import InvalidInput
 from diagnostics.spf.macro import MacroContext, expand, expand_domain, macro_problem, uses_ptr
@@ -31,7 +33,6 @@ from diagnostics.spf.result import Result, SpfResult, TraceStep
 
 __all__ = ["MAX_LOOKUPS", "MAX_VOID_LOOKUPS", "Question", "Request", "evaluate"]
 
-Question = tuple[str, str]
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 MAX_LOOKUPS = 10

@@ -2,8 +2,9 @@
 
     check_host(ip, sender, helo="", *, resolver=None, receiver="unknown") -> SpfResult
     await check_host_async(ip, sender, helo="", *, resolver=None, receiver="unknown") -> SpfResult
-    drive(evaluation, resolver) -> SpfResult                 run any engine generator, sync
-    await drive_async(evaluation, resolver) -> SpfResult     the same with Resolver.aquery
+
+Both drive the one engine (`diagnostics.spf.engine.evaluate`, a DNS flow) with the drivers of
+`diagnostics._flow`: the rules exist once, and only the way DNS is asked differs.
 
 `ip` is an IPv4 or IPv6 address (an IPv4-mapped IPv6 address is evaluated as IPv4). `sender` is the
 MAIL FROM address; when it is empty the HELO identity is checked instead, as
@@ -15,17 +16,15 @@ an SpfResult; only arguments that are not an address, or no identity at all, rai
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Generator
-from typing import TypeVar
 
-from diagnostics.dns import Answer, Resolver, get_resolver, normalize_name
+from diagnostics._flow import run_flow, run_flow_async
+from diagnostics.dns import Resolver, get_resolver, normalize_name
 from diagnostics.errors import InvalidInput
-from diagnostics.spf.engine import Question, Request, evaluate
+from diagnostics.spf.engine import Request, evaluate
 from diagnostics.spf.result import Result, SpfResult, TraceStep
 
-__all__ = ["check_host", "check_host_async", "drive", "drive_async", "make_request"]
+__all__ = ["check_host", "check_host_async", "make_request"]
 
-_T = TypeVar("_T")
 _MAX_SENDER = 1000
 
 
@@ -41,7 +40,7 @@ def check_host(
     request = make_request(ip, sender, helo, receiver=receiver)
     if isinstance(request, SpfResult):
         return request
-    return drive(evaluate(request), get_resolver(resolver))
+    return run_flow(evaluate(request), get_resolver(resolver))
 
 
 async def check_host_async(
@@ -52,33 +51,11 @@ async def check_host_async(
     resolver: Resolver | None = None,
     receiver: str = "unknown",
 ) -> SpfResult:
-    """`check_host` for asyncio: the same rules, DNS through `Resolver.aquery`."""
+    """`check_host` for asyncio: the same rules, DNS through `Resolver.query_async`."""
     request = make_request(ip, sender, helo, receiver=receiver)
     if isinstance(request, SpfResult):
         return request
-    return await drive_async(evaluate(request), get_resolver(resolver))
-
-
-def drive(evaluation: Generator[Question, Answer, _T], resolver: Resolver) -> _T:
-    """Answer each question of an engine generator with `resolver.query` until it returns."""
-    try:
-        question = next(evaluation)
-        while True:
-            question = evaluation.send(resolver.query(*question))
-    except StopIteration as done:
-        value: _T = done.value
-        return value
-
-
-async def drive_async(evaluation: Generator[Question, Answer, _T], resolver: Resolver) -> _T:
-    """`drive` with `await resolver.aquery`."""
-    try:
-        question = next(evaluation)
-        while True:
-            question = evaluation.send(await resolver.aquery(*question))
-    except StopIteration as done:
-        value: _T = done.value
-        return value
+    return await run_flow_async(evaluate(request), get_resolver(resolver))
 
 
 def make_request(

@@ -2,7 +2,7 @@
 
     recommend(domain, providers, *, resolver=None) -> SpfRecommendation
     await recommend_async(domain, providers, *, resolver=None) -> SpfRecommendation
-    plan(domain, providers) -> Generator[Question, Answer, SpfRecommendation]    the pure logic
+    plan(domain, providers) -> Generator[Question, Answer, SpfRecommendation]    a DNS flow
 
 `providers` are catalogue keys (`diagnostics.providers`). The new record keeps every existing term
 in its order and the `all` qualifier, and inserts each missing include just before `all` (or
@@ -27,19 +27,17 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 
 from diagnostics import providers as catalogue
+from diagnostics._flow import Question, run_flow, run_flow_async
 from diagnostics.dns import Answer, Resolver, get_resolver
 from diagnostics.errors import InvalidInput
 from diagnostics.findings import Finding, Severity
 from diagnostics.providers import EnvelopeOwner, Provider
 from diagnostics.spf.analyze import walk
-from diagnostics.spf.evaluate import drive, drive_async
 from diagnostics.spf.lint import MAX_RECORD_BYTES, covered_by, txt_strings
 from diagnostics.spf.record import is_spf_record, parse_record
 from diagnostics.spf.tree import MAX_LOOKUPS, SpfAnalysis, SpfNode
 
 __all__ = ["DnsRecord", "SpfRecommendation", "plan", "recommend", "recommend_async"]
-
-Question = tuple[str, str]
 
 _ALL = re.compile(r"[+\-~?]?all", re.IGNORECASE)
 _REDIRECT = re.compile(r"redirect=", re.IGNORECASE)
@@ -111,14 +109,14 @@ def recommend(
     Raises InvalidInput for a provider key the catalogue does not know (the message lists them);
     every DNS outcome, a bad domain name included, is reported in the result instead.
     """
-    return drive(plan(domain, providers), get_resolver(resolver))
+    return run_flow(plan(domain, providers), get_resolver(resolver))
 
 
 async def recommend_async(
     domain: str, providers: list[str], *, resolver: Resolver | None = None
 ) -> SpfRecommendation:
     """`recommend` for asyncio."""
-    return await drive_async(plan(domain, providers), get_resolver(resolver))
+    return await run_flow_async(plan(domain, providers), get_resolver(resolver))
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,12 +87,12 @@ class SnapshotResolver(Resolver):
             return held
         return self._keep(key, self.inner.query(name, rdtype))
 
-    async def aquery(self, name: str, rdtype: str) -> Answer:
+    async def query_async(self, name: str, rdtype: str) -> Answer:
         key = _key(name, rdtype)
         held = self._held(key)
         if held is not None:
             return held
-        return self._keep(key, await self.inner.aquery(name, rdtype))
+        return self._keep(key, await self.inner.query_async(name, rdtype))
 
     def _held(self, key: tuple[str, str]) -> Answer | None:
         with self._lock:

@@ -92,3 +92,19 @@ def test_the_top_diagnoses_look_at_the_last_month_only(
     assert messages > 0
     assert len(worst) <= 3
     assert all(d.domain == "example.com" for d in worst)
+
+
+async def test_the_bounded_checks_work_with_an_event_loop_running(
+    reports: ReportStore, nameserver: StartServer
+) -> None:
+    # Through the library's bridge, as from a notebook or an async host: asyncio.run would refuse.
+    server = nameserver(ZONE)
+    health = check_health(DOMAIN, [], resolver_of(server, 2.0), timeout=20.0)
+    assert health is not None
+    assert health.mx.summary == f"10 mx.{DOMAIN}"
+    slow = nameserver(ZONE, delay=3.0)
+    started = time.monotonic()
+    assert check_health(DOMAIN, [], resolver_of(slow, 5.0), timeout=0.3) is None
+    assert time.monotonic() - started < 2.5
+    records = reports.verdicts("example.com", None, None)
+    assert explain_within(records, resolver_of(server, 2.0), 30.0) is not None

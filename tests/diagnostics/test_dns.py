@@ -104,7 +104,7 @@ def test_async_queries_run_concurrently(nameserver):
 
     async def many():
         names = [f"host{i}.wild.example.com" for i in range(20)]
-        return await asyncio.gather(*(r.aquery(n, "A") for n in names))
+        return await asyncio.gather(*(r.query_async(n, "A") for n in names))
 
     started = time.monotonic()
     answers = asyncio.run(many())

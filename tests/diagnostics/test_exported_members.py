@@ -164,3 +164,41 @@ def test_no_two_modules_are_called_settings_or_rows() -> None:
     )
     assert files["settings.py"] <= 1
     assert files["rows.py"] <= 1
+
+
+def _namespaces() -> list[tuple[str, dict[str, object]]]:
+    """Each public module of the library and each public class it defines, with their members."""
+    found: list[tuple[str, dict[str, object]]] = []
+    for name in _public_modules():
+        module = importlib.import_module(name)
+        members = {n: getattr(module, n) for n in getattr(module, "__all__", ())}
+        found.append((name, members))
+        for member, value in members.items():
+            if inspect.isclass(value) and value.__module__ == name:
+                attributes = {n: v for n, v in vars(value).items() if not n.startswith("_")}
+                found.append((f"{name}.{member}", attributes))
+    return found
+
+
+def test_every_async_twin_is_called_name_async() -> None:
+    """One convention for a coroutine that does what a synchronous function beside it does:
+    `check_domain` and `check_domain_async`, `Resolver.query` and `Resolver.query_async`; never
+    `aquery`, `aenrich` or `async_probe`."""
+    wrong: list[str] = []
+    twins = 0
+    for where, members in _namespaces():
+        sync = {n for n, v in members.items() if callable(v) and not _is_coroutine(v)}
+        for name, value in members.items():
+            if not _is_coroutine(value):
+                continue
+            for base in sync:
+                if name in (f"a{base}", f"async_{base}", f"{base}_async"):
+                    twins += 1
+                    if name != f"{base}_async":
+                        wrong.append(f"{where}.{name} (twin of {base}): call it {base}_async")
+    assert wrong == []
+    assert twins >= 10  # the check sees the library's twins (check_domain_async, query_async...)
+
+
+def _is_coroutine(value: object) -> bool:
+    return inspect.iscoroutinefunction(value)

@@ -49,13 +49,14 @@ from typing import Any
 
 import yaml
 
+from diagnostics._flow import run_flow
 from diagnostics.dkim import parse_key_record
 from diagnostics.dmarc.record import check_dmarc, parse_dmarc
 from diagnostics.findings import Severity
 from diagnostics.headers import analyze
 from diagnostics.spf import check_host, expand, is_spf_record, macro_problem, parse_record
 from diagnostics.spf.engine import evaluate
-from diagnostics.spf.evaluate import drive, make_request
+from diagnostics.spf.evaluate import make_request
 from diagnostics.spf.macro import MacroContext, expand_domain
 from diagnostics.spf.record import Mechanism
 from diagnostics.spf.result import SpfResult
@@ -464,7 +465,7 @@ def _spf_verify(runner: Runner, v: Vector) -> dict[str, Any]:
         request = make_request(host, mailfrom, helo, receiver=receiver)
         assert not isinstance(request, SpfResult)
         request = dataclasses.replace(request, domain=str(case["domain"]))
-        outcome = drive(evaluate(request), resolver)
+        outcome = run_flow(evaluate(request), resolver)
     else:
         outcome = check_host(host, mailfrom, helo, resolver=resolver, receiver=receiver)
     observed: dict[str, Any] = {"result": outcome.result.value}

@@ -26,18 +26,19 @@ the catalogue's copy of a provider's networks, else the network's owner, each sa
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import datetime as dt
 import functools
 import ipaddress
 import re
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from diagnostics import providers as catalogue
+from diagnostics._sync import run_sync
 from diagnostics.dns import Resolver, Status
 from diagnostics.enrich import NetworkOwner, canonical_ip, network_owner
 from diagnostics.providers import Provider
@@ -169,8 +170,8 @@ def _prefetch(includes: list[str], resolver: Resolver) -> None:
     compiles ask one by one: when DNS does not answer, the waits overlap instead of adding up
     (fourteen timeouts would outlast the pages' time limit)."""
     names = list(dict.fromkeys(includes))
-    with ThreadPoolExecutor(len(names), thread_name_prefix="spf-prefetch") as pool:
-        list(pool.map(lambda name: resolver.query(name, "TXT"), names))
+    # The resolver's cache is one for its sync and async look-ups: asked async, read sync.
+    run_sync(lambda: asyncio.gather(*(resolver.query_async(name, "TXT") for name in names)))
 
 
 def provider_networks(ips: list[str], resolver: Resolver) -> dict[str, str]:

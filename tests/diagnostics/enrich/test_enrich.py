@@ -14,9 +14,9 @@ from diagnostics.enrich import (
     PROVIDER_SERVICE_TYPE,
     EnrichmentCache,
     MemoryCache,
-    aenrich,
     describe,
     enrich,
+    enrich_async,
 )
 from diagnostics.enrich.addresses import reverse_pointer
 from diagnostics.errors import InvalidInput
@@ -213,8 +213,8 @@ async def test_sync_enrich_works_inside_a_running_event_loop(ns):
     assert table.loc[0, "reverse_dns"] == SES[1]
 
 
-async def test_aenrich_is_awaitable(ns):
-    table = await aenrich([SENDGRID[0]], resolver=ns.resolver())
+async def test_enrich_async_is_awaitable(ns):
+    table = await enrich_async([SENDGRID[0]], resolver=ns.resolver())
     assert table.loc[0, "reverse_dns"] == SENDGRID[1]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 
 import diagnostics.enrich as enrich_package
-from diagnostics.enrich import COLUMNS, Enrichment, aenrich, enrich
+from diagnostics.enrich import COLUMNS, Enrichment, enrich, enrich_async
 
 
 def test_every_exported_name_exists():
@@ -15,7 +15,7 @@ def test_every_exported_name_exists():
 
 
 def test_enrich_signature():
-    for function in (enrich, aenrich):
+    for function in (enrich, enrich_async):
         parameters = inspect.signature(function).parameters
         assert list(parameters)[:6] == [
             "ips",
