@@ -5,46 +5,18 @@ running (desk/configuration.py)."""
 
 from __future__ import annotations
 
-import os
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
-import admin
 from tests.e2e import ui
-from tests.e2e.conftest import VIEWPORT
-from tests.e2e.desk import running_desk
+from tests.e2e.desk import fresh_environment, running_desk
+from tests.e2e.test_open_desk import page
 
+__all__ = ["page"]  # the fixture: a fresh browser context for each test
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
-
-
-def _environment(tmp: Path, **variables: str) -> dict[str, str]:
-    """A fresh loopback desk of its own (no users: no sign-in) with `variables` on top."""
-    (tmp / "home").mkdir()
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(tmp / "home"),
-        "LANG": "C.UTF-8",
-        "DATABASE_URL": f"sqlite:///{tmp / 'desk.sqlite'}",
-        "DESK_DATA_DIR": str(tmp / "data"),
-        "DESK_SECRET_KEY": admin.generate_key(),
-        "DESK_NAMESERVER": "127.0.0.1:9",  # nothing answers: no page may reach public DNS
-        **variables,
-    }
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
-    opened = context.new_page()
-    opened.set_default_timeout(ui.WAIT_MS)
-    try:
-        yield opened
-    finally:
-        context.close()
 
 
 def _says_what_to_fix(page: Page) -> None:
@@ -65,7 +37,7 @@ def _says_what_to_fix(page: Page) -> None:
 def test_malformed_settings_are_said_at_start_up_and_the_server_keeps_running(
     page: Page, tmp_path_factory: pytest.TempPathFactory, e2e_output: Path
 ) -> None:
-    env = _environment(
+    env = fresh_environment(  # on loopback, no users: no sign-in stands before the pages
         tmp_path_factory.mktemp("misconfigured-desk"),
         DESK_DNS_TIMEOUT="abc",  # raised ValueError on every page that asked DNS
         DESK_MAX_UPLOAD_MB="lots",  # was silently 50
