@@ -7,6 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from desk.configuration import app_config
 from desk.database_faults import said_alone, said_in_page
 from desk.page_access import visible_pages
 from desk.resources import open_store_or_stop
@@ -62,11 +63,14 @@ PAGES = {
     ],
 }
 
-# Sign-in before any page (desk.sign_in_gate); a role sees only the pages it can use
-# (desk.page_access). A wrong secret key is said by the pages that use the store (store_or_stop),
-# once, not here as well. A database that is down or busy is said here, for the gate and every
-# page (desk.database_faults).
-with said_alone([p.url_path for group in PAGES.values() for p in group]):
+# The configuration first, read once per process (desk.configuration): a malformed variable is
+# the only screen. Then sign-in before any page (desk.sign_in_gate); a role sees only the pages it
+# can use (desk.page_access). A wrong secret key is said by the pages that use the store
+# (store_or_stop), once, not here as well. A database that is down or busy is said here, for the
+# gate and every page (desk.database_faults).
+URL_PATHS = [p.url_path for group in PAGES.values() for p in group]
+app_config(URL_PATHS)
+with said_alone(URL_PATHS):
     user = sign_in_gate(open_store_or_stop(warn_key=False), PAGES)
 page = st.navigation(visible_pages(PAGES, user))
 with said_in_page():

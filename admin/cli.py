@@ -8,12 +8,14 @@
     python -m admin secrets rotate [--old-key-env VAR] [--new-key-env VAR]
     python -m admin users unbind-oidc NAME      (forget the identity provider account bound)
 
-The database is the app's: DATABASE_URL, else the embedded SQLite file. A password is asked twice
-with getpass, or read from the environment variable named by --password-env (for automation); it is
+The database and its key are the app's: main() reads the same configuration as the app
+(diagnostics.config: DATABASE_URL, DESK_DATA_DIR, DESK_SECRET_KEY, DESK_SECRET_KEY_FILE, ...) once,
+and a malformed variable is a usage error (exit 2) naming it. A password is asked twice with
+getpass, or read from the environment variable named by --password-env (for automation); it is
 never an argument, so it never lands in shell history or the process list. The keys of `secrets
-rotate` come from environment variables alone (DESK_SECRET_KEY_OLD and DESK_SECRET_KEY unless
-named). Everything printed is scrubbed of those secrets (diagnostics.cli.output). The audit log
-names `cli:<login name>`.
+rotate` come from environment variables alone (DESK_SECRET_KEY_OLD, or the one --old-key-env names;
+the configuration's DESK_SECRET_KEY, or the one --new-key-env names). Everything printed is
+scrubbed of those secrets (diagnostics.cli.output). The audit log names `cli:<login name>`.
 
 Exit codes, as in diagnostics' CLI: 0 done, 1 refused (no such user, the last admin, ...),
 2 usage error, a key that does not read the saved passwords, or the database cannot be reached.
@@ -37,6 +39,7 @@ from admin.records import User
 from admin.secrets import KEY_ENV
 from admin.store import Store
 from diagnostics.cli.output import scrubbed_output, secrets_in_play
+from diagnostics.config import ConfigError, DeskConfig
 from diagnostics.redaction import Login
 from diagnostics.secret import Secret
 
@@ -122,27 +125,40 @@ def build_parser() -> argparse.ArgumentParser:
     rotate.add_argument(
         "--new-key-env",
         metavar="VAR",
-        default=KEY_ENV,
-        help=f"the variable holding the new key (default {KEY_ENV})",
+        help=f"the variable holding the new key (default {KEY_ENV}, as the desk reads it)",
     )
     # The store opens with the old key: the one the database is under until the rotation commits.
     rotate.set_defaults(handler=_rotate, store_key=_old_key)
     return parser
 
 
-def main(argv: Sequence[str] | None = None, *, store: Store | None = None) -> int:
-    """Run one command; `store` lets a caller (a test) name the database instead of DATABASE_URL."""
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    store: Store | None = None,
+    config: DeskConfig | None = None,
+) -> int:
+    """Run one command. The configuration is read from the environment once, here, unless a
+    caller (a test) gives `config`; `store` opens a database of the caller's instead of the
+    configuration's."""
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Callable[[Store, argparse.Namespace], int] | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()
         return EXIT_USAGE
-    with scrubbed_output(_secrets_in_play(args)):
+    if config is None:
+        try:
+            config = DeskConfig.from_env(os.environ)
+        except ConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    args.config = config
+    with scrubbed_output(_secrets_in_play(args, config)):
         try:
             if store is not None:
                 return handler(store, args)
-            with _open_store(args) as opened:
+            with _open_store(args, config) as opened:
                 return handler(opened, args)
         except (UsageError, AdminInputError, SecretKeyError, StoreUnavailable) as exc:
             print(f"error: {exc}", file=sys.stderr)
@@ -155,27 +171,27 @@ def main(argv: Sequence[str] | None = None, *, store: Store | None = None) -> in
             return EXIT_USAGE
 
 
-def _open_store(args: argparse.Namespace) -> Store:
+def _open_store(args: argparse.Namespace, config: DeskConfig) -> Store:
     """The app's database, with the key the command opens it with (`store_key`), else the app's."""
     store_key: Callable[[argparse.Namespace], Secret] | None = getattr(args, "store_key", None)
     if store_key is None:
-        return Store()
+        return Store.from_config(config)
     key = store_key(args)
     # The store warns on stderr when its key is not the database's. A rotation run again after it
     # finished opens with the old key, which no longer is, and says itself what it found.
     quiet = logging.getLogger("admin.store")
     was, quiet.disabled = quiet.disabled, True
     try:
-        return Store(secret_key=key)
+        return Store.from_config(config, secret_key=key)
     finally:
         quiet.disabled = was
 
 
-def _secrets_in_play(args: argparse.Namespace) -> list[Login]:
+def _secrets_in_play(args: argparse.Namespace, config: DeskConfig) -> list[Login]:
     """What the output must never show: every `--*-env` variable's value, and the desk's own key."""
     found = secrets_in_play(args)
-    if os.environ.get(KEY_ENV, "").strip():
-        found.append(Secret(os.environ[KEY_ENV].strip()))
+    if config.secret_key:
+        found.append(config.secret_key)
     return found
 
 
@@ -255,8 +271,18 @@ def _old_key(args: argparse.Namespace) -> Secret:
     return _from_env("--old-key-env", args.old_key_env)
 
 
+def _new_key(args: argparse.Namespace) -> Secret:
+    """The key to move to: the variable --new-key-env names, else the desk's DESK_SECRET_KEY."""
+    if args.new_key_env:
+        return _from_env("--new-key-env", args.new_key_env)
+    config: DeskConfig = args.config
+    if not config.secret_key:
+        raise UsageError(f"The environment variable {KEY_ENV} is not set or empty.")
+    return config.secret_key
+
+
 def _rotate(store: Store, args: argparse.Namespace) -> int:
-    new = _from_env("--new-key-env", args.new_key_env)
+    new = _new_key(args)
     done = store.rotate_key(_old_key(args), new, actor=_actor())
     print(done.summary())
     print(

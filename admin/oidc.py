@@ -1,7 +1,7 @@
 """The rules of an OpenID Connect sign-in, apart from Streamlit and the database: which identity
 token claims make a person a desk user's name, and when the desk refuses them.
 
-    policy = OidcPolicy.from_env()                    # DESK_OIDC_TRUSTED_ISSUERS
+    policy = OidcPolicy.from_config(config.auth)      # DESK_OIDC_TRUSTED_ISSUERS
     found = oidc_identity(claims, policy)             # claims: what st.user holds
     if isinstance(found, OidcRefusal): ...            # found.reason, found.message, found.shown
     else: store.users.oidc_principal(found)           # binds the user to (iss, sub) the first time
@@ -22,12 +22,12 @@ An address becomes a desk user's name only when
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-TRUSTED_ISSUERS_ENV = "DESK_OIDC_TRUSTED_ISSUERS"
+from diagnostics.config import AuthConfig
+
 # OpenID Connect Core 1.0, 2: `sub` is at most 255 ASCII characters; an issuer is kept as long.
 MAX_CLAIM = 255
 _MAX_SHOWN = 200  # the longest address a refusal or the audit log names (admin.inputs.MAX_TEXT)
@@ -38,11 +38,9 @@ class OidcPolicy:
     trusted_issuers: frozenset[str] = frozenset()
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> OidcPolicy:
-        """DESK_OIDC_TRUSTED_ISSUERS: exact issuer values, comma-separated (spaces around ignored)."""
-        env = os.environ if environ is None else environ
-        listed = (part.strip() for part in env.get(TRUSTED_ISSUERS_ENV, "").split(","))
-        return cls(frozenset(issuer for issuer in listed if issuer))
+    def from_config(cls, auth: AuthConfig) -> OidcPolicy:
+        """The issuers the configuration trusts by name (DESK_OIDC_TRUSTED_ISSUERS)."""
+        return cls(auth.trusted_issuers)
 
     def trusts(self, issuer: str) -> bool:
         return issuer in self.trusted_issuers
@@ -153,7 +151,6 @@ def _verified(flag: object) -> bool | None:
 
 __all__ = [
     "MAX_CLAIM",
-    "TRUSTED_ISSUERS_ENV",
     "OidcIdentity",
     "OidcPolicy",
     "OidcRefusal",

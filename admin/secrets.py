@@ -4,9 +4,10 @@ Stored form: ``fernet:<key id>:<Fernet token>``. The key id (a short hash of the
 lets a wrong key be told apart from damaged data, so the admin reads "the secret key does not match the
 one these connections were saved with" instead of garbage or a bare `InvalidToken`.
 
-The key, first match wins: the `key` argument (the page layer passes Streamlit's `st.secrets` value;
-this package never imports Streamlit), the environment variable DESK_SECRET_KEY, else a key file created
-on first run (data/secret.key on the embedded default) with mode 0600. A key is either a Fernet key
+The key, first match wins: the `key` argument (DESK_SECRET_KEY from the configuration, or the page
+layer's Streamlit `st.secrets` value; this package never imports Streamlit nor reads the environment),
+else a key file created on first run (data/secret.key on the embedded default) with mode 0600. A key
+is either a Fernet key
 (`python -m admin.secrets` prints a new one) or a passphrase of 16 characters or more, stretched with
 scrypt.
 """
@@ -46,7 +47,7 @@ log = logging.getLogger(__name__)
 
 class KeySource(StrEnum):
     ARGUMENT = "argument"  # passed in by the caller (the app's Streamlit secrets)
-    ENVIRONMENT = "environment"  # DESK_SECRET_KEY
+    ENVIRONMENT = "environment"  # DESK_SECRET_KEY, through the configuration (Store.from_config)
     FILE = "file"  # the key file, created on first run
 
 
@@ -103,12 +104,9 @@ class SecretBox:
 
 
 def load_key(key: Secret | str | None = None, *, key_file: Path) -> LoadedKey:
-    """The key to use: `key` if given, else $DESK_SECRET_KEY, else `key_file` (created if missing)."""
+    """The key to use: `key` if given, else `key_file` (created if missing)."""
     if key is not None and Secret(key):
         return LoadedKey(Secret(key), KeySource.ARGUMENT)
-    from_env = os.environ.get(KEY_ENV, "").strip()
-    if from_env:
-        return LoadedKey(Secret(from_env), KeySource.ENVIRONMENT)
     return LoadedKey(ensure_key_file(key_file), KeySource.FILE, key_file)
 
 

@@ -21,14 +21,12 @@ Sessions: a random token (only its SHA-256 is stored) that expires after `idle` 
 from __future__ import annotations
 
 import hashlib
-import math
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from admin.access import Principal
+from diagnostics.config import AuthConfig
 from diagnostics.secret import Secret
 
 
@@ -56,18 +54,8 @@ class ThrottlePolicy:
         return min(delay, self.name_max_delay) if delay is not None else None
 
 
-DEFAULT_IDLE = timedelta(minutes=30)
-DEFAULT_ABSOLUTE = timedelta(hours=12)
-IDLE_ENV = "DESK_SESSION_IDLE_MINUTES"
-MAX_ENV = "DESK_SESSION_MAX_HOURS"
-
-
-def _positive(text: str | None) -> float | None:
-    try:
-        value = float(text or "")
-    except ValueError:
-        return None
-    return value if value > 0 and math.isfinite(value) else None
+DEFAULT_IDLE = AuthConfig().session_idle
+DEFAULT_ABSOLUTE = AuthConfig().session_max
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,16 +66,10 @@ class SessionPolicy:
     touch_every: timedelta = timedelta(minutes=1)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> SessionPolicy:
-        """DESK_SESSION_IDLE_MINUTES and DESK_SESSION_MAX_HOURS, where set to a positive number;
-        anything else keeps the default (a typo must not make sessions last forever)."""
-        env = os.environ if environ is None else environ
-        idle = _positive(env.get(IDLE_ENV))
-        absolute = _positive(env.get(MAX_ENV))
-        return cls(
-            idle=timedelta(minutes=idle) if idle else DEFAULT_IDLE,
-            absolute=timedelta(hours=absolute) if absolute else DEFAULT_ABSOLUTE,
-        )
+    def from_config(cls, auth: AuthConfig) -> SessionPolicy:
+        """The session lengths the configuration sets (DESK_SESSION_IDLE_MINUTES,
+        DESK_SESSION_MAX_HOURS)."""
+        return cls(idle=auth.session_idle, absolute=auth.session_max)
 
     def expired(self, created_at: datetime, last_seen_at: datetime, now: datetime) -> bool:
         return now - last_seen_at > self.idle or now - created_at > self.absolute

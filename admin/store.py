@@ -1,6 +1,7 @@
 """The desk's store: accounts, their SMTP connections, outbound routing, the audit log, probe history.
 
-    store = Store()                      # data/desk.sqlite, or $DATABASE_URL
+    store = Store()                      # data/desk.sqlite, or Store(url)
+    store = Store.from_config(config)    # the database, key and policies a DeskConfig names
     account = store.create_account("Bluebird Bakery", "nano")
     store.add_connection(account.id, SmtpSettings("smtp.sendgrid.net", 587, ...), label="SendGrid")
     store.outbound_route(account.id)     # Route(mode=custom, connection_id=1, reason="...")
@@ -12,9 +13,11 @@ log's before/after of each change is the state the previous change left. Every w
 The plan rules themselves live in admin.plans; the report mailbox (issue 15) in admin.intake,
 reached as `store.intake`.
 
-Configuration: `url`, else DATABASE_URL, else data/desk.sqlite (DESK_DATA_DIR moves data/). The secret
-key: `secret_key` (the page layer passes Streamlit's secret), else DESK_SECRET_KEY, else `key_file`,
-by default data/secret.key, created on first run with mode 0600. With a key other than the one the
+Configuration: `url`, else desk.sqlite in `data_dir` (data/ by default). The secret key: `secret_key`
+else `key_file`, by default secret.key in `data_dir`, created on first run with mode 0600.
+`Store.from_config(config)` opens what a DeskConfig (diagnostics.config) names: DATABASE_URL,
+DESK_DATA_DIR, DESK_SECRET_KEY (or the page layer's Streamlit secret), DESK_SECRET_KEY_FILE, the
+session lengths and the busy timeout; nothing here reads the environment. With a key other than the
 saved passwords were encrypted with, the store still opens (`key_matches` is False, for a banner);
 reading or saving a password then raises SecretKeyError with a plain message. `rotate_key` moves every
 saved password to a new key at once (admin.rotation); a store still running with the old key then
@@ -55,7 +58,7 @@ from admin._snapshots import (
 )
 from admin._transactions import Transactions
 from admin.access import SYSTEM, Actor, Permission, Principal, resolve
-from admin.database import data_dir, default_sqlite, display_url, make_engine, resolve_url
+from admin.database import default_sqlite, display_url, make_engine, resolve_url
 from admin.errors import AdminInputError, NotFound, SecretKeyError, StoreBusy, StoreUnavailable
 from admin.intake import ReportIntake
 from admin.models import AccountRow, AuditRow, ConnectionRow, MetaRow, ProbeRow, utcnow
@@ -72,6 +75,8 @@ from admin.rotation import KEY_ID_META, KeyRotation
 from admin.secrets import WRONG_KEY_MESSAGE, KeySource, SecretBox, load_key
 from admin.signin import SessionPolicy, ThrottlePolicy
 from admin.users import Users
+from diagnostics.config import DeskConfig
+from diagnostics.database import DEFAULT_DATA_DIR
 from diagnostics.secret import Secret
 from diagnostics.smtp.settings import Security, SmtpSettings
 
@@ -91,6 +96,8 @@ class Store:
         *,
         secret_key: Secret | str | None = None,
         key_file: Path | None = None,
+        data_dir: Path = DEFAULT_DATA_DIR,
+        busy_seconds: float | None = None,
         echo: bool = False,
         password_hasher: Hasher | None = None,
         throttle: ThrottlePolicy | None = None,
@@ -100,12 +107,13 @@ class Store:
         self._principal: Principal | None = None
         self._hasher = password_hasher or Hasher()
         self._throttle = throttle or ThrottlePolicy()
-        self._sessions = sessions or SessionPolicy.from_env()
-        self._url = resolve_url(url)
-        loaded = load_key(secret_key, key_file=key_file or data_dir() / KEY_FILE_NAME)
+        self._sessions = sessions or SessionPolicy()
+        self._url = resolve_url(url, data_dir=data_dir)
+        self._embedded = default_sqlite(data_dir)
+        loaded = load_key(secret_key, key_file=key_file or data_dir / KEY_FILE_NAME)
         self._box = SecretBox(loaded.key)
         self.key_source: KeySource = loaded.source
-        self._engine: Engine = make_engine(self._url, echo=echo)
+        self._engine: Engine = make_engine(self._url, echo=echo, busy_timeout=busy_seconds)
         self._tx = Transactions(self._engine, clock=clock)
         try:
             migrate.upgrade(self._engine)
@@ -128,6 +136,36 @@ class Store:
         if not self.key_matches:
             log.warning("the secret key does not match the key of the saved connections")
 
+    @classmethod
+    def from_config(
+        cls,
+        config: DeskConfig,
+        *,
+        secret_key: Secret | str | None = None,
+        echo: bool = False,
+        password_hasher: Hasher | None = None,
+        throttle: ThrottlePolicy | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> Store:
+        """The store of the database `config` names, with its key (`secret_key`, else the
+        configuration's DESK_SECRET_KEY, else its key file), session lengths and busy timeout."""
+        database = config.database
+        store = cls(
+            database.url,
+            secret_key=secret_key or config.secret_key,
+            key_file=database.key_path,
+            data_dir=database.data_dir,
+            busy_seconds=database.busy_seconds,
+            echo=echo,
+            password_hasher=password_hasher,
+            throttle=throttle,
+            sessions=SessionPolicy.from_config(config.auth),
+            clock=clock,
+        )
+        if not secret_key and config.secret_key:
+            store.key_source = KeySource.ENVIRONMENT
+        return store
+
     # -- lifecycle -------------------------------------------------------------------------
 
     @property
@@ -137,8 +175,8 @@ class Store:
 
     @property
     def is_embedded_default(self) -> bool:
-        """True on the SQLite file under data/: where the app loads sample data."""
-        return self.backend == "sqlite" and self._url.database == str(default_sqlite())
+        """True on the embedded SQLite file in the data folder: where the app loads sample data."""
+        return self.backend == "sqlite" and self._url.database == str(self._embedded)
 
     @property
     def backend(self) -> str:

@@ -9,6 +9,7 @@ it holds logic, tested without Streamlit's runtime (tests/desk/):
     markdown         untrusted text shown as text in Streamlit's Markdown (md, text, code, ...)
     widgets          the account picker, finding and diagnosis cards, an error in plain words
     labels           the words put on codes and numbers: a fix's title, a share of the mail
+    configuration    the app's configuration (diagnostics.config), read once per process
     resources        the admin store and the report store (once per process), a resolver per run
     bounded_checks   DNS work a page waits for, given up after DESK_CHECK_TIMEOUT
     routing          every page through the router; a link from page to page

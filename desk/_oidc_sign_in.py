@@ -26,6 +26,7 @@ from admin.authentication import OidcOutcome
 from admin.oidc import OidcPolicy, OidcRefusal, oidc_identity, shown_address
 from admin.signin import SessionPolicy
 from desk._standalone_screens import only_screen, show_outcome, tell_outcome
+from desk.configuration import app_config
 from desk.markdown import Markdown, md, text
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,8 @@ def oidc_user(store: Store, url_paths: Sequence[str]) -> Principal:
     if not st.user.get("is_logged_in", False):
         only_screen(lambda: _provider_sign_in_page(None), url_paths)
     issued_at = _issued_at()
-    found = oidc_identity(st.user, OidcPolicy.from_env())
+    auth = app_config(url_paths).auth
+    found = oidc_identity(st.user, OidcPolicy.from_config(auth))
     if isinstance(found, OidcRefusal):
         _refuse(store, text(found.message), found.shown, found.reason_words, issued_at, url_paths)
     signed = store.users.oidc_principal(found)
@@ -94,7 +96,7 @@ def oidc_user(store: Store, url_paths: Sequence[str]) -> Principal:
     # cannot be timed: Authlib refuses such tokens at the callback already.
     if (
         issued_at is not None
-        and time.time() - issued_at > SessionPolicy.from_env().absolute.total_seconds()
+        and time.time() - issued_at > SessionPolicy.from_config(auth).absolute.total_seconds()
     ):
         _once_a_session(
             f"expired {principal.name} {issued_at}",

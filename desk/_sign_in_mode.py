@@ -1,5 +1,6 @@
 """How people sign in to the desk (DESK_AUTH), decided from the setting and the facts, apart from
-Streamlit: desk.sign_in_gate reads the facts and says a refusal.
+Streamlit: desk.sign_in_gate reads the facts and says a refusal. The setting is read (and a value
+that is no mode refused) with the rest of the configuration, diagnostics.config.
 
 DESK_AUTH chooses how people sign in:
   local  names and passwords of the desk's own users (`python -m admin users add NAME --role ROLE`)
@@ -23,19 +24,15 @@ import ipaddress
 from collections.abc import Callable
 from enum import StrEnum
 
+from diagnostics.config import AuthMode
+
+AUTH_VARIABLE = "DESK_AUTH"
 _LOCALHOST = "localhost"
-
-
-class AuthMode(StrEnum):
-    LOCAL = "local"
-    OIDC = "oidc"
-    NONE = "none"
 
 
 class ModeRefusal(StrEnum):
     """Why a DESK_AUTH setting is refused."""
 
-    UNKNOWN = "unknown"  # not local, oidc or none
     OPEN_WITHOUT_SIGN_IN = "open_without_sign_in"  # none, on a server others can reach
 
 
@@ -54,21 +51,16 @@ def is_loopback(address: object) -> bool:
 
 
 def choose_mode(
-    requested: str, *, loopback: bool, unattended: Callable[[], bool]
+    requested: AuthMode | None, *, loopback: bool, unattended: Callable[[], bool]
 ) -> AuthMode | ModeRefusal:
-    """The sign-in mode for the DESK_AUTH value `requested` ("" when unset), or why it is refused.
-    `loopback`: the server listens on loopback alone (`is_loopback`). `unattended`: asked only when
-    nothing is requested, whether the database is an SQLite file with no users yet."""
-    wanted = requested.strip().lower()
-    if not wanted:
+    """The sign-in mode for the DESK_AUTH setting `requested` (None when unset), or why it is
+    refused. `loopback`: the server listens on loopback alone (`is_loopback`). `unattended`: asked
+    only when nothing is requested, whether the database is an SQLite file with no users yet."""
+    if requested is None:
         return AuthMode.NONE if loopback and unattended() else AuthMode.LOCAL
-    try:
-        mode = AuthMode(wanted)
-    except ValueError:
-        return ModeRefusal.UNKNOWN
-    if mode is AuthMode.NONE and not loopback:
+    if requested is AuthMode.NONE and not loopback:
         return ModeRefusal.OPEN_WITHOUT_SIGN_IN
-    return mode
+    return requested
 
 
-__all__ = ["AuthMode", "ModeRefusal", "choose_mode", "is_loopback"]
+__all__ = ["AUTH_VARIABLE", "AuthMode", "ModeRefusal", "choose_mode", "is_loopback"]

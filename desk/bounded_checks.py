@@ -1,13 +1,13 @@
 """DNS work a page waits for, bounded in time: the health check of a domain and the explanation of
-its DMARC reports give up after DESK_CHECK_TIMEOUT seconds with None, so a slow nameserver costs
-a message, never a frozen page. Which domain and provider an account sends with is admin.sending's.
+its DMARC reports give up after `timeout` seconds (the page passes DESK_CHECK_TIMEOUT, the
+configuration's `checks.timeout`) with None, so a slow nameserver costs a message, never a frozen
+page. Which domain and provider an account sends with is admin.sending's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
 from collections.abc import Sequence
 
 import pandas as pd
@@ -18,21 +18,8 @@ from diagnostics.dns import Resolver
 from diagnostics.enrich import EnrichmentCache
 from diagnostics.health import DomainHealth, check_domain_async
 
-# The whole landing page's DNS work gives up after this many seconds (each query has its own,
-# shorter limit from DESK_DNS_TIMEOUT); a slow nameserver then costs a message, not a frozen page.
-CHECK_TIMEOUT_ENV = "DESK_CHECK_TIMEOUT"
-DEFAULT_CHECK_TIMEOUT = 20.0
 REPORT_DAYS = 30
 TOP_DIAGNOSES = 3
-
-
-def check_timeout() -> float:
-    """DESK_CHECK_TIMEOUT in seconds (default 20); a typo keeps the default."""
-    try:
-        value = float(os.environ.get(CHECK_TIMEOUT_ENV, "").strip() or DEFAULT_CHECK_TIMEOUT)
-    except ValueError:
-        return DEFAULT_CHECK_TIMEOUT
-    return value if value > 0 else DEFAULT_CHECK_TIMEOUT
 
 
 def check_health(
@@ -93,12 +80,9 @@ def explain_within(
 
 
 __all__ = [
-    "CHECK_TIMEOUT_ENV",
-    "DEFAULT_CHECK_TIMEOUT",
     "REPORT_DAYS",
     "TOP_DIAGNOSES",
     "check_health",
-    "check_timeout",
     "explain_within",
     "top_diagnoses",
 ]

@@ -25,7 +25,8 @@ import pyarrow as pa
 import streamlit as st
 
 from desk._report_charts import Spec, volume_charts
-from desk.bounded_checks import check_timeout, explain_within
+from desk.bounded_checks import explain_within
+from desk.configuration import app_config
 from desk.markdown import table
 from desk.report_layout import Explained, arrow, lay_out
 from desk.report_tables import by_service, shown_name, volume_over_time, with_service_names
@@ -135,7 +136,7 @@ def explained(
     # The names "Name the senders" stored help too; storing them moves the generation, so a
     # result explained before they were stored is not served after.
     cache = _store.enrichment_cache()
-    found = explain_within(records, app_resolver(), check_timeout(), cache=cache)
+    found = explain_within(records, app_resolver(), app_config().checks.timeout, cache=cache)
     if found is None:
         raise ExplainUnfinished
     return lay_out(found, domain, checked_at)

@@ -1,9 +1,10 @@
 """What a page works with: the admin store and the DMARC report store, each opened once per process
 and database, and a DNS resolver of its own for each run.
 
-The admin store (st.cache_resource): DATABASE_URL picks the database (else the embedded SQLite
-file, where sample accounts are loaded on first start), and the secret key comes from
-DESK_SECRET_KEY, else Streamlit's secrets, else the store's key file. `store_or_stop()` hands a page
+Everything here is opened from the app's configuration (desk.configuration.app_config, read once
+per process). The admin store (st.cache_resource): DATABASE_URL picks the database (else the
+embedded SQLite file, where sample accounts are loaded on first start), and the secret key comes
+from DESK_SECRET_KEY, else Streamlit's secrets, else the key file. `store_or_stop()` hands a page
 the store bound to the signed-in user (desk.sign_in_gate): every read and write then runs with that
 user's role, and the audit log names them.
 
@@ -21,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
-import os
 from pathlib import Path
 
 import streamlit as st
@@ -29,19 +29,17 @@ import streamlit as st
 import admin
 from admin import AdminError, Principal, Store
 from admin.sample_reports import sample_reports
+from desk.configuration import app_config
 from desk.markdown import md
 from desk.sign_in_gate import current_user
+from diagnostics.config import DatabaseConfig, DeskConfig
 from diagnostics.database import PROJECT_ROOT, database_url, default_sqlite_path
 from diagnostics.dmarc import ReportStore, StoreError
-from diagnostics.dns import Resolver, parse_nameserver
+from diagnostics.dns import Resolver
 from diagnostics.secret import Secret
 
-KEY_ENV = "DESK_SECRET_KEY"
-KEY_FILE_ENV = "DESK_SECRET_KEY_FILE"
-URL_ENV = "DATABASE_URL"
-DATA_DIR_ENV = "DESK_DATA_DIR"
-NAMESERVER_ENV = "DESK_NAMESERVER"
-DNS_TIMEOUT_ENV = "DESK_DNS_TIMEOUT"
+# The name the key has in Streamlit's secrets (.streamlit/secrets.toml), as in the environment.
+SECRETS_KEY_NAME = "DESK_SECRET_KEY"
 SAMPLES = PROJECT_ROOT / "samples" / "dmarc"
 # Notices that travel with the samples; importing them would only add rejected lines.
 _NOT_REPORTS = {"LICENSE", "SOURCE.md"}
@@ -56,28 +54,31 @@ def current_actor() -> Principal:
     return current_user(desk_store())
 
 
-def _secret_key() -> Secret | None:
-    """The key from the environment or Streamlit's secrets; None lets the store use its key file."""
-    from_env = os.environ.get(KEY_ENV, "").strip()
-    if from_env:
-        return Secret(from_env)
+def _streamlit_secret_key(config: DeskConfig) -> Secret | None:
+    """The key when DESK_SECRET_KEY is not set but Streamlit's secrets hold one; None lets the
+    store take the configuration's key, else its key file."""
+    if config.secret_key:
+        return None
     # load_if_toml_exists never raises: False when there is no secrets.toml at all.
     if st.secrets.load_if_toml_exists():
-        value = st.secrets.get(KEY_ENV)
+        value = st.secrets.get(SECRETS_KEY_NAME)
         if isinstance(value, str) and value.strip():
             return Secret(value.strip())
     return None
 
 
 @st.cache_resource(show_spinner="Opening the database…")
-def _open_store(url: str, key_file: str, key_fingerprint: str, data_dir: str) -> Store:
-    # The arguments only key the cache (another database, data folder or key is another store);
-    # the key itself is read again here so that it never becomes part of a cache key.
-    store = Store(
-        url or None,
-        secret_key=_secret_key(),
-        key_file=Path(key_file) if key_file else None,
-    )
+def _open_store(
+    _config: DeskConfig,
+    database: DatabaseConfig,
+    key_fingerprint: str,
+    sessions: tuple[float, float],
+) -> Store:
+    # `database`, the key's fingerprint and the session lengths only key the cache (another
+    # database, data folder, key file, key or session policy is another store); the configuration
+    # itself (`_config`: not hashed, as its name tells Streamlit) holds the key, which must never
+    # become part of a cache key.
+    store = Store.from_config(_config, secret_key=_streamlit_secret_key(_config))
     if store.is_embedded_default:
         admin.ensure_sample_data(store)
     return store
@@ -85,14 +86,12 @@ def _open_store(url: str, key_file: str, key_fingerprint: str, data_dir: str) ->
 
 def desk_store() -> Store:
     """The process's store for the configured database; raises AdminError when it cannot open."""
-    key = _secret_key()
+    config = app_config()
+    key = config.secret_key or _streamlit_secret_key(config)
     fingerprint = hashlib.sha256(key.reveal().encode()).hexdigest()[:16] if key else ""
-    return _open_store(
-        os.environ.get(URL_ENV, "").strip(),
-        os.environ.get(KEY_FILE_ENV, "").strip(),
-        fingerprint,
-        os.environ.get(DATA_DIR_ENV, "").strip(),  # the embedded database's folder
-    )
+    auth = config.auth
+    sessions = (auth.session_idle.total_seconds(), auth.session_max.total_seconds())
+    return _open_store(config, config.database, fingerprint, sessions)
 
 
 def store_or_stop() -> Store:
@@ -131,19 +130,22 @@ def sample_files(folder: Path = SAMPLES) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.name not in _NOT_REPORTS)
 
 
-def is_embedded_default(url: str) -> bool:
-    """True when `url` (empty: the default) is the embedded SQLite file, where samples are loaded."""
-    parsed = database_url(url or None)
-    return parsed.get_backend_name() == "sqlite" and parsed.database == str(default_sqlite_path())
+def is_embedded_default(database: DatabaseConfig) -> bool:
+    """True when `database` is the embedded SQLite file of its data folder, where samples are
+    loaded."""
+    parsed = database_url(database.address)
+    return parsed.get_backend_name() == "sqlite" and parsed.database == str(
+        default_sqlite_path(database.data_dir)
+    )
 
 
 @st.cache_resource(show_spinner="Opening the report store…")
-def _open_report_store(url: str, resolved: str) -> ReportStore:
-    # `resolved` (the URL after defaults, so DESK_DATA_DIR counts) only keys the cache: another
-    # database is another store. Neither is ever shown, since a URL may hold a password.
+def _open_report_store(_config: DeskConfig, database: DatabaseConfig, resolved: str) -> ReportStore:
+    # `database` and `resolved` (the URL after defaults) only key the cache: another database is
+    # another store. Neither is ever shown, since a URL may hold a password.
     del resolved
-    store = ReportStore(url or None)
-    if is_embedded_default(url):
+    store = ReportStore.from_config(_config)
+    if is_embedded_default(database):
         store.import_paths(sample_files())
         # The sample accounts' own recent reports, so their Overview has something to explain.
         store.import_files(demo_reports(dt.datetime.now(dt.UTC).date()))
@@ -163,14 +165,15 @@ def demo_reports(today: dt.date) -> list[io.BytesIO]:
 def report_store() -> ReportStore:
     """The process's report store for the configured database; raises StoreError (or InvalidInput
     for a URL that is not one) when it cannot open."""
-    url = os.environ.get(URL_ENV, "").strip()
+    config = app_config()
+    address = config.database.address
     try:
-        resolved = database_url(url or None).render_as_string(hide_password=False)
-        return _open_report_store(url, resolved)
+        resolved = database_url(address).render_as_string(hide_password=False)
+        return _open_report_store(config, config.database, resolved)
     except ImportError:
         # SQLAlchemy picks a driver from the URL; one that is not installed is a setting to fix,
         # said plainly (the URL itself is not repeated: it may hold a password).
-        backend = database_url(url or None).get_backend_name()
+        backend = database_url(address).get_backend_name()
         raise StoreError(
             f"No driver for this {backend} database URL is installed; for PostgreSQL write "
             "postgresql+psycopg2://… in DATABASE_URL."
@@ -181,19 +184,15 @@ def report_store() -> ReportStore:
 
 
 def dns_settings() -> tuple[str, str]:
-    """(DESK_NAMESERVER, DESK_DNS_TIMEOUT) as set, stripped: all app_resolver is built from, so a
+    """(DESK_NAMESERVER, DESK_DNS_TIMEOUT) as configured: all app_resolver is built from, so a
     result kept across runs can be keyed by it."""
-    return os.environ.get(NAMESERVER_ENV, "").strip(), os.environ.get(DNS_TIMEOUT_ENV, "").strip()
+    dns = app_config().dns
+    return dns.nameserver or "", f"{dns.timeout:g}"
 
 
 def app_resolver() -> Resolver:
     """A fresh resolver for one page run: its cache serves that run and is never shared between users."""
-    spec, timeout_setting = dns_settings()
-    timeout = float(timeout_setting or "3.0")
-    if spec:
-        host, port = parse_nameserver(spec)
-        return Resolver([host], port=port, timeout=timeout)
-    return Resolver(timeout=timeout)
+    return app_config().dns.resolver()
 
 
 __all__ = [

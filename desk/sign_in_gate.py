@@ -1,6 +1,7 @@
 """The sign-in gate: who is using the app, the sign-in form, the first admin's form and sign-out.
 
-How people sign in (DESK_AUTH, and what "listens on loopback" means) is desk._sign_in_mode; the
+How people sign in (DESK_AUTH in the app's configuration, desk.configuration, and what "listens on
+loopback" means) is desk._sign_in_mode; the
 OpenID Connect side is desk._oidc_sign_in; the pages a role may see, desk.page_access; the screens
 that stand alone (the sign-in form, a refusal) are drawn by desk._standalone_screens.
 
@@ -11,7 +12,6 @@ into query params.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 
 import streamlit as st
@@ -21,7 +21,7 @@ from admin import AdminError, Principal, Store, StoreUnavailable
 from admin.access import LOCAL_ADMIN
 from admin.signin import SessionStatus
 from desk._oidc_sign_in import oidc_sign_out, oidc_user
-from desk._sign_in_mode import AuthMode, ModeRefusal, choose_mode, is_loopback
+from desk._sign_in_mode import AUTH_VARIABLE, AuthMode, ModeRefusal, choose_mode, is_loopback
 from desk._standalone_screens import (
     forget_outcome,
     only_screen,
@@ -29,10 +29,10 @@ from desk._standalone_screens import (
     stop_with,
     tell_outcome,
 )
+from desk.configuration import app_config
 from desk.markdown import Markdown, md, text
 from diagnostics.secret import Secret
 
-AUTH_ENV = "DESK_AUTH"
 SESSION_KEY = "desk_session"  # the opaque session id: the only sign-in fact kept in the session
 _FORM = "desk_sign_in"
 # Widget keys, not passwords. Each attempt gets new keys (a round number): the browser keeps what
@@ -57,21 +57,11 @@ def _listening_on() -> Markdown:
 def auth_mode(store: Store, url_paths: Sequence[str] = ()) -> AuthMode:
     """The way people sign in (desk._sign_in_mode); a misconfiguration stops the run with a message
     (at any of `url_paths`, the app's page addresses: see `only_screen`)."""
-    requested = os.environ.get(AUTH_ENV, "")
     chosen = choose_mode(
-        requested,
+        app_config(url_paths).auth.mode,
         loopback=bound_locally(),
         unattended=lambda: store.backend == "sqlite" and not store.users.has_users(),
     )
-    if chosen is ModeRefusal.UNKNOWN:
-        stop_with(
-            md(
-                "{env}={requested!r} is not a sign-in mode: use local, oidc or none.",
-                env=AUTH_ENV,
-                requested=requested.strip().lower(),
-            ),
-            url_paths,
-        )
     if chosen is ModeRefusal.OPEN_WITHOUT_SIGN_IN:
         stop_with(
             md(
@@ -79,7 +69,7 @@ def auth_mode(store: Store, url_paths: Sequence[str] = ()) -> AuthMode:
                 "alone, and this one listens on {where}: anyone who reaches it would be "
                 "admin. Start it with `--server.address localhost`, or sign people in with "
                 "{env}=local or oidc (README, Users and sign-in).",
-                env=AUTH_ENV,
+                env=AUTH_VARIABLE,
                 where=_listening_on(),
             ),
             url_paths,
@@ -117,7 +107,7 @@ def sign_in_gate(store: Store, pages: Mapping[str, Sequence[StreamlitPage]]) -> 
 
 
 def _sign_out(store: Store, user: Principal) -> None:
-    if os.environ.get(AUTH_ENV, "").strip().lower() == AuthMode.OIDC:
+    if app_config().auth.mode is AuthMode.OIDC:
         oidc_sign_out(store, user)
         return
     token = st.session_state.pop(SESSION_KEY, None)  # signed out here whatever the database says
@@ -241,7 +231,6 @@ def _client_key() -> str | None:
 
 
 __all__ = [
-    "AUTH_ENV",
     "SESSION_KEY",
     "auth_mode",
     "bound_locally",

@@ -1,24 +1,22 @@
 """Report uploads on a page: how many files and how large one import may take (DESK_MAX_UPLOAD_MB,
-DESK_MAX_UPLOAD_FILES), and the import itself, as the signed-in user (admin.reports checks the role
+DESK_MAX_UPLOAD_FILES, the configuration's `reports` section), and the import itself, as the signed-in user (admin.reports checks the role
 and writes the audit entry). The parser's own caps apply inside each file. No Streamlit here: the
 page hands in the files and the admin store it acts through.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from admin import PermissionDenied, Store
 from admin.reports import import_reports
+from diagnostics.config import ReportsConfig
 from diagnostics.dmarc import FileResult, ImportSummary, ReportStore
 
-MAX_MB_ENV = "DESK_MAX_UPLOAD_MB"
-MAX_FILES_ENV = "DESK_MAX_UPLOAD_FILES"
-DEFAULT_MAX_MB = 50
-DEFAULT_MAX_FILES = 500
+MAX_MB_VARIABLE = "DESK_MAX_UPLOAD_MB"
+MAX_FILES_VARIABLE = "DESK_MAX_UPLOAD_FILES"
 
 # progress(done, total, name): how far an import (or a look-up) has come, for a progress bar.
 _Progress = Callable[[int, int, str], None]
@@ -28,28 +26,17 @@ _Progress = Callable[[int, int, str], None]
 class UploadLimits:
     """How much one import may take: each file at most `max_mb` megabytes, `max_files` at once."""
 
-    max_mb: int = DEFAULT_MAX_MB
-    max_files: int = DEFAULT_MAX_FILES
+    max_mb: int = ReportsConfig().max_upload_mb
+    max_files: int = ReportsConfig().max_upload_files
 
     @property
     def max_bytes(self) -> int:
         return self.max_mb * 1024 * 1024
 
 
-def _positive_int(name: str, default: int) -> int:
-    # A typo in a setting must not take the page down: the default holds until it is fixed.
-    try:
-        value = int(os.environ.get(name, "").strip() or default)
-    except ValueError:
-        return default
-    return value if value > 0 else default
-
-
-def upload_limits() -> UploadLimits:
-    """The caps from DESK_MAX_UPLOAD_MB and DESK_MAX_UPLOAD_FILES (defaults 50 MB, 500 files)."""
-    return UploadLimits(
-        _positive_int(MAX_MB_ENV, DEFAULT_MAX_MB), _positive_int(MAX_FILES_ENV, DEFAULT_MAX_FILES)
-    )
+def upload_limits(reports: ReportsConfig) -> UploadLimits:
+    """The caps the configuration sets (DESK_MAX_UPLOAD_MB and DESK_MAX_UPLOAD_FILES)."""
+    return UploadLimits(reports.max_upload_mb, reports.max_upload_files)
 
 
 def too_many(count: int, limits: UploadLimits) -> str | None:
@@ -58,7 +45,7 @@ def too_many(count: int, limits: UploadLimits) -> str | None:
         return None
     return (
         f"{count:,} files chosen: one import takes at most {limits.max_files:,}. "
-        f"Import them in parts (the limit is the setting {MAX_FILES_ENV})."
+        f"Import them in parts (the limit is the setting {MAX_FILES_VARIABLE})."
     )
 
 
@@ -88,7 +75,7 @@ def import_uploads(
     for done, upload in enumerate(uploads, start=1):
         name = str(getattr(upload, "name", f"upload {done}"))
         if _size(upload) > limits.max_bytes:
-            reason = f"larger than the {limits.max_mb} MB upload limit ({MAX_MB_ENV})"
+            reason = f"larger than the {limits.max_mb} MB upload limit ({MAX_MB_VARIABLE})"
             items.append(FileResult(source=name, rejected=1, reasons=(reason,)))
         else:
             items.append(upload)
@@ -105,8 +92,8 @@ def import_uploads(
 
 
 __all__ = [
-    "MAX_FILES_ENV",
-    "MAX_MB_ENV",
+    "MAX_FILES_VARIABLE",
+    "MAX_MB_VARIABLE",
     "UploadLimits",
     "import_uploads",
     "too_many",

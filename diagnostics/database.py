@@ -1,9 +1,10 @@
 """An SQLAlchemy engine for the desk's database, with the settings each backend needs.
 
-Where the database is (`default_database_url`, `data_dir`, `busy_seconds`) is read by
-diagnostics/_database_location.py and exported from here, so callers import one module.
+Where the database is by default (`DEFAULT_DATA_DIR`, `embedded_sqlite_url`) is
+diagnostics/_database_location.py's, exported from here, so callers import one module; the
+configuration (diagnostics.config) moves it.
 
-SQLite: foreign keys on, a busy timeout (`busy_seconds`), WAL for a file (pages keep reading while
+SQLite: foreign keys on, a busy timeout (`DEFAULT_BUSY_SECONDS` unless given), WAL for a file (pages keep reading while
 an import writes), and transactions begun by SQLAlchemy itself so that savepoints work and a write
 transaction (execution option `desk_write`, the same one `admin/` uses) takes the write lock at once
 with BEGIN IMMEDIATE. PostgreSQL: a connection is tested before each use
@@ -33,27 +34,27 @@ from sqlalchemy.exc import OperationalError as SqlOperationalError
 from sqlalchemy.pool import StaticPool
 
 from diagnostics._database_location import (
+    DEFAULT_BUSY_SECONDS,
+    DEFAULT_DATA_DIR,
     PROJECT_ROOT,
-    busy_seconds,
-    data_dir,
-    default_database_url,
     default_sqlite_path,
+    embedded_sqlite_url,
 )
 from diagnostics.errors import DatabaseBusy, DatabaseUnavailable, InvalidInput
 
 __all__ = [
     "BUSY_MESSAGE",
     "CONNECT_TIMEOUT",
+    "DEFAULT_BUSY_SECONDS",
+    "DEFAULT_DATA_DIR",
     "PROJECT_ROOT",
     "UNAVAILABLE_MESSAGE",
     "WRITE",
     "Fault",
-    "busy_seconds",
-    "data_dir",
     "database_url",
-    "default_database_url",
     "default_sqlite_path",
     "display_url",
+    "embedded_sqlite_url",
     "fault_of",
     "library_error",
     "open_engine",
@@ -147,8 +148,8 @@ def raise_faults_as(engine: Engine, errors: Callable[[Fault], Exception]) -> Non
 
 
 def database_url(url: str | URL | None = None) -> URL:
-    """`url`, else $DATABASE_URL, else the embedded SQLite file; only SQLite and PostgreSQL."""
-    text = default_database_url() if url is None else url
+    """`url`, else the embedded SQLite file in data/; only SQLite and PostgreSQL."""
+    text = embedded_sqlite_url() if url is None else url
     if isinstance(text, str) and text.startswith("postgres://"):
         text = "postgresql://" + text.removeprefix("postgres://")
     try:
@@ -174,7 +175,7 @@ def open_engine(
 ) -> Engine:
     """An engine for `url` (see `database_url`); a SQLite file's folder is created if missing.
     Faults are raised as `errors(fault)` (module docstring); `busy_timeout` (seconds) is how long
-    a write waits for SQLite's write lock, by default `busy_seconds()`."""
+    a write waits for SQLite's write lock, by default `DEFAULT_BUSY_SECONDS`."""
     parsed = database_url(url)
     if parsed.get_backend_name() != "sqlite":
         connect_args = (
@@ -184,7 +185,7 @@ def open_engine(
         raise_faults_as(engine, errors)
         return engine
     memory = parsed.database in (None, "", ":memory:")
-    seconds = busy_seconds() if busy_timeout is None else busy_timeout
+    seconds = DEFAULT_BUSY_SECONDS if busy_timeout is None else busy_timeout
     kwargs: dict[str, Any] = {"connect_args": {"timeout": seconds}}
     if memory:
         # One shared connection, or every checkout would see its own empty database.

@@ -29,7 +29,15 @@ import dns.resolver
 from diagnostics.errors import InvalidInput, ResolverError
 from diagnostics.wording import plural
 
-__all__ = ["Answer", "Resolver", "Status", "get_resolver", "normalize_name", "parse_nameserver"]
+__all__ = [
+    "Answer",
+    "Resolver",
+    "Status",
+    "get_resolver",
+    "normalize_name",
+    "parse_nameserver",
+    "split_nameserver",
+]
 
 _R = TypeVar("_R", bound=dns.resolver.BaseResolver)
 
@@ -117,8 +125,9 @@ def normalize_name(name: str) -> str:
     return parsed.to_text(omit_final_dot=True).lower()
 
 
-def parse_nameserver(spec: str) -> tuple[str, int]:
-    """`HOST`, `HOST:PORT`, `[V6]:PORT` or a bare IPv6 address -> (address, port)."""
+def split_nameserver(spec: str) -> tuple[str, int]:
+    """`HOST`, `HOST:PORT`, `[V6]:PORT` or a bare IPv6 address -> (host, port), as written: no
+    look-up (a configuration checks its form at start-up; `parse_nameserver` resolves the host)."""
     spec = spec.strip()
     port = 53
     host = spec
@@ -129,6 +138,14 @@ def parse_nameserver(spec: str) -> tuple[str, int]:
     elif spec.count(":") == 1:
         host, _, port_text = spec.partition(":")
         port = _port(port_text, spec)
+    if not host:
+        raise InvalidInput(f"Nameserver {spec!r}: no host is given.")
+    return host, port
+
+
+def parse_nameserver(spec: str) -> tuple[str, int]:
+    """`HOST`, `HOST:PORT`, `[V6]:PORT` or a bare IPv6 address -> (address, port)."""
+    host, port = split_nameserver(spec)
     try:
         ipaddress.ip_address(host)
     except ValueError:
@@ -136,7 +153,7 @@ def parse_nameserver(spec: str) -> tuple[str, int]:
             host = str(socket.getaddrinfo(host, None)[0][4][0])
         except (OSError, UnicodeError):
             raise InvalidInput(
-                f"Nameserver {spec!r}: {host!r} is not an address I can reach."
+                f"Nameserver {spec.strip()!r}: {host!r} is not an address I can reach."
             ) from None
     return host, port
 

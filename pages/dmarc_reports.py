@@ -11,7 +11,7 @@ import streamlit as st
 
 from admin import Permission
 from desk import report_views as views
-from desk.bounded_checks import check_timeout
+from desk.configuration import app_config
 from desk.labels import share_text
 from desk.markdown import data, md, plain, text
 from desk.report_layout import Explained, Section
@@ -52,7 +52,7 @@ except DiagnosticsError as exc:
 
 # ---- import ----------------------------------------------------------------------------------
 
-limits = upload_limits()
+limits = upload_limits(app_config().reports)
 # Analysts read reports; adding them is for admins and support staff (admin.access).
 may_upload = current_actor().can(Permission.UPLOAD_REPORTS)
 with st.expander("Import reports", icon=":material/upload_file:", expanded=domains.empty):
@@ -355,7 +355,7 @@ def show_diagnoses(
                 "Explaining the sources of {domain} did not finish in {limit:.0f} seconds; the "
                 "tables below still show every source.",
                 domain=with_unicode(domain),
-                limit=check_timeout(),
+                limit=app_config().checks.timeout,
             ),
             icon=":material/timer_off:",
         )

@@ -14,7 +14,8 @@ from admin import (
     provider_of,
     sending_domain,
 )
-from desk.bounded_checks import REPORT_DAYS, check_health, check_timeout, top_diagnoses
+from desk.bounded_checks import REPORT_DAYS, check_health, top_diagnoses
+from desk.configuration import app_config
 from desk.markdown import Markdown, data, md, text
 from desk.resources import app_resolver, report_store, store_or_stop
 from desk.routing import page_link, through_the_router
@@ -36,6 +37,7 @@ st.caption(
 store = store_or_stop()
 account = account_picker(store)
 route = account.route
+check_timeout = app_config().checks.timeout  # DESK_CHECK_TIMEOUT: a whole check gives up after it
 
 # -- How mail goes out ------------------------------------------------------------------------
 try:
@@ -113,7 +115,7 @@ if again or cached is None or cached[0] != asked:
     resolver = app_resolver()
     try:
         with st.status(md("Checking {domain}…", domain=domain), expanded=False) as status:
-            health = check_health(domain, keys, resolver, check_timeout())
+            health = check_health(domain, keys, resolver, check_timeout)
             done = "Done" if health else "Gave up"
             status.update(
                 label=md(
@@ -173,7 +175,7 @@ elif health is None:
             "The DNS check of {domain} did not finish in {limit:.0f} seconds: the nameserver is "
             "slow or unreachable. Press **Check again** in a while.",
             domain=domain,
-            limit=check_timeout(),
+            limit=check_timeout,
         ),
         icon=":material/timer_off:",
     )
@@ -253,7 +255,7 @@ elif again or shown_top is None or shown_top[0] != domain:
     try:
         reports = report_store()
         with st.status("Reading the DMARC reports…", expanded=False) as status:
-            top = top_diagnoses(reports, domain, app_resolver(), check_timeout())
+            top = top_diagnoses(reports, domain, app_resolver(), check_timeout)
             status.update(label="Reports read.", state="complete" if top else "error")
     except DiagnosticsError as exc:  # StoreError too: the database cannot be read
         failed = exc
@@ -270,7 +272,7 @@ else:
                 "Explaining the reports of {domain} did not finish in {limit:.0f} seconds. The "
                 "DMARC reports page shows them source by source.",
                 domain=domain,
-                limit=check_timeout(),
+                limit=check_timeout,
             ),
             icon=":material/timer_off:",
         )

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
 import pandas as pd
 import streamlit as st
 
 from admin import Account, AdminError, Connection, ProbeRecord, Store
+from desk.configuration import app_config
 from desk.markdown import code, data, joined, md, plain, table, text
 from desk.resources import app_resolver, current_actor, store_or_stop
 from desk.routing import through_the_router
@@ -15,10 +14,9 @@ from desk.widgets import account_picker
 from diagnostics import DiagnosticsError
 from diagnostics.smtp import ProbeResult, probe
 
-# DESK_SMTP_CAFILE trusts one more CA for every probe (a company's TLS-inspecting relay, or the test
-# CA of the end-to-end tests); DESK_SMTP_TIMEOUT is the default time limit of one test.
-CAFILE_ENV = "DESK_SMTP_CAFILE"
-TIMEOUT_ENV = "DESK_SMTP_TIMEOUT"
+# The configuration's DESK_SMTP_CAFILE trusts one more CA for every probe (a company's
+# TLS-inspecting relay, or the test CA of the end-to-end tests); DESK_SMTP_TIMEOUT is the default
+# time limit of one test.
 MAX_TIMEOUT = 60
 HISTORY = 50
 
@@ -32,10 +30,8 @@ st.caption(
 
 
 def _default_timeout() -> int:
-    try:
-        return max(1, min(MAX_TIMEOUT, int(float(os.environ.get(TIMEOUT_ENV, "10")))))
-    except ValueError:
-        return 10
+    # The configuration holds it between 1 and 60 seconds; the slider counts whole ones.
+    return max(1, min(MAX_TIMEOUT, int(app_config().smtp.timeout)))
 
 
 def pick_connection(account: Account, connections: list[Connection]) -> Connection:
@@ -80,12 +76,13 @@ def run_probe(
             md("{what} through “{label}”…", what=what, label=conn.label), expanded=False
         ) as status:
             settings = store.probe_settings(conn.id)
+            cafile = app_config().smtp.cafile
             result = probe(
                 settings,
                 send_to=send_to,
                 timeout=timeout,
                 tls_verify=tls_verify,
-                cafile=os.environ.get(CAFILE_ENV, "").strip() or None,
+                cafile=str(cafile) if cafile else None,
                 resolver=app_resolver(),
                 connection_label=conn.label,
             )

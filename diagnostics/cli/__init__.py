@@ -3,6 +3,11 @@
 Exit codes, for every subcommand: 0 nothing wrong, 1 problems found, 2 usage error or a failure to
 reach what was asked (DNS, SMTP, a file). Bad input prints one plain line on stderr, never a traceback.
 
+The configuration is the app's (diagnostics.config: DESK_NAMESERVER, DESK_DNS_TIMEOUT,
+DESK_SMTP_TIMEOUT, DESK_SMTP_CAFILE, DATABASE_URL, ...), read from the environment once in main()
+and handed to the subcommand's handler, `handler(args, config)`; an option given on the command line
+wins over it. A malformed variable is a usage error (exit 2) that names every bad one.
+
 A secret reaches a subcommand only through an option `--NAME-env VAR` naming an environment
 variable; every command runs with its stdout and stderr scrubbed of those secrets in every form
 (diagnostics.cli.output), so what a server echoes back is never printed.
@@ -12,10 +17,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
 from diagnostics.cli.output import scrubbed_output, secrets_in_play
+from diagnostics.config import DeskConfig
 from diagnostics.errors import DiagnosticsError
 
 # Subcommand modules, in the order `--help` lists them.
@@ -54,7 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, config: DeskConfig | None = None) -> int:
+    """Run one subcommand. The configuration is read from the environment here, once, unless a
+    caller (a test) gives `config`."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
@@ -62,7 +71,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     with scrubbed_output(secrets_in_play(args)):
         try:
-            code: int = args.handler(args)
+            if config is None:
+                config = DeskConfig.from_env(os.environ)  # a ConfigError is a DiagnosticsError
+            code: int = args.handler(args, config)
         except DiagnosticsError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_USAGE

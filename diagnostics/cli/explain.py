@@ -21,7 +21,8 @@ import pandas as pd
 from tqdm import tqdm
 
 from diagnostics.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
-from diagnostics.cli.common import add_resolver_options, resolver_from
+from diagnostics.cli.common import add_resolver_options, report_store, resolver_from
+from diagnostics.config import DeskConfig
 from diagnostics.dmarc import Diagnosis, explain, load_reports, readiness
 from diagnostics.dmarc.explain import NOT_LEGITIMATE, Action, ActionCode, reported_policies
 from diagnostics.dmarc.store import ReportStore
@@ -42,24 +43,26 @@ def register(subparsers: Any) -> None:
         "paths", nargs="*", metavar="PATH", help="report files (default: the store)"
     )
     parser.add_argument("--domain", required=True, help="the policy domain, e.g. example.com")
-    parser.add_argument("--database", metavar="URL", help="the store (default: $DATABASE_URL)")
+    parser.add_argument(
+        "--database", metavar="URL", help="the store (default: DATABASE_URL, else data/desk.sqlite)"
+    )
     parser.add_argument("--since", metavar="DATE", help="first day to include (YYYY-MM-DD)")
     add_resolver_options(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, config: DeskConfig) -> int:
     domain = normalize_name(args.domain)
     if args.paths and args.database:
         print("error: give report files or --database, not both", file=sys.stderr)
         return EXIT_USAGE
-    store = None if args.paths else ReportStore(args.database)
+    store = None if args.paths else report_store(args.database, config)
     records = _records(args, domain, store)
     if records.empty:
         print(f"error: no DMARC report records for {domain}", file=sys.stderr)
         return EXIT_USAGE
-    resolver = resolver_from(args)
+    resolver = resolver_from(args, config)
     cache = store.enrichment_cache() if store is not None else None
     found = explain(records, resolver=resolver, cache=cache)
     diagnoses = [d for d in found if d.domain == domain]

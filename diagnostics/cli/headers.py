@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from diagnostics.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
+from diagnostics.config import DeskConfig
 from diagnostics.findings import Severity
 from diagnostics.headers import HeaderReport, analyze
 from diagnostics.wording import plural
@@ -45,7 +46,7 @@ def _read(name: str) -> str | None:
         return None
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, config: DeskConfig) -> int:
     text = _read(args.file)
     if text is None:
         return EXIT_USAGE

@@ -15,6 +15,7 @@ from typing import Any
 from diagnostics import providers
 from diagnostics.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
 from diagnostics.cli.common import add_provider_option, add_resolver_options, resolver_from
+from diagnostics.config import DeskConfig
 from diagnostics.errors import InvalidInput
 from diagnostics.health import DomainHealth, check_domain
 from diagnostics.verdict import Verdict
@@ -56,10 +57,13 @@ def _selectors(values: list[str]) -> dict[str, list[str]]:
     return chosen
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, config: DeskConfig) -> int:
     selectors = _selectors(args.selector)
     health = check_domain(
-        args.domain, providers=args.provider, selectors=selectors, resolver=resolver_from(args)
+        args.domain,
+        providers=args.provider,
+        selectors=selectors,
+        resolver=resolver_from(args, config),
     )
     if args.json:
         print(json.dumps(health.to_dict(), indent=2))

@@ -32,7 +32,8 @@ from typing import Any
 
 from diagnostics._sync import run_sync
 from diagnostics.cli import EXIT_FINDINGS, EXIT_OK
-from diagnostics.cli.common import add_resolver_options, resolver_from
+from diagnostics.cli.common import add_resolver_options, report_store, resolver_from
+from diagnostics.config import DeskConfig
 from diagnostics.dmarc import ReportStore
 from diagnostics.dmarc.record import check_dmarc
 from diagnostics.errors import InvalidInput
@@ -185,7 +186,7 @@ def _password(variable: str) -> Secret:
 # ---- watch -----------------------------------------------------------------------------------------
 
 
-def run_watch(args: argparse.Namespace) -> int:
+def run_watch(args: argparse.Namespace, config: DeskConfig) -> int:
     from tqdm import tqdm
 
     settings = MailboxSettings.from_address(
@@ -201,7 +202,7 @@ def run_watch(args: argparse.Namespace) -> int:
     )
     if args.cafile and not os.path.isfile(args.cafile):
         raise InvalidInput(f"--cafile {args.cafile}: there is no such file.")
-    store = ReportStore(args.database)
+    store = report_store(args.database, config)
     outcomes: list[MessageOutcome] = []
     bar: Any = None
 
@@ -273,14 +274,14 @@ class _stopping:
 # ---- receive ---------------------------------------------------------------------------------------
 
 
-def run_receive(args: argparse.Namespace) -> int:
+def run_receive(args: argparse.Namespace, config: DeskConfig) -> int:
     host, port = parse_endpoint(args.listen, None, "--listen")
     if port is None:
         raise InvalidInput("--listen needs a port too, e.g. 0.0.0.0:25.")
     if bool(args.tls_cert) != bool(args.tls_key):
         raise InvalidInput("--tls-cert and --tls-key go together.")
     tls = server_tls_context(args.tls_cert, args.tls_key) if args.tls_cert else None
-    store = ReportStore(args.database)
+    store = report_store(args.database, config)
     try:
         run_sync(lambda: _serve(args, store, host, port, tls))
     finally:
@@ -329,13 +330,13 @@ async def _serve(
 # ---- rua -------------------------------------------------------------------------------------------
 
 
-def run_rua(args: argparse.Namespace) -> int:
+def run_rua(args: argparse.Namespace, config: DeskConfig) -> int:
     kind = "ruf" if args.ruf else "rua"
     domain = args.domain.strip().rstrip(".").lower()
     if args.record is not None:
         advice = rua_advice(domain, args.recipient, current=args.record or None, kind=kind)
     else:
-        check = check_dmarc(domain, resolver=resolver_from(args))
+        check = check_dmarc(domain, resolver=resolver_from(args, config))
         codes = {f.code for f in check.findings}
         where = check.found_at or domain
         if check.record is not None:

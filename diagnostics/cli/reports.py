@@ -22,8 +22,10 @@ from typing import Any
 import pandas as pd
 
 from diagnostics.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
+from diagnostics.cli.common import report_store
 from diagnostics.cli.intake import add_intake_actions
-from diagnostics.dmarc.store import FileResult, ReportStore
+from diagnostics.config import DeskConfig
+from diagnostics.dmarc.store import FileResult
 from diagnostics.dmarc.store._queries import bound
 
 TOP_SOURCES = 10
@@ -50,14 +52,14 @@ def register(subparsers: Any) -> None:
     summary.add_argument("--json", action="store_true", help="print one JSON document")
     summary.set_defaults(handler=run_summary)
     add_intake_actions(actions, _add_database)
-    parser.set_defaults(handler=lambda _args: _usage(parser))
+    parser.set_defaults(handler=lambda _args, _config: _usage(parser))
 
 
 def _add_database(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--database",
         metavar="URL",
-        help="SQLAlchemy URL of the store (default: $DATABASE_URL, else data/desk.sqlite)",
+        help="SQLAlchemy URL of the store (default: DATABASE_URL, else data/desk.sqlite)",
     )
 
 
@@ -66,10 +68,10 @@ def _usage(parser: argparse.ArgumentParser) -> int:
     return EXIT_USAGE
 
 
-def run_import(args: argparse.Namespace) -> int:
+def run_import(args: argparse.Namespace, config: DeskConfig) -> int:
     from tqdm import tqdm
 
-    store = ReportStore(args.database)
+    store = report_store(args.database, config)
     bar: Any = None
 
     def progress(done: int, total: int, _name: str) -> None:
@@ -92,11 +94,11 @@ def run_import(args: argparse.Namespace) -> int:
     return EXIT_OK if summary.ok else EXIT_FINDINGS
 
 
-def run_summary(args: argparse.Namespace) -> int:
+def run_summary(args: argparse.Namespace, config: DeskConfig) -> int:
     since = args.since
     if since is not None:
         bound(since)  # a malformed date is a usage error before the database is opened
-    store = ReportStore(args.database)
+    store = report_store(args.database, config)
     try:
         days = store.volume_by_day(args.domain, start=since)
         sources = store.by_source(args.domain, start=since).head(TOP_SOURCES)

@@ -1,7 +1,9 @@
 """`python -m diagnostics smtp test|lint`: check an SMTP connection from the command line.
 
 The password is read from an environment variable named with `--password-env`, never from the
-command line (where `ps` and the shell history would keep it). `test` prints the diagnosis card
+command line (where `ps` and the shell history would keep it). The time limit, the extra CA and the
+nameserver default to the app's settings (DESK_SMTP_TIMEOUT, DESK_SMTP_CAFILE, DESK_NAMESERVER and
+DESK_DNS_TIMEOUT), so a test here is the test the Test mail page runs. `test` prints the diagnosis card
 first (what went wrong, why, what to change), then the transcript; `--json` prints the stored form.
 Exit codes: 0 the test passed (or lint found nothing), 1 a failure was diagnosed (or lint found
 problems), 2 a usage error.
@@ -16,7 +18,8 @@ import re
 from typing import Any
 
 from diagnostics.cli import EXIT_FINDINGS, EXIT_OK
-from diagnostics.dns import Resolver, parse_nameserver
+from diagnostics.cli.common import resolver_from
+from diagnostics.config import DeskConfig
 from diagnostics.errors import InvalidInput
 from diagnostics.findings import Finding
 from diagnostics.smtp.lint import lint
@@ -50,14 +53,20 @@ def register(subparsers: Any) -> None:
     test.add_argument(
         "--timeout",
         type=float,
-        default=10.0,
         metavar="S",
-        help="give up after S seconds in all (default 10)",
+        help="give up after S seconds in all (default DESK_SMTP_TIMEOUT, else 10)",
     )
     test.add_argument(
-        "--nameserver", metavar="HOST[:PORT]", help="resolve the SMTP host through this nameserver"
+        "--nameserver",
+        metavar="HOST[:PORT]",
+        help="resolve the SMTP host through this nameserver (default DESK_NAMESERVER, else the "
+        "system's)",
     )
-    test.add_argument("--cafile", metavar="PEM", help="also trust the CA certificates in PEM")
+    test.add_argument(
+        "--cafile",
+        metavar="PEM",
+        help="also trust the CA certificates in PEM (default DESK_SMTP_CAFILE, else none)",
+    )
     test.add_argument(
         "--no-verify",
         action="store_true",
@@ -117,19 +126,16 @@ def _settings(args: argparse.Namespace) -> SmtpSettings:
     )
 
 
-def _test(args: argparse.Namespace) -> int:
+def _test(args: argparse.Namespace, config: DeskConfig) -> int:
     settings = _settings(args)
-    resolver = None
-    if args.nameserver:
-        address, port = parse_nameserver(args.nameserver)
-        resolver = Resolver([address], port=port)
+    cafile = args.cafile or config.smtp.cafile
     result = probe(
         settings,
         send_to=args.to or None,
-        timeout=args.timeout,
+        timeout=config.smtp.timeout if args.timeout is None else args.timeout,
         tls_verify=not args.no_verify,
-        cafile=args.cafile,
-        resolver=resolver,
+        cafile=str(cafile) if cafile else None,
+        resolver=resolver_from(args, config),
     )
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
@@ -168,7 +174,7 @@ def card(result: ProbeResult) -> str:
     return "\n".join(lines)
 
 
-def _lint(args: argparse.Namespace) -> int:
+def _lint(args: argparse.Namespace, config: DeskConfig) -> int:
     findings = lint(_settings(args))
     if args.json:
         print(json.dumps([f.to_dict() for f in findings], indent=2))

@@ -15,6 +15,7 @@ from typing import Any
 
 from diagnostics.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
 from diagnostics.cli.common import add_provider_option, add_resolver_options, resolver_from
+from diagnostics.config import DeskConfig
 from diagnostics.errors import InvalidInput
 from diagnostics.findings import Finding, Severity
 from diagnostics.serialize import to_jsonable
@@ -42,13 +43,13 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, config: DeskConfig) -> int:
     if args.sender and not args.ip:
         print("error: --sender goes with --ip", file=sys.stderr)
         return EXIT_USAGE
     if args.ip:
         _check_ip(args.ip)  # before any DNS: a typo should not cost a timeout first
-    resolver = resolver_from(args)
+    resolver = resolver_from(args, config)
     analysis = analyze(args.domain, resolver=resolver)
     recommendation = (
         recommend(args.domain, args.provider, resolver=resolver) if args.provider else None

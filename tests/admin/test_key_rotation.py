@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL
 
 from admin import AuditAction, PermissionDenied, Principal, Role, SecretKeyError, Store
-from admin.cli import main
+from admin.cli import main as cli_main
 from admin.secrets import SecretBox, generate_key, key_id
+from diagnostics.config import DatabaseConfig, DeskConfig
+from diagnostics.secret import Secret
 from tests.admin.settings_samples import (
     MAILGUN_PASSWORD,
     SENDGRID_KEY,
@@ -215,13 +218,12 @@ def test_a_password_already_under_the_new_key_is_left_as_it_is_and_counted(desk:
 def test_usage_errors_say_so_plainly_and_never_echo_a_key(
     desk: Desk, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("DATABASE_URL", desk.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("DESK_DATA_DIR", str(desk.data_dir))
+    database = DatabaseConfig(desk.url.render_as_string(hide_password=False), desk.data_dir)
+    config = DeskConfig(database=database, secret_key=Secret(desk.new))
+    main = partial(cli_main, config=config)
     before = desk.snapshot()
 
-    monkeypatch.delenv("DESK_SECRET_KEY_OLD", raising=False)
-    monkeypatch.setenv("DESK_SECRET_KEY", desk.new)
-    assert main(["secrets", "rotate"]) == 2
+    assert main(["secrets", "rotate"]) == 2  # DESK_SECRET_KEY_OLD is not set
     assert "DESK_SECRET_KEY_OLD is not set" in capsys.readouterr().err
 
     monkeypatch.setenv("ROTATE_FROM", desk.old)

@@ -18,7 +18,6 @@ from sqlalchemy.engine import URL
 
 from admin import AdminInputError, AuditAction, PermissionDenied, Principal, Role, Store
 from admin.authentication import OidcOutcome
-from admin.cli import main
 from admin.database import make_engine, resolve_url
 from admin.inputs import clean_name
 from admin.migrate import upgrade
@@ -31,10 +30,8 @@ from admin.oidc import (
     shown_address,
 )
 from admin.passwords import Hasher
+from diagnostics.config import DeskConfig
 from diagnostics.secret import Secret
-from tests.admin.test_cli import database
-
-__all__ = ["database"]  # the CLI test's fixture, used below
 
 PASSWORD = "correct horse battery staple 71"
 ISSUER = "https://login.microsoftonline.com/3f1c0b4e-0000-4000-8000-5a1e5a1e5a1e/v2.0"
@@ -66,7 +63,8 @@ def test_an_address_not_said_to_be_verified_is_refused(flag: object) -> None:
 
 
 def test_a_trusted_issuer_may_leave_the_claim_out_but_not_deny_it() -> None:
-    trusting = OidcPolicy.from_env({"DESK_OIDC_TRUSTED_ISSUERS": f" {ISSUER} ,, https://x.example"})
+    config = DeskConfig.from_env({"DESK_OIDC_TRUSTED_ISSUERS": f" {ISSUER} ,, https://x.example"})
+    trusting = OidcPolicy.from_config(config.auth)
     assert trusting.trusted_issuers == {ISSUER, "https://x.example"}
     assert isinstance(oidc_identity(claims(email_verified=None), trusting), OidcIdentity)
     for flag in (False, "false", "maybe"):
@@ -77,7 +75,7 @@ def test_a_trusted_issuer_may_leave_the_claim_out_but_not_deny_it() -> None:
     for near in (ISSUER + "/", ISSUER.upper(), ISSUER.removesuffix("/v2.0")):
         refused = oidc_identity(claims(iss=near, email_verified=None), trusting)
         assert isinstance(refused, OidcRefusal), near
-    assert OidcPolicy.from_env({}) == NO_TRUST
+    assert OidcPolicy.from_config(DeskConfig().auth) == NO_TRUST
 
 
 def test_a_non_ascii_address_is_refused_before_any_folding_even_when_verified() -> None:
@@ -218,23 +216,25 @@ def test_only_an_admin_clears_a_binding_and_it_is_audited(store: Store) -> None:
     assert len(store.audit_log()) == count
 
 
-def test_cli_unbind_oidc(database: Store, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_unbind_oidc(
+    database: Store, cli: Callable[..., int], capsys: pytest.CaptureFixture[str]
+) -> None:
     database.users.add_user(DANA, "support", Secret(PASSWORD))
     database.users.oidc_principal(identity())
-    assert main(["users", "list", "--json"]) == 0
+    assert cli(["users", "list", "--json"]) == 0
     [listed] = json.loads(capsys.readouterr().out)
     assert (listed["oidc_issuer"], listed["oidc_subject"]) == (ISSUER, "dana-1")
-    assert main(["users", "list"]) == 0
+    assert cli(["users", "list"]) == 0
     assert "bound to an identity provider account" in capsys.readouterr().out
 
-    assert main(["users", "unbind-oidc", DANA]) == 0
+    assert cli(["users", "unbind-oidc", DANA]) == 0
     assert "no longer bound" in capsys.readouterr().out
     assert database.users.get_user(DANA).oidc_subject is None
     newest = database.audit_log(limit=1)[0]
     assert newest.actor == f"cli:{getpass.getuser()}"
-    assert main(["users", "unbind-oidc", DANA]) == 0
+    assert cli(["users", "unbind-oidc", DANA]) == 0
     assert "nothing changed" in capsys.readouterr().out
-    assert main(["users", "unbind-oidc", "nobody@x.example"]) == 1
+    assert cli(["users", "unbind-oidc", "nobody@x.example"]) == 1
     assert "No user named" in capsys.readouterr().err
 
 

@@ -112,20 +112,16 @@ def test_an_empty_key_file_is_an_error_not_a_new_key(tmp_path: Path) -> None:
         ensure_key_file(path)
 
 
-def test_key_precedence_argument_then_environment_then_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_key_precedence_argument_then_file(tmp_path: Path) -> None:
+    # DESK_SECRET_KEY reaches load_key as the argument, from the configuration (Store.from_config,
+    # tests/admin/test_store_keys.py): nothing here reads the environment.
     path = tmp_path / "secret.key"
-    from_env, given = generate_key(), generate_key()
+    given = generate_key()
 
     loaded = load_key(None, key_file=path)
     assert loaded.source is KeySource.FILE
     assert loaded.path == path
     assert path.exists()
-
-    monkeypatch.setenv("DESK_SECRET_KEY", from_env)
-    loaded = load_key(None, key_file=path)
-    assert (loaded.source, loaded.key.reveal()) == (KeySource.ENVIRONMENT, from_env)
 
     loaded = load_key(given, key_file=path)
     assert (loaded.source, loaded.key.reveal()) == (KeySource.ARGUMENT, given)

@@ -12,15 +12,11 @@ import pytest
 
 from admin import AuditAction, AuditEntry, Store
 from admin.authentication import UNKNOWN_NAME
-from admin.cli import main
 from admin.passwords import Hasher
 from admin.signin import SessionPolicy, SessionStatus, SignInOutcome, ThrottlePolicy
 from diagnostics.secret import Secret
-from tests.admin.test_cli import PASSWORD as CLI_PASSWORD
-from tests.admin.test_cli import database
+from tests.admin.conftest import CLI_PASSWORD
 from tests.admin.test_users import Clock
-
-__all__ = ["database"]  # the CLI test's fixture, used below
 
 PASSWORD = "correct horse battery staple 71"
 WRONG = "Tr0ub4dor&3-but-longer"
@@ -186,7 +182,7 @@ def test_the_first_admin_is_audited_under_their_own_name(store: Store) -> None:
 
 
 def test_every_cli_change_is_audited_under_the_login_name_without_the_password(
-    database: Store, capsys: pytest.CaptureFixture[str]
+    database: Store, cli: Callable[..., int], capsys: pytest.CaptureFixture[str]
 ) -> None:
     login = f"cli:{getpass.getuser()}"
     env = ["--password-env", "DESK_TEST_PASSWORD"]
@@ -198,11 +194,11 @@ def test_every_cli_change_is_audited_under_the_login_name_without_the_password(
         (["users", "set-password", "dana", *env], AuditAction.USER_CHANGED, "password"),
     ]
     for argv, action, word in commands:
-        assert main(argv) == 0, capsys.readouterr().err
+        assert cli(argv) == 0, capsys.readouterr().err
         newest = database.audit_log(limit=1)[0]
         assert (newest.actor, newest.action) == (login, action), argv
         assert word in newest.summary, argv
         assert "dana" in newest.summary, argv
-    assert main(["users", "list"]) == 0  # a read: no entry
+    assert cli(["users", "list"]) == 0  # a read: no entry
     assert len(database.audit_log(limit=100)) == len(commands)
     no_password_in(database, CLI_PASSWORD)

@@ -26,8 +26,10 @@ UNAVAILABLE = "The database is not available right now: try again in a moment."
 BUSY = "The database is busy right now: try again in a moment."
 
 
-def _open(url: URL | str, tmp_path: Path) -> Store:
-    return Store(url, key_file=tmp_path / "secret.key", password_hasher=Hasher(fast=True))
+def _open(url: URL | str, tmp_path: Path, **options: float) -> Store:
+    return Store(
+        url, key_file=tmp_path / "secret.key", password_hasher=Hasher(fast=True), **options
+    )
 
 
 @pytest.mark.postgres
@@ -71,12 +73,9 @@ def test_a_backend_killed_in_the_middle_of_a_call(postgres_url: URL, tmp_path: P
         store.close()
 
 
-def test_a_sign_in_behind_a_writer_that_keeps_the_lock_is_told_busy(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("DESK_DB_BUSY_SECONDS", "0.5")
+def test_a_sign_in_behind_a_writer_that_keeps_the_lock_is_told_busy(tmp_path: Path) -> None:
     path = tmp_path / "desk.sqlite"
-    store = _open(f"sqlite:///{path}", tmp_path)
+    store = _open(f"sqlite:///{path}", tmp_path, busy_seconds=0.5)
     store.users.add_user("dana", "support", Secret(PASSWORD))
     holder = sqlite3.connect(path, isolation_level=None)
     try:

@@ -19,6 +19,8 @@ from admin import (
     generate_key,
 )
 from admin.secrets import WRONG_KEY_MESSAGE
+from diagnostics.config import DatabaseConfig, DeskConfig
+from diagnostics.secret import Secret
 from tests.admin.settings_samples import SES_PASSWORD, mailgun, ses
 
 
@@ -73,22 +75,25 @@ def test_a_wrong_key_gives_the_clear_error_never_garbage(
     assert good.connection_settings(conn.id).secret.reveal() == SES_PASSWORD
 
 
-def test_the_environment_key_is_used_when_none_is_passed(
-    make_store: Callable[..., Store], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    monkeypatch.setenv("DESK_SECRET_KEY", generate_key())
+def test_the_configured_key_is_used_and_a_passed_one_wins(db_url: URL, tmp_path: Path) -> None:
     key_file = tmp_path / "unused" / "secret.key"
-    store = make_store(key_file=key_file)
-    assert store.key_source is KeySource.ENVIRONMENT
+    config = DeskConfig(
+        database=DatabaseConfig(db_url.render_as_string(hide_password=False), key_file=key_file),
+        secret_key=Secret(generate_key()),
+    )
+    with Store.from_config(config) as store:
+        assert store.key_source is KeySource.ENVIRONMENT
+        assert store.key_matches
+    with Store.from_config(config, secret_key=generate_key()) as store:
+        assert store.key_source is KeySource.ARGUMENT
+        assert not store.key_matches  # not the key the database was first opened with
     assert not key_file.exists()
 
 
-def test_the_embedded_default_lives_in_the_data_folder(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_the_embedded_default_lives_in_the_data_folder(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    monkeypatch.setenv("DESK_DATA_DIR", str(data))
-    with Store() as store:
+    config = DeskConfig(database=DatabaseConfig(data_dir=data))
+    with Store.from_config(config) as store:
         assert store.is_embedded_default
         assert store.backend == "sqlite"
         store.create_account("Bluebird", "nano")
@@ -97,11 +102,21 @@ def test_the_embedded_default_lives_in_the_data_folder(
     assert stat.S_IMODE((data / "secret.key").stat().st_mode) == 0o600
     # DATABASE_URL wins over the default.
     other = tmp_path / "other.sqlite"
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{other}")
-    with Store() as store:
+    config = DeskConfig(database=DatabaseConfig(f"sqlite:///{other}", data_dir=data))
+    with Store.from_config(config) as store:
         assert not store.is_embedded_default
         assert store.list_accounts() == []
     assert other.is_file()
+
+
+def test_the_key_file_is_where_the_configuration_says(tmp_path: Path) -> None:
+    # DESK_SECRET_KEY_FILE: the app and the admin CLI (tests/admin/test_cli.py) read the same key.
+    elsewhere = tmp_path / "keys" / "desk.key"
+    config = DeskConfig(database=DatabaseConfig(data_dir=tmp_path / "data", key_file=elsewhere))
+    with Store.from_config(config) as store:
+        assert store.key_source is KeySource.FILE
+    assert elsewhere.is_file()
+    assert not (tmp_path / "data" / "secret.key").exists()
 
 
 def test_an_unreachable_database_is_said_plainly_without_its_password(tmp_path: Path) -> None:

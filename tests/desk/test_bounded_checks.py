@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from desk.bounded_checks import check_health, check_timeout, explain_within, top_diagnoses
+from desk.bounded_checks import check_health, explain_within, top_diagnoses
 from diagnostics.dmarc import ReportStore
 from diagnostics.dns import Resolver
 from tests.pages.test_dmarc_reports import SMALL
@@ -35,20 +35,6 @@ def reports(tmp_path: Path) -> Iterator[ReportStore]:
     assert store.import_paths(SMALL).ok
     yield store
     store.close()
-
-
-@pytest.mark.parametrize(
-    ("setting", "seconds"),
-    [(None, 20.0), ("5", 5.0), (" 0.5 ", 0.5), ("abc", 20.0), ("0", 20.0), ("-3", 20.0)],
-)
-def test_the_time_limit_is_the_setting_and_a_typo_keeps_the_default(
-    monkeypatch: pytest.MonkeyPatch, setting: str | None, seconds: float
-) -> None:
-    if setting is None:
-        monkeypatch.delenv("DESK_CHECK_TIMEOUT", raising=False)
-    else:
-        monkeypatch.setenv("DESK_CHECK_TIMEOUT", setting)
-    assert check_timeout() == seconds
 
 
 def test_the_health_check_answers_within_the_limit(nameserver: StartServer) -> None:

@@ -22,15 +22,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 SURFACE = {
     "desk.bounded_checks": {
-        "CHECK_TIMEOUT_ENV",
-        "DEFAULT_CHECK_TIMEOUT",
         "REPORT_DAYS",
         "TOP_DIAGNOSES",
         "check_health",
-        "check_timeout",
         "explain_within",
         "top_diagnoses",
     },
+    "desk.configuration": {"app_config", "use_config"},
     "desk.database_faults": {"DATABASE_FAULTS", "said_alone", "said_in_page"},
     "desk.labels": {"ACTION_TITLES", "share_text"},
     "desk.markdown": {"Markdown", "code", "data", "joined", "md", "plain", "table", "text"},
@@ -76,7 +74,6 @@ SURFACE = {
     },
     "desk.routing": {"page_link", "through_the_router"},
     "desk.sign_in_gate": {
-        "AUTH_ENV",
         "SESSION_KEY",
         "auth_mode",
         "bound_locally",
@@ -84,8 +81,8 @@ SURFACE = {
         "sign_in_gate",
     },
     "desk.uploads": {
-        "MAX_FILES_ENV",
-        "MAX_MB_ENV",
+        "MAX_FILES_VARIABLE",
+        "MAX_MB_VARIABLE",
         "UploadLimits",
         "import_uploads",
         "too_many",

@@ -1,14 +1,14 @@
-"""desk.resources without a page: the resolver each run gets (DESK_NAMESERVER, DESK_DNS_TIMEOUT),
-which database is the embedded default, and the bundled sample and demo reports. Opening the stores
-through Streamlit's cache is the pages' (tests/pages/test_dmarc_reports.py, test_smtp_settings.py)."""
+"""desk.resources without a page: the resolver each run gets (DESK_NAMESERVER, DESK_DNS_TIMEOUT in
+the app's configuration), which database is the embedded default, and the bundled sample and demo
+reports. Opening the stores through Streamlit's cache is the pages' (tests/pages/test_dmarc_reports.py,
+test_smtp_settings.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
 
-import pytest
-
+from desk.configuration import use_config
 from desk.resources import (
     SAMPLES,
     app_resolver,
@@ -17,34 +17,29 @@ from desk.resources import (
     is_embedded_default,
     sample_files,
 )
+from diagnostics.config import DatabaseConfig, DeskConfig, DnsConfig
 
 
-def test_the_resolver_asks_the_configured_nameserver(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DESK_NAMESERVER", " 127.0.0.1:5353 ")
-    monkeypatch.setenv("DESK_DNS_TIMEOUT", "1.5")
-    assert dns_settings() == ("127.0.0.1:5353", "1.5")
-    resolver = app_resolver()
-    assert (resolver.nameservers, resolver.port, resolver.timeout) == (["127.0.0.1"], 5353, 1.5)
-    assert app_resolver() is not resolver  # a fresh one, and cache, each run
+def test_the_resolver_asks_the_configured_nameserver() -> None:
+    with use_config(DeskConfig(dns=DnsConfig("127.0.0.1:5353", timeout=1.5))):
+        assert dns_settings() == ("127.0.0.1:5353", "1.5")
+        resolver = app_resolver()
+        assert (resolver.nameservers, resolver.port, resolver.timeout) == (["127.0.0.1"], 5353, 1.5)
+        assert app_resolver() is not resolver  # a fresh one, and cache, each run
 
 
-def test_unset_the_resolver_is_the_systems_with_three_seconds(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.delenv("DESK_NAMESERVER", raising=False)
-    monkeypatch.delenv("DESK_DNS_TIMEOUT", raising=False)
-    assert dns_settings() == ("", "")
-    assert app_resolver().timeout == 3.0
+def test_unset_the_resolver_is_the_systems_with_three_seconds() -> None:
+    with use_config(DeskConfig()):
+        assert dns_settings() == ("", "3")
+        assert app_resolver().timeout == 3.0
 
 
-def test_the_embedded_default_is_the_sqlite_file_in_the_data_folder(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("DESK_DATA_DIR", str(tmp_path / "data"))
-    assert is_embedded_default("")
-    assert is_embedded_default(f"sqlite:///{tmp_path / 'data' / 'desk.sqlite'}")
-    assert not is_embedded_default(f"sqlite:///{tmp_path / 'other.sqlite'}")
-    assert not is_embedded_default("postgresql+psycopg2://desk@127.0.0.1/desk")
+def test_the_embedded_default_is_the_sqlite_file_in_the_data_folder(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert is_embedded_default(DatabaseConfig(data_dir=data))
+    assert is_embedded_default(DatabaseConfig(f"sqlite:///{data / 'desk.sqlite'}", data_dir=data))
+    assert not is_embedded_default(DatabaseConfig(f"sqlite:///{tmp_path / 'other.sqlite'}", data))
+    assert not is_embedded_default(DatabaseConfig("postgresql+psycopg2://desk@127.0.0.1/desk"))
 
 
 def test_the_samples_are_reports_without_their_licence() -> None:

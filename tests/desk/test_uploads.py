@@ -12,6 +12,7 @@ import pytest
 import admin
 from admin import AuditAction, Principal, Role
 from desk.uploads import UploadLimits, import_uploads, too_many, upload_limits
+from diagnostics.config import ReportsConfig
 from diagnostics.dmarc import Outcome, ReportStore
 from tests.pages.test_auth_reports import SAMPLE
 
@@ -33,19 +34,12 @@ def named(data: bytes, name: str) -> io.BytesIO:
     return handle
 
 
-def test_the_limits_come_from_the_settings_and_a_typo_keeps_the_default(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.delenv("DESK_MAX_UPLOAD_MB", raising=False)
-    monkeypatch.delenv("DESK_MAX_UPLOAD_FILES", raising=False)
-    assert upload_limits() == UploadLimits(50, 500)
-    monkeypatch.setenv("DESK_MAX_UPLOAD_MB", " 5 ")
-    monkeypatch.setenv("DESK_MAX_UPLOAD_FILES", "2")
-    assert upload_limits() == UploadLimits(5, 2)
-    assert upload_limits().max_bytes == 5 * 1024 * 1024
-    for typo in ("five", "0", "-3", "1.5"):
-        monkeypatch.setenv("DESK_MAX_UPLOAD_MB", typo)
-        assert upload_limits().max_mb == 50, typo
+def test_the_limits_are_the_configurations() -> None:
+    # How DESK_MAX_UPLOAD_MB and DESK_MAX_UPLOAD_FILES are read (and a typo refused) is
+    # tests/diagnostics/test_config.py's.
+    assert upload_limits(ReportsConfig()) == UploadLimits(50, 500) == UploadLimits()
+    assert upload_limits(ReportsConfig(max_upload_mb=5, max_upload_files=2)) == UploadLimits(5, 2)
+    assert UploadLimits(5, 2).max_bytes == 5 * 1024 * 1024
 
 
 def test_too_many_files_are_refused_in_plain_words() -> None:

@@ -4,6 +4,7 @@ port, with the environment the test gives it, stopped (the whole group) when the
     with running_desk(env, log=path) as url: ...
     with running_desk(env, log=path, port=port, options=["--secrets.files=..."]) as url: ...
     with running_desk(env, log=path, address="0.0.0.0") as url: ...
+    env = fresh_environment(tmp, DESK_AUTH="local")   # a desk of its own, with these on top
 
 A test that must name the desk's address before it starts (an OpenID Connect redirect_uri) takes
 a `free_port()` itself; `options` are more Streamlit config options for that server only. The
@@ -28,10 +29,30 @@ import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
+import admin
+
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 45.0  # two cores shared by several engineers: Streamlit may take a while to import
 STOP_TIMEOUT = 10.0
 LOOPBACK = "127.0.0.1"
+
+
+def fresh_environment(tmp: Path, **variables: str) -> dict[str, str]:
+    """The environment of a desk of its own under `tmp`: an empty SQLite database and data folder,
+    a fresh key, its own home (no ~/.streamlit of the developer's), a nameserver that never
+    answers (no page may reach public DNS); `variables` on top."""
+    (tmp / "home").mkdir()
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp / "home"),
+        "LANG": "C.UTF-8",
+        "DATABASE_URL": f"sqlite:///{tmp / 'desk.sqlite'}",
+        "DESK_DATA_DIR": str(tmp / "data"),
+        "DESK_SECRET_KEY": admin.generate_key(),
+        "DESK_NAMESERVER": "127.0.0.1:9",
+        "DESK_DNS_TIMEOUT": "1",
+        **variables,
+    }
 
 
 def free_port() -> int:

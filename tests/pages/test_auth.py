@@ -1,8 +1,8 @@
-"""The sign-in gate of app.py (DESK_AUTH), over a real temporary SQLite store, as people use it."""
+"""The sign-in gate of app.py (DESK_AUTH in the app's configuration), over a real temporary SQLite
+store, as people use it."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,24 +14,23 @@ from streamlit.testing.v1 import AppTest
 import admin
 from admin import PermissionDenied, Principal, Role
 from desk.sign_in_gate import SESSION_KEY
+from diagnostics.config import AuthConfig, AuthMode
 from diagnostics.secret import Secret
 from tests.desk.test_sign_in_mode import NOT_LOOPBACK, server_address
+from tests.pages.conftest import Configure
 from tests.pages.test_smtp_settings import mailgun
 from tests.pages.untrusted import rendered
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 PASSWORD = "page-gate password 9173"
+LOCAL = AuthConfig(mode=AuthMode.LOCAL)  # DESK_AUTH=local
 
 
 @pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[admin.Store]:
+def store(configure: Configure) -> Iterator[admin.Store]:
     """The app's database (a fresh SQLite file, its own key) with an account and a connection."""
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'desk.sqlite'}")
-    monkeypatch.setenv("DESK_SECRET_KEY", admin.generate_key())
-    monkeypatch.delenv("DESK_SECRET_KEY_FILE", raising=False)
-    monkeypatch.delenv("DESK_AUTH", raising=False)
-    opened = admin.Store()
+    opened = admin.Store.from_config(configure(secret_key=Secret(admin.generate_key())))
     account = opened.create_account("Bluebird Bakery", "pro")
     opened.add_connection(account.id, mailgun(), "Mailgun EU")
     yield opened
@@ -66,8 +65,10 @@ def session_values(at: AppTest) -> str:
     return repr({key: state[key] for key in state._keys() if key in state})
 
 
-def test_local_mode_asks_for_sign_in_before_any_page(store: admin.Store, monkeypatch) -> None:
-    monkeypatch.setenv("DESK_AUTH", "local")
+def test_local_mode_asks_for_sign_in_before_any_page(
+    store: admin.Store, configure: Configure
+) -> None:
+    configure(auth=LOCAL)
     add(store, "dana", "support")
     at = open_app()
     assert titles(at) == ["Deliverability desk"]
@@ -95,8 +96,8 @@ def test_local_mode_asks_for_sign_in_before_any_page(store: admin.Store, monkeyp
     assert "not the password" not in shown
 
 
-def test_failed_sign_ins_are_slowed_down(store: admin.Store, monkeypatch) -> None:
-    monkeypatch.setenv("DESK_AUTH", "local")
+def test_failed_sign_ins_are_slowed_down(store: admin.Store, configure: Configure) -> None:
+    configure(auth=LOCAL)
     add(store, "dana", "support")
     at = open_app()
     for _ in range(3):
@@ -107,8 +108,8 @@ def test_failed_sign_ins_are_slowed_down(store: admin.Store, monkeypatch) -> Non
     assert SESSION_KEY not in at.session_state
 
 
-def test_sign_out_ends_the_session(store: admin.Store, monkeypatch) -> None:
-    monkeypatch.setenv("DESK_AUTH", "local")
+def test_sign_out_ends_the_session(store: admin.Store, configure: Configure) -> None:
+    configure(auth=LOCAL)
     add(store, "root", "admin")
     at = sign_in(open_app(), "root")
     token = at.session_state[SESSION_KEY]
@@ -118,9 +119,9 @@ def test_sign_out_ends_the_session(store: admin.Store, monkeypatch) -> None:
 
 
 def test_an_analyst_sees_no_smtp_pages_and_the_store_refuses_if_forced(
-    store: admin.Store, monkeypatch
+    store: admin.Store, configure: Configure
 ) -> None:
-    monkeypatch.setenv("DESK_AUTH", "local")
+    configure(auth=LOCAL)
     add(store, "ann", "analyst")
     add(store, "root", "admin")
 
@@ -151,9 +152,9 @@ def test_an_analyst_sees_no_smtp_pages_and_the_store_refuses_if_forced(
 
 
 def test_support_can_open_the_test_mail_page_but_cannot_edit_settings(
-    store: admin.Store, monkeypatch
+    store: admin.Store, configure: Configure
 ) -> None:
-    monkeypatch.setenv("DESK_AUTH", "local")
+    configure(auth=LOCAL)
     add(store, "sam", "support")
     at = sign_in(open_app(), "sam")
     at.switch_page("pages/test_mail.py").run()
@@ -162,9 +163,9 @@ def test_support_can_open_the_test_mail_page_but_cannot_edit_settings(
 
 
 def test_the_first_admin_is_created_on_localhost_when_there_are_no_users(
-    store: admin.Store, monkeypatch
+    store: admin.Store, configure: Configure
 ) -> None:
-    monkeypatch.setenv("DESK_AUTH", "local")
+    configure(auth=LOCAL)
     at = open_app()
     assert "Create the first admin" in [s.value for s in at.subheader]
     at.text_input[0].input("owner")
@@ -194,10 +195,10 @@ def test_default_mode_needs_no_sign_in_only_without_users(store: admin.Store) ->
 
 @pytest.mark.parametrize("address", NOT_LOOPBACK[:6])
 def test_no_sign_in_is_refused_when_the_server_is_reachable_from_elsewhere(
-    store: admin.Store, monkeypatch, address: str | None
+    store: admin.Store, configure: Configure, address: str | None
 ) -> None:
     with server_address(address):
-        monkeypatch.setenv("DESK_AUTH", "none")
+        configure(auth=AuthConfig(mode=AuthMode.NONE))
         at = open_app()
         [refusal] = at.error
         assert "DESK_AUTH=none" in rendered(refusal.value)
@@ -206,7 +207,7 @@ def test_no_sign_in_is_refused_when_the_server_is_reachable_from_elsewhere(
         assert said in rendered(refusal.value)
         assert titles(at) == ["Deliverability desk"]  # that message, and no page
         assert not any("local admin" in c.value for c in at.sidebar.caption)
-        monkeypatch.delenv("DESK_AUTH")
+        configure(auth=AuthConfig())
         at = open_app()  # unset: local sign-in, and no first-admin form off localhost
         assert "python -m admin users add" in at.warning[0].value
         assert "Create the first admin" not in [s.value for s in at.subheader]
@@ -215,18 +216,18 @@ def test_no_sign_in_is_refused_when_the_server_is_reachable_from_elsewhere(
 
 
 def test_oidc_mode_offers_the_identity_provider_and_shows_nothing_else(
-    store: admin.Store, monkeypatch
+    store: admin.Store, configure: Configure
 ) -> None:
-    monkeypatch.setenv("DESK_AUTH", "oidc")
+    configure(auth=AuthConfig(mode=AuthMode.OIDC))
     at = open_app()
     assert [b.label for b in at.button] == ["Sign in with your identity provider"]
     assert "Overview" not in titles(at)
 
 
 def test_support_sees_smtp_settings_and_lint_but_a_save_is_refused_in_plain_words(
-    store: admin.Store, monkeypatch
+    store: admin.Store, configure: Configure
 ) -> None:
-    monkeypatch.setenv("DESK_AUTH", "local")
+    configure(auth=LOCAL)
     add(store, "sam", "support")
     [account] = store.list_accounts()
     [conn] = store.list_connections(account.id)
@@ -244,13 +245,13 @@ def test_support_sees_smtp_settings_and_lint_but_a_save_is_refused_in_plain_word
 
 
 def test_an_expired_session_returns_to_the_sign_in_form_with_a_notice(
-    store: admin.Store, monkeypatch
+    store: admin.Store, configure: Configure
 ) -> None:
-    monkeypatch.setenv("DESK_AUTH", "local")
+    configure(auth=LOCAL)
     add(store, "dana", "support")
     at = sign_in(open_app(), "dana")
     assert "Overview" in titles(at)
-    engine = create_engine(os.environ["DATABASE_URL"])
+    engine = create_engine(configure().database.address)
     with engine.begin() as connection:  # an hour without use: past the idle limit
         connection.execute(
             text("UPDATE user_sessions SET last_seen_at = :then"),

@@ -7,6 +7,8 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,9 @@ from streamlit.testing.v1 import AppTest
 
 import admin
 from admin.records import AuditAction, AuditEntry
+from diagnostics.config import AuthConfig, AuthMode
 from diagnostics.secret import Secret
+from tests.pages.conftest import Configure
 from tests.pages.untrusted import live, markdown_of, rendered
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -28,16 +32,14 @@ HOUR = 3600
 ISSUER = "https://id.bluebird.example"
 # What every ID token of the provider says about its account; tests add the rest.
 ACCOUNT = {"iss": ISSUER, "sub": "dana-account-1", "email_verified": True}
+OIDC = AuthConfig(mode=AuthMode.OIDC)  # DESK_AUTH=oidc
 
 
 @pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[admin.Store]:
+def store(configure: Configure) -> Iterator[admin.Store]:
     """The app's database (a fresh SQLite file, its own key) with Dana, a support user."""
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'desk.sqlite'}")
-    monkeypatch.setenv("DESK_SECRET_KEY", admin.generate_key())
-    monkeypatch.delenv("DESK_SECRET_KEY_FILE", raising=False)
-    monkeypatch.setenv("DESK_AUTH", "oidc")
-    opened = admin.Store()
+    config = configure(secret_key=Secret(admin.generate_key()), auth=OIDC)
+    opened = admin.Store.from_config(config)
     opened.users.add_user(DANA, "support", Secret(secrets.token_urlsafe(18)))
     yield opened
     opened.close()
@@ -115,9 +117,10 @@ def test_a_verified_address_signs_in(store: admin.Store, flag: object) -> None:
 
 
 def test_a_trusted_issuer_needs_no_email_verified_claim_but_false_still_refuses(
-    store: admin.Store, monkeypatch: pytest.MonkeyPatch
+    store: admin.Store, configure: Configure
 ) -> None:
-    monkeypatch.setenv("DESK_OIDC_TRUSTED_ISSUERS", f"https://other.example, {ISSUER}")
+    # DESK_OIDC_TRUSTED_ISSUERS="https://other.example, ISSUER"
+    configure(auth=replace(OIDC, trusted_issuers=frozenset({"https://other.example", ISSUER})))
     at = signed_in({"email": DANA, "email_verified": None, "iat": ISSUED})
     assert not at.error
     assert f"Signed in as **{DANA}** (support)" in captions(at)
@@ -258,7 +261,7 @@ def test_an_incomplete_auth_section_is_said_plainly(store: admin.Store, secrets_
 
 
 def test_a_sign_in_older_than_the_session_limit_asks_for_a_new_one(
-    store: admin.Store, monkeypatch: pytest.MonkeyPatch
+    store: admin.Store, configure: Configure
 ) -> None:
     """Streamlit's identity cookie lasts 30 days; the desk keeps its own limit (12 h unless
     DESK_SESSION_MAX_HOURS says otherwise), as for local users."""
@@ -273,7 +276,7 @@ def test_a_sign_in_older_than_the_session_limit_asks_for_a_new_one(
     [expired] = entries(store, AuditAction.SESSION_EXPIRED)
     assert (expired.actor, expired.summary) == (DANA, f"The session of {DANA} expired.")
 
-    monkeypatch.setenv("DESK_SESSION_MAX_HOURS", "1")
+    configure(auth=replace(OIDC, session_max=timedelta(hours=1)))  # DESK_SESSION_MAX_HOURS=1
     at = signed_in({"email": DANA, "iat": ISSUED - 2 * HOUR})
     assert "Your session has expired: sign in again." in [i.value for i in at.info]
 

@@ -3,13 +3,13 @@ shows (admin.reports refuses); support staff upload, and the audit log names the
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import admin
 from admin import AuditAction
 from diagnostics.dmarc import ReportStore
-from tests.pages.test_auth import add, open_app, sign_in, store, titles
+from tests.pages.conftest import Configure
+from tests.pages.test_auth import LOCAL, add, open_app, sign_in, store, titles
 
 SAMPLE = (
     Path(__file__).resolve().parents[1]
@@ -22,8 +22,10 @@ SAMPLE = (
 __all__ = ["store"]  # the fixture, shared with test_auth
 
 
-def test_an_analyst_reads_reports_but_cannot_upload(store: admin.Store, monkeypatch) -> None:
-    monkeypatch.setenv("DESK_AUTH", "local")
+def test_an_analyst_reads_reports_but_cannot_upload(
+    store: admin.Store, configure: Configure
+) -> None:
+    configure(auth=LOCAL)
     add(store, "ann", "analyst")
     at = sign_in(open_app(), "ann")
     at.switch_page("pages/dmarc_reports.py").run()
@@ -35,9 +37,9 @@ def test_an_analyst_reads_reports_but_cannot_upload(store: admin.Store, monkeypa
 
 
 def test_support_imports_on_the_page_and_the_audit_log_names_them(
-    store: admin.Store, monkeypatch
+    store: admin.Store, configure: Configure
 ) -> None:
-    monkeypatch.setenv("DESK_AUTH", "local")
+    config = configure(auth=LOCAL)
     add(store, "sam", "support")
     at = sign_in(open_app(), "sam")
     at.switch_page("pages/dmarc_reports.py").run()
@@ -49,7 +51,7 @@ def test_support_imports_on_the_page_and_the_audit_log_names_them(
     assert (entry.actor, entry.action) == ("sam", AuditAction.REPORTS_IMPORTED)
     assert entry.after is not None
     assert entry.after["files"] == 1
-    reports = ReportStore(os.environ["DATABASE_URL"])
+    reports = ReportStore.from_config(config)
     try:
         assert entry.after["reports_imported"] == len(reports.reports()) == 1
     finally:

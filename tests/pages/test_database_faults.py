@@ -12,8 +12,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import admin
+from diagnostics.config import AuthConfig, AuthMode, DatabaseConfig
 from diagnostics.dmarc import ReportStore
 from diagnostics.secret import Secret
+from tests.pages.conftest import Configure
 from tests.pages.untrusted import rendered
 from tests.support.databases import ProxiedPostgres, backend_killed_on
 
@@ -27,17 +29,17 @@ BUSY = "The database is busy right now: try again in a moment."
 
 
 @pytest.fixture
-def desk(
-    postgres_proxy: ProxiedPostgres, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> ProxiedPostgres:
+def desk(postgres_proxy: ProxiedPostgres, tmp_path: Path, configure: Configure) -> ProxiedPostgres:
     """The app's database on PostgreSQL, reached through the proxy: an account, an admin, and a
     report for the DMARC page."""
     key = admin.generate_key()
-    monkeypatch.setenv("DATABASE_URL", postgres_proxy.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("DESK_SECRET_KEY", key)
-    monkeypatch.setenv("DESK_AUTH", "local")
-    monkeypatch.setenv("DESK_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("DESK_SECRET_KEY_FILE", raising=False)
+    configure(
+        database=DatabaseConfig(
+            postgres_proxy.url.render_as_string(hide_password=False), tmp_path / "data"
+        ),
+        secret_key=Secret(key),
+        auth=AuthConfig(mode=AuthMode.LOCAL),
+    )
     store = admin.Store(postgres_proxy.direct, secret_key=key)
     store.create_account("Bluebird Bakery", "pro")
     store.users.add_user("dana", "admin", Secret(PASSWORD))
@@ -135,16 +137,15 @@ def test_a_sign_in_while_the_database_is_away_is_answered_plainly(desk: ProxiedP
 
 
 def test_a_sign_in_behind_a_writer_that_keeps_the_lock_is_told_busy(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, configure: Configure
 ) -> None:
     path = tmp_path / "desk.sqlite"
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{path}")
-    monkeypatch.setenv("DESK_SECRET_KEY", admin.generate_key())
-    monkeypatch.setenv("DESK_AUTH", "local")
-    monkeypatch.setenv("DESK_DB_BUSY_SECONDS", "0.5")
-    monkeypatch.setenv("DESK_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("DESK_SECRET_KEY_FILE", raising=False)
-    store = admin.Store()
+    config = configure(
+        database=DatabaseConfig(f"sqlite:///{path}", tmp_path / "data", busy_seconds=0.5),
+        secret_key=Secret(admin.generate_key()),
+        auth=AuthConfig(mode=AuthMode.LOCAL),
+    )
+    store = admin.Store.from_config(config)
     store.create_account("Bluebird Bakery", "pro")
     store.users.add_user("dana", "admin", Secret(PASSWORD))
     store.close()

@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from desk.report_tables import records_csv, with_service_names
 from desk.resources import SAMPLES, demo_reports, sample_files
+from diagnostics.config import DatabaseConfig, DnsConfig, ReportsConfig
 from diagnostics.dmarc import ReportStore
 from diagnostics.enrich import describe
 from diagnostics.enrich.addresses import reverse_pointer
@@ -35,13 +36,10 @@ TLS = DATA / "smtp_tls" / "rfc8460.json"
 
 
 @pytest.fixture
-def url(tmp_path, monkeypatch) -> str:
+def url(tmp_path, configure) -> str:
     """The page's database: a fresh SQLite file that is not the embedded default (no samples)."""
     address = f"sqlite:///{tmp_path / 'reports.sqlite'}"
-    monkeypatch.setenv("DATABASE_URL", address)
-    monkeypatch.setenv("DESK_DATA_DIR", str(tmp_path / "data"))
-    for name in ("DESK_MAX_UPLOAD_MB", "DESK_MAX_UPLOAD_FILES"):
-        monkeypatch.delenv(name, raising=False)
+    configure(database=DatabaseConfig(address, tmp_path / "data"))
     return address
 
 
@@ -107,8 +105,8 @@ def test_upload_many_files_imports_them_and_says_what_happened_to_each(url):
     assert at.selectbox(key="dmarc_domain").value == "example.com"
 
 
-def test_too_many_files_are_refused_before_anything_is_read(url, monkeypatch):
-    monkeypatch.setenv("DESK_MAX_UPLOAD_FILES", "2")
+def test_too_many_files_are_refused_before_anything_is_read(url, configure):
+    configure(reports=ReportsConfig(max_upload_files=2))  # DESK_MAX_UPLOAD_FILES=2
     at = open_page()
     at.file_uploader[0].set_value([upload(p) for p in SMALL[:3]]).run()
     assert "3 files chosen" in messages(at)
@@ -199,12 +197,12 @@ def test_failure_and_tls_tabs(filled):
         assert len(at.tabs[index].dataframe[0].value) == len(every)
 
 
-def test_name_the_senders_through_a_loopback_nameserver(filled, nameserver, monkeypatch):
+def test_name_the_senders_through_a_loopback_nameserver(filled, nameserver, configure):
     domain = filled.domains().set_index("policy_domain")["messages"].idxmax()
     ip = filled.by_source(domain)["source_ip"].iloc[0]
     ptr = "o1.ptr7.sendgrid.net"
     ns = nameserver({reverse_pointer(ip): {"PTR": ptr}})
-    monkeypatch.setenv("DESK_NAMESERVER", ns.address)
+    configure(dns=DnsConfig(ns.address, timeout=1.0))
     expected = describe(ip, ptr).service_name
     assert expected
 
@@ -222,9 +220,8 @@ def test_name_the_senders_through_a_loopback_nameserver(filled, nameserver, monk
     assert len(ns.queries) >= len(after)
 
 
-def test_samples_are_imported_once_on_the_embedded_default(tmp_path, monkeypatch):
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    monkeypatch.setenv("DESK_DATA_DIR", str(tmp_path / "data"))
+def test_samples_are_imported_once_on_the_embedded_default(tmp_path, configure):
+    configure(database=DatabaseConfig(data_dir=tmp_path / "data"))  # no DATABASE_URL
     files = sample_files()
     assert files
     assert not any(p.name in ("LICENSE", "SOURCE.md") for p in files)
@@ -252,29 +249,32 @@ def test_samples_are_imported_once_on_the_embedded_default(tmp_path, monkeypatch
     assert len(store.reports()) == len(reference.reports())
 
 
-def test_an_unusable_database_is_a_plain_message(tmp_path, monkeypatch):
-    monkeypatch.setenv("DATABASE_URL", "mysql://desk:hunter2@127.0.0.1/desk")
+def test_an_unusable_database_is_a_plain_message(tmp_path, configure):
+    def database_url(url: str) -> None:
+        configure(database=DatabaseConfig(url, tmp_path / "data"))
+
+    database_url("mysql://desk:hunter2@127.0.0.1/desk")
     at = open_page()
     assert "SQLite or PostgreSQL" in messages(at)
     assert "hunter2" not in messages(at)
-    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg2://desk:hunter2@127.0.0.1:9/desk")
+    database_url("postgresql+psycopg2://desk:hunter2@127.0.0.1:9/desk")
     at = open_page()
     assert "cannot be reached" in messages(at)
     assert "hunter2" not in messages(at)
     # a driver that is not installed is a setting to fix, not a traceback
-    monkeypatch.setenv("DATABASE_URL", "postgresql+pg8000://desk:hunter2@127.0.0.1:9/desk")
+    database_url("postgresql+pg8000://desk:hunter2@127.0.0.1:9/desk")
     at = open_page()
     assert "No driver" in messages(at)
     assert "hunter2" not in messages(at)
 
 
-def test_diagnoses_come_first_with_the_record_to_publish(url, nameserver, monkeypatch, tmp_path):
+def test_diagnoses_come_first_with_the_record_to_publish(url, nameserver, configure, tmp_path):
     # The seed's case: SendGrid sends for seed.example, whose SPF names only the platform.
     providers = yaml.safe_load(
         (Path(__file__).parents[1] / "scenarios" / "_providers.yaml").read_text()
     )
     zone = {**providers, "seed.example": {"TXT": ["v=spf1 include:spf.trekmail.net -all"]}}
-    monkeypatch.setenv("DESK_NAMESERVER", nameserver(zone).address)
+    configure(dns=DnsConfig(nameserver(zone).address, timeout=1.0))
     report = Path(__file__).resolve().parents[1] / "data" / "seed" / "seed.example.xml"
     store = ReportStore(url)
     assert store.import_paths([report]).ok

@@ -12,6 +12,7 @@ import yaml
 from streamlit.testing.v1 import AppTest
 
 from diagnostics import providers
+from diagnostics.config import DnsConfig
 from diagnostics.dmarc import ReportStore
 from diagnostics.dmarc.explain import NAMED_BY_CATALOGUE, NAMED_BY_OWNER
 from diagnostics.enrich import network_owner
@@ -52,7 +53,7 @@ def _report() -> bytes:
 
 
 def test_an_amazon_owned_spoofer_is_named_alike_in_the_card_and_the_sources_table(
-    url, nameserver, monkeypatch
+    url, nameserver, configure
 ) -> None:
     owner = network_owner(EC2)
     assert owner is not None
@@ -60,7 +61,7 @@ def test_an_amazon_owned_spoofer_is_named_alike_in_the_card_and_the_sources_tabl
     assert providers.by_asn(owner.asn) == providers.get("ses")  # the confusable case
     spf = "v=spf1 include:spf.trekmail.net include:amazonses.com -all"
     server = nameserver({**PROVIDERS, DOMAIN: {"TXT": [spf]}})
-    monkeypatch.setenv("DESK_NAMESERVER", server.address)
+    configure(dns=DnsConfig(server.address, timeout=1.0))
     store = ReportStore(url)
     assert store.import_files([_report()]).ok
 

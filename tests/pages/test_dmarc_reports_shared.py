@@ -12,6 +12,7 @@ import yaml
 from streamlit.testing.v1 import AppTest
 
 from desk import report_views as views
+from diagnostics.config import ChecksConfig, DatabaseConfig, DnsConfig
 from diagnostics.dmarc import ReportStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,10 +24,9 @@ FIXED = "v=spf1 include:spf.trekmail.net include:sendgrid.net -all"
 
 
 @pytest.fixture
-def url(tmp_path, monkeypatch) -> str:
+def url(tmp_path, configure) -> str:
     address = f"sqlite:///{tmp_path / 'reports.sqlite'}"
-    monkeypatch.setenv("DATABASE_URL", address)
-    monkeypatch.setenv("DESK_DATA_DIR", str(tmp_path / "data"))
+    configure(database=DatabaseConfig(address, tmp_path / "data"))
     return address
 
 
@@ -75,9 +75,9 @@ def test_a_write_to_the_store_is_seen_by_the_next_run(url) -> None:
     store.close()
 
 
-def test_check_dns_again_reads_dns_anew_for_every_session(url, nameserver, monkeypatch) -> None:
+def test_check_dns_again_reads_dns_anew_for_every_session(url, nameserver, configure) -> None:
     server = nameserver({**PROVIDERS, "seed.example": {"TXT": [MISSING]}})
-    monkeypatch.setenv("DESK_NAMESERVER", server.address)
+    configure(dns=DnsConfig(server.address, timeout=1.0))
     store = ReportStore(url)
     assert store.import_paths([SEED]).ok
     first = open_page()
@@ -127,11 +127,10 @@ def test_a_large_report_shows_its_first_rows_and_says_so(url) -> None:
     store.close()
 
 
-def test_an_explanation_cut_off_by_the_time_limit_is_not_kept(url, nameserver, monkeypatch) -> None:
+def test_an_explanation_cut_off_by_the_time_limit_is_not_kept(url, nameserver, configure) -> None:
     # The domain's own SPF never answers: explaining outlasts the page's limit.
     server = nameserver({**PROVIDERS, "seed.example": {"TXT": "TIMEOUT"}})
-    monkeypatch.setenv("DESK_NAMESERVER", server.address)
-    monkeypatch.setenv("DESK_CHECK_TIMEOUT", "0.3")
+    configure(dns=DnsConfig(server.address, timeout=1.0), checks=ChecksConfig(timeout=0.3))
     store = ReportStore(url)
     assert store.import_paths([SEED]).ok
     cut = open_page()
@@ -139,7 +138,7 @@ def test_an_explanation_cut_off_by_the_time_limit_is_not_kept(url, nameserver, m
     assert FIXED not in [c.value for c in cut.code]
 
     server.update({"seed.example": {"TXT": [MISSING]}})  # DNS answers again
-    monkeypatch.setenv("DESK_CHECK_TIMEOUT", "20")
+    configure(checks=ChecksConfig(timeout=20.0))
     again = open_page()  # the next visit explains anew rather than repeating the failure
     assert not any("did not finish in" in w.value for w in again.warning)
     assert FIXED in [c.value for c in again.code]

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from diagnostics.config import DnsConfig
+
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "dns_check.py")
 
 ZONE = {
@@ -18,10 +20,8 @@ ZONE = {
 
 
 @pytest.fixture
-def page(nameserver, monkeypatch):
-    server = nameserver(ZONE)
-    monkeypatch.setenv("DESK_NAMESERVER", server.address)
-    monkeypatch.setenv("DESK_DNS_TIMEOUT", "1")
+def page(nameserver, configure):
+    configure(dns=DnsConfig(nameserver(ZONE).address, timeout=1.0))
     return AppTest.from_file(PAGE, default_timeout=30).run()
 
 

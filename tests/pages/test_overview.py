@@ -11,11 +11,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import admin
+from diagnostics.config import ChecksConfig, DnsConfig
 from diagnostics.dmarc import Category, ReportStore, explain
 from diagnostics.dns import normalize_name
 from diagnostics.errors import InvalidInput
 from diagnostics.health import check_domain
+from diagnostics.secret import Secret
 from diagnostics.smtp import Security, SmtpSettings, probe
+from tests.pages.conftest import Configure
 from tests.pages.untrusted import rendered
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,25 +87,22 @@ REPORT = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-def sample_desk(tmp_path, monkeypatch, nameserver_address: str) -> tuple[admin.Store, ReportStore]:
-    """The sample accounts in a fresh database, the pages' DNS on `nameserver_address`; the admin
-    store and the report store over it (the caller closes both)."""
-    url = f"sqlite:///{tmp_path / 'desk.sqlite'}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("DESK_SECRET_KEY", admin.generate_key())
-    monkeypatch.delenv("DESK_SECRET_KEY_FILE", raising=False)
-    monkeypatch.setenv("DESK_NAMESERVER", nameserver_address)
-    monkeypatch.setenv("DESK_DNS_TIMEOUT", "1")
-    store = admin.Store()
+def sample_desk(configure: Configure, nameserver_address: str) -> tuple[admin.Store, ReportStore]:
+    """The sample accounts in the test's fresh database, the pages' DNS on `nameserver_address`;
+    the admin store and the report store over it (the caller closes both)."""
+    config = configure(
+        secret_key=Secret(admin.generate_key()), dns=DnsConfig(nameserver_address, timeout=1.0)
+    )
+    store = admin.Store.from_config(config)
     admin.ensure_sample_data(store)
-    return store, ReportStore(url)
+    return store, ReportStore.from_config(config)
 
 
 @pytest.fixture
-def desk(tmp_path, monkeypatch, nameserver):
+def desk(tmp_path, configure, nameserver):
     """The sample accounts in a fresh database, DNS on loopback, this month's report for the bakery."""
     server = nameserver(ZONE)
-    store, reports = sample_desk(tmp_path, monkeypatch, server.address)
+    store, reports = sample_desk(configure, server.address)
     end = dt.datetime.now(dt.UTC) - dt.timedelta(days=2)
     begin = end - dt.timedelta(days=1)
     report = tmp_path / f"receiver.example!{BAKERY}!{int(begin.timestamp())}.xml"
@@ -221,11 +221,9 @@ def test_latest_smtp_test_with_its_explanation_and_fix(desk):
     assert any("(/test-mail)" in m for m in links), links
 
 
-def test_a_silent_nameserver_gives_up_with_a_message(desk, monkeypatch, nameserver):
+def test_a_silent_nameserver_gives_up_with_a_message(desk, configure, nameserver):
     slow = nameserver(ZONE, delay=3.0)
-    monkeypatch.setenv("DESK_NAMESERVER", slow.address)
-    monkeypatch.setenv("DESK_DNS_TIMEOUT", "5")
-    monkeypatch.setenv("DESK_CHECK_TIMEOUT", "0.5")
+    configure(dns=DnsConfig(slow.address, timeout=5.0), checks=ChecksConfig(timeout=0.5))
     at = open_page()
     assert any("did not finish" in w.value for w in at.warning), [w.value for w in at.warning]
     assert not [s for s in at.subheader if s.value.startswith("DNS of")]

@@ -38,9 +38,9 @@ def _unanswered(kind: str) -> dict[str, Any]:
 
 
 @pytest.fixture(params=["timeout", "nxdomain"])
-def desk(request, tmp_path, monkeypatch, nameserver):
+def desk(request, configure, nameserver):
     server = nameserver({**CUSTOMER, **_unanswered(request.param)})
-    store, reports = sample_desk(tmp_path, monkeypatch, server.address)
+    store, reports = sample_desk(configure, server.address)
     files = demo_reports(dt.datetime.now(dt.UTC).date())
     assert not any(f.rejected for f in reports.import_files(files).files)
     yield server

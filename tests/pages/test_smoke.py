@@ -18,15 +18,13 @@ def test_every_page_is_routed():
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.stem)
-def test_page_renders(page, monkeypatch, tmp_path):
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'desk.sqlite'}")
-    monkeypatch.setenv("DESK_SECRET_KEY_FILE", str(tmp_path / "secret.key"))
+def test_page_renders(page):
+    # The configuration is tests/pages/conftest.py's: a fresh database, its key file beside it.
     at = AppTest.from_file(str(page), default_timeout=30).run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.title, f"{page.name} shows no title"
 
 
-def test_router_runs_the_default_page(monkeypatch, tmp_path):
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'desk.sqlite'}")
+def test_router_runs_the_default_page():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
     assert not at.exception, [e.value for e in at.exception]

@@ -9,6 +9,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import admin
+from diagnostics.config import DatabaseConfig
+from diagnostics.secret import Secret
 from diagnostics.smtp import Security, SmtpSettings
 from tests.pages.untrusted import rendered
 
@@ -20,12 +22,9 @@ MAILGUN_PASSWORD = "h9-mailgun-page-test-password-7788"
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch) -> admin.Store:
+def store(configure) -> admin.Store:
     """The page's database: a fresh SQLite file and a key of its own, as the app reads them."""
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'desk.sqlite'}")
-    monkeypatch.setenv("DESK_SECRET_KEY", admin.generate_key())
-    monkeypatch.delenv("DESK_SECRET_KEY_FILE", raising=False)
-    opened = admin.Store()
+    opened = admin.Store.from_config(configure(secret_key=Secret(admin.generate_key())))
     yield opened
     opened.close()
 
@@ -220,21 +219,19 @@ def test_an_empty_database_asks_for_a_first_account(store):
     assert not at.metric
 
 
-def test_the_embedded_default_shows_the_sample_accounts(tmp_path, monkeypatch):
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    monkeypatch.delenv("DESK_SECRET_KEY", raising=False)
-    monkeypatch.delenv("DESK_SECRET_KEY_FILE", raising=False)
-    monkeypatch.setenv("DESK_DATA_DIR", str(tmp_path / "data"))
+def test_the_embedded_default_shows_the_sample_accounts(tmp_path, configure):
+    # No DATABASE_URL, no DESK_SECRET_KEY: the embedded database and key file in the data folder.
+    configure(database=DatabaseConfig(data_dir=tmp_path / "data"), secret_key=None)
     at = open_page()
     names = at.sidebar.selectbox(key="desk_account_picker").options
     assert any("Bluebird Bakery" in n for n in names), names
     assert (tmp_path / "data" / "secret.key").exists()
 
 
-def test_with_a_wrong_secret_key_nothing_is_saved_and_the_page_says_why(store, monkeypatch):
+def test_with_a_wrong_secret_key_nothing_is_saved_and_the_page_says_why(store, configure):
     account = store.create_account("Harbor & Pine", "pro")
     conn = store.add_connection(account.id, mailgun(), label="Mailgun")
-    monkeypatch.setenv("DESK_SECRET_KEY", admin.generate_key())
+    configure(secret_key=Secret(admin.generate_key()))  # not the key it was saved with
     at = open_page()
     assert any("secret key does not match" in w.value for w in at.warning)
     field(at, account.id, conn.id, "password").input("a-new-password-for-mailgun-01")

@@ -16,6 +16,8 @@ import trustme
 from streamlit.testing.v1 import AppTest
 
 import admin
+from diagnostics.config import DnsConfig, SmtpConfig
+from diagnostics.secret import Secret
 from diagnostics.smtp import Security, SmtpSettings
 from tests.support.smtpserver import Behaviour, SmtpServer
 
@@ -48,19 +50,18 @@ def server(ca: trustme.CA) -> Iterator[Callable[..., SmtpServer]]:
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch, nameserver, ca) -> Iterator[admin.Store]:
-    """The app's environment: a fresh store, a nameserver that maps SendGrid's host to 127.0.0.1,
-    and the test CA trusted by the probe."""
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'desk.sqlite'}")
-    monkeypatch.setenv("DESK_SECRET_KEY", admin.generate_key())
+def store(tmp_path, configure, nameserver, ca) -> Iterator[admin.Store]:
+    """The app's configuration: a fresh store, a nameserver that maps SendGrid's host to
+    127.0.0.1, and the test CA trusted by the probe."""
     dns = nameserver({"smtp.sendgrid.net": {"A": "127.0.0.1"}})
-    monkeypatch.setenv("DESK_NAMESERVER", dns.address)
-    monkeypatch.setenv("DESK_DNS_TIMEOUT", "1")
     cafile = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(cafile))
-    monkeypatch.setenv("DESK_SMTP_CAFILE", str(cafile))
-    monkeypatch.setenv("DESK_SMTP_TIMEOUT", "5")
-    opened = admin.Store()
+    config = configure(
+        secret_key=Secret(admin.generate_key()),
+        dns=DnsConfig(dns.address, timeout=1.0),
+        smtp=SmtpConfig(timeout=5.0, cafile=cafile),
+    )
+    opened = admin.Store.from_config(config)
     yield opened
     opened.close()
 
@@ -266,11 +267,11 @@ def closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_a_wrong_secret_key_is_said_plainly(store, server, monkeypatch):
+def test_a_wrong_secret_key_is_said_plainly(store, server, configure):
     smtp = server(Behaviour(users={"apikey": SENDGRID_KEY}))
     account = store.create_account("Bluebird Bakery", "pro")
     store.add_connection(account.id, sendgrid(smtp.port, "apikey"), label="SendGrid")
-    monkeypatch.setenv("DESK_SECRET_KEY", admin.generate_key())  # not the key it was saved with
+    configure(secret_key=Secret(admin.generate_key()))  # not the key it was saved with
     at = open_page()
     assert any("secret key does not match" in w.value for w in at.warning)
 

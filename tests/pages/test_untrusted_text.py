@@ -23,7 +23,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import admin
+from diagnostics.config import DnsConfig, SmtpConfig
 from diagnostics.dmarc import ReportStore
+from diagnostics.secret import Secret
 from diagnostics.smtp import Security, SmtpSettings, probe
 from diagnostics.text import hidden_characters
 from tests.pages.untrusted import live, markdown_of, rendered
@@ -83,11 +85,8 @@ def tls_report() -> bytes:
 
 
 @pytest.fixture
-def reports(tmp_path, monkeypatch) -> ReportStore:
-    url = f"sqlite:///{tmp_path / 'reports.sqlite'}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("DESK_DATA_DIR", str(tmp_path / "data"))
-    store = ReportStore(url)
+def reports(configure) -> ReportStore:
+    store = ReportStore.from_config(configure())
     day = dt.date(2026, 11, 1)
     summary = store.import_files(
         [
@@ -167,19 +166,13 @@ def _refused_login(reply: str) -> Any:
         server.stop()
 
 
-def test_overview_shows_dns_reports_and_provider_replies_as_text(
-    tmp_path, monkeypatch, nameserver
-) -> None:
-    dns = nameserver(ZONE)
-    url = f"sqlite:///{tmp_path / 'desk.sqlite'}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("DESK_SECRET_KEY", admin.generate_key())
-    monkeypatch.delenv("DESK_SECRET_KEY_FILE", raising=False)
-    monkeypatch.setenv("DESK_NAMESERVER", dns.address)
-    monkeypatch.setenv("DESK_DNS_TIMEOUT", "1")
-    store = admin.Store()
+def test_overview_shows_dns_reports_and_provider_replies_as_text(configure, nameserver) -> None:
+    config = configure(
+        secret_key=Secret(admin.generate_key()), dns=DnsConfig(nameserver(ZONE).address, 1.0)
+    )
+    store = admin.Store.from_config(config)
     admin.ensure_sample_data(store)
-    reports = ReportStore(url)
+    reports = ReportStore.from_config(config)
     recent = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=2)
     assert reports.import_files([hostile_report(BAKERY, recent, report_id="o1")]).ok
     account = next(a for a in store.list_accounts() if a.name == "Bluebird Bakery")
@@ -218,14 +211,14 @@ def test_header_analyzer_shows_every_header_field_as_text() -> None:
 # ---- DNS check ---------------------------------------------------------------------------------
 
 
-def test_dns_check_shows_records_and_explanations_as_text(nameserver, monkeypatch) -> None:
+def test_dns_check_shows_records_and_explanations_as_text(nameserver, configure) -> None:
     zone = {
         DOMAIN: {"TXT": f"v=spf1 include:spf.trekmail.net {PAYLOAD[:200]} exp=exp.{DOMAIN} -all"},
         f"exp.{DOMAIN}": {"TXT": PAYLOAD},  # the domain's own words when SPF fails
         "spf.trekmail.net": {"TXT": "v=spf1 ip4:198.51.100.0/24 -all"},
         "sendgrid.net": {"TXT": "v=spf1 ip4:167.89.0.0/17 ~all"},
     }
-    monkeypatch.setenv("DESK_NAMESERVER", nameserver(zone).address)
+    configure(dns=DnsConfig(nameserver(zone).address, timeout=1.0))
     at = run(page("dns_check.py"))
     at.text_input[0].input(DOMAIN)
     at.multiselect[0].set_value(["trekmail", "sendgrid"])
@@ -239,13 +232,11 @@ def test_dns_check_shows_records_and_explanations_as_text(nameserver, monkeypatc
 
 
 def test_test_mail_and_smtp_settings_show_provider_replies_and_labels_as_text(
-    tmp_path, monkeypatch, nameserver
+    configure,
 ) -> None:
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'desk.sqlite'}")
-    monkeypatch.setenv("DESK_SECRET_KEY", admin.generate_key())
-    monkeypatch.setenv("DESK_SMTP_TIMEOUT", "5")
+    config = configure(secret_key=Secret(admin.generate_key()), smtp=SmtpConfig(timeout=5.0))
     server = SmtpServer(Behaviour(login_refusal=f"535 5.7.8 {PAYLOAD}")).start()
-    store = admin.Store()
+    store = admin.Store.from_config(config)
     try:
         # The account's name is the desk's own (the sidebar's picker is not this page's).
         account = store.create_account("Evil Corp", "nano")

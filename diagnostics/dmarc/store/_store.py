@@ -1,7 +1,8 @@
 """`ReportStore`: DMARC aggregate, failure and TLS reports in the desk's database, and the queries
 the pages and notebooks ask of them.
 
-    store = ReportStore()                                  # $DATABASE_URL, else data/desk.sqlite
+    store = ReportStore()                                  # data/desk.sqlite, or ReportStore(url)
+    store = ReportStore.from_config(config)                # the database a DeskConfig names
     summary = store.import_paths(["inbox/", "uploads/*.zip"], progress=print)
     print("\\n".join(summary.lines()))
     store.volume_by_day("example.com", "2024-03-01", "2024-03-31")
@@ -30,6 +31,7 @@ from sqlalchemy import Connection, Engine, Select
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from diagnostics.config import DeskConfig
 from diagnostics.database import WRITE, display_url, open_engine
 from diagnostics.dmarc.parse import (
     DEFAULT_LIMITS,
@@ -65,8 +67,8 @@ log = logging.getLogger(__name__)
 
 class ReportStore:
     """The report tables in one database: `url_or_engine` is a URL (str or SQLAlchemy URL), an
-    engine, or None for `diagnostics.database.default_database_url()`. The tables are created, or
-    upgraded, on open."""
+    engine, or None for the embedded SQLite file (`diagnostics.database.embedded_sqlite_url()`).
+    The tables are created, or upgraded, on open."""
 
     def __init__(
         self,
@@ -89,6 +91,15 @@ class ReportStore:
             raise StoreError(
                 f"The database at {display_url(self.engine.url)} cannot be reached or opened."
             ) from None
+
+    @classmethod
+    def from_config(
+        cls, config: DeskConfig, *, chunk_rows: int = DEFAULT_CHUNK_ROWS
+    ) -> ReportStore:
+        """The report store of the database `config` names, with its busy timeout and the
+        parser's caps it sets."""
+        engine = open_engine(config.database.address, busy_timeout=config.database.busy_seconds)
+        return cls(engine, chunk_rows=chunk_rows, limits=config.reports.parse_limits())
 
     def __repr__(self) -> str:
         return f"ReportStore({display_url(self.engine.url)!r})"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
 from diagnostics.cli import main
+from tests.diagnostics.cli.test_configured_cli import run_cli
 from tests.support.smtpserver import Behaviour
 
 USER = "sender@example.test"
@@ -113,3 +115,34 @@ def test_lint(monkeypatch, capsys):
     )
     assert code == 0
     assert "No problems" in capsys.readouterr().out
+
+
+# ---- the app's settings: the CLI as a process, configured by its environment ----------------------
+
+
+def test_the_cli_tests_a_connection_as_the_app_does(smtp_server, good_tls, cafile, ns):
+    """DESK_NAMESERVER resolves the host and DESK_SMTP_CAFILE is trusted, as on the Test mail
+    page: no --nameserver, no --cafile."""
+    server = smtp_server(Behaviour(users={USER: PASSWORD}), starttls=good_tls)
+    done = run_cli(
+        "smtp", "test", "--host", "mx.test", "--port", str(server.port), "--username", USER,
+        "--password-env", "SMTP_PASSWORD",
+        DESK_NAMESERVER=ns.address, DESK_SMTP_CAFILE=cafile, SMTP_PASSWORD=PASSWORD,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("OK  mx.test:")
+    assert "TLS:" in done.stdout
+    assert PASSWORD not in done.stdout + done.stderr
+
+
+def test_the_cli_gives_a_silent_server_the_apps_time_limit(smtp_server, ns):
+    server = smtp_server(silent=True)
+    started = time.monotonic()
+    done = run_cli(
+        "smtp", "test", "--host", "mx.test", "--port", str(server.port), "--json",
+        DESK_NAMESERVER=ns.address, DESK_SMTP_TIMEOUT="1",
+    )  # fmt: skip
+    took = time.monotonic() - started
+    assert done.returncode == 1, done.stderr
+    assert json.loads(done.stdout)["symptom"] == "timeout"
+    assert took < 8  # the interpreter's start and the 1 s limit; not the default 10 s

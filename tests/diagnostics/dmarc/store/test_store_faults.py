@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event
 
+from diagnostics.config import DatabaseConfig, DeskConfig
 from diagnostics.database import BUSY_MESSAGE, UNAVAILABLE_MESSAGE
 from diagnostics.dmarc.store import ReportStore
 from diagnostics.errors import DatabaseBusy, DatabaseUnavailable
@@ -65,10 +66,10 @@ def test_a_backend_killed_in_the_middle_of_a_call(postgres_url) -> None:
         store.close()
 
 
-def test_sqlite_locked_past_the_busy_timeout_is_busy(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setenv("DESK_DB_BUSY_SECONDS", "0.5")
+def test_sqlite_locked_past_the_busy_timeout_is_busy(tmp_path: Path) -> None:
     path = tmp_path / "desk.sqlite"
-    store = ReportStore(f"sqlite:///{path}")
+    config = DeskConfig(database=DatabaseConfig(f"sqlite:///{path}", busy_seconds=0.5))
+    store = ReportStore.from_config(config)  # DESK_DB_BUSY_SECONDS=0.5
     holder = sqlite3.connect(path, isolation_level=None)
     try:
         holder.execute("BEGIN IMMEDIATE")  # another writer that keeps the lock

@@ -7,33 +7,31 @@ from pathlib import Path
 import pytest
 
 import diagnostics.dmarc as dmarc
-from diagnostics.database import PROJECT_ROOT, database_url, default_database_url
+from diagnostics.config import DatabaseConfig, DeskConfig
+from diagnostics.database import PROJECT_ROOT, database_url, embedded_sqlite_url
 from diagnostics.dmarc import ReportStore, StoreError
 from diagnostics.errors import InvalidInput
 
 
-def test_default_url_is_the_embedded_sqlite_file(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    monkeypatch.delenv("DESK_DATA_DIR", raising=False)
-    assert default_database_url() == f"sqlite:///{PROJECT_ROOT / 'data' / 'desk.sqlite'}"
+def test_default_url_is_the_embedded_sqlite_file() -> None:
+    embedded = f"sqlite:///{PROJECT_ROOT / 'data' / 'desk.sqlite'}"
+    assert embedded_sqlite_url() == embedded
+    assert DatabaseConfig().address == embedded
+    assert database_url(None).render_as_string() == embedded
 
 
-def test_data_dir_and_database_url_from_the_environment(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+def test_the_data_dir_and_database_url_of_the_configuration(tmp_path: Path) -> None:
+    elsewhere = DatabaseConfig(data_dir=tmp_path / "elsewhere")
+    assert elsewhere.address == f"sqlite:///{tmp_path / 'elsewhere' / 'desk.sqlite'}"
+    heroku = DatabaseConfig("postgres://desk@db.example/desk", data_dir=tmp_path / "elsewhere")
+    assert heroku.address == "postgres://desk@db.example/desk"
+    assert database_url(heroku.address).drivername == "postgresql+psycopg2"
+
+
+def test_a_store_opened_from_the_configuration_without_a_url_uses_the_data_dir(
+    tmp_path: Path,
 ) -> None:
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    monkeypatch.setenv("DESK_DATA_DIR", str(tmp_path / "elsewhere"))
-    assert default_database_url() == f"sqlite:///{tmp_path / 'elsewhere' / 'desk.sqlite'}"
-    monkeypatch.setenv("DATABASE_URL", "postgres://desk@db.example/desk")
-    assert default_database_url() == "postgresql://desk@db.example/desk"
-
-
-def test_a_store_opened_without_a_url_uses_the_data_dir(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    monkeypatch.setenv("DESK_DATA_DIR", str(tmp_path / "data"))
-    store = ReportStore()
+    store = ReportStore.from_config(DeskConfig(database=DatabaseConfig(data_dir=tmp_path / "data")))
     try:
         assert (tmp_path / "data" / "desk.sqlite").is_file()
         assert store.domains().empty
@@ -41,7 +39,7 @@ def test_a_store_opened_without_a_url_uses_the_data_dir(
         store.close()
 
 
-def test_only_sqlite_and_postgresql(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_only_sqlite_and_postgresql() -> None:
     with pytest.raises(InvalidInput, match="SQLite or PostgreSQL"):
         database_url("mysql://u:hunter2@h/db")
     with pytest.raises(InvalidInput, match="not a URL"):
