@@ -61,22 +61,28 @@ PLATFORM = "trekmail"
 PLATFORM_SELECTOR = "trekmail"
 
 _T = TypeVar("_T")
+_PART_LABELS = {"spf": "SPF", "dkim": "DKIM", "dmarc": "DMARC", "mx": "MX"}
 _LITERAL = re.compile(r"[a-z0-9-]+")
 
 
 @dataclass(frozen=True, slots=True)
 class Part:
-    """One part of the health check: `name` (spf, dkim, dmarc, mx), one `status`, a one-line
-    `summary` and the `findings`, errors first."""
+    """One part of the health check: `name` (spf, dkim, dmarc, mx: a code), one `status`, a
+    one-line `summary` and the `findings`, errors first. `label` is the name as a person reads it."""
 
     name: str
     status: Verdict
     summary: str
     findings: tuple[Finding, ...] = ()
 
+    @property
+    def label(self) -> str:
+        return _PART_LABELS.get(self.name, self.name.upper())
+
     def to_dict(self) -> dict[str, object]:
         return {
             "name": self.name,
+            "label": self.label,
             "status": self.status.value,
             "summary": self.summary,
             "findings": [f.to_dict() for f in self.findings],

@@ -127,12 +127,12 @@ def _print(domain: str, diagnoses: list[Diagnosis], verdict: str, record: str | 
     for d in diagnoses:
         ips = ", ".join(d.ips[:3]) + (f" and {len(d.ips) - 3} more" if len(d.ips) > 3 else "")
         print(
-            f"[{d.severity.value}] {d.source} — {d.category.value}, {plural(d.messages, 'message')}"
+            f"[{d.severity.value}] {d.source} — {d.category.label}, {plural(d.messages, 'message')}"
         )
         print(f"    ({d.share:.0%} of the domain's mail; from {ips})")
         print(_wrap(d.explanation, 4))
         for action in d.actions:
-            print(_wrap(f"-> {action.code.value}: {action.message}", 4))
+            print(_wrap(f"-> {action.code.label}: {action.message}", 4))
             for name, rdtype, value in _records_of(action):
                 print(f"       {name}  {rdtype}  {value}")
         print()

@@ -75,8 +75,8 @@ def run(args: argparse.Namespace) -> int:
 def _print(health: DomainHealth) -> None:
     print(f"Domain health for {health.domain} ({', '.join(health.providers)})")
     for part in health.parts:
-        print(f"\n{part.name.upper():6} {_MARK[part.status]:8} {part.summary}")
+        print(f"\n{part.label:6} {_MARK[part.status]:8} {part.summary}")
         for finding in part.findings:
-            print(f"  [{finding.severity.value}] {finding.code}")
+            print(f"  [{finding.severity.value}] {finding.title}")
             # One line, unwrapped: a record to publish must survive copy and paste intact.
             print(f"    {finding.message}")

@@ -120,7 +120,7 @@ def _print_findings(findings: tuple[Finding, ...] | list[Finding]) -> None:
         return
     for finding in sorted(findings, key=lambda f: f.severity.rank):
         term = f" ({finding.term})" if finding.term else ""
-        print(f"  [{finding.severity.value}] {finding.code}{term}")
+        print(f"  [{finding.severity.value}] {finding.title}{term}")
         print(_indent(finding.message, 4))
 
 

@@ -46,6 +46,7 @@ EXPLAIN = {
     "Action",
     "ActionCode",
     "Category",
+    "Confidence",
     "Diagnosis",
     "DmarcPolicy",
     "Evidence",
@@ -69,7 +70,7 @@ STORE = {
 DMARC = {
     *(PARSE - {"Progress", "Source"}),
     *(STORE - {"Moment", "Progress"}),
-    *{"Action", "ActionCode", "Category", "Diagnosis", "Evidence", "Readiness"},
+    *{"Action", "ActionCode", "Category", "Confidence", "Diagnosis", "Evidence", "Readiness"},
     *{"explain", "readiness"},
 }
 SURFACES = {

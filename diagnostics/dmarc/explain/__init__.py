@@ -10,7 +10,7 @@ stricter DMARC policy. DNS goes through the `resolver` passed in; no SQL, no par
 
 from diagnostics.dmarc.explain._actions import Action, ActionCode
 from diagnostics.dmarc.explain._categories import Category
-from diagnostics.dmarc.explain._diagnosis import Diagnosis, Evidence
+from diagnostics.dmarc.explain._diagnosis import Confidence, Diagnosis, Evidence
 from diagnostics.dmarc.explain._explain import explain
 from diagnostics.dmarc.explain._policy import DmarcPolicy, reported_policies
 from diagnostics.dmarc.explain._readiness import NOT_LEGITIMATE, Readiness, readiness
@@ -23,6 +23,7 @@ __all__ = [
     "Action",
     "ActionCode",
     "Category",
+    "Confidence",
     "Diagnosis",
     "DmarcPolicy",
     "Evidence",

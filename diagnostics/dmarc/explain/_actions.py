@@ -39,6 +39,21 @@ class ActionCode(StrEnum):
     NO_ACTION = "no_action"
     TIGHTEN_POLICY = "tighten_policy"
 
+    @property
+    def label(self) -> str:
+        """The fix in plain words (sentence case), as a title for a person to read."""
+        return _LABELS[self]
+
+
+_LABELS = {
+    ActionCode.ADD_SPF_INCLUDE: "Add the SPF include",
+    ActionCode.CUSTOM_RETURN_PATH: "Set up a custom return path",
+    ActionCode.SETUP_DKIM: "Set up DKIM",
+    ActionCode.FIX_SPF_RECORD: "Fix the SPF record",
+    ActionCode.NO_ACTION: "Nothing to change",
+    ActionCode.TIGHTEN_POLICY: "Tighten the DMARC policy",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Action:

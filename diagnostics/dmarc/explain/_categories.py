@@ -67,6 +67,26 @@ class Category(StrEnum):
     def dmarc_passes(self) -> bool:
         return self in (Category.COMPLIANT, Category.DKIM_ONLY, Category.SPF_ONLY)
 
+    @property
+    def label(self) -> str:
+        """The category in plain words (sentence case), as a title for a person to read."""
+        return _LABELS[self]
+
+
+_LABELS = {
+    Category.COMPLIANT: "Compliant",
+    Category.DKIM_ONLY: "Passes through DKIM only",
+    Category.SPF_ONLY: "Passes through SPF only",
+    Category.SPF_INCLUDE_MISSING: "SPF include missing",
+    Category.SPF_NOT_ALIGNED: "SPF passes but does not align",
+    Category.DKIM_NOT_ALIGNED: "DKIM signed for another domain",
+    Category.DKIM_MISSING: "No DKIM signature",
+    Category.FORWARDED: "Forwarded",
+    Category.UNAUTHORIZED: "Not authorized (likely spoofing)",
+    Category.SPF_BROKEN: "SPF record broken",
+    Category.UNDETERMINED: "Not determined (DNS failed)",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Signals:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from enum import StrEnum
 
 import pandas as pd
 
@@ -14,9 +15,35 @@ from diagnostics.dmarc.explain._actions import Action, ActionCode
 from diagnostics.dmarc.explain._categories import Category
 from diagnostics.findings import Severity
 
-__all__ = ["Counts", "Diagnosis", "Evidence"]
+__all__ = ["Confidence", "Counts", "Diagnosis", "Evidence"]
 
 Counts = tuple[tuple[str, int], ...]
+
+
+class Confidence(StrEnum):
+    """How sure a diagnosis is, from the evidence it rests on (`Evidence.basis` says which):
+
+    - certain: what the receivers reported, read with today's DNS or the account's own
+      configuration (the provider's published networks hold the address; the account sends
+      through that provider; the receiver said it was forwarded);
+    - likely: an inference from strong evidence (a DKIM selector following a provider's
+      convention, a mailbox provider that does not host the domain's mail, the catalogue's dated
+      copy of a provider's networks, an address nobody claims);
+    - possible: weak evidence only (reverse DNS or a service name alone), or DNS failed.
+    """
+
+    CERTAIN = "certain"
+    LIKELY = "likely"
+    POSSIBLE = "possible"
+
+    @property
+    def rank(self) -> int:
+        """Sort key: surest first; a diagnosis is as sure as its weakest evidence."""
+        return (Confidence.CERTAIN, Confidence.LIKELY, Confidence.POSSIBLE).index(self)
+
+    @property
+    def label(self) -> str:
+        return {"certain": "Certain", "likely": "Likely", "possible": "Possible"}[self.value]
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,7 +39,9 @@ def test_explains_report_files_with_the_exact_record(ns, report, capsys):
     code = main(["explain", "--domain", "seed.example", str(report), "--nameserver", ns])
     out = capsys.readouterr().out
     assert code == 1  # SendGrid's include is still missing today
-    assert "spf_include_missing" in out
+    # The category in plain words; its code stays in --json.
+    assert "SPF include missing" in out
+    assert "spf_include_missing" not in out
     assert SEED_RECORD in out
     assert "DMARC policy" in out
 
@@ -102,6 +104,6 @@ def test_the_store_enrichment_cache_names_what_dns_cannot(nameserver, tmp_path, 
     code = main(command)
     out = capsys.readouterr().out
     assert code == 1
-    assert "SendGrid — spf_include_missing" in out
+    assert "SendGrid — SPF include missing" in out
     assert "reverse DNS o7.ptr4242.sendgrid.net" in out
     assert SEED_RECORD in out
