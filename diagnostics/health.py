@@ -40,7 +40,7 @@ from diagnostics.dmarc.record import DmarcCheck, check_dmarc_async
 from diagnostics.dns import Resolver, Status, get_resolver, normalize_name
 from diagnostics.errors import InvalidInput
 from diagnostics.findings import Finding, Severity
-from diagnostics.providers import EnvelopeOwner, Provider
+from diagnostics.providers import PLATFORM, EnvelopeOwner, Provider
 from diagnostics.spf import SpfAnalysis, SpfRecommendation, analyze_async, recommend_async
 from diagnostics.spf.tree import MAX_LOOKUPS
 from diagnostics.verdict import Verdict, verdict_of
@@ -55,7 +55,6 @@ __all__ = [
     "check_domain_async",
 ]
 
-PLATFORM = "trekmail"
 # The selector TrekMail signs customer domains with: TXT trekmail._domainkey.<domain>, as the
 # catalogue says; used when a catalogue entry for the platform names none.
 PLATFORM_SELECTOR = "trekmail"
