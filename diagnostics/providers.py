@@ -144,8 +144,15 @@ class ReturnPath:
     spf: str | None
     description: str
 
-    def target_for(self, region: str | None = None) -> str:
-        return self.target.replace("{region}", region or "REGION")
+    @property
+    def needs_region(self) -> bool:
+        """The target names the region the account sends from (SES's feedback host)."""
+        return "{region}" in self.target
+
+    def target_for(self, region: str | None = None, *, unknown: str = "<region>") -> str:
+        """The target for `region`; without one, the region is written as `unknown`, marked so
+        that nobody takes the result for a real host name."""
+        return self.target.replace("{region}", region or unknown)
 
 
 @dataclass(frozen=True, slots=True)

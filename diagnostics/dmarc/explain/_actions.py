@@ -154,7 +154,7 @@ def custom_return_path(provider: Provider, domain: str, region: str | None = Non
     if rp is None or provider.envelope.owner is EnvelopeOwner.CUSTOMER:
         return None
     name = f"{_placeholder(rp.label)}.{domain}"
-    target = _placeholder(rp.target_for(region))
+    target = _placeholder(rp.target_for(region, unknown="REGION"))
     value = f"10 {target}" if rp.record_type == "MX" else target
     records = [DnsRecord(name, rp.record_type, value, f"{provider.name} return path")]
     if rp.spf:

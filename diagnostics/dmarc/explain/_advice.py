@@ -60,7 +60,13 @@ class Advisor:
         platform = [self.platform] if domain == from_domain else []
         wanted = tuple(dict.fromkeys([*platform, *keys]))
         if (domain, wanted) not in self._recs:
-            self._recs[(domain, wanted)] = recommend(domain, list(wanted), resolver=self.resolver)
+            self._recs[(domain, wanted)] = recommend(
+                domain,
+                wanted,
+                resolver=self.resolver,
+                platform=self.platform,
+                return_path=domain != from_domain,
+            )
         return self._recs[(domain, wanted)]
 
     def actions(self, d: Draft) -> list[Action]:
