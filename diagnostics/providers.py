@@ -228,6 +228,12 @@ class Provider:
     def matches_host(self, host: str) -> bool:
         return _fullmatch_any(self.hosts, _clean(host)) is not None
 
+    def region_of(self, host: str) -> str | None:
+        """The region this provider's SMTP host name carries ("email-smtp.eu-west-1.amazonaws.com"
+        -> "eu-west-1"), or None when `host` is not its host or names no region."""
+        found = _fullmatch_any(self.hosts, _clean(host))
+        return found.groupdict().get("region") if found is not None else None
+
     def matches_ptr(self, hostname: str) -> bool:
         return _fullmatch_any(self.ptr, _clean(hostname)) is not None
 
@@ -372,7 +378,4 @@ def ses_region(host: str) -> str | None:
     """The AWS region in an SES SMTP host name ("email-smtp.eu-west-1.amazonaws.com" ->
     "eu-west-1"), or None when `host` is not an SES endpoint. The region is returned even when it
     is not in the catalogue's list, so a caller can say "unknown region" rather than "not SES"."""
-    found = _fullmatch_any(get("ses").hosts, _clean(host))
-    if found is None:
-        return None
-    return found.groupdict().get("region")
+    return get("ses").region_of(host)
