@@ -33,6 +33,7 @@ from diagnostics.dmarc.explain import (
     Readiness,
     explain,
     readiness,
+    selectors_seen,
 )
 from diagnostics.dmarc.parse import (
     DEFAULT_LIMITS,
@@ -100,6 +101,7 @@ __all__ += [
     "Readiness",
     "explain",
     "readiness",
+    "selectors_seen",
 ]
 
 _FROM_THE_STORE = frozenset(

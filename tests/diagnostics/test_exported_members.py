@@ -55,6 +55,7 @@ EXPLAIN = {
     "offline_names",
     "readiness",
     "reported_policies",
+    "selectors_seen",
 }
 STORE = {
     "FileResult",
@@ -71,7 +72,7 @@ DMARC = {
     *(PARSE - {"Progress", "Source"}),
     *(STORE - {"Moment", "Progress"}),
     *{"Action", "ActionCode", "Category", "Confidence", "Diagnosis", "Evidence", "Readiness"},
-    *{"explain", "readiness"},
+    *{"explain", "readiness", "selectors_seen"},
 }
 SURFACES = {
     "diagnostics.dmarc": DMARC,

@@ -38,13 +38,21 @@ from enum import StrEnum
 
 from diagnostics.findings import Severity
 
-__all__ = ["FORWARDER_SERVICE_TYPES", "Category", "Signals", "classify", "severity_of"]
+__all__ = [
+    "FORWARDER_SERVICE_TYPES",
+    "FORWARD_REASONS",
+    "Category",
+    "Signals",
+    "classify",
+    "severity_of",
+]
 
 # Enrichment service types (parsedmarc's map) of services that relay other people's mail: a failure
 # from them is a forward, not a spoof.
 FORWARDER_SERVICE_TYPES = frozenset({"Email Provider", "Email Security", "MSSP", "Mailing List"})
 
-_FORWARD_REASONS = frozenset({"forwarded", "mailing_list", "trusted_forwarder"})
+# Receivers' override reasons saying the message came through a forwarder or a list.
+FORWARD_REASONS = frozenset({"forwarded", "mailing_list", "trusted_forwarder"})
 
 
 class Category(StrEnum):
@@ -128,7 +136,7 @@ def classify(s: Signals) -> Category:
     spf_ok = s.spf_aligned or s.already_fixed
     if spf_ok and s.dkim_aligned:
         return Category.COMPLIANT
-    if s.override_reasons & _FORWARD_REASONS and not s.spf_aligned:
+    if s.override_reasons & FORWARD_REASONS and not s.spf_aligned:
         return Category.FORWARDED
     if s.spf_result in ("permerror", "temperror") and not s.already_fixed:
         return Category.SPF_BROKEN

@@ -74,6 +74,10 @@ class Evidence:
     # Whose networks the addresses no provider claims are in (offline IP data), most messages
     # first: a label, not evidence of who sent.
     network_owners: tuple[str, ...] = ()
+    # What the diagnosis rests on, in plain sentences ("the account sends through Microsoft 365
+    # (smtp.office365.com)", "DKIM selector selector1 is Microsoft 365's", "recognised by reverse
+    # DNS only (...)"), strongest first.
+    basis: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -97,6 +101,7 @@ class Evidence:
             "unreadable": list(self.unreadable),
             "mx_unreadable": list(self.mx_unreadable),
             "network_owners": list(self.network_owners),
+            "basis": list(self.basis),
         }
 
 
@@ -104,7 +109,8 @@ class Evidence:
 class Diagnosis:
     """One source of one domain in one category. `source`: the service name, or the IP when no
     service is known; `provider`: its catalogue key; `share`: of the domain's messages (0..1);
-    `already_fixed`: messages whose SPF failure today's record no longer shows."""
+    `already_fixed`: messages whose SPF failure today's record no longer shows; `confidence`: how
+    sure the category is, as sure as the weakest evidence it rests on (`evidence.basis`)."""
 
     domain: str
     category: Category
@@ -118,6 +124,7 @@ class Diagnosis:
     actions: tuple[Action, ...]
     severity: Severity
     already_fixed: int = 0
+    confidence: Confidence = Confidence.CERTAIN
 
     @property
     def passes_today(self) -> bool:
@@ -145,4 +152,5 @@ class Diagnosis:
             "actions": [a.to_dict() for a in self.actions],
             "severity": self.severity.value,
             "already_fixed": self.already_fixed,
+            "confidence": self.confidence.value,
         }
