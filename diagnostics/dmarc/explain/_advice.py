@@ -71,9 +71,11 @@ class Advisor:
         self, domain: str, keys: list[str], *, from_domain: str
     ) -> SpfRecommendation:
         # The platform's include belongs on the From domain (the platform sends as it), not on a
-        # return-path subdomain that only one provider bounces to.
-        platform = [self.platform] if domain == from_domain else []
-        wanted = tuple(dict.fromkeys([*platform, *keys]))
+        # return-path subdomain that only one provider bounces to; so do the includes of the
+        # providers the account is configured with (recommend leaves out those that never go
+        # there): the record is then the one every other surface recommends for this account.
+        own = [self.platform, *(k for k, _ in self.setup.hosts)] if domain == from_domain else []
+        wanted = tuple(dict.fromkeys([*own, *keys]))
         if (domain, wanted) not in self._recs:
             self._recs[(domain, wanted)] = recommend(
                 domain,
