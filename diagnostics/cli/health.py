@@ -1,7 +1,9 @@
 """`python -m diagnostics health DOMAIN --provider KEY`: SPF, DKIM, DMARC and MX of a sending domain.
 
 One status per part (ok / warning / error) and every finding with its fix. `--selector KEY=SELECTOR`
-(repeatable) names DKIM selectors the catalogue cannot guess (SES tokens, Postmark's NNNNpm). Exit 0
+(repeatable) names DKIM selectors the catalogue cannot guess (SES tokens, Postmark's selector);
+`--host SMTP-HOST` (repeatable) names a provider by the account's SMTP host, and its region fills the
+custom MAIL FROM records (SES: email-smtp.REGION.amazonaws.com). Exit 0
 when every part is ok, 1 when a part has a warning or an error, 2 on a usage error or when DNS did
 not answer.
 """
@@ -38,6 +40,14 @@ def register(subparsers: Any) -> None:
         metavar="KEY=SELECTOR",
         help="a DKIM selector to check for a provider (repeatable), e.g. ses=TOKEN",
     )
+    parser.add_argument(
+        "--host",
+        action="append",
+        default=[],
+        metavar="SMTP-HOST",
+        help="an SMTP host the account sends through (repeatable), e.g. "
+        "email-smtp.eu-west-1.amazonaws.com",
+    )
     add_resolver_options(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.set_defaults(handler=run)
@@ -59,7 +69,11 @@ def _selectors(values: list[str]) -> dict[str, list[str]]:
 def run(args: argparse.Namespace) -> int:
     selectors = _selectors(args.selector)
     health = check_domain(
-        args.domain, providers=args.provider, selectors=selectors, resolver=resolver_from(args)
+        args.domain,
+        providers=args.provider,
+        selectors=selectors,
+        hosts=args.host,
+        resolver=resolver_from(args),
     )
     if args.json:
         print(json.dumps(health.to_dict(), indent=2))

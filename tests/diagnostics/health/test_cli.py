@@ -31,6 +31,18 @@ def test_health_seed_example_prints_the_record_and_exits_1(ns, capsys):
     assert "DKIM   ok" in out
 
 
+def test_health_ses_host_gives_the_exact_mail_from_records(ns, capsys):
+    code = main(
+        ["health", "sesdefault.example", "--host", "email-smtp.eu-west-1.amazonaws.com",
+         "--selector", "ses=abcdefabcdefabcdefabcdefabcdef34", "--nameserver", ns]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert "Domain health for sesdefault.example (trekmail, ses)" in out
+    assert "SPF    ok" in out  # SES's own MAIL FROM is no SPF problem (issue 12 finding 4)
+    assert 'mail.sesdefault.example MX "10 feedback-smtp.eu-west-1.amazonses.com"' in out
+    assert code == 0
+
+
 def test_health_all_good_exits_0_with_json(ns, capsys):
     code = main(["health", "good.example", "--provider", "sendgrid", "--nameserver", ns, "--json"])
     document = json.loads(capsys.readouterr().out)
