@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from diagnostics._titles import title_of
+
 
 class Severity(StrEnum):
     ERROR = "error"
@@ -24,16 +26,22 @@ class Severity(StrEnum):
 @dataclass(frozen=True, slots=True)
 class Finding:
     """What was noticed (`code`), how bad (`severity`), and a message saying what it is, why it
-    matters and what to do. `term` is the part of the input it is about (an SPF term, a setting)."""
+    matters and what to do. `term` is the part of the input it is about (an SPF term, a setting).
+    `title` is the code in plain words, what a page or the CLI shows as the finding's heading."""
 
     code: str
     severity: Severity
     message: str
     term: str | None = None
 
+    @property
+    def title(self) -> str:
+        return title_of(self.code)
+
     def to_dict(self) -> dict[str, str | None]:
         return {
             "code": self.code,
+            "title": self.title,
             "severity": self.severity.value,
             "message": self.message,
             "term": self.term,

@@ -1,22 +1,28 @@
 """Domain health at a glance: SPF, DKIM, DMARC and MX of a sending domain, for the providers it uses.
 
-    check_domain(domain, *, providers=None, selectors=None, platform="trekmail", resolver=None)
-        -> DomainHealth
+    check_domain(domain, *, providers=None, selectors=None, platform="trekmail", resolver=None,
+                 hosts=()) -> DomainHealth
     await check_domain_async(...) -> DomainHealth
 
 Each part gets one status (ok / warning / error) and findings in plain words, each with the exact
 change to make (the record to publish). The parts:
 
 - SPF: the analysis of the domain's record, and for each provider (and the platform) whether it is
-  authorized where its mail is SPF-checked: the From domain for providers that send with it, the
-  return-path subdomain for those that always use one (Resend), and for providers that use their
-  own envelope domain by default (SES, SendGrid, Postmark...) whether a custom return path makes
-  SPF align. The record to publish comes from `diagnostics.spf.recommend`.
-- DKIM: the platform's selector (`PLATFORM_SELECTOR`, the key TrekMail signs with) and each
-  provider's fixed selectors from the catalogue; selectors a provider makes up per customer (SES
-  tokens, Postmark's NNNNpm) can only be checked when given in `selectors`. The part is an error
-  only when no key a receiver could verify with is published: one working key is enough for DKIM
-  (and DMARC) to pass, so a missing second key is a warning.
+  authorized where its mail is SPF-checked, as the catalogue's `spf_at_from_domain` says: a
+  provider whose envelope sender is the From domain (Mailgun, the mailbox providers, the platform)
+  must be in its record (an error when missing); one whose mail is checked on its own domain or a
+  return path, but whose or the platform's guidance asks for the include (SendGrid), is a warning
+  that says why it is not a DMARC failure; one that says never (SES, Postmark) is not asked for:
+  its custom return path (MAIL FROM) is what aligns SPF, given as exact records (the region from
+  the account's SMTP `hosts`). Resend's include goes on its return-path subdomain. The record to
+  publish comes from `diagnostics.spf.recommend`.
+- DKIM: the platform's selector (`PLATFORM_SELECTOR`, the key TrekMail signs with), each
+  provider's fixed selectors from the catalogue, and the selectors given in `selectors` (those
+  seen signing in the domain's DMARC reports, `diagnostics.dmarc.selectors_seen`, key "" for a
+  sender no provider names); selectors a provider makes up per customer (SES tokens, Postmark's
+  NNNNpm) can only be checked when given. The part is an error only when no key a receiver could
+  verify with is published: one working key is enough for DKIM (and DMARC) to pass, so a missing
+  second key is a warning.
 - DMARC: `diagnostics.dmarc.record.check_dmarc`.
 - MX: the domain receives mail (replies, bounces; some receivers distrust From domains that
   cannot), and every exchange has an address.
@@ -44,7 +50,8 @@ from diagnostics.dmarc.record import plan as dmarc_flow
 from diagnostics.dns import Answer, Resolver, Status, get_resolver, normalize_name
 from diagnostics.errors import InvalidInput
 from diagnostics.findings import Finding, Severity
-from diagnostics.providers import EnvelopeOwner, Provider
+from diagnostics.provider_records import return_path_records
+from diagnostics.providers import PLATFORM, EnvelopeOwner, Provider, SpfAtFromDomain
 from diagnostics.spf import SpfAnalysis, SpfRecommendation
 from diagnostics.spf.analyze import walk as analysis_flow
 from diagnostics.spf.recommend import plan as recommendation_flow
@@ -61,27 +68,32 @@ __all__ = [
     "check_domain_async",
 ]
 
-PLATFORM = "trekmail"
 # The selector TrekMail signs customer domains with: TXT trekmail._domainkey.<domain>, as the
 # catalogue says; used when a catalogue entry for the platform names none.
 PLATFORM_SELECTOR = "trekmail"
 
+_PART_LABELS = {"spf": "SPF", "dkim": "DKIM", "dmarc": "DMARC", "mx": "MX"}
 _LITERAL = re.compile(r"[a-z0-9-]+")
 
 
 @dataclass(frozen=True, slots=True)
 class Part:
-    """One part of the health check: `name` (spf, dkim, dmarc, mx), one `status`, a one-line
-    `summary` and the `findings`, errors first."""
+    """One part of the health check: `name` (spf, dkim, dmarc, mx: a code), one `status`, a
+    one-line `summary` and the `findings`, errors first. `label` is the name as a person reads it."""
 
     name: str
     status: Verdict
     summary: str
     findings: tuple[Finding, ...] = ()
 
+    @property
+    def label(self) -> str:
+        return _PART_LABELS.get(self.name, self.name.upper())
+
     def to_dict(self) -> dict[str, object]:
         return {
             "name": self.name,
+            "label": self.label,
             "status": self.status.value,
             "summary": self.summary,
             "findings": [f.to_dict() for f in self.findings],
@@ -145,10 +157,13 @@ def _part(name: str, findings: list[Finding], ok: str, problem: str) -> Part:
 # --- SPF -------------------------------------------------------------------------------------
 
 
-def _return_path(domain: str, provider: Provider) -> Flow[Finding | None]:
+def _return_path(
+    domain: str, provider: Provider, region: str | None = None
+) -> Flow[Finding | None]:
     """For a provider whose envelope sender is its own domain: is its custom return path (with
-    a fixed label) published, so SPF aligns? Numbered labels (SendGrid's emNNNN) cannot be
-    guessed; the recommendation's notes already explain them."""
+    a fixed label) published, so SPF aligns? If not, the exact records that set it up (`region`:
+    the account's, for a provider whose records name one). Numbered labels (SendGrid's emNNNN)
+    cannot be guessed; the recommendation's notes already explain them."""
     rp = provider.return_path
     if rp is None or not _LITERAL.fullmatch(rp.label):
         return None
@@ -164,17 +179,88 @@ def _return_path(domain: str, provider: Provider) -> Flow[Finding | None]:
             f"is checked on your domain and aligns.",
             name,
         )
+    records = return_path_records(provider, domain, region)
+    listed = "; ".join(f'{r.name} {r.rdtype} "{r.value}"' for r in records)
+    fill_in = next((r.fill_in for r in records if r.fill_in), None)
+    what = "a custom MAIL FROM domain" if rp.record_type == "MX" else "a custom return path"
     return Finding(
         "return_path_missing",
         Severity.INFO,
         f"{provider.name}: no custom return path at {name} ({answer.describe()}), so SPF for its "
         f"mail passes on {provider.envelope.domain or 'its own domain'} and does not align with "
-        f"{domain}; DMARC then relies on DKIM. To align SPF too: {rp.description}",
+        f"{domain}; DMARC then relies on DKIM. To align SPF too, set up {what} in "
+        f"{provider.name} and publish: {listed}."
+        + (f" Fill in what is in angle brackets: {fill_in}." if fill_in else ""),
         name,
     )
 
 
-def _spf(domain: str, keys: list[str]) -> Flow[tuple[Part, SpfAnalysis, SpfRecommendation | None]]:
+def _include_findings(domain: str, recommendation: SpfRecommendation) -> list[Finding]:
+    """The includes the recommendation adds, said as the catalogue's `spf_at_from_domain` rates
+    them: a required one missing fails SPF (an error); an advised one does not fail DMARC, and
+    the warning says why (never-ones are not added at all)."""
+    added = [catalogue.get(k) for k in recommendation.added]
+    required = [p for p in added if p.spf_at_from_domain is not SpfAtFromDomain.ADVISED]
+    advised = [p for p in added if p.spf_at_from_domain is SpfAtFromDomain.ADVISED]
+    if recommendation.record is None:
+        if not added:
+            return []
+        return [
+            Finding(
+                "provider_not_authorized",
+                Severity.ERROR if required else Severity.WARNING,
+                f"{domain}'s SPF record does not authorize "
+                f"{', '.join(p.name for p in added)}, and no record can be proposed: "
+                f"{' '.join(recommendation.notes)}",
+            )
+        ]
+    replacing = (
+        f" (it replaces the current record, {recommendation.current})"
+        if recommendation.current
+        else ""
+    )
+    publish = (
+        f"Publish this TXT record at {recommendation.domain}{replacing}: {recommendation.record}"
+    )
+    found: list[Finding] = []
+    if required:
+        includes = " ".join(f"include:{p.spf_include}" for p in required)
+        found.append(
+            Finding(
+                "provider_not_authorized",
+                Severity.ERROR,
+                f"{domain}'s SPF record does not authorize "
+                f"{' or '.join(p.name for p in required)} ({includes}), so "
+                f"{'its' if len(required) == 1 else 'their'} mail fails SPF. {publish}",
+                includes,
+            )
+        )
+    for provider in advised:
+        include = f"include:{provider.spf_include}"
+        where = provider.envelope.domain or "its own domain"
+        bounce = (
+            " (or, once its custom return path is set up, on that subdomain of yours)"
+            if provider.return_path is not None
+            else ""
+        )
+        found.append(
+            Finding(
+                "provider_include_advised",
+                Severity.WARNING,
+                f"{domain}'s SPF record does not list {provider.name} ({include}). This is not "
+                f"a DMARC failure: {provider.name}'s mail is SPF-checked on {where}{bounce}, "
+                f"not on {domain}, so DMARC passes or fails on that domain and on DKIM. "
+                f"{provider.name}'s own guidance, and the platform's, still ask for the include "
+                f"on {domain}. " + ("Publish the record above." if required else publish),
+                include,
+            )
+        )
+    return found
+
+
+def _spf(
+    domain: str, keys: list[str], regions: Mapping[str, str] | None = None
+) -> Flow[tuple[Part, SpfAnalysis, SpfRecommendation | None]]:
     recommendation: SpfRecommendation | None = None
     if keys:
         analysis, recommendation = yield from together(
@@ -184,35 +270,7 @@ def _spf(domain: str, keys: list[str]) -> Flow[tuple[Part, SpfAnalysis, SpfRecom
         analysis = yield from analysis_flow(domain)
     findings = [f for f in analysis.findings if f.severity is not Severity.INFO]
     if recommendation is not None:
-        if recommendation.added and recommendation.record is None:
-            findings.append(
-                Finding(
-                    "provider_not_authorized",
-                    Severity.ERROR,
-                    f"{domain}'s SPF record does not authorize "
-                    f"{', '.join(catalogue.get(k).name for k in recommendation.added)}, and no "
-                    f"record can be proposed: {' '.join(recommendation.notes)}",
-                )
-            )
-        elif recommendation.added:
-            names = [catalogue.get(k) for k in recommendation.added]
-            includes = " ".join(f"include:{p.spf_include}" for p in names)
-            replacing = (
-                f" (it replaces the current record, {recommendation.current})"
-                if recommendation.current
-                else ""
-            )
-            findings.append(
-                Finding(
-                    "provider_not_authorized",
-                    Severity.ERROR,
-                    f"{domain}'s SPF record does not authorize "
-                    f"{' or '.join(p.name for p in names)} ({includes}), so their mail fails "
-                    f"SPF. Publish this TXT record at {recommendation.domain}{replacing}: "
-                    f"{recommendation.record}",
-                    includes,
-                )
-            )
+        findings.extend(_include_findings(domain, recommendation))
         for key in keys:
             provider = catalogue.get(key)
             if provider.envelope.owner is EnvelopeOwner.SUBDOMAIN:
@@ -256,7 +314,7 @@ def _spf(domain: str, keys: list[str]) -> Flow[tuple[Part, SpfAnalysis, SpfRecom
             )
         extra = yield from together(
             *(
-                _return_path(domain, catalogue.get(key))
+                _return_path(domain, catalogue.get(key), (regions or {}).get(key))
                 for key in keys
                 if catalogue.get(key).envelope.owner is EnvelopeOwner.PROVIDER
             )
@@ -279,23 +337,33 @@ def _spf(domain: str, keys: list[str]) -> Flow[tuple[Part, SpfAnalysis, SpfRecom
 # --- DKIM ------------------------------------------------------------------------------------
 
 
+def _signer(key: str) -> str:
+    """Who signs with a key's selectors, as the findings name it ("" is a sender of the domain's
+    reports no provider names)."""
+    return catalogue.get(key).name if key else "A sender in your DMARC reports"
+
+
 def _wanted_selectors(
     keys: list[str], given: Mapping[str, Sequence[str]], platform: str | None
 ) -> tuple[list[tuple[str, str, str | None]], list[Finding]]:
     """(provider key, selector, expected CNAME pattern) to check, and notes on selectors that
-    cannot be guessed."""
+    cannot be guessed. A provider's catalogue selectors are checked with those given for it; the
+    selectors given for a provider not named (or for "", no provider) are checked too: they are
+    the ones the domain's reports show signing."""
     wanted: list[tuple[str, str, str | None]] = []
     notes: list[Finding] = []
     order = ([platform] if platform else []) + [k for k in keys if k != platform]
+    order += [k for k in given if k not in order]
     for key in order:
+        if not key:
+            wanted.extend(("", selector, None) for selector in dict.fromkeys(given[key]))
+            continue
         provider = catalogue.get(key)
         dkim = provider.dkim
-        if key in given:
-            selectors = list(given[key])
-        else:
-            selectors = [s for s in dkim.selectors if _LITERAL.fullmatch(s)]
-            if key == platform and not selectors:
-                selectors = [PLATFORM_SELECTOR]
+        selectors = [s for s in dkim.selectors if _LITERAL.fullmatch(s)]
+        if key == platform and not selectors:
+            selectors = [PLATFORM_SELECTOR]
+        selectors = list(dict.fromkeys([*selectors, *given.get(key, ())]))
         if not selectors:
             notes.append(
                 Finding(
@@ -336,7 +404,7 @@ def _dkim(
     )
     working = [c for c, w in zip(checks, wanted, strict=True) if c.status is not Verdict.ERROR]
     for check, (key, _, _) in zip(checks, wanted, strict=True):
-        name = catalogue.get(key).name
+        name = _signer(key)
         for finding in check.findings:
             severity = finding.severity
             message = f"{name}, selector {check.selector}: {finding.message}"
@@ -473,20 +541,44 @@ def _mx(domain: str) -> Flow[tuple[Part, tuple[tuple[int, str], ...]]]:
 # --- the whole check -------------------------------------------------------------------------
 
 
-def _keys(providers: Sequence[str] | None, platform: str | None) -> list[str]:
+def _keys(
+    providers: Sequence[str] | None,
+    platform: str | None,
+    hosts: Sequence[str] = (),
+    selectors: Mapping[str, Sequence[str]] | None = None,
+) -> list[str]:
     keys = [catalogue.get(k).key for k in (providers or ())]  # KeyError names the known keys
+    keys += [p.key for p in map(catalogue.match_host, hosts) if p is not None]
+    for key in selectors or {}:
+        if key:
+            catalogue.get(key)
     if platform:
         catalogue.get(platform)
         keys = [platform, *[k for k in keys if k != platform]]
     return list(dict.fromkeys(keys))
 
 
+def _regions(hosts: Sequence[str]) -> dict[str, str]:
+    """Provider key -> the region its SMTP host names, for the hosts that name one."""
+    found: dict[str, str] = {}
+    for host in hosts:
+        provider = catalogue.match_host(host)
+        region = provider.region_of(host) if provider is not None else None
+        if provider is not None and region is not None:
+            found.setdefault(provider.key, region)
+    return found
+
+
 def _health(
-    name: str, keys: list[str], selectors: Mapping[str, Sequence[str]], platform: str | None
+    name: str,
+    keys: list[str],
+    selectors: Mapping[str, Sequence[str]],
+    platform: str | None,
+    regions: Mapping[str, str],
 ) -> Flow[DomainHealth]:
     """The whole check of the normalized `name` as one flow: the four parts side by side."""
     (spf, analysis, rec), (dkim, checks), dmarc, (mx, pairs) = yield from together(
-        _spf(name, keys),
+        _spf(name, keys, regions),
         _dkim(name, keys, selectors, platform),
         dmarc_flow(name),
         _mx(name),
@@ -513,14 +605,15 @@ async def check_domain_async(
     selectors: Mapping[str, Sequence[str]] | None = None,
     platform: str | None = PLATFORM,
     resolver: Resolver | None = None,
+    hosts: Sequence[str] = (),
 ) -> DomainHealth:
     """`check_domain` for asyncio."""
     try:
         name = normalize_name(domain)
-        keys = _keys(providers, platform)
+        keys = _keys(providers, platform, hosts, selectors)
     except KeyError as exc:
         raise InvalidInput(str(exc.args[0])) from None
-    flow = _health(name, keys, selectors or {}, platform)
+    flow = _health(name, keys, selectors or {}, platform, _regions(hosts))
     return await run_flow_async(flow, get_resolver(resolver))
 
 
@@ -531,16 +624,25 @@ def check_domain(
     selectors: Mapping[str, Sequence[str]] | None = None,
     platform: str | None = PLATFORM,
     resolver: Resolver | None = None,
+    hosts: Sequence[str] = (),
 ) -> DomainHealth:
     """SPF, DKIM, DMARC and MX of `domain` for the `providers` it sends through (catalogue keys;
-    the `platform` is always added). `selectors` maps a provider key to the DKIM selectors to
-    check when the catalogue cannot name them (e.g. {"ses": [token1, token2, token3]}).
+    the `platform` is always added). `selectors` maps a provider key to DKIM selectors to check
+    besides the catalogue's (e.g. {"ses": [token1, token2, token3]}, or what
+    `diagnostics.dmarc.selectors_seen` found in the domain's reports; key "" for a sender no
+    provider names). `hosts`: the account's SMTP hosts; each the catalogue knows adds its
+    provider and its region (SES's, for the exact custom MAIL FROM records).
 
     Raises InvalidInput for a name that cannot be a domain or an unknown provider key; every DNS
     outcome is reported in the result."""
     # The async driver, not the sync one: the parts' look-ups overlap instead of adding up.
     return run_sync(
         lambda: check_domain_async(
-            domain, providers=providers, selectors=selectors, platform=platform, resolver=resolver
+            domain,
+            providers=providers,
+            selectors=selectors,
+            platform=platform,
+            resolver=resolver,
+            hosts=hosts,
         )
     )

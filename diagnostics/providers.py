@@ -11,6 +11,7 @@ name?". Facts we have not confirmed against the provider's own documentation are
     providers.match_host("email-smtp.eu-west-1.amazonaws.com")  -> the SES Provider
     providers.match_ptr("a8-30.smtp-out.amazonses.com")         -> the SES Provider
     providers.ses_region("email-smtp.eu-west-1.amazonaws.com")  -> "eu-west-1"
+    providers.by_selector("selector1")                          -> the Microsoft 365 Provider
     providers.get("sendgrid").spf_networks.contains("167.89.1.2") -> True (the catalogue's copy)
     providers.by_asn(14618)                                     -> the SES Provider (a label only)
 """
@@ -30,6 +31,7 @@ from typing import Any
 import yaml
 
 __all__ = [
+    "PLATFORM",
     "CredentialShape",
     "Dkim",
     "Envelope",
@@ -39,15 +41,22 @@ __all__ = [
     "Port",
     "Provider",
     "ReturnPath",
+    "SpfAtFromDomain",
     "TlsMode",
     "all",
     "by_asn",
+    "by_selector",
     "get",
     "keys",
     "match_host",
     "match_ptr",
     "ses_region",
 ]
+
+
+# The catalogue key of the platform's own managed sending: its include is kept in every SPF record
+# the desk recommends for a domain on the platform.
+PLATFORM = "trekmail"
 
 
 class TlsMode(StrEnum):
@@ -63,6 +72,25 @@ class EnvelopeOwner(StrEnum):
     PROVIDER = "provider"  # the provider's own domain: SPF passes but does not align
     CUSTOMER = "customer"  # the customer's sending domain itself
     SUBDOMAIN = "subdomain"  # always a return-path subdomain of the customer's domain
+
+
+class SpfAtFromDomain(StrEnum):
+    """Whether the provider's SPF include belongs in the From domain's own SPF record.
+
+    DMARC counts an SPF pass only for the envelope (MAIL FROM) domain, so the answer follows whose
+    domain that is, and what the provider (or the platform) asks for:"""
+
+    # The envelope sender is the customer's domain (Mailgun, mailbox providers, the platform):
+    # without the include their mail fails SPF there.
+    REQUIRED = "required"
+    # DMARC does not need it (the envelope is the provider's domain or a return-path subdomain),
+    # but the provider's or the platform's own guidance asks for it (SendGrid: the platform's
+    # help article writes "v=spf1 include:spf.trekmail.net include:sendgrid.net -all").
+    ADVISED = "advised"
+    # The provider says not to (SES, Postmark): its mail is SPF-checked on its own domain, where
+    # it passes; the include on the From domain changes nothing. A custom MAIL FROM / return
+    # path aligns SPF.
+    NEVER = "never"
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,19 +144,35 @@ class ReturnPath:
     spf: str | None
     description: str
 
-    def target_for(self, region: str | None = None) -> str:
-        return self.target.replace("{region}", region or "REGION")
+    @property
+    def needs_region(self) -> bool:
+        """The target names the region the account sends from (SES's feedback host)."""
+        return "{region}" in self.target
+
+    def target_for(self, region: str | None = None, *, unknown: str = "<region>") -> str:
+        """The target for `region`; without one, the region is written as `unknown`, marked so
+        that nobody takes the result for a real host name."""
+        return self.target.replace("{region}", region or unknown)
 
 
 @dataclass(frozen=True, slots=True)
 class Dkim:
+    """`selectors`: regexes of the selector labels the provider may use; `conventions`: the
+    selectors only this provider uses by default (Microsoft 365's selector1/selector2, Google's
+    google, SES's 32-character tokens), regexes too: a signature with one names its provider."""
+
     selectors: tuple[str, ...]  # regexes for the selector label(s)
     record_type: str  # TXT (key published by you) or CNAME (key hosted by the provider)
     target: str | None  # CNAME target pattern; `{selector}` stands for the selector
     description: str
+    conventions: tuple[str, ...] = ()
 
     def matches_selector(self, selector: str) -> bool:
         return any(re.fullmatch(p, selector, re.IGNORECASE) for p in self.selectors)
+
+    def follows_convention(self, selector: str) -> bool:
+        """Whether `selector` is one this provider uses by default (and no other does)."""
+        return any(re.fullmatch(p, selector.strip(), re.IGNORECASE) for p in self.conventions)
 
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -171,6 +215,7 @@ class Provider:
     dkim: Dkim
     ptr: tuple[str, ...]
     unconfirmed: tuple[str, ...]
+    spf_at_from_domain: SpfAtFromDomain = SpfAtFromDomain.REQUIRED
     spf_networks: KnownNetworks | None = None
     # The autonomous systems of the company behind the provider. They carry its other customers'
     # servers too (Amazon's carry EC2), so they only label an address, never recognise a sender.
@@ -182,6 +227,12 @@ class Provider:
 
     def matches_host(self, host: str) -> bool:
         return _fullmatch_any(self.hosts, _clean(host)) is not None
+
+    def region_of(self, host: str) -> str | None:
+        """The region this provider's SMTP host name carries ("email-smtp.eu-west-1.amazonaws.com"
+        -> "eu-west-1"), or None when `host` is not its host or names no region."""
+        found = _fullmatch_any(self.hosts, _clean(host))
+        return found.groupdict().get("region") if found is not None else None
 
     def matches_ptr(self, hostname: str) -> bool:
         return _fullmatch_any(self.ptr, _clean(hostname)) is not None
@@ -244,9 +295,11 @@ def _provider(entry: Mapping[str, Any]) -> Provider:
             record_type=str(dkim["record_type"]),
             target=dkim.get("target"),
             description=dkim["description"],
+            conventions=tuple(str(c) for c in dkim.get("conventions") or ()),
         ),
         ptr=tuple(str(p) for p in entry.get("ptr") or ()),
         unconfirmed=tuple(str(u) for u in entry.get("unconfirmed") or ()),
+        spf_at_from_domain=SpfAtFromDomain(entry["spf_at_from_domain"]),
         spf_networks=_networks(entry.get("spf_networks")),
         asns=tuple(int(n) for n in entry.get("asns") or ()),
     )
@@ -306,6 +359,13 @@ def by_asn(asn: int) -> Provider | None:
     return next((p for p in _catalogue().values() if asn in p.asns), None)
 
 
+def by_selector(selector: str) -> Provider | None:
+    """The provider whose own DKIM selector convention `selector` follows (`Dkim.conventions`,
+    first in catalogue order), or None: "selector1" names Microsoft 365, "google" Google
+    Workspace. Evidence of who signed, read with the signature's d= and the sending address."""
+    return next((p for p in _catalogue().values() if p.dkim.follows_convention(selector)), None)
+
+
 def match_ptr(hostname: str) -> Provider | None:
     """The provider whose sending IPs have reverse-DNS names like `hostname`, or None.
 
@@ -318,7 +378,4 @@ def ses_region(host: str) -> str | None:
     """The AWS region in an SES SMTP host name ("email-smtp.eu-west-1.amazonaws.com" ->
     "eu-west-1"), or None when `host` is not an SES endpoint. The region is returned even when it
     is not in the catalogue's list, so a caller can say "unknown region" rather than "not SES"."""
-    found = _fullmatch_any(get("ses").hosts, _clean(host))
-    if found is None:
-        return None
-    return found.groupdict().get("region")
+    return get("ses").region_of(host)

@@ -2,10 +2,15 @@
 
     python -m diagnostics explain --domain D [--database URL] [--since DATE]
     python -m diagnostics explain --domain D PATH...          (report files, folders or globs)
+    ... [--provider KEY] [--host SMTP-HOST]                     (what the account sends through)
 
 Reads the records from the store (default) or straight from report files, explains every source of
 the domain against today's DNS (with the reverse DNS the store's enrichment cache holds, which
-names sources when DNS cannot), and ends with the next DMARC policy step. Exit 0 when every
+names sources when DNS cannot), and ends with the next DMARC policy step. `--provider` and `--host`
+(repeatable) say what the account is configured to send through: evidence the reports do not
+have (a relay through Microsoft 365 is then a missing include, never a forward), and the region of
+an SES host fills the custom MAIL FROM records. Each source says how sure it is and why; a record
+with a value nothing tells is printed as a template, marked, with where to find the value. Exit 0 when every
 legitimate source passes, 1 when something needs fixing, 2 on a usage error, an unreadable database
 or no reports for the domain.
 """
@@ -21,7 +26,12 @@ import pandas as pd
 from tqdm import tqdm
 
 from diagnostics.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
-from diagnostics.cli.common import add_resolver_options, report_store, resolver_from
+from diagnostics.cli.common import (
+    add_provider_option,
+    add_resolver_options,
+    report_store,
+    resolver_from,
+)
 from diagnostics.config import DeskConfig
 from diagnostics.dmarc import Diagnosis, explain, load_reports, readiness
 from diagnostics.dmarc.explain import NOT_LEGITIMATE, Action, ActionCode, reported_policies
@@ -47,6 +57,14 @@ def register(subparsers: Any) -> None:
         "--database", metavar="URL", help="the store (default: DATABASE_URL, else data/desk.sqlite)"
     )
     parser.add_argument("--since", metavar="DATE", help="first day to include (YYYY-MM-DD)")
+    add_provider_option(parser)
+    parser.add_argument(
+        "--host",
+        action="append",
+        default=[],
+        metavar="SMTP-HOST",
+        help="an SMTP host the account sends through (repeatable), e.g. smtp.office365.com",
+    )
     add_resolver_options(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.set_defaults(handler=run)
@@ -64,7 +82,9 @@ def run(args: argparse.Namespace, config: DeskConfig) -> int:
         return EXIT_USAGE
     resolver = resolver_from(args, config)
     cache = store.enrichment_cache() if store is not None else None
-    found = explain(records, resolver=resolver, cache=cache)
+    found = explain(
+        records, providers=args.provider, hosts=args.host, resolver=resolver, cache=cache
+    )
     diagnoses = [d for d in found if d.domain == domain]
     # The reports' p= stands in when DNS cannot read the record, as it does inside explain: the
     # summary must not say "from p=none" under an action that says "from p=quarantine".
@@ -130,14 +150,16 @@ def _print(domain: str, diagnoses: list[Diagnosis], verdict: str, record: str | 
     for d in diagnoses:
         ips = ", ".join(d.ips[:3]) + (f" and {len(d.ips) - 3} more" if len(d.ips) > 3 else "")
         print(
-            f"[{d.severity.value}] {d.source} — {d.category.value}, {plural(d.messages, 'message')}"
+            f"[{d.severity.value}] {d.source} — {d.category.label}, {plural(d.messages, 'message')}"
         )
         print(f"    ({d.share:.0%} of the domain's mail; from {ips})")
         print(_wrap(d.explanation, 4))
+        print(_wrap(f"{d.confidence.label}: " + "; ".join(d.evidence.basis) + ".", 4))
         for action in d.actions:
-            print(_wrap(f"-> {action.code.value}: {action.message}", 4))
-            for name, rdtype, value in _records_of(action):
-                print(f"       {name}  {rdtype}  {value}")
+            print(_wrap(f"-> {action.code.label}: {action.message}", 4))
+            for name, rdtype, value, template in _records_of(action):
+                mark = "  (template: fill in the part in angle brackets)" if template else ""
+                print(f"       {name}  {rdtype}  {value}{mark}")
         print()
     print("DMARC policy:")
     print(_wrap(verdict, 2))
@@ -145,11 +167,11 @@ def _print(domain: str, diagnoses: list[Diagnosis], verdict: str, record: str | 
         print(f"  Publish at _dmarc.{domain} (TXT): {record}")
 
 
-def _records_of(action: Action) -> list[tuple[str, str, str]]:
+def _records_of(action: Action) -> list[tuple[str, str, str, bool]]:
     if action.records:
-        return [(r.name, r.rdtype, r.value) for r in action.records]
+        return [(r.name, r.rdtype, r.value, r.template) for r in action.records]
     if action.record:
-        return [(action.domain or "", action.rdtype or "TXT", action.record)]
+        return [(action.domain or "", action.rdtype or "TXT", action.record, False)]
     return []
 
 

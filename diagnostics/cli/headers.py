@@ -89,4 +89,4 @@ def _print(report: HeaderReport) -> None:
     if report.findings:
         print("\nFindings:")
         for f in report.findings:
-            print(f"  [{f.severity.value}] {f.code}")
+            print(f"  [{f.severity.value}] {f.title}")

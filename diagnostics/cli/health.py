@@ -1,7 +1,9 @@
 """`python -m diagnostics health DOMAIN --provider KEY`: SPF, DKIM, DMARC and MX of a sending domain.
 
 One status per part (ok / warning / error) and every finding with its fix. `--selector KEY=SELECTOR`
-(repeatable) names DKIM selectors the catalogue cannot guess (SES tokens, Postmark's NNNNpm). Exit 0
+(repeatable) names DKIM selectors the catalogue cannot guess (SES tokens, Postmark's selector);
+`--host SMTP-HOST` (repeatable) names a provider by the account's SMTP host, and its region fills the
+custom MAIL FROM records (SES: email-smtp.REGION.amazonaws.com). Exit 0
 when every part is ok, 1 when a part has a warning or an error, 2 on a usage error or when DNS did
 not answer.
 """
@@ -39,6 +41,14 @@ def register(subparsers: Any) -> None:
         metavar="KEY=SELECTOR",
         help="a DKIM selector to check for a provider (repeatable), e.g. ses=TOKEN",
     )
+    parser.add_argument(
+        "--host",
+        action="append",
+        default=[],
+        metavar="SMTP-HOST",
+        help="an SMTP host the account sends through (repeatable), e.g. "
+        "email-smtp.eu-west-1.amazonaws.com",
+    )
     add_resolver_options(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.set_defaults(handler=run)
@@ -63,6 +73,7 @@ def run(args: argparse.Namespace, config: DeskConfig) -> int:
         args.domain,
         providers=args.provider,
         selectors=selectors,
+        hosts=args.host,
         resolver=resolver_from(args, config),
     )
     if args.json:
@@ -79,8 +90,8 @@ def run(args: argparse.Namespace, config: DeskConfig) -> int:
 def _print(health: DomainHealth) -> None:
     print(f"Domain health for {health.domain} ({', '.join(health.providers)})")
     for part in health.parts:
-        print(f"\n{part.name.upper():6} {_MARK[part.status]:8} {part.summary}")
+        print(f"\n{part.label:6} {_MARK[part.status]:8} {part.summary}")
         for finding in part.findings:
-            print(f"  [{finding.severity.value}] {finding.code}")
+            print(f"  [{finding.severity.value}] {finding.title}")
             # One line, unwrapped: a record to publish must survive copy and paste intact.
             print(f"    {finding.message}")

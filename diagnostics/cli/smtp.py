@@ -159,11 +159,14 @@ def card(result: ProbeResult) -> str:
     """The diagnosis card: the verdict, why, and what to change."""
     where = f"{result.host}:{result.port} ({result.security})"
     if result.ok:
-        lines = [f"OK  {where}: passed up to {result.stage.value} in {result.duration:.1f} s."]
+        lines = [
+            f"OK  {where}: passed every step up to {result.stage.label} in {result.duration:.1f} s."
+        ]
     else:
-        lines = [f"FAILED  {where} at {result.stage.value}: {result.symptom}"]
+        symptom = result.symptom.label if result.symptom else "Failed"
+        lines = [f"FAILED  {where} at {result.stage.label}: {symptom}"]
         if result.hints:
-            lines.append(f"Hints:  {', '.join(result.hints)}")
+            lines.append(f"Hints:  {'; '.join(h.label for h in result.hints)}")
         lines += [f"Why:    {result.explanation}", f"Fix:    {result.fix}"]
     if result.refused_recipients:
         for address, reply in result.refused_recipients.items():
@@ -187,4 +190,4 @@ def _lint(args: argparse.Namespace, config: DeskConfig) -> int:
 
 
 def _finding_line(finding: Finding) -> str:
-    return f"{finding.severity.value.upper():8} {finding.code}: {finding.message}"
+    return f"{finding.severity.value.upper():8} {finding.title}: {finding.message}"

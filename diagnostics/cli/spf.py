@@ -1,7 +1,9 @@
 """`python -m diagnostics spf DOMAIN`: the SPF record, its tree, its findings, the record to publish.
 
-With `--provider KEY` (repeatable) it writes the record that authorizes those providers; with `--ip` it
-runs check_host for that address and prints the trace. Exit 0 when nothing is wrong, 1 when a finding
+With `--provider KEY` (repeatable) it writes the record that authorizes those providers and the
+platform's managed sending (TrekMail's include stays first, as on every page: the platform sends as
+the domain too, and falls back to managed sending); `--not-on-platform` leaves it out, for a domain
+that is not on the platform. With `--ip` it runs check_host for that address and prints the trace. Exit 0 when nothing is wrong, 1 when a finding
 (error or warning) or a non-pass verdict needs attention, 2 on a usage error or when DNS did not answer.
 """
 
@@ -18,6 +20,7 @@ from diagnostics.cli.common import add_provider_option, add_resolver_options, re
 from diagnostics.config import DeskConfig
 from diagnostics.errors import InvalidInput
 from diagnostics.findings import Finding, Severity
+from diagnostics.providers import PLATFORM
 from diagnostics.serialize import to_jsonable
 from diagnostics.spf import SpfAnalysis, SpfNode, SpfRecommendation, analyze, check_host, recommend
 from diagnostics.spf.tree import MAX_LOOKUPS
@@ -36,6 +39,11 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("domain", help="the domain to check (the From or envelope domain)")
     add_provider_option(parser)
+    parser.add_argument(
+        "--not-on-platform",
+        action="store_true",
+        help="the domain is not on the platform: leave its include out of the record to publish",
+    )
     parser.add_argument("--ip", help="test whether this sending IP is authorized")
     parser.add_argument("--sender", help="envelope sender for --ip (default: postmaster@DOMAIN)")
     add_resolver_options(parser)
@@ -51,9 +59,9 @@ def run(args: argparse.Namespace, config: DeskConfig) -> int:
         _check_ip(args.ip)  # before any DNS: a typo should not cost a timeout first
     resolver = resolver_from(args, config)
     analysis = analyze(args.domain, resolver=resolver)
-    recommendation = (
-        recommend(args.domain, args.provider, resolver=resolver) if args.provider else None
-    )
+    # The platform's include is in every record the desk recommends for a platform domain.
+    keys = args.provider if args.not_on_platform else [PLATFORM, *args.provider]
+    recommendation = recommend(args.domain, keys, resolver=resolver) if args.provider else None
     verdict = None
     if args.ip:
         sender = args.sender or f"postmaster@{analysis.domain}"
@@ -121,7 +129,7 @@ def _print_findings(findings: tuple[Finding, ...] | list[Finding]) -> None:
         return
     for finding in sorted(findings, key=lambda f: f.severity.rank):
         term = f" ({finding.term})" if finding.term else ""
-        print(f"  [{finding.severity.value}] {finding.code}{term}")
+        print(f"  [{finding.severity.value}] {finding.title}{term}")
         print(_indent(finding.message, 4))
 
 

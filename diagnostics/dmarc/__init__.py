@@ -27,11 +27,13 @@ from diagnostics.dmarc.explain import (
     Action,
     ActionCode,
     Category,
+    Confidence,
     Diagnosis,
     Evidence,
     Readiness,
     explain,
     readiness,
+    selectors_seen,
 )
 from diagnostics.dmarc.parse import (
     DEFAULT_LIMITS,
@@ -93,11 +95,13 @@ __all__ += [
     "Action",
     "ActionCode",
     "Category",
+    "Confidence",
     "Diagnosis",
     "Evidence",
     "Readiness",
     "explain",
     "readiness",
+    "selectors_seen",
 ]
 
 _FROM_THE_STORE = frozenset(

@@ -118,8 +118,12 @@ class ProbeResult:
     def summary(self) -> str:
         """One line for lists and logs."""
         if self.ok:
-            return f"OK: {self.host}:{self.port} passed up to {self.stage.value} in {self.duration:.1f} s"
-        return f"{self.symptom} at {self.stage.value}: {self.explanation}"
+            return (
+                f"OK: {self.host}:{self.port} passed every step up to {self.stage.label} in "
+                f"{self.duration:.1f} s"
+            )
+        what = self.symptom.label if self.symptom else "Failed"
+        return f"{what} at {self.stage.label}: {self.explanation}"
 
     def scrubbed(self, scrub: Callable[[str], str]) -> ProbeResult:
         """This result with `scrub` (a diagnostics.redaction.Scrubber) applied to every text that

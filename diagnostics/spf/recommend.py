@@ -1,12 +1,21 @@
 """The SPF record a domain should publish so the providers it sends through are authorized.
 
-    recommend(domain, providers, *, resolver=None) -> SpfRecommendation
-    await recommend_async(domain, providers, *, resolver=None) -> SpfRecommendation
-    plan(domain, providers) -> Generator[Question, Answer, SpfRecommendation]    a DNS flow
+    recommend(domain, providers, *, resolver=None, platform=PLATFORM, return_path=False)
+        -> SpfRecommendation
+    await recommend_async(...) -> SpfRecommendation
+    plan(domain, providers, ...) -> Generator[Question, Answer, SpfRecommendation]    a DNS flow
 
 `providers` are catalogue keys (`diagnostics.providers`). The new record keeps every existing term
 in its order and the `all` qualifier, and inserts each missing include just before `all` (or
-before redirect=, or at the end). A provider counts as already authorized when the current tree
+before redirect=, or at the end). The includes it adds are in one canonical order whatever order
+the caller names the providers in: the `platform` first, then the catalogue's order, so one set of
+providers gives the same record, byte for byte, on every page and command.
+
+Which includes belong on a From domain follows the catalogue's `spf_at_from_domain`: required and
+advised ones are added; a provider that says never (SES, Postmark: their mail is SPF-checked on
+their own envelope domain, where it passes) is left out (`left_out`), with a note naming the
+custom MAIL FROM / return path that aligns its SPF instead. With `return_path=True` the domain is
+a return-path (MAIL FROM) domain of the providers, where every include belongs. A provider counts as already authorized when the current tree
 reaches its include anywhere (e.g. through a company-wide _spf record), or when the ranges the
 tree lists cover every range of the provider's include: found by walking the tree, never by
 matching text. An include today's DNS cannot read (timeout, SERVFAIL), or finds no record for while
@@ -31,7 +40,7 @@ from diagnostics._flow import Question, run_flow, run_flow_async
 from diagnostics.dns import Answer, Resolver, get_resolver
 from diagnostics.errors import InvalidInput
 from diagnostics.findings import Finding, Severity
-from diagnostics.providers import EnvelopeOwner, Provider
+from diagnostics.providers import PLATFORM, EnvelopeOwner, Provider, SpfAtFromDomain
 from diagnostics.spf.analyze import walk
 from diagnostics.spf.lint import MAX_RECORD_BYTES, covered_by, txt_strings
 from diagnostics.spf.record import is_spf_record, parse_record
@@ -45,12 +54,30 @@ _REDIRECT = re.compile(r"redirect=", re.IGNORECASE)
 
 @dataclass(frozen=True, slots=True)
 class DnsRecord:
-    """A record to publish: at `name`, of type `rdtype`, with `value`; `why` in plain words."""
+    """A record to publish: at `name`, of type `rdtype`, with `value`; `why` in plain words.
+
+    `template`: some part of it is not known to the desk (a provider's per-account token, a
+    region no connection or report shows), so it is not ready to publish: the unknown part is
+    written in angle brackets in words (`feedback-smtp.<your SES region>.amazonses.com`), never
+    as something that looks real, and `fill_in` says where to find it. A page shows a template
+    as such, without a copy button."""
 
     name: str
     rdtype: str
     value: str
     why: str
+    template: bool = False
+    fill_in: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "type": self.rdtype,
+            "value": self.value,
+            "why": self.why,
+            "template": self.template,
+            "fill_in": self.fill_in,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +89,8 @@ class SpfRecommendation:
     and `added`: provider keys. `other_records`: records for other names (return-path
     subdomains). `findings`: problems the proposed record still has, plus provider problems.
     `ways_out`: when over 10 look-ups, the options in order; `flattened` the flattened variant.
+    `left_out`: provider keys whose include does not belong on this domain (their
+    `spf_at_from_domain` is never), so it was not added; the notes say what aligns them instead.
     """
 
     domain: str
@@ -76,6 +105,7 @@ class SpfRecommendation:
     ways_out: tuple[str, ...] = ()
     flattened: str | None = None
     strings: tuple[str, ...] = ()
+    left_out: tuple[str, ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -90,33 +120,48 @@ class SpfRecommendation:
             "lookups_after": self.lookups_after,
             "already_authorized": list(self.already_authorized),
             "added": list(self.added),
+            "left_out": list(self.left_out),
             "notes": list(self.notes),
             "findings": [f.to_dict() for f in self.findings],
-            "other_records": [
-                {"name": r.name, "type": r.rdtype, "value": r.value, "why": r.why}
-                for r in self.other_records
-            ],
+            "other_records": [r.to_dict() for r in self.other_records],
             "ways_out": list(self.ways_out),
             "flattened": self.flattened,
         }
 
 
 def recommend(
-    domain: str, providers: list[str], *, resolver: Resolver | None = None
+    domain: str,
+    providers: Sequence[str],
+    *,
+    resolver: Resolver | None = None,
+    platform: str | None = PLATFORM,
+    return_path: bool = False,
 ) -> SpfRecommendation:
     """The SPF record `domain` should publish to authorize `providers` (catalogue keys).
+
+    `platform`: the catalogue key of the platform's managed sending, whose include comes first
+    when it is among `providers` (it is not added otherwise: a caller for a domain on the platform
+    names it). `return_path`: `domain` is the providers' return-path (MAIL FROM) domain, not a
+    From domain, so every include goes on it.
 
     Raises InvalidInput for a provider key the catalogue does not know (the message lists them);
     every DNS outcome, a bad domain name included, is reported in the result instead.
     """
-    return run_flow(plan(domain, providers), get_resolver(resolver))
+    steps = plan(domain, providers, platform=platform, return_path=return_path)
+    return run_flow(steps, get_resolver(resolver))
 
 
 async def recommend_async(
-    domain: str, providers: list[str], *, resolver: Resolver | None = None
+    domain: str,
+    providers: Sequence[str],
+    *,
+    resolver: Resolver | None = None,
+    platform: str | None = PLATFORM,
+    return_path: bool = False,
 ) -> SpfRecommendation:
     """`recommend` for asyncio."""
-    return await run_flow_async(plan(domain, providers), get_resolver(resolver))
+    steps = plan(domain, providers, platform=platform, return_path=return_path)
+    return await run_flow_async(steps, get_resolver(resolver))
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,9 +173,15 @@ class _Include:
     tree: SpfAnalysis
 
 
-def plan(domain: str, providers: list[str]) -> Generator[Question, Answer, SpfRecommendation]:
+def plan(
+    domain: str,
+    providers: Sequence[str],
+    *,
+    platform: str | None = PLATFORM,
+    return_path: bool = False,
+) -> Generator[Question, Answer, SpfRecommendation]:
     """The recommendation as a generator of DNS questions (driven like `check_host`)."""
-    chosen = _providers(providers)
+    chosen = _providers(providers, platform)
     current = yield from walk(domain)
     name = current.domain
     unreadable = any(f.code in ("invalid_domain", "dns_error") for f in current.tree.findings)
@@ -143,6 +194,7 @@ def plan(domain: str, providers: list[str]) -> Generator[Question, Answer, SpfRe
     findings: list[Finding] = []
     other: list[DnsRecord] = []
     authorized: list[str] = []
+    left_out: list[str] = []
     needed: list[_Include] = []
     texts = yield from _current_texts(name, current)
     base = current.tree
@@ -158,6 +210,10 @@ def plan(domain: str, providers: list[str]) -> Generator[Question, Answer, SpfRe
             done = yield from _subdomain(provider, name, notes, other)
             if done:
                 authorized.append(provider.key)
+            continue
+        if provider.spf_at_from_domain is SpfAtFromDomain.NEVER and not return_path:
+            left_out.append(provider.key)
+            notes.append(_left_out_note(provider, name))
             continue
         shared = next((i for i in needed if i.domain == include), None)
         if shared is not None:  # two providers with one include (SparkPost US and EU): add once
@@ -198,6 +254,7 @@ def plan(domain: str, providers: list[str]) -> Generator[Question, Answer, SpfRe
             tuple(notes),
             tuple(findings) + current.findings,
             tuple(other),
+            left_out=tuple(left_out),
         )
     after = yield from walk(name, record=record)
     findings = list(after.findings) + findings
@@ -224,10 +281,13 @@ def plan(domain: str, providers: list[str]) -> Generator[Question, Answer, SpfRe
         ways_out=tuple(ways_out),
         flattened=flattened,
         strings=txt_strings(record),
+        left_out=tuple(left_out),
     )
 
 
-def _providers(keys: Sequence[str]) -> list[Provider]:
+def _providers(keys: Sequence[str], platform: str | None) -> list[Provider]:
+    """The providers named, each once, in the canonical order: the platform first, then the
+    catalogue's order (so the includes a record gains never depend on how a caller listed them)."""
     if isinstance(keys, str):
         keys = [keys]  # a single key passed bare: treat it as a list of one, not of letters
     chosen: list[Provider] = []
@@ -238,7 +298,26 @@ def _providers(keys: Sequence[str]) -> list[Provider]:
             raise InvalidInput(str(exc.args[0])) from None
         if provider not in chosen:
             chosen.append(provider)
-    return chosen
+    order = {key: index for index, key in enumerate(catalogue.keys())}
+    return sorted(chosen, key=lambda p: (p.key != platform, order[p.key]))
+
+
+def _left_out_note(provider: Provider, domain: str) -> str:
+    """Why a provider whose include never belongs on the From domain was not added, and what
+    aligns its SPF instead."""
+    where = provider.envelope.domain or f"{provider.name}'s own domain"
+    text = (
+        f"{provider.name}'s include (include:{provider.spf_include}) is not added: its mail is "
+        f"SPF-checked on its own envelope domain ({where}), where it passes, so the include on "
+        f"{domain} would change nothing for DMARC. DMARC passes for its mail through DKIM for "
+        f"{domain}"
+    )
+    if provider.return_path is not None:
+        text += (
+            f"; to align SPF too, set up a custom return path "
+            f"({provider.return_path.description.rstrip('.')})"
+        )
+    return text + "."
 
 
 def _authorizes(tree: SpfNode, include: str, provider_tree: SpfAnalysis) -> bool:
@@ -347,12 +426,18 @@ def _subdomain(
     value = return_path.spf or f"v=spf1 include:{include} ~all"
     other.append(DnsRecord(sub, "TXT", value, f"SPF for {provider.name}'s return-path subdomain"))
     if return_path.record_type == "MX":
+        unknown = return_path.needs_region
         other.append(
             DnsRecord(
                 sub,
                 "MX",
-                "10 " + return_path.target_for(None),
-                f"bounces for {provider.name}; REGION is shown in {provider.name}'s domain set-up",
+                "10 " + return_path.target_for(unknown=f"<{provider.name}'s region>"),
+                f"bounces for {provider.name}",
+                template=unknown,
+                fill_in=f"{provider.name} shows this record, region included, when you add the "
+                "domain"
+                if unknown
+                else None,
             )
         )
     notes.append(

@@ -46,6 +46,7 @@ EXPLAIN = {
     "Action",
     "ActionCode",
     "Category",
+    "Confidence",
     "Diagnosis",
     "DmarcPolicy",
     "Evidence",
@@ -54,6 +55,7 @@ EXPLAIN = {
     "offline_names",
     "readiness",
     "reported_policies",
+    "selectors_seen",
 }
 STORE = {
     "FileResult",
@@ -69,8 +71,8 @@ STORE = {
 DMARC = {
     *(PARSE - {"Progress", "Source"}),
     *(STORE - {"Moment", "Progress"}),
-    *{"Action", "ActionCode", "Category", "Diagnosis", "Evidence", "Readiness"},
-    *{"explain", "readiness"},
+    *{"Action", "ActionCode", "Category", "Confidence", "Diagnosis", "Evidence", "Readiness"},
+    *{"explain", "readiness", "selectors_seen"},
 }
 SURFACES = {
     "diagnostics.dmarc": DMARC,

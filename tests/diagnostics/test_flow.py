@@ -112,7 +112,7 @@ def test_the_health_check_is_one_flow_of_the_parts_flows(nameserver: Start) -> N
     # check_domain runs it on the async driver (through the bridge); the sync driver agrees.
     server = nameserver(ZONE)
     at_once = check_domain("example.com", providers=["sendgrid"], resolver=server.resolver())
-    flow = _health("example.com", ["trekmail", "sendgrid"], {}, "trekmail")
+    flow = _health("example.com", ["trekmail", "sendgrid"], {}, "trekmail", {})
     assert run_flow(flow, server.resolver()).to_dict() == at_once.to_dict()
 
 

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from diagnostics import providers
-from diagnostics.providers import EnvelopeOwner, TlsMode
+from diagnostics.providers import EnvelopeOwner, SpfAtFromDomain, TlsMode
 
 REQUIRED = [
     "ses",
@@ -212,3 +212,46 @@ def test_copied_spf_networks_are_dated_and_sourced() -> None:
     assert with_networks["ses"].contains("54.240.8.21")
     assert with_networks["microsoft-365"].contains("2a01:111:f400::25")
     assert not with_networks["microsoft-365"].contains("167.89.12.34")
+
+
+def test_spf_at_the_from_domain_follows_whose_envelope_it_is() -> None:
+    at = {p.key: p.spf_at_from_domain for p in providers.all()}
+    for provider in providers.all():
+        owner = provider.envelope.owner
+        if owner is EnvelopeOwner.CUSTOMER:
+            # Their mail is SPF-checked on the customer's own domain: without it, SPF fails.
+            assert at[provider.key] is SpfAtFromDomain.REQUIRED, provider.key
+        else:
+            # Checked on the provider's domain or a return-path subdomain: the From domain's
+            # include changes nothing for DMARC.
+            assert at[provider.key] is not SpfAtFromDomain.REQUIRED, provider.key
+    assert at["ses"] is SpfAtFromDomain.NEVER
+    assert at["postmark"] is SpfAtFromDomain.NEVER
+    # The platform's help article: v=spf1 include:spf.trekmail.net include:sendgrid.net -all.
+    assert at["sendgrid"] is SpfAtFromDomain.ADVISED
+    assert at[providers.PLATFORM] is SpfAtFromDomain.REQUIRED
+
+
+@pytest.mark.parametrize(
+    ("selector", "key"),
+    [
+        ("selector1", "microsoft-365"),
+        ("Selector2", "microsoft-365"),
+        ("google", "google-workspace"),
+        ("s1", "sendgrid"),
+        ("awbr2rp4egb35wbg4umq4e5dcoe5kc4n", "ses"),
+        ("20240101120000pm", "postmark"),
+        ("trekmail", "trekmail"),
+        ("zmail", "zoho"),
+        ("mte1", "mandrill"),
+    ],
+)
+def test_a_selector_convention_names_its_provider(selector: str, key: str) -> None:
+    found = providers.by_selector(selector)
+    assert found is not None
+    assert found.key == key
+
+
+@pytest.mark.parametrize("selector", ["default", "k1", "mail", "dkim", "s3x", ""])
+def test_a_selector_anyone_uses_names_nobody(selector: str) -> None:
+    assert providers.by_selector(selector) is None

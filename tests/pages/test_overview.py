@@ -152,7 +152,8 @@ def test_custom_route_domain_tiles_and_the_spf_fix(desk):
     page = shown(at)
     for part in expected.parts:
         assert part.summary in page, part.name
-    assert expected.spf.status.value == "error"
+    # SendGrid's include is advised on the From domain, not required (issue 12): a warning.
+    assert expected.spf.status.value == "warning"
     rec = expected.spf_recommendation
     assert rec is not None
     assert "include:sendgrid.net" in rec.record

@@ -1,19 +1,22 @@
 """What to change, as values: the fixes `explain` attaches to each diagnosis.
 
 Each builder is pure: it takes what was already looked up (an `SpfRecommendation`, an `SpfAnalysis`,
-a catalogue `Provider`) and returns an `Action` with the exact DNS record to publish where a DNS
-change is the fix. Placeholders a report cannot tell us (an account number, an SES region) are
-written in capitals (NNNN, REGION) and named in the message.
+a catalogue `Provider`, the region and DKIM selectors known for the account) and returns an
+`Action` with the exact DNS record to publish where a DNS change is the fix. A value nothing tells
+(a provider's per-account number, a region no connection names) makes its record a template
+(`DnsRecord.template`, diagnostics/provider_records.py): the unknown part is written in angle
+brackets in words and the message says where to find it; it never looks like a real value.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from diagnostics.findings import Finding
-from diagnostics.providers import EnvelopeOwner, Provider
+from diagnostics.provider_records import dkim_records, return_path_records
+from diagnostics.providers import Provider
 from diagnostics.spf.recommend import DnsRecord, SpfRecommendation
 from diagnostics.spf.tree import MAX_LOOKUPS, SpfAnalysis
 
@@ -39,13 +42,29 @@ class ActionCode(StrEnum):
     NO_ACTION = "no_action"
     TIGHTEN_POLICY = "tighten_policy"
 
+    @property
+    def label(self) -> str:
+        """The fix in plain words (sentence case), as a title for a person to read."""
+        return _LABELS[self]
+
+
+_LABELS = {
+    ActionCode.ADD_SPF_INCLUDE: "Add the SPF include",
+    ActionCode.CUSTOM_RETURN_PATH: "Set up a custom return path",
+    ActionCode.SETUP_DKIM: "Set up DKIM",
+    ActionCode.FIX_SPF_RECORD: "Fix the SPF record",
+    ActionCode.NO_ACTION: "Nothing to change",
+    ActionCode.TIGHTEN_POLICY: "Tighten the DMARC policy",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Action:
     """One fix. `domain`: the DNS name to change (None when no DNS change is the fix); `record`:
     the exact value to publish there; `rdtype` its type; `records`: every record the fix needs
     (some need several, e.g. SES custom MAIL FROM); `lookups_after`: SPF look-ups the new record
-    costs; `findings`: the problems a record fix addresses."""
+    costs; `findings`: the problems a record fix addresses. `template`: some record holds a value
+    the desk does not know (marked in it, with where to find it): not ready to copy as it is."""
 
     code: ActionCode
     message: str
@@ -56,6 +75,10 @@ class Action:
     lookups_after: int | None = None
     findings: tuple[Finding, ...] = ()
 
+    @property
+    def template(self) -> bool:
+        return any(r.template for r in self.records)
+
     def to_dict(self) -> dict[str, object]:
         return {
             "code": self.code.value,
@@ -63,21 +86,25 @@ class Action:
             "domain": self.domain,
             "record": self.record,
             "rdtype": self.rdtype,
-            "records": [
-                {"name": r.name, "type": r.rdtype, "value": r.value, "why": r.why}
-                for r in self.records
-            ],
+            "records": [r.to_dict() for r in self.records],
+            "template": self.template,
             "lookups_after": self.lookups_after,
             "findings": [f.to_dict() for f in self.findings],
         }
 
 
-def _placeholder(pattern: str) -> str:
-    """A catalogue regex such as `em\\d+` or `u\\d+\\.wl\\d+\\.sendgrid\\.net` as a name a person
-    can fill in: em NNNN, uNNNN.wlNNNN.sendgrid.net."""
-    text = pattern.replace("\\d+", "NNNN").replace("\\d", "N")
-    text = re.sub(r"\[[^\]]*\](?:[+*]|\{\d+\})?", "NAME", text)
-    return text.replace("\\.", ".").replace("\\", "")
+def _listed(records: Sequence[DnsRecord]) -> str:
+    return "; ".join(f"{r.name} {r.rdtype} {r.value}" for r in records)
+
+
+def _fill_in(records: Sequence[DnsRecord]) -> str:
+    """The sentence saying where to find the values a template leaves open ("" when none)."""
+    wanted = list(dict.fromkeys(r.fill_in for r in records if r.template and r.fill_in))
+    if not wanted:
+        return ""
+    return " Not ready to copy as it is: fill in what is in angle brackets. " + " ".join(
+        f"{text[0].upper()}{text[1:].rstrip('.')}." for text in wanted
+    )
 
 
 def add_spf_include(
@@ -134,56 +161,38 @@ def add_spf_include(
 
 def custom_return_path(provider: Provider, domain: str, region: str | None = None) -> Action | None:
     """The custom return-path / MAIL FROM records that make SPF align for `provider`, or None when
-    the provider has no such option."""
-    rp = provider.return_path
-    if rp is None or provider.envelope.owner is EnvelopeOwner.CUSTOMER:
+    the provider has no such option. `region`: the account's region for the provider (from its
+    SMTP host or its envelope domain), where the records name one."""
+    records = return_path_records(provider, domain, region)
+    if not records:
         return None
-    name = f"{_placeholder(rp.label)}.{domain}"
-    target = _placeholder(rp.target_for(region))
-    value = f"10 {target}" if rp.record_type == "MX" else target
-    records = [DnsRecord(name, rp.record_type, value, f"{provider.name} return path")]
-    if rp.spf:
-        records.append(DnsRecord(name, "TXT", rp.spf, f"SPF for {provider.name}'s return path"))
-    fill = [p for p in ("NNNN", "REGION") if p in name + value]
-    hint = (
-        f" Fill in {' and '.join(fill)} from the domain set-up page of {provider.name}."
-        if fill
-        else ""
-    )
-    listed = "; ".join(f"{r.name} {r.rdtype} {r.value}" for r in records)
-    what = "a custom MAIL FROM domain" if rp.record_type == "MX" else "a custom return path"
+    first = records[0]
+    what = "a custom MAIL FROM domain" if first.rdtype == "MX" else "a custom return path"
     message = (
-        f"Set up {what} in {provider.name} and publish: {listed}. Bounces then go to {name}, "
-        f"which is under {domain}, so SPF aligns for DMARC.{hint}"
+        f"Set up {what} in {provider.name} and publish: {_listed(records)}. Bounces then go to "
+        f"{first.name}, which is under {domain}, so SPF aligns for DMARC.{_fill_in(records)}"
     )
     return Action(
         ActionCode.CUSTOM_RETURN_PATH,
         message,
-        domain=name,
-        record=value,
-        rdtype=rp.record_type,
-        records=tuple(records),
+        domain=first.name,
+        record=first.value,
+        rdtype=first.rdtype,
+        records=records,
     )
 
 
-def setup_dkim(provider: Provider, domain: str) -> Action:
-    """The DKIM records `provider` needs on `domain`: CNAMEs to keys it hosts, or TXT keys it shows."""
+def setup_dkim(
+    provider: Provider,
+    domain: str,
+    selectors: Sequence[str] = (),
+    cnames: Mapping[str, str] | None = None,
+) -> Action:
+    """The DKIM records `provider` needs on `domain`: CNAMEs to keys it hosts, or TXT keys it
+    shows. `selectors`: those seen for the domain in its reports (SES's tokens, say); `cnames`:
+    the CNAME targets DNS already holds for them."""
     dkim = provider.dkim
-    records: list[DnsRecord] = []
-    plain = [s for s in dkim.selectors if re.fullmatch(r"[a-z0-9-]+", s)]
-    selectors = plain or ["SELECTOR" if "[" in s else _placeholder(s) for s in dkim.selectors]
-    if provider.key == "ses":
-        selectors = ["TOKEN1", "TOKEN2", "TOKEN3"]  # Easy DKIM: three tokens the console shows
-    for selector in selectors:
-        name = f"{selector}._domainkey.{domain}"
-        if dkim.record_type == "CNAME" and dkim.target:
-            target = _placeholder(dkim.target.replace("{selector}", selector))
-            records.append(DnsRecord(name, "CNAME", target, f"{provider.name} DKIM key"))
-        else:
-            records.append(
-                DnsRecord(name, "TXT", "v=DKIM1; k=rsa; p=KEY", f"{provider.name} DKIM key")
-            )
-    listed = "; ".join(f"{r.name} {r.rdtype} {r.value}" for r in records)
+    records = dkim_records(provider, domain, selectors, cnames)
     kind = (
         "CNAME records pointing at keys it hosts"
         if dkim.record_type == "CNAME"
@@ -191,8 +200,8 @@ def setup_dkim(provider: Provider, domain: str) -> Action:
     )
     message = (
         f"Turn on DKIM signing for {domain} in {provider.name} ({dkim.description}) and publish "
-        f"{kind}: {listed}. Signatures then carry d={domain}, which aligns for DMARC even when "
-        "SPF does not (forwarding included)."
+        f"{kind}: {_listed(records)}. Signatures then carry d={domain}, which aligns for DMARC "
+        f"even when SPF does not (forwarding included).{_fill_in(records)}"
     )
     first = records[0]
     return Action(
@@ -201,7 +210,7 @@ def setup_dkim(provider: Provider, domain: str) -> Action:
         domain=first.name,
         record=first.value,
         rdtype=first.rdtype,
-        records=tuple(records),
+        records=records,
     )
 
 

@@ -4,10 +4,14 @@
 with `actions`; SPF recommendations and analyses are cached per domain for the call, so twenty
 sources missing includes on one domain cost one `spf.recommend`. All providers missing on one
 envelope domain go into one recommended record: publishing one per source would undo the others.
+The set-up records are filled from what is known: the region from the account's SMTP host (or the
+envelope domain SES reported), the DKIM selectors the provider's addresses signed with for the
+domain, and the CNAMEs DNS already holds for them.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,9 +21,11 @@ from diagnostics.dmarc.explain import _actions as fixes
 from diagnostics.dmarc.explain._actions import Action
 from diagnostics.dmarc.explain._categories import Category
 from diagnostics.dmarc.explain._combos import Combination
+from diagnostics.dmarc.explain._setup import SendingSetup
 from diagnostics.dmarc.explain._sources import SourceId
-from diagnostics.dns import Resolver
+from diagnostics.dns import Resolver, Status
 from diagnostics.findings import Severity
+from diagnostics.providers import Provider
 from diagnostics.spf.analyze import analyze
 from diagnostics.spf.recommend import SpfRecommendation, recommend
 
@@ -45,9 +51,18 @@ class Group:
 class Advisor:
     """The DNS-backed fixes, each asked once per call: recommendations and analyses per domain."""
 
-    def __init__(self, resolver: Resolver, platform: str) -> None:
+    def __init__(
+        self,
+        resolver: Resolver,
+        platform: str,
+        setup: SendingSetup | None = None,
+        selectors: dict[tuple[str, str], list[str]] | None = None,
+    ) -> None:
         self.resolver = resolver
         self.platform = platform
+        self.setup = setup or SendingSetup()
+        # (domain, provider key) -> DKIM selectors its addresses signed with for the domain.
+        self.selectors = selectors or {}
         self.missing: dict[str, list[str]] = {}  # envelope domain -> providers whose include lacks
         self.in_use: dict[str, list[str]] = {}  # policy domain -> providers seen sending for it
         self._recs: dict[tuple[str, tuple[str, ...]], SpfRecommendation] = {}
@@ -56,11 +71,19 @@ class Advisor:
         self, domain: str, keys: list[str], *, from_domain: str
     ) -> SpfRecommendation:
         # The platform's include belongs on the From domain (the platform sends as it), not on a
-        # return-path subdomain that only one provider bounces to.
-        platform = [self.platform] if domain == from_domain else []
-        wanted = tuple(dict.fromkeys([*platform, *keys]))
+        # return-path subdomain that only one provider bounces to; so do the includes of the
+        # providers the account is configured with (recommend leaves out those that never go
+        # there): the record is then the one every other surface recommends for this account.
+        own = [self.platform, *(k for k, _ in self.setup.hosts)] if domain == from_domain else []
+        wanted = tuple(dict.fromkeys([*own, *keys]))
         if (domain, wanted) not in self._recs:
-            self._recs[(domain, wanted)] = recommend(domain, list(wanted), resolver=self.resolver)
+            self._recs[(domain, wanted)] = recommend(
+                domain,
+                wanted,
+                resolver=self.resolver,
+                platform=self.platform,
+                return_path=domain != from_domain,
+            )
         return self._recs[(domain, wanted)]
 
     def actions(self, d: Draft) -> list[Action]:
@@ -81,27 +104,45 @@ class Advisor:
                 names = [catalogue.get(k).name for k in rec.added] or [provider.name]
                 out.append(fixes.add_spf_include(rec, names))
             if not d.dkim_pass:
-                out.append(fixes.setup_dkim(provider, d.domain))
+                out.append(self._setup_dkim(provider, d.domain))
         elif category is Category.SPF_BROKEN:
             out.append(self._spf_broken(d))
         elif category in (Category.SPF_NOT_ALIGNED, Category.DKIM_NOT_ALIGNED):
             if provider is not None:
-                out.append(fixes.setup_dkim(provider, d.domain))
-                path = fixes.custom_return_path(provider, d.domain, _region(d.envelope))
+                out.append(self._setup_dkim(provider, d.domain))
+                path = fixes.custom_return_path(provider, d.domain, self._region(provider, d))
                 if path is not None:
                     out.insert(0 if category is Category.SPF_NOT_ALIGNED else 1, path)
         elif category is Category.DKIM_MISSING:
             if provider is not None:
-                out.append(fixes.setup_dkim(provider, d.domain))
+                out.append(self._setup_dkim(provider, d.domain))
         elif category is Category.DKIM_ONLY and provider is not None:
-            path = fixes.custom_return_path(provider, d.domain, _region(d.envelope))
+            path = fixes.custom_return_path(provider, d.domain, self._region(provider, d))
             if path is not None:
                 out.append(path)
         elif category is Category.SPF_ONLY and provider is not None:
-            out.append(fixes.setup_dkim(provider, d.domain))
+            out.append(self._setup_dkim(provider, d.domain))
         if not out:
             out.append(fixes.no_action(_no_action_message(d)))
         return out
+
+    def _region(self, provider: Provider, d: Draft) -> str | None:
+        """The provider's region for this account: its SMTP host's, else the one its default
+        envelope domain shows in the reports (SES's eu-west-1.amazonses.com)."""
+        return self.setup.region(provider.key) or _region(d.envelope)
+
+    def _setup_dkim(self, provider: Provider, domain: str) -> Action:
+        """`setup_dkim` with the selectors the provider signed with for `domain` in the reports
+        and, for keys it hosts, the CNAMEs DNS already holds for them."""
+        seen = self.selectors.get((domain, provider.key), [])
+        cnames: dict[str, str] = {}
+        if provider.dkim.record_type == "CNAME":
+            literal = [s for s in provider.dkim.selectors if _LITERAL.fullmatch(s)]
+            for selector in dict.fromkeys([*seen, *literal]):
+                answer = self.resolver.query(f"{selector}._domainkey.{domain}", "CNAME")
+                if answer.status is Status.OK and answer.records:
+                    cnames[selector] = answer.records[0]
+        return fixes.setup_dkim(provider, domain, seen, cnames)
 
     def _spf_broken(self, d: Draft) -> Action:
         analysis = analyze(d.envelope, resolver=self.resolver)
@@ -116,6 +157,9 @@ class Advisor:
         readable = analysis.record is not None or analysis.has("multiple_records")
         rec = self.recommendation(d.envelope, keys, from_domain=d.domain) if readable else None
         return fixes.fix_spf_record(analysis, rec)
+
+
+_LITERAL = re.compile(r"[a-z0-9-]+")
 
 
 def _region(envelope: str) -> str | None:

@@ -38,13 +38,21 @@ from enum import StrEnum
 
 from diagnostics.findings import Severity
 
-__all__ = ["FORWARDER_SERVICE_TYPES", "Category", "Signals", "classify", "severity_of"]
+__all__ = [
+    "FORWARDER_SERVICE_TYPES",
+    "FORWARD_REASONS",
+    "Category",
+    "Signals",
+    "classify",
+    "severity_of",
+]
 
 # Enrichment service types (parsedmarc's map) of services that relay other people's mail: a failure
 # from them is a forward, not a spoof.
 FORWARDER_SERVICE_TYPES = frozenset({"Email Provider", "Email Security", "MSSP", "Mailing List"})
 
-_FORWARD_REASONS = frozenset({"forwarded", "mailing_list", "trusted_forwarder"})
+# Receivers' override reasons saying the message came through a forwarder or a list.
+FORWARD_REASONS = frozenset({"forwarded", "mailing_list", "trusted_forwarder"})
 
 
 class Category(StrEnum):
@@ -66,6 +74,26 @@ class Category(StrEnum):
     @property
     def dmarc_passes(self) -> bool:
         return self in (Category.COMPLIANT, Category.DKIM_ONLY, Category.SPF_ONLY)
+
+    @property
+    def label(self) -> str:
+        """The category in plain words (sentence case), as a title for a person to read."""
+        return _LABELS[self]
+
+
+_LABELS = {
+    Category.COMPLIANT: "Compliant",
+    Category.DKIM_ONLY: "Passes through DKIM only",
+    Category.SPF_ONLY: "Passes through SPF only",
+    Category.SPF_INCLUDE_MISSING: "SPF include missing",
+    Category.SPF_NOT_ALIGNED: "SPF passes but does not align",
+    Category.DKIM_NOT_ALIGNED: "DKIM signed for another domain",
+    Category.DKIM_MISSING: "No DKIM signature",
+    Category.FORWARDED: "Forwarded",
+    Category.UNAUTHORIZED: "Not authorized (likely spoofing)",
+    Category.SPF_BROKEN: "SPF record broken",
+    Category.UNDETERMINED: "Not determined (DNS failed)",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +136,7 @@ def classify(s: Signals) -> Category:
     spf_ok = s.spf_aligned or s.already_fixed
     if spf_ok and s.dkim_aligned:
         return Category.COMPLIANT
-    if s.override_reasons & _FORWARD_REASONS and not s.spf_aligned:
+    if s.override_reasons & FORWARD_REASONS and not s.spf_aligned:
         return Category.FORWARDED
     if s.spf_result in ("permerror", "temperror") and not s.already_fixed:
         return Category.SPF_BROKEN

@@ -8,16 +8,18 @@ table into `Combination` values. Missing columns count as empty, counts given as
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from itertools import zip_longest
 from typing import Any
 
 import pandas as pd
 
 from diagnostics.dmarc._keys import KEYS
 from diagnostics.dmarc.explain._categories import Category
+from diagnostics.dmarc.explain._diagnosis import Confidence
 from diagnostics.enrich import NetworkOwner
 
-__all__ = ["Combination", "reduce_records", "rows_of"]
+__all__ = ["Combination", "ReportedSignature", "reduce_records", "rows_of"]
 
 
 def _split(text: str) -> list[str]:
@@ -49,6 +51,15 @@ def reduce_records(records: pd.DataFrame) -> pd.DataFrame:
     return grouped.agg(**extra).reset_index()
 
 
+@dataclass(frozen=True, slots=True)
+class ReportedSignature:
+    """One DKIM signature a receiver reported: its d=, selector ("" when not reported), result."""
+
+    domain: str
+    selector: str
+    result: str
+
+
 @dataclass
 class Combination:
     """One combination: the verdicts, the messages summed over its report rows, and what
@@ -75,6 +86,21 @@ class Combination:
     # Names whose MX look-up failed, when that left a mailbox provider's address unexplained.
     mx_unreadable: tuple[str, ...] = ()
     owner: NetworkOwner | None = None  # whose network the address is in, when no provider claims it
+    dkim_selectors: list[str] = field(default_factory=list)
+    # What the category rests on, in plain sentences, and how sure it is (explain fills them).
+    basis: list[str] = field(default_factory=list)
+    confidence: Confidence = Confidence.CERTAIN
+
+    @property
+    def signatures(self) -> list[ReportedSignature]:
+        """The reported signatures, selectors paired with their d= and result by position."""
+        return [
+            ReportedSignature(domain, selector or "", result or "")
+            for domain, selector, result in zip_longest(
+                self.dkim_domains, self.dkim_selectors, self.dkim_results
+            )
+            if domain
+        ]
 
 
 def rows_of(reduced: pd.DataFrame) -> list[Combination]:
@@ -98,6 +124,7 @@ def rows_of(reduced: pd.DataFrame) -> list[Combination]:
                 dkim_aligned=_text(rec["dkim_aligned"]).lower() == "pass",
                 dkim_domains=_split(_text(rec["dkim_domains"])),
                 dkim_results=_split(_text(rec["dkim_results"])),
+                dkim_selectors=_split(_text(rec["dkim_selectors"])),
                 overrides=frozenset(_split(_text(rec["override_reasons"]))),
                 disposition=_text(rec["disposition"]).lower() or "none",
                 messages=int(rec["messages"]),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from enum import StrEnum
 
 import pandas as pd
 
@@ -14,9 +15,35 @@ from diagnostics.dmarc.explain._actions import Action, ActionCode
 from diagnostics.dmarc.explain._categories import Category
 from diagnostics.findings import Severity
 
-__all__ = ["Counts", "Diagnosis", "Evidence"]
+__all__ = ["Confidence", "Counts", "Diagnosis", "Evidence"]
 
 Counts = tuple[tuple[str, int], ...]
+
+
+class Confidence(StrEnum):
+    """How sure a diagnosis is, from the evidence it rests on (`Evidence.basis` says which):
+
+    - certain: what the receivers reported, read with today's DNS or the account's own
+      configuration (the provider's published networks hold the address; the account sends
+      through that provider; the receiver said it was forwarded);
+    - likely: an inference from strong evidence (a DKIM selector following a provider's
+      convention, a mailbox provider that does not host the domain's mail, the catalogue's dated
+      copy of a provider's networks, an address nobody claims);
+    - possible: weak evidence only (reverse DNS or a service name alone), or DNS failed.
+    """
+
+    CERTAIN = "certain"
+    LIKELY = "likely"
+    POSSIBLE = "possible"
+
+    @property
+    def rank(self) -> int:
+        """Sort key: surest first; a diagnosis is as sure as its weakest evidence."""
+        return (Confidence.CERTAIN, Confidence.LIKELY, Confidence.POSSIBLE).index(self)
+
+    @property
+    def label(self) -> str:
+        return {"certain": "Certain", "likely": "Likely", "possible": "Possible"}[self.value]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +74,10 @@ class Evidence:
     # Whose networks the addresses no provider claims are in (offline IP data), most messages
     # first: a label, not evidence of who sent.
     network_owners: tuple[str, ...] = ()
+    # What the diagnosis rests on, in plain sentences ("the account sends through Microsoft 365
+    # (smtp.office365.com)", "DKIM selector selector1 is Microsoft 365's", "recognised by reverse
+    # DNS only (...)"), strongest first.
+    basis: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -70,6 +101,7 @@ class Evidence:
             "unreadable": list(self.unreadable),
             "mx_unreadable": list(self.mx_unreadable),
             "network_owners": list(self.network_owners),
+            "basis": list(self.basis),
         }
 
 
@@ -77,7 +109,8 @@ class Evidence:
 class Diagnosis:
     """One source of one domain in one category. `source`: the service name, or the IP when no
     service is known; `provider`: its catalogue key; `share`: of the domain's messages (0..1);
-    `already_fixed`: messages whose SPF failure today's record no longer shows."""
+    `already_fixed`: messages whose SPF failure today's record no longer shows; `confidence`: how
+    sure the category is, as sure as the weakest evidence it rests on (`evidence.basis`)."""
 
     domain: str
     category: Category
@@ -91,6 +124,7 @@ class Diagnosis:
     actions: tuple[Action, ...]
     severity: Severity
     already_fixed: int = 0
+    confidence: Confidence = Confidence.CERTAIN
 
     @property
     def passes_today(self) -> bool:
@@ -118,4 +152,5 @@ class Diagnosis:
             "actions": [a.to_dict() for a in self.actions],
             "severity": self.severity.value,
             "already_fixed": self.already_fixed,
+            "confidence": self.confidence.value,
         }

@@ -1,7 +1,7 @@
 """Explain every DMARC source of a domain: why it passes or fails, and exactly what to change.
 
-    explain(records, *, resolver=None, enrichment=None, cache=None, platform="trekmail")
-        -> list[Diagnosis]
+    explain(records, *, providers=(), hosts=(), resolver=None, enrichment=None, cache=None,
+            platform="trekmail") -> list[Diagnosis]
 
 `records` is the table of `load_reports(...).records` (or the store's). The work, in order:
 
@@ -17,9 +17,17 @@
 4. Classify (`categories.classify`) and group by (domain, source, category): one `Diagnosis`
    each, with its explanation (`wording`), evidence and actions (`advice` picks, `actions`
    builds), worst first. A mailbox provider's address (Google, Microsoft, Zoho) failing SPF for a
-   domain whose MX it is not and whose SPF never listed it counts as a forwarder; when the MX
-   look-up failed (timeout, SERVFAIL), whether it hosts the domain is unknown, so it is
-   `undetermined` and the explanation names the look-up.
+   domain whose MX it is not and whose SPF never listed it is read with what else is known:
+   - the account is configured to send through that provider (`providers`, `hosts`: its
+     connections): the customer's own provider, whose include is missing, never a forward;
+   - an aligned DKIM signature whose selector follows that provider's own convention (the
+     catalogue's: Microsoft 365's selector1/selector2, Google's google): the same;
+   - otherwise it counts as a forwarder (a signature with the platform's or another provider's
+     selector says where it was signed); when the MX look-up failed (timeout, SERVFAIL), whether
+     it hosts the domain is unknown, so it is `undetermined` and the explanation names the
+     look-up.
+   The receiver's own word that it forwarded a message (an override reason) stands above all.
+   Each diagnosis says what it rests on (`Evidence.basis`) and how sure it is (`Confidence`).
    Whose network an address is in (offline IP data) is carried as `Evidence.network_owners` and
    said for unknown senders, but never decides a category: Amazon's network hosts spoofers too.
 5. Policy readiness (`policy`): when every legitimate source passes, the largest passing source
@@ -31,6 +39,7 @@ DNS goes through `resolver` only (its cache makes each name one question per cal
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import replace
 
 import pandas as pd
@@ -38,11 +47,19 @@ import pandas as pd
 from diagnostics import providers as catalogue
 from diagnostics.dmarc.explain import _actions as fixes
 from diagnostics.dmarc.explain._advice import NOTHING, Advisor, Draft, Group
-from diagnostics.dmarc.explain._categories import Category, Signals, classify, severity_of
+from diagnostics.dmarc.explain._categories import (
+    FORWARD_REASONS,
+    Category,
+    Signals,
+    classify,
+    severity_of,
+)
 from diagnostics.dmarc.explain._combos import Combination, reduce_records, rows_of
-from diagnostics.dmarc.explain._diagnosis import Counts, Diagnosis, Evidence
+from diagnostics.dmarc.explain._diagnosis import Confidence, Counts, Diagnosis, Evidence
 from diagnostics.dmarc.explain._policy import reported_policies
 from diagnostics.dmarc.explain._readiness import NOT_LEGITIMATE, readiness
+from diagnostics.dmarc.explain._selectors import selectors_by_source
+from diagnostics.dmarc.explain._setup import SendingSetup
 from diagnostics.dmarc.explain._sources import (
     MAILBOX_MX,
     Hosting,
@@ -56,6 +73,7 @@ from diagnostics.dns import Resolver, get_resolver
 from diagnostics.domains import organizational_domain
 from diagnostics.enrich import EnrichmentCache, NetworkOwner, canonical_ip, to_frame
 from diagnostics.errors import InvalidInput
+from diagnostics.providers import Provider
 from diagnostics.spf.compile import compile as compile_spf
 
 __all__ = ["Diagnosis", "Evidence", "explain"]
@@ -90,13 +108,64 @@ def _hosted(
     return {d: mailbox_hosting([d, organizational_domain(d)], resolver) for d in sorted(domains)}
 
 
+def _weakest(*found: Confidence) -> Confidence:
+    return max(found, key=lambda c: c.rank)
+
+
+def _recognised(source: SourceId) -> tuple[str, Confidence]:
+    """How the address was recognised, in words, and how sure that is."""
+    if source.provider is None:
+        if source.via == "service":
+            return f"named {source.name} by the enrichment's service map only", Confidence.POSSIBLE
+        return (
+            "no provider's published networks, reverse DNS or service map names the address",
+            Confidence.LIKELY,
+        )
+    name = catalogue.get(source.provider).name
+    if source.via == "spf":
+        return f"the address is in {name}'s published SPF networks today", Confidence.CERTAIN
+    if source.via == "catalogue" and source.as_of is not None:
+        return (
+            f"the address is in {name}'s networks as our catalogue copied them on "
+            f"{source.as_of.isoformat()} (today's DNS could not read them)",
+            Confidence.LIKELY,
+        )
+    if source.via == "ptr" and source.reverse_dns:
+        return f"recognised as {name} by reverse DNS only ({source.reverse_dns})", (
+            Confidence.POSSIBLE
+        )
+    return f"recognised as {name} by the enrichment's service name only", Confidence.POSSIBLE
+
+
+def _signer(row: Combination) -> tuple[Provider, str] | None:
+    """The provider whose own selector convention an aligned, passing DKIM signature follows,
+    with the selector: who signed the message for the customer's domain."""
+    org = organizational_domain(row.header)
+    for signature in row.signatures:
+        if signature.result != "pass" or not signature.selector:
+            continue
+        if organizational_domain(signature.domain) != org:
+            continue
+        found = catalogue.by_selector(signature.selector)
+        if found is not None:
+            return found, signature.selector
+    return None
+
+
 def _classify(
-    rows: list[Combination], sources: dict[str, SourceId], hosted: dict[str, Hosting]
+    rows: list[Combination],
+    sources: dict[str, SourceId],
+    hosted: dict[str, Hosting],
+    setup: SendingSetup,
 ) -> None:
     for row in rows:
         source = sources[row.ip]
         key, service_type = source.provider, source.service_type
         unreadable = bool(source.unreadable)
+        said, confidence = _recognised(source)
+        basis = [said]
+        if key is not None and key in setup:
+            basis.insert(0, setup.says(key))
         hosting = hosted.get(row.domain, Hosting())
         if (
             key in MAILBOX_MX
@@ -104,15 +173,34 @@ def _classify(
             and row.authorized_today is not True
             and not row.spf_aligned
         ):
-            if hosting.unreadable:
+            name = catalogue.get(key).name
+            signer = _signer(row)
+            if key in setup:
+                pass  # the account's own connection says it sends through this provider
+            elif signer is not None and signer[0].key == key:
+                # Signed for the customer's domain with this provider's own selector: the
+                # customer sends through it (a relay, its mailboxes hosted elsewhere).
+                basis.insert(0, f"DKIM selector {signer[1]} is {name}'s")
+                confidence = _weakest(confidence, Confidence.LIKELY)
+            elif hosting.unreadable:
                 # The MX that would say whether this provider hosts the domain's mailboxes (a
                 # missing include) or not (a forward) could not be read: either is a guess.
                 key, service_type, unreadable = None, None, True
                 row.mx_unreadable = hosting.unreadable
             else:
-                # A mailbox provider that neither hosts this domain's mail nor is in its SPF: one
-                # of its users forwarded the message.
+                # A mailbox provider that neither hosts this domain's mail nor is in its SPF, nor
+                # signed it: one of its users forwarded the message.
                 key, service_type = None, "Email Provider"
+                basis.append(
+                    f"{name} does not host {row.domain}'s mail (its MX points elsewhere) and "
+                    f"{row.envelope}'s SPF record does not list it"
+                )
+                if signer is not None:
+                    basis.append(
+                        f"DKIM selector {signer[1]} is {signer[0].name}'s: signed there, then "
+                        f"relayed by {name}"
+                    )
+                confidence = _weakest(confidence, Confidence.LIKELY)
         provider = catalogue.get(key) if key else None
         org = organizational_domain(row.header)
         unaligned = any(
@@ -135,6 +223,31 @@ def _classify(
         row.category = classify(signals)
         row.fixed = signals.already_fixed
         row.owner = source.owner
+        basis, confidence = _category_basis(row, source, basis, confidence)
+        row.basis, row.confidence = basis, confidence
+
+
+def _category_basis(
+    row: Combination, source: SourceId, basis: list[str], confidence: Confidence
+) -> tuple[list[str], Confidence]:
+    """The evidence the category itself adds to how the sender was recognised."""
+    category = row.category
+    if category is Category.FORWARDED and row.overrides & FORWARD_REASONS:
+        # The receiver's own word: nothing we infer is stronger.
+        return ["the receiver reported it forwarded", *basis], Confidence.CERTAIN
+    if category is Category.UNDETERMINED:
+        unread = row.mx_unreadable or source.unreadable
+        if unread:
+            what = "MX record" if row.mx_unreadable else "SPF record"
+            basis.append(f"today's DNS could not read the {what} of {', '.join(unread)}")
+        return basis, Confidence.POSSIBLE
+    if category is Category.SPF_INCLUDE_MISSING:
+        basis.append(f"SPF failed on {row.envelope}, the customer's own envelope domain")
+        if row.authorized_today is False:
+            basis.append(f"today's SPF record of {row.envelope} still does not authorize it")
+    if row.fixed:
+        basis.append(f"today's SPF record of {row.envelope} authorizes it")
+    return basis, confidence
 
 
 def _counts(counter: Counter[str]) -> Counts:
@@ -144,6 +257,8 @@ def _counts(counter: Counter[str]) -> Counts:
 def explain(
     records: pd.DataFrame,
     *,
+    providers: Sequence[str] = (),
+    hosts: Sequence[str] = (),
     resolver: Resolver | None = None,
     enrichment: pd.DataFrame | None = None,
     cache: EnrichmentCache | None = None,
@@ -155,11 +270,16 @@ def explain(
     by their SPF networks only). `cache`: when `enrichment` is None, the rows an enrichment cache
     already holds for these IPs are used (reverse DNS stored by an earlier run; no DNS is sent).
     `platform`: the catalogue key of the platform's managed sending, kept in every recommended SPF
-    record. Raises InvalidInput for an unknown `platform`."""
+    record. `providers` and `hosts`: what the account is configured to send through, its
+    connections as catalogue keys and as SMTP host names (a host names its provider, and its
+    region where it carries one: SES's fills the custom MAIL FROM records). Evidence: a configured
+    provider's address failing SPF on the customer's own envelope is a missing include, never a
+    forward. Raises InvalidInput for an unknown `platform` or provider key."""
     try:
         platform_provider = catalogue.get(platform)
     except KeyError as exc:
         raise InvalidInput(str(exc.args[0])) from None
+    setup = SendingSetup.of(providers, hosts)
     if len(records) == 0:
         return []
     res = get_resolver(resolver)
@@ -168,11 +288,11 @@ def explain(
         enrichment = _cached(rows, cache)
     sources = identify((r.ip for r in rows), resolver=res, enrichment=enrichment)
     _today(rows, res)
-    _classify(rows, sources, _hosted(rows, sources, res))
+    _classify(rows, sources, _hosted(rows, sources, res), setup)
 
     drafts: dict[tuple[str, str, Category], Draft] = {}
     totals: Counter[str] = Counter()
-    advisor = Advisor(res, platform_provider.key)
+    advisor = Advisor(res, platform_provider.key, setup, selectors_by_source(rows, sources))
     for row in rows:
         source = sources[row.ip]
         totals[row.domain] += row.messages
@@ -260,6 +380,11 @@ def _diagnosis(d: Draft, total: int, advisor: Advisor, platform_name: str) -> Di
         unreadable=d.source.unreadable,
         mx_unreadable=mx_unreadable,
         network_owners=tuple(o.name for o in owners),
+        basis=tuple(
+            dict.fromkeys(
+                said for row in sorted(g.rows, key=lambda r: -r.messages) for said in row.basis
+            )
+        ),
     )
     provider = catalogue.get(d.provider) if d.provider else None
     facts = Facts(
@@ -294,6 +419,7 @@ def _diagnosis(d: Draft, total: int, advisor: Advisor, platform_name: str) -> Di
         actions=tuple(advisor.actions(d)),
         severity=severity_of(d.category, dmarc_fails=dmarc_fails),
         already_fixed=d.fixed,
+        confidence=_weakest(*(r.confidence for r in g.rows)),
     )
 
 

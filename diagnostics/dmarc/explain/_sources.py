@@ -52,6 +52,7 @@ __all__ = [
     "Hosting",
     "SourceId",
     "claim_networks",
+    "copied_owner",
     "hosted_mailboxes",
     "identify",
     "is_address",
@@ -268,7 +269,7 @@ def _copied_spans() -> _Spans:
     return out
 
 
-def _copied_owner(ip: str) -> str | None:
+def copied_owner(ip: str) -> str | None:
     """The key of the provider whose copied SPF networks hold `ip` (by bisection: a page names
     every address of a period, thousands at a time)."""
     try:
@@ -292,7 +293,7 @@ def offline_names(ips: Iterable[str]) -> pd.DataFrame:
     neither names are left out."""
     rows: list[tuple[str, str, str]] = []
     for ip in dict.fromkeys(str(i) for i in ips):
-        key = _copied_owner(ip)
+        key = copied_owner(ip)
         if key is not None:
             rows.append((ip, catalogue.get(key).name, NAMED_BY_CATALOGUE))
             continue

@@ -7,7 +7,8 @@ table. Percentages are 0-100 and computed from sums the database returns; a day 
 report's period begins. A report an import is still writing is in none of them (tables.visible):
 the aggregates read the rollup, which sums visible reports only, and the rest ask for them.
 DMARC pass means the receiver found DKIM or SPF aligned and passing (`dkim_aligned` or `spf_aligned`
-is "pass"), as RFC 7489 section 6.6.2 defines it.
+is "pass"), as RFC 7489 section 6.6.2 defines it. Delivered means the receiver applied no policy:
+disposition `none` (RFC 7489), or `pass` (RFC 9990, where DMARC passed).
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ from diagnostics.dmarc.store._tables import DAY
 from diagnostics.errors import InvalidInput
 
 Moment = date | datetime | str | pd.Timestamp | None
+
+# The dispositions of mail the receiver delivered: none (RFC 7489 and 9990: no policy applied,
+# p=none or a local override) and pass (RFC 9990: DMARC passed).
+DELIVERED = ("none", "pass")
 
 _r = tables.records
 _p = tables.reports
@@ -168,7 +173,7 @@ def _per_source(domain: str | None, start: Moment, end: Moment) -> Any:
             _sum_where(_u.c.spf_aligned == "pass").label("spf_aligned"),
             _sum_where(_u.c.dkim_aligned == "pass").label("dkim_aligned"),
             _sum_where(_PASS).label("dmarc_pass"),
-            _sum_where(_u.c.disposition == "none").label("none"),
+            _sum_where(_u.c.disposition.in_(DELIVERED)).label("delivered"),
             _sum_where(_u.c.disposition == "quarantine").label("quarantine"),
             _sum_where(_u.c.disposition == "reject").label("reject"),
         )
@@ -200,7 +205,7 @@ def by_service_query(domain: str | None, start: Moment, end: Moment) -> Select[A
             func.sum(s.c.spf_aligned).label("spf_aligned"),
             func.sum(s.c.dkim_aligned).label("dkim_aligned"),
             func.sum(s.c.dmarc_pass).label("dmarc_pass"),
-            func.sum(s.c.none).label("none"),
+            func.sum(s.c.delivered).label("delivered"),
             func.sum(s.c.quarantine).label("quarantine"),
             func.sum(s.c.reject).label("reject"),
         )

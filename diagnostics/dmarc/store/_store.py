@@ -265,9 +265,11 @@ class ReportStore:
         self, domain: str | None = None, start: Moment = None, end: Moment = None
     ) -> pd.DataFrame:
         """One row per sending address, most messages first: source_ip, messages, spf_aligned,
-        dkim_aligned, dmarc_pass (message counts) and their `_pct`, the dispositions none,
-        quarantine and reject (message counts), and reverse_dns, service_name, service_type from
-        the enrichment cache (missing until `enrich` has run)."""
+        dkim_aligned, dmarc_pass (message counts) and their `_pct`, the dispositions delivered
+        (none, or RFC 9990's pass), quarantine and reject (message counts; they add up to
+        messages), and reverse_dns, service_name, service_type from the enrichment cache
+        (missing until `enrich` has run). `none` repeats `delivered` under its earlier name, for
+        callers not yet moved to it."""
         frame = self._read(queries.by_source_query(domain, start, end))
         return _shares(frame)
 
@@ -316,7 +318,15 @@ class ReportStore:
         return SqlEnrichmentCache(self.engine)
 
 
-_COUNTS = ("messages", "spf_aligned", "dkim_aligned", "dmarc_pass", "none", "quarantine", "reject")
+_COUNTS = (
+    "messages",
+    "spf_aligned",
+    "dkim_aligned",
+    "dmarc_pass",
+    "delivered",
+    "quarantine",
+    "reject",
+)
 
 
 def _integers(frame: pd.DataFrame, *names: str) -> pd.DataFrame:
@@ -327,6 +337,7 @@ def _integers(frame: pd.DataFrame, *names: str) -> pd.DataFrame:
 
 def _shares(frame: pd.DataFrame) -> pd.DataFrame:
     frame = _integers(frame, *_COUNTS)
+    frame["none"] = frame["delivered"]  # the earlier name of the column
     for name in ("spf_aligned", "dkim_aligned", "dmarc_pass"):
         frame[f"{name}_pct"] = percent(frame[name], frame["messages"])
     return frame

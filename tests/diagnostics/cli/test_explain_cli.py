@@ -39,7 +39,9 @@ def test_explains_report_files_with_the_exact_record(ns, report, capsys):
     code = main(["explain", "--domain", "seed.example", str(report), "--nameserver", ns])
     out = capsys.readouterr().out
     assert code == 1  # SendGrid's include is still missing today
-    assert "spf_include_missing" in out
+    # The category in plain words; its code stays in --json.
+    assert "SPF include missing" in out
+    assert "spf_include_missing" not in out
     assert SEED_RECORD in out
     assert "DMARC policy" in out
 
@@ -102,6 +104,54 @@ def test_the_store_enrichment_cache_names_what_dns_cannot(nameserver, tmp_path, 
     code = main(command)
     out = capsys.readouterr().out
     assert code == 1
-    assert "SendGrid — spf_include_missing" in out
+    assert "SendGrid — SPF include missing" in out
     assert "reverse DNS o7.ptr4242.sendgrid.net" in out
     assert SEED_RECORD in out
+
+
+def _row(ip: str, count: int, envelope: str, spf: str, selector: str) -> str:
+    return f"""<record><row><source_ip>{ip}</source_ip><count>{count}</count>
+  <policy_evaluated><disposition>none</disposition><dkim>pass</dkim><spf>fail</spf>
+  </policy_evaluated></row>
+  <identifiers><envelope_from>{envelope}</envelope_from><header_from>relay.example</header_from>
+  </identifiers><auth_results>
+  <dkim><domain>relay.example</domain><selector>{selector}</selector><result>pass</result></dkim>
+  <spf><domain>{envelope}</domain><result>{spf}</result></spf></auth_results></record>"""
+
+
+# A Microsoft 365 relay (a selector of no convention) and SES with its own MAIL FROM.
+RELAY_REPORT = f"""<?xml version="1.0"?><feedback><report_metadata><org_name>Receiver</org_name>
+<email>r@receiver.example</email><report_id>relay-1</report_id>
+<date_range><begin>1763942400</begin><end>1764028799</end></date_range></report_metadata>
+<policy_published><domain>relay.example</domain><p>none</p></policy_published>
+{_row("40.92.4.20", 240, "relay.example", "fail", "k1")}
+{_row("54.240.8.30", 500, "amazonses.com", "pass", "r3kdq2ltyckpezmjg4y5clm3f6hjwo2v")}
+</feedback>"""
+
+
+def test_the_accounts_connections_are_evidence(nameserver, tmp_path, capsys):
+    zone = {
+        **PROVIDERS,
+        "relay.example": {
+            "TXT": ["v=spf1 include:spf.trekmail.net -all"],
+            "MX": ["10 mx.trekmail.net"],
+        },
+    }
+    address = nameserver(zone).address
+    path = tmp_path / "receiver!relay.example!1763942400!1764028799.xml"
+    path.write_text(RELAY_REPORT)
+    base = ["explain", "--domain", "relay.example", str(path), "--nameserver", address]
+
+    assert main(base) == 1  # the reports alone: a forward, and SES passing through DKIM only
+    out = capsys.readouterr().out
+    assert "Microsoft 365 — Forwarded" in out
+    assert "feedback-smtp.<your Amazon SES region>.amazonses.com  (template: fill in" in out
+
+    hosts = ["--host", "smtp.office365.com", "--host", "email-smtp.eu-west-1.amazonaws.com"]
+    assert main([*base, *hosts]) == 1
+    out = capsys.readouterr().out
+    assert "Microsoft 365 — SPF include missing" in out
+    assert "Certain: the account sends through Microsoft 365 (smtp.office365.com)" in out
+    assert "v=spf1 include:spf.trekmail.net include:spf.protection.outlook.com -all" in out
+    assert "mail.relay.example  MX  10 feedback-smtp.eu-west-1.amazonses.com\n" in out
+    assert "template" not in out

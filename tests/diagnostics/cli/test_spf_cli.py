@@ -16,6 +16,8 @@ ZONE = {
     "sendgrid.net": {"TXT": "v=spf1 ip4:167.89.0.0/17 ~all"},
     "open.example": {"TXT": "v=spf1 +all"},
     "slow.example": {"TIMEOUT": True},
+    # Issue 12 finding 1: a domain whose SPF record cannot be found at all.
+    "bluebird-bakery.example": {"MX": "10 mx.trekmail.net"},
 }
 
 
@@ -31,6 +33,33 @@ def test_clean_domain_exits_0(ns, capsys):
     assert "DNS lookups: 1 of 10" in out
 
 
+@pytest.mark.parametrize(
+    "named", [["sendgrid"], ["sendgrid", "trekmail"], ["trekmail", "sendgrid"]]
+)
+def test_the_record_for_a_domain_without_spf_keeps_the_platform(ns, capsys, named):
+    # Published without the platform's include, the record would break the platform's own
+    # managed sending, and the fallback the plan rules switch to.
+    options = [option for key in named for option in ("--provider", key)]
+    code = main(["spf", "bluebird-bakery.example", *options, "--nameserver", ns, "--json"])
+    document = json.loads(capsys.readouterr().out)
+    assert code == 1
+    wanted = "v=spf1 include:spf.trekmail.net include:sendgrid.net -all"
+    assert document["recommendation"]["record"] == wanted
+
+
+def test_not_on_platform_leaves_the_platform_out(ns, capsys):
+    code = main(
+        ["spf", "bluebird-bakery.example", "--provider", "sendgrid", "--not-on-platform",
+         "--nameserver", ns]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 1
+    assert (
+        "Publish this TXT record at bluebird-bakery.example:\n    v=spf1 include:sendgrid.net -all\n"
+        in out
+    )
+
+
 def test_missing_provider_prints_record_and_exits_1(ns, capsys):
     code = main(["spf", "good.example", "--provider", "sendgrid", "--nameserver", ns])
     out = capsys.readouterr().out
@@ -40,7 +69,9 @@ def test_missing_provider_prints_record_and_exits_1(ns, capsys):
 
 def test_findings_exit_1(ns, capsys):
     assert main(["spf", "open.example", "--nameserver", ns]) == 1
-    assert "pass_all" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Record authorizes everyone (+all)" in out
+    assert "pass_all" not in out
 
 
 def test_ip_check_and_json(ns, capsys):

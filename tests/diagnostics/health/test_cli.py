@@ -24,9 +24,23 @@ def test_health_seed_example_prints_the_record_and_exits_1(ns, capsys):
     code = main(["health", "seed.example", "--provider", "sendgrid", "--nameserver", ns])
     out = capsys.readouterr().out
     assert code == 1
-    assert "SPF    ERROR" in out
+    # SendGrid's include is advised, not required: a warning, never "ok".
+    assert "SPF    WARNING" in out
+    assert "Provider's include advised" in out
     assert "v=spf1 include:spf.trekmail.net include:sendgrid.net -all" in out
     assert "DKIM   ok" in out
+
+
+def test_health_ses_host_gives_the_exact_mail_from_records(ns, capsys):
+    code = main(
+        ["health", "sesdefault.example", "--host", "email-smtp.eu-west-1.amazonaws.com",
+         "--selector", "ses=abcdefabcdefabcdefabcdefabcdef34", "--nameserver", ns]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert "Domain health for sesdefault.example (trekmail, ses)" in out
+    assert "SPF    ok" in out  # SES's own MAIL FROM is no SPF problem (issue 12 finding 4)
+    assert 'mail.sesdefault.example MX "10 feedback-smtp.eu-west-1.amazonses.com"' in out
+    assert code == 0
 
 
 def test_health_all_good_exits_0_with_json(ns, capsys):
@@ -64,7 +78,9 @@ def test_health_dns_down_exits_2(nameserver, capsys):
     silent = nameserver({"slow.example": {"TIMEOUT": True}}, delay=5).address
     code = main(["health", "slow.example", "--nameserver", silent, "--dns-timeout", "0.3"])
     assert code == 2
-    assert "dns_error" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "DNS did not answer" in out
+    assert "dns_error" not in out
 
 
 def test_headers_file(capsys):

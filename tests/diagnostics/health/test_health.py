@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from diagnostics.errors import InvalidInput
+from diagnostics.findings import Severity
 from diagnostics.health import PLATFORM_SELECTOR, check_domain, check_domain_async
 from diagnostics.verdict import Verdict
 from tests.diagnostics.health.keys import ed25519_p, rsa_record, split
@@ -95,6 +96,19 @@ ZONE = {
         + " include:spf.trekmail.net -all",
     ),
     **{f"_s{i}.busy.example": {"TXT": f"v=spf1 ip4:192.0.2.{i}/32 -all"} for i in range(9)},
+    # Issue 12 finding 4: SES with its own MAIL FROM (amazonses.com) and Easy DKIM.
+    **domain_zone(
+        "sesdefault.example",
+        spf="v=spf1 include:spf.trekmail.net -all",
+        extra={
+            "abcdefabcdefabcdefabcdefabcdef34._domainkey.sesdefault.example": {
+                "CNAME": "abcdefabcdefabcdefabcdefabcdef34.dkim.amazonses.com"
+            },
+            "abcdefabcdefabcdefabcdefabcdef34.dkim.amazonses.com": {
+                "TXT": [split(rsa_record(2048))]
+            },
+        },
+    ),
     # Nothing works: no SPF, no DKIM, no DMARC, no MX.
     "bare.example": {"A": "192.0.2.80"},
 }
@@ -121,15 +135,21 @@ def codes(part):
 
 def test_seed_example_sendgrid_include_missing(resolver):
     health = check_domain("seed.example", providers=["sendgrid"], resolver=resolver)
-    assert health.spf.status is Verdict.ERROR
-    (missing,) = [f for f in health.spf.findings if f.code == "provider_not_authorized"]
+    # SendGrid's mail is SPF-checked on its own bounce domain: its include on the From domain is
+    # advised (by SendGrid and the platform's help), not a DMARC failure, so a warning.
+    assert health.spf.status is Verdict.WARNING
+    assert "provider_not_authorized" not in codes(health.spf)
+    (missing,) = [f for f in health.spf.findings if f.code == "provider_include_advised"]
+    assert missing.severity is Severity.WARNING
+    assert "This is not a DMARC failure" in missing.message
+    assert "SPF-checked on sendgrid.net" in missing.message
     assert "v=spf1 include:spf.trekmail.net include:sendgrid.net -all" in missing.message
     assert "it replaces the current record, v=spf1 include:spf.trekmail.net -all" in missing.message
     assert health.dkim.status is Verdict.OK
     assert [c.selector for c in health.dkim_selectors] == [PLATFORM_SELECTOR, "s1", "s2"]
     assert health.dmarc.status is Verdict.OK
     assert health.mx.status is Verdict.OK
-    assert health.status is Verdict.ERROR
+    assert health.status is Verdict.WARNING
 
 
 def test_all_good_for_sendgrid(resolver):
@@ -222,13 +242,18 @@ def test_bare_domain_every_part_failing(resolver):
     assert health.dkim.status is Verdict.ERROR
     assert health.dmarc.status is Verdict.ERROR
     assert codes(health.mx) == ["no_mx"]
-    # One finding names every provider missing from the SPF record, with the record to publish.
+    # The required include (the platform's) is an error with the one record to publish, which
+    # also lists the advised one (SendGrid's), said apart as a warning.
     (missing,) = [f for f in health.spf.findings if f.code == "provider_not_authorized"]
-    assert "TrekMail managed sending or SendGrid" in missing.message
+    assert "authorize TrekMail managed sending (include:spf.trekmail.net), so its mail" in (
+        missing.message
+    )
     assert missing.message.endswith(
         "Publish this TXT record at bare.example: "
         "v=spf1 include:spf.trekmail.net include:sendgrid.net -all"
     )
+    (advised,) = [f for f in health.spf.findings if f.code == "provider_include_advised"]
+    assert advised.message.endswith("Publish the record above.")
     assert codes(health.dmarc) == ["no_record"]
     assert "(nor does" not in health.dmarc.findings[0].message
     document = health.to_dict()
@@ -263,3 +288,67 @@ def test_unanswered_spf_is_not_called_missing(nameserver):
     assert "dns_error" in codes(health.spf)
     bare = check_domain("bare.example", resolver=nameserver({}).resolver(timeout=0.3))
     assert bare.spf.summary == "bare.example publishes no SPF record"
+
+
+SES_TOKEN = "abcdefabcdefabcdefabcdefabcdef34"
+SES_HOST = "email-smtp.eu-west-1.amazonaws.com"
+
+
+def test_ses_own_mail_from_is_no_spf_problem_and_the_fix_is_exact(resolver):
+    # Issue 12 finding 4: SPF passes for amazonses.com (not aligned), DKIM passes. The include
+    # on the From domain would change nothing for DMARC: no problem, and not the fix.
+    health = check_domain(
+        "sesdefault.example",
+        providers=["ses"],
+        selectors={"ses": [SES_TOKEN]},
+        hosts=[SES_HOST],
+        resolver=resolver,
+    )
+    assert health.spf.status is Verdict.OK
+    assert not [f for f in health.spf.findings if f.severity is not Severity.INFO]
+    assert health.spf_recommendation.record == health.spf_analysis.record
+    assert health.spf_recommendation.left_out == ("ses",)
+    for finding in health.spf.findings:
+        assert "fails SPF" not in finding.message
+        assert "include:amazonses.com -all" not in finding.message
+    # The alignment fix is a custom MAIL FROM, as exact records: the region is the SMTP host's.
+    (path,) = [f for f in health.spf.findings if f.code == "return_path_missing"]
+    assert (
+        'mail.sesdefault.example MX "10 feedback-smtp.eu-west-1.amazonses.com"; '
+        'mail.sesdefault.example TXT "v=spf1 include:amazonses.com ~all"'
+    ) in path.message
+    assert "<" not in path.message
+    assert health.dkim.status is Verdict.OK
+    assert SES_TOKEN in [c.selector for c in health.dkim_selectors]
+
+
+def test_without_the_ses_host_the_region_is_marked_not_guessed(resolver):
+    health = check_domain("sesdefault.example", providers=["ses"], resolver=resolver)
+    (path,) = [f for f in health.spf.findings if f.code == "return_path_missing"]
+    assert "feedback-smtp.<your Amazon SES region>.amazonses.com" in path.message
+    assert "REGION" not in path.message
+    assert "email-smtp.<region>.amazonaws.com" in path.message  # where to find it
+
+
+def test_a_host_names_its_provider(resolver):
+    health = check_domain("sesdefault.example", hosts=[SES_HOST], resolver=resolver)
+    assert health.providers == ("trekmail", "ses")
+
+
+def test_selectors_seen_in_reports_are_checked_with_the_catalogues(resolver):
+    health = check_domain(
+        "m365.example",
+        providers=["microsoft-365"],
+        # As diagnostics.dmarc.selectors_seen gives them: per provider, "" for nobody known.
+        selectors={"microsoft-365": ["selector1"], "": ["k1"]},
+        resolver=resolver,
+    )
+    checked = [c.selector for c in health.dkim_selectors]
+    assert checked == [PLATFORM_SELECTOR, "selector1", "selector2", "k1"]
+    (unknown,) = [f for f in health.dkim.findings if "selector k1" in f.message]
+    assert unknown.message.startswith("A sender in your DMARC reports, selector k1:")
+
+
+def test_selectors_of_an_unknown_provider_are_invalid_input(resolver):
+    with pytest.raises(InvalidInput, match="known providers"):
+        check_domain("good.example", selectors={"nosuch": ["s1"]}, resolver=resolver)

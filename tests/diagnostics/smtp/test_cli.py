@@ -50,11 +50,14 @@ def test_a_diagnosed_failure_prints_the_card_first(
     out = capsys.readouterr().out
     assert code == 1
     first, why, fix = out.splitlines()[:4][0], out.index("Why:"), out.index("Fix:")
-    assert "auth_failed" in first
+    assert "at Sign-in: Authentication failed" in first
+    assert "auth_failed" not in first
     assert why < fix < out.index("Transcript:")
-    assert "sendgrid_username_not_apikey" in out
+    assert "Hints:  SendGrid user name is not apikey" in out
+    assert "sendgrid_username_not_apikey" not in out
     # The lint's findings follow the card: the key is no SendGrid key either.
-    assert "sendgrid_key_format" in out
+    assert "Not a SendGrid API key:" in out
+    assert "sendgrid_key_format" not in out
     assert out.index("In the settings:") < out.index("Transcript:")
     assert PASSWORD not in out
 

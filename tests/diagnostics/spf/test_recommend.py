@@ -116,11 +116,11 @@ def test_already_authorized_through_a_nested_include(nameserver: StartServer) ->
             "_spf.company.com": {"TXT": ["v=spf1 include:_spf2.company.com ~all"]},
             "_spf2.company.com": {"TXT": ["v=spf1 include:sendgrid.net ip4:192.0.2.0/24 ~all"]},
         },
-        ["sendgrid", "postmark"],
+        ["sendgrid", "microsoft-365"],
     )
     assert rec.already_authorized == ("sendgrid",)
-    assert rec.added == ("postmark",)
-    assert rec.record == "v=spf1 include:_spf.company.com include:spf.mtasv.net -all"
+    assert rec.added == ("microsoft-365",)
+    assert rec.record == "v=spf1 include:_spf.company.com include:spf.protection.outlook.com -all"
     note = next(n for n in rec.notes if "already authorized" in n)
     assert "include:_spf.company.com -> include:_spf2.company.com -> include:sendgrid.net" in note
 
@@ -130,7 +130,7 @@ def test_nothing_to_add_leaves_the_record_unchanged(nameserver: StartServer) -> 
     rec = advise(nameserver, {"example.com": {"TXT": [current]}}, ["sendgrid", "trekmail"])
     assert rec.record == current
     assert not rec.changed
-    assert rec.already_authorized == ("sendgrid", "trekmail")
+    assert rec.already_authorized == ("trekmail", "sendgrid")  # platform first, then catalogue
 
 
 def test_a_look_alike_name_is_not_mistaken_for_the_provider(nameserver: StartServer) -> None:
@@ -188,13 +188,19 @@ def test_lookups_after_counts_the_provider_trees(nameserver: StartServer) -> Non
 
 
 def test_shared_include_is_added_once(nameserver: StartServer) -> None:
-    rec = advise(
+    server = serve(
         nameserver,
         {
-            "example.com": {"TXT": ["v=spf1 -all"]},
+            "bounces.example.com": {"TXT": ["v=spf1 -all"]},
             "sparkpostmail.com": {"TXT": ["v=spf1 ip4:192.174.80.0/20 ~all"]},
         },
+    )
+    # SparkPost's include belongs on its bounce (return-path) domain, never on the From domain.
+    rec = recommend(
+        "bounces.example.com",
         ["sparkpost", "sparkpost-eu"],
+        resolver=server.resolver(),
+        return_path=True,
     )
     assert rec.record == "v=spf1 include:sparkpostmail.com -all"
     assert rec.added == ("sparkpost", "sparkpost-eu")
@@ -225,12 +231,64 @@ def test_resend_goes_on_its_return_path_subdomain(nameserver: StartServer) -> No
     assert done.other_records == ()
 
 
-def test_ses_note_names_the_custom_mail_from(nameserver: StartServer) -> None:
-    rec = advise(nameserver, {"example.com": {"TXT": ["v=spf1 -all"]}}, ["ses"])
-    assert rec.record == "v=spf1 include:amazonses.com -all"
+def test_ses_include_never_goes_on_the_from_domain(nameserver: StartServer) -> None:
+    # SES's mail is SPF-checked on amazonses.com (its own MAIL FROM), where it passes: its
+    # include on the From domain changes nothing for DMARC, and SES says not to add it.
+    current = "v=spf1 include:spf.trekmail.net -all"
+    rec = advise(nameserver, {"example.com": {"TXT": [current]}}, ["trekmail", "ses", "postmark"])
+    assert rec.record == current
+    assert not rec.changed
+    assert rec.added == ()
+    assert rec.left_out == ("ses", "postmark")
     note = next(n for n in rec.notes if "Amazon SES" in n)
-    assert "amazonses.com" in note
+    assert "include:amazonses.com" in note
+    assert "would change nothing for DMARC" in note
+    assert "custom return path" in note
     assert "feedback-smtp" in note
+
+
+def test_on_a_return_path_domain_the_ses_include_is_added(nameserver: StartServer) -> None:
+    server = serve(nameserver, {"bounce.example.com": {"MX": ["10 feedback-smtp.x.amazonses.com"]}})
+    rec = recommend("bounce.example.com", ["ses"], resolver=server.resolver(), return_path=True)
+    assert rec.record == "v=spf1 include:amazonses.com -all"
+    assert rec.added == ("ses",)
+    assert rec.left_out == ()
+
+
+@pytest.mark.parametrize(
+    "named",
+    [
+        ["trekmail", "sendgrid", "google-workspace", "microsoft-365"],
+        ["microsoft-365", "google-workspace", "sendgrid", "trekmail"],
+        ["sendgrid", "microsoft-365", "trekmail", "google-workspace", "sendgrid"],
+        ["google-workspace", "trekmail", "microsoft-365", "sendgrid"],
+    ],
+)
+def test_the_same_providers_give_the_same_record_in_any_order(
+    nameserver: StartServer, named: list[str]
+) -> None:
+    rec = advise(nameserver, {"example.com": {}}, named)
+    # The platform first, then the catalogue's order: byte-identical on every surface.
+    assert rec.record == (
+        "v=spf1 include:spf.trekmail.net include:sendgrid.net include:_spf.google.com "
+        "include:spf.protection.outlook.com -all"
+    )
+    assert rec.added == ("trekmail", "sendgrid", "google-workspace", "microsoft-365")
+
+
+def test_the_platform_named_by_the_caller_comes_first(nameserver: StartServer) -> None:
+    server = serve(nameserver, {"example.com": {"TXT": ["v=spf1 -all"]}})
+    rec = recommend(
+        "example.com", ["microsoft-365", "sendgrid"], resolver=server.resolver(), platform=None
+    )
+    assert rec.record == "v=spf1 include:sendgrid.net include:spf.protection.outlook.com -all"
+    other = recommend(
+        "example.com",
+        ["sendgrid", "microsoft-365"],
+        resolver=server.resolver(),
+        platform="microsoft-365",
+    )
+    assert other.record == "v=spf1 include:spf.protection.outlook.com include:sendgrid.net -all"
 
 
 def test_provider_include_missing_from_dns_is_not_added(nameserver: StartServer) -> None:
@@ -311,6 +369,7 @@ BIG = {
     },
     "_old.example.com": {"TXT": ["v=spf1 include:_old2.example.com ~all"]},
     "_old2.example.com": {"TXT": ["v=spf1 ip4:198.51.100.0/24 ~all"]},
+    "spf.mailjet.com": {"TXT": ["v=spf1 ip4:87.253.232.0/21 ~all"]},
 }
 
 
@@ -318,24 +377,24 @@ def test_over_ten_lookups_offers_the_ways_out_in_order(nameserver: StartServer) 
     rec = advise(
         nameserver,
         BIG,
-        ["trekmail", "google-workspace", "mailgun", "microsoft-365", "ses", "sendgrid"],
+        ["trekmail", "google-workspace", "mailgun", "microsoft-365", "mailjet", "sendgrid"],
     )
-    assert rec.added == ("ses", "sendgrid")
-    # 1 + 3 (google) + 3 (mailgun) + 2 (_old) + 1 (outlook) + ses 1 + sendgrid 1 = 12
+    assert rec.added == ("sendgrid", "mailjet")
+    # 1 + 3 (google) + 3 (mailgun) + 2 (_old) + 1 (outlook) + sendgrid 1 + mailjet 1 = 12
     assert rec.lookups_after == 12
     crossing = next(f for f in rec.findings if f.code == "too_many_lookups")
-    assert crossing.term == "include:amazonses.com"
+    assert crossing.term == "include:sendgrid.net"
     assert any("over the limit" in n for n in rec.notes)
     ways = rec.ways_out
-    assert len(ways) == 5
+    assert len(ways) == 4
     assert ways[0].startswith("Remove include:_old.example.com")
     assert "saves 2 look-ups" in ways[0]
-    assert ways[1].startswith("Send Mailgun (US) mail from a subdomain")
-    assert "saves 3 look-ups" in ways[1]
-    assert ways[2].startswith("Move Amazon SES")
-    assert "saves 1" in ways[2]
-    assert ways[3].startswith("Move SendGrid")
-    assert "upkeep" in ways[4]
+    # The providers' ways in the canonical order (the catalogue's).
+    assert ways[1].startswith("Move SendGrid")
+    assert "saves 1" in ways[1]
+    assert ways[2].startswith("Send Mailgun (US) mail from a subdomain")
+    assert "saves 3 look-ups" in ways[2]
+    assert "upkeep" in ways[3]
     assert rec.flattened is not None
     assert rec.flattened.startswith("v=spf1 ip4:")
     assert rec.flattened.endswith(" -all")
@@ -345,7 +404,7 @@ def test_over_ten_lookups_offers_the_ways_out_in_order(nameserver: StartServer) 
 def test_flattened_record_authorizes_the_same_addresses(nameserver: StartServer) -> None:
     server = serve(nameserver, BIG)
     resolver = server.resolver()
-    rec = recommend("example.com", ["sendgrid", "ses"], resolver=resolver)
+    rec = recommend("example.com", ["sendgrid", "mailjet"], resolver=resolver)
     assert rec.flattened is not None
     nested = analyze("example.com", resolver=resolver, record=rec.record)
     flat = analyze("example.com", resolver=resolver, record=rec.flattened)
@@ -372,7 +431,7 @@ def test_dynamic_tree_gets_no_flattened_variant(nameserver: StartServer) -> None
             "A": ["192.0.2.1"],
         }
     }
-    rec = advise(nameserver, data, ["sendgrid", "ses"])
+    rec = advise(nameserver, data, ["sendgrid", "mailjet"])
     assert rec.lookups_after > 10
     assert rec.flattened is None
     assert "not offered" in rec.ways_out[-1]

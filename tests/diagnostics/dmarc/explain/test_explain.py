@@ -188,8 +188,16 @@ def test_providers_without_a_return_path_get_none() -> None:
     assert custom_return_path(providers.get("mailjet"), "example.com") is None
     ses = custom_return_path(providers.get("ses"), "example.com")
     assert ses is not None
-    assert ses.record == "10 feedback-smtp.REGION.amazonses.com"
-    assert "REGION" in ses.message
+    # No region known: marked as a template in words, never a REGION that looks like a value.
+    assert ses.record == "10 feedback-smtp.<your Amazon SES region>.amazonses.com"
+    assert ses.template
+    assert "REGION" not in ses.message
+    assert "fill in what is in angle brackets" in ses.message
+    assert "email-smtp.<region>.amazonaws.com" in ses.message
+    exact = custom_return_path(providers.get("ses"), "example.com", "eu-west-1")
+    assert exact is not None
+    assert exact.record == "10 feedback-smtp.eu-west-1.amazonses.com"
+    assert not exact.template
 
 
 def test_public_names() -> None:

@@ -1,13 +1,16 @@
 """The scenario corpus (tests/scenarios/*.yaml) through `explain`, against a loopback nameserver.
 
 Each file holds a zone (laid over the providers' SPF records in _providers.yaml), report rows, an
-optional enrichment table and what support staff should read: every source's category, its
-actions in order and, where a DNS change is the fix, the exact record. Every diagnosis `explain`
-returns must be expected: nothing extra, nothing missing.
+optional enrichment table, optionally the account's configured connections (`providers:` keys and
+`hosts:`, passed to explain as its evidence), and what support staff should read: every source's
+category, its actions in order and, where a DNS change is the fix, the exact record. Every
+diagnosis `explain` returns must be expected: nothing extra, nothing missing. No record offered to
+copy may hold a placeholder that looks real; a template is marked as one.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,8 @@ from diagnostics.dmarc.explain import Category
 from tests.support.nameserver import LoopbackNameserver
 
 SCENARIOS = Path(__file__).parents[3] / "scenarios"
+# What a placeholder used to look like: a value a person could take for a real one.
+LOOKS_REAL = re.compile(r"REGION|NNNN|TOKEN\d|SELECTOR|p=KEY\b")
 PROVIDER_ZONE = yaml.safe_load((SCENARIOS / "_providers.yaml").read_text())
 FILES = sorted(p for p in SCENARIOS.glob("*.yaml") if not p.name.startswith("_"))
 
@@ -45,7 +50,13 @@ def _run(
     server = nameserver({**PROVIDER_ZONE, **scenario["zone"]})
     enrichment = scenario.get("enrichment")
     frame = pd.DataFrame(enrichment) if enrichment else None
-    found = explain(_records(scenario), resolver=server.resolver(), enrichment=frame)
+    found = explain(
+        _records(scenario),
+        providers=scenario.get("providers", ()),
+        hosts=scenario.get("hosts", ()),
+        resolver=server.resolver(),
+        enrichment=frame,
+    )
     return found, server
 
 
@@ -60,6 +71,13 @@ def _check_action(action: Any, expected: dict[str, Any] | str) -> None:
     if "records" in expected:
         got = [[r.name, r.rdtype, r.value] for r in action.records]
         assert got == expected["records"]
+    if "template" in expected:
+        assert action.template is expected["template"]
+    for record in action.records:
+        assert not LOOKS_REAL.search(f"{record.name} {record.value}"), record
+        # A template is marked where a person looks (the value), and says where to look.
+        assert record.template == ("<" in f"{record.name} {record.value}"), record
+        assert (record.fill_in is not None) == record.template, record
     if "findings" in expected:
         codes = {f.code for f in action.findings}
         assert set(expected["findings"]) <= codes
@@ -98,6 +116,11 @@ def test_scenario(path: Path, nameserver: Callable[..., LoopbackNameserver]) -> 
             assert diagnosis.severity == expected["severity"]
         if "recognised_by" in expected:
             assert diagnosis.evidence.recognised_by == expected["recognised_by"]
+        if "confidence" in expected:
+            assert diagnosis.confidence == expected["confidence"]
+        for text in expected.get("basis_contains", []):
+            assert any(text in said for said in diagnosis.evidence.basis), diagnosis.evidence.basis
+        assert diagnosis.evidence.basis  # every diagnosis says what it rests on
     if "readiness" in scenario:
         server = nameserver({**PROVIDER_ZONE, **scenario["zone"]})
         domain = scenario.get("domain", "example.com")

@@ -311,7 +311,7 @@ def test_a_store_from_before_chunked_imports_is_upgraded_with_its_data(
     try:
         with reopened.engine.connect() as connection:
             version = connection.execute(select(tables.schema_version.c.version)).scalar()
-        assert version == schema.SCHEMA_VERSION == 3
+        assert version == schema.SCHEMA_VERSION == 4
         assert len(reopened.records()) == LARGE_RECORDS  # stored before: complete, visible
         summary = reopened.import_paths([write_aggregate(tmp_path / "after.xml", 3_000)])
         assert summary.imported == 1

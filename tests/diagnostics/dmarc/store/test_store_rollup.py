@@ -8,7 +8,7 @@ import datetime as dt
 
 import pandas as pd
 import pytest
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, inspect, select, text, update
 
 from diagnostics.dmarc._keys import KEYS
 from diagnostics.dmarc.store import ReportStore
@@ -97,6 +97,68 @@ def test_a_store_from_before_the_rollup_is_upgraded_with_its_data(db_url) -> Non
         assert version == schema.SCHEMA_VERSION
     finally:
         reopened.close()
+
+
+def test_a_store_from_before_the_dkim_selectors_is_upgraded_with_its_data(db_url) -> None:
+    # Schema 3's verdicts had no DKIM selectors: the upgrade adds the column to the rollup and
+    # the staged rollup, remakes SQLite's verdicts index and sums both again from the records.
+    store = ReportStore(db_url)
+    store.import_paths(FILES)
+    want = _sums_from_records(store)
+    assert store.records()["dkim_selectors"].notna().any()
+    with store.engine.begin() as connection:  # back to schema 3
+        connection.execute(text("DROP INDEX IF EXISTS ix_dmarc_rollup_verdicts"))
+        for table in ("dmarc_rollup", "dmarc_rollup_pending"):
+            connection.execute(text(f"ALTER TABLE {table} DROP COLUMN dkim_selectors"))
+        connection.execute(update(tables.schema_version).values(version=3))
+    store.close()
+
+    reopened = ReportStore(db_url)
+    try:
+        with reopened.engine.connect() as connection:
+            version = connection.execute(select(tables.schema_version.c.version)).scalar()
+            found = inspect(connection)
+            columns = {c["name"] for c in found.get_columns("dmarc_rollup")}
+            staged = {c["name"] for c in found.get_columns("dmarc_rollup_pending")}
+            indexes = {i["name"] for i in found.get_indexes("dmarc_rollup")}
+        assert version == schema.SCHEMA_VERSION == 4
+        assert "dkim_selectors" in columns
+        assert "dkim_selectors" in staged
+        if reopened.engine.dialect.name == "sqlite":
+            assert "ix_dmarc_rollup_verdicts" in indexes
+        pd.testing.assert_series_equal(_sums_from_verdicts(reopened), want)
+        assert reopened.verdicts()["dkim_selectors"].notna().any()
+    finally:
+        reopened.close()
+
+
+def test_the_upgrade_sums_a_report_still_being_imported_again(store: ReportStore) -> None:
+    # A report an import is writing has its chunks' sums staged; the upgrade stages them anew,
+    # selectors included, from the records it has written so far.
+    from diagnostics.dmarc.store import _rollup as rollup
+
+    store.import_paths(FILES[:1])
+    with store.engine.begin() as connection:
+        report_pk, end_ts = connection.execute(
+            select(tables.reports.c.id, tables.reports.c.end_ts)
+        ).first()
+        rollup.stage(connection, report_pk, end_ts, after_id=0)  # as if still being written
+        connection.execute(text("DROP INDEX IF EXISTS ix_dmarc_rollup_verdicts"))
+        for table in ("dmarc_rollup", "dmarc_rollup_pending"):
+            connection.execute(text(f"ALTER TABLE {table} DROP COLUMN dkim_selectors"))
+    with store.engine.begin() as connection:
+        schema.UPGRADES[3](connection)
+        staged = connection.execute(
+            select(tables.rollup_pending.c.dkim_selectors, tables.rollup_pending.c["count"])
+        ).all()
+    records = store.records()
+    want = records.groupby(records["dkim_selectors"].fillna("\0null"))["count"].sum()
+    got = pd.Series(
+        [count for _, count in staged],
+        index=["\0null" if selectors is None else selectors for selectors, _ in staged],
+    )
+    assert got.groupby(level=0).sum().sort_index().tolist() == want.sort_index().tolist()
+    assert sorted(set(got.index)) == sorted(want.index)
 
 
 def test_the_rollup_is_smaller_than_the_records_it_sums(store: ReportStore) -> None:
