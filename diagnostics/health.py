@@ -46,7 +46,7 @@ from diagnostics._flow import Flow, run_flow_async, together
 from diagnostics._sync import run_sync
 from diagnostics.dkim import SelectorCheck, selector_flow
 from diagnostics.dmarc.record import DmarcCheck
-from diagnostics.dmarc.record import plan as dmarc_flow
+from diagnostics.dmarc.record import record_flow as dmarc_flow
 from diagnostics.dns import Answer, Resolver, Status, get_resolver, normalize_name
 from diagnostics.errors import InvalidInput
 from diagnostics.findings import Finding, Severity
@@ -54,7 +54,7 @@ from diagnostics.provider_records import return_path_records
 from diagnostics.providers import PLATFORM, EnvelopeOwner, Provider, SpfAtFromDomain
 from diagnostics.spf import SpfAnalysis, SpfRecommendation
 from diagnostics.spf.analyze import walk as analysis_flow
-from diagnostics.spf.recommend import plan as recommendation_flow
+from diagnostics.spf.recommend import recommendation_flow
 from diagnostics.spf.tree import MAX_LOOKUPS
 from diagnostics.verdict import Verdict, verdict_of
 

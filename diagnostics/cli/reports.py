@@ -25,8 +25,7 @@ from diagnostics.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
 from diagnostics.cli.common import report_store
 from diagnostics.cli.intake import add_intake_actions
 from diagnostics.config import DeskConfig
-from diagnostics.dmarc.store import FileResult
-from diagnostics.dmarc.store._queries import bound
+from diagnostics.dmarc.store import FileResult, period_bound
 
 TOP_SOURCES = 10
 
@@ -97,7 +96,7 @@ def run_import(args: argparse.Namespace, config: DeskConfig) -> int:
 def run_summary(args: argparse.Namespace, config: DeskConfig) -> int:
     since = args.since
     if since is not None:
-        bound(since)  # a malformed date is a usage error before the database is opened
+        period_bound(since)  # a malformed date is a usage error before the database is opened
     store = report_store(args.database, config)
     try:
         days = store.volume_by_day(args.domain, start=since)

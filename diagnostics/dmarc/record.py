@@ -3,7 +3,7 @@
     parse_dmarc(text) -> DmarcRecord                           pure: tags, values, findings
     check_dmarc(domain, *, resolver=None) -> DmarcCheck        the record in DNS, org-domain fallback,
     await check_dmarc_async(...) -> DmarcCheck                 external report destinations authorized?
-    plan(domain)                                               the check as one DNS flow (_flow.py)
+    record_flow(domain)                                        the check as one DNS flow (_flow.py)
 
 Why not checkdmarc for the look-ups: `checkdmarc.dmarc.parse_dmarc_record` queries DNS while it
 parses (report destinations, their MX) through `checkdmarc.utils.query_dns`, whose cache is one
@@ -49,7 +49,7 @@ __all__ = [
     "check_dmarc",
     "check_dmarc_async",
     "parse_dmarc",
-    "plan",
+    "record_flow",
 ]
 
 _POLICIES = ("none", "quarantine", "reject")
@@ -592,7 +592,7 @@ def _policy_findings(check_domain: str, record: DmarcRecord, inherited: bool) ->
     return findings
 
 
-def plan(domain: str) -> Generator[list[Question], list[Answer], DmarcCheck]:
+def record_flow(domain: str) -> Generator[list[Question], list[Answer], DmarcCheck]:
     """The check of an already normalized `domain` as a DNS flow (diagnostics/_flow.py): it asks in
     batches, the look-ups for report destinations all at once."""
     org = organizational_domain(domain)
@@ -704,7 +704,7 @@ async def check_dmarc_async(domain: str, *, resolver: Resolver | None = None) ->
     clean = _clean(domain)
     if clean is None:
         return _invalid(domain)
-    return await run_flow_async(plan(clean), get_resolver(resolver))
+    return await run_flow_async(record_flow(clean), get_resolver(resolver))
 
 
 def check_dmarc(domain: str, *, resolver: Resolver | None = None) -> DmarcCheck:
@@ -712,4 +712,4 @@ def check_dmarc(domain: str, *, resolver: Resolver | None = None) -> DmarcCheck:
     clean = _clean(domain)
     if clean is None:
         return _invalid(domain)
-    return run_flow(plan(clean), get_resolver(resolver))
+    return run_flow(record_flow(clean), get_resolver(resolver))

@@ -3,7 +3,7 @@
     recommend(domain, providers, *, resolver=None, platform=PLATFORM, return_path=False)
         -> SpfRecommendation
     await recommend_async(...) -> SpfRecommendation
-    plan(domain, providers, ...) -> Generator[Question, Answer, SpfRecommendation]    a DNS flow
+    recommendation_flow(domain, providers, ...) -> Generator[...]  the same as one DNS flow
 
 `providers` are catalogue keys (`diagnostics.providers`). The new record keeps every existing term
 in its order and the `all` qualifier, and inserts each missing include just before `all` (or
@@ -46,7 +46,7 @@ from diagnostics.spf.lint import MAX_RECORD_BYTES, covered_by, txt_strings
 from diagnostics.spf.record import is_spf_record, parse_record
 from diagnostics.spf.tree import MAX_LOOKUPS, SpfAnalysis, SpfNode
 
-__all__ = ["DnsRecord", "SpfRecommendation", "plan", "recommend", "recommend_async"]
+__all__ = ["DnsRecord", "SpfRecommendation", "recommend", "recommend_async", "recommendation_flow"]
 
 _ALL = re.compile(r"[+\-~?]?all", re.IGNORECASE)
 _REDIRECT = re.compile(r"redirect=", re.IGNORECASE)
@@ -147,7 +147,7 @@ def recommend(
     Raises InvalidInput for a provider key the catalogue does not know (the message lists them);
     every DNS outcome, a bad domain name included, is reported in the result instead.
     """
-    steps = plan(domain, providers, platform=platform, return_path=return_path)
+    steps = recommendation_flow(domain, providers, platform=platform, return_path=return_path)
     return run_flow(steps, get_resolver(resolver))
 
 
@@ -160,7 +160,7 @@ async def recommend_async(
     return_path: bool = False,
 ) -> SpfRecommendation:
     """`recommend` for asyncio."""
-    steps = plan(domain, providers, platform=platform, return_path=return_path)
+    steps = recommendation_flow(domain, providers, platform=platform, return_path=return_path)
     return await run_flow_async(steps, get_resolver(resolver))
 
 
@@ -173,7 +173,7 @@ class _Include:
     tree: SpfAnalysis
 
 
-def plan(
+def recommendation_flow(
     domain: str,
     providers: Sequence[str],
     *,

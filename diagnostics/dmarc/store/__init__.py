@@ -15,7 +15,7 @@ here too for callers of `import_paths`.
 
 from diagnostics.dmarc.parse import Progress
 from diagnostics.dmarc.store._enrichcache import SqlEnrichmentCache
-from diagnostics.dmarc.store._queries import Moment
+from diagnostics.dmarc.store._queries import Moment, period_bound
 from diagnostics.dmarc.store._schema import StoreError
 from diagnostics.dmarc.store._store import ReportStore
 from diagnostics.dmarc.store._summary import FileResult, ImportSummary, Outcome
@@ -29,4 +29,5 @@ __all__ = [
     "ReportStore",
     "SqlEnrichmentCache",
     "StoreError",
+    "period_bound",
 ]

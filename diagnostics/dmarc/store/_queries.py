@@ -48,7 +48,7 @@ _u = tables.rollup
 _CLAIM = ("import_owner", "import_lease")
 
 
-def bound(value: Moment, *, end: bool = False) -> int | None:
+def period_bound(value: Moment, *, end: bool = False) -> int | None:
     """Unix seconds for a period bound. A date (or "YYYY-MM-DD") means the whole day: as an end,
     the day is included. A datetime is an instant (naive means UTC): as an end, it is excluded."""
     if value is None:
@@ -74,7 +74,7 @@ def _period(column: Any, domain: str | None, start: Moment, end: Moment) -> Colu
     table = column.table
     if domain is not None:
         conditions.append(table.c.policy_domain == domain.strip().lower().rstrip("."))
-    low, high = bound(start), bound(end, end=True)
+    low, high = period_bound(start), period_bound(end, end=True)
     if low is not None:
         conditions.append(column >= low)
     if high is not None:
@@ -244,7 +244,7 @@ def failure_reports_query(domain: str | None, start: Moment, end: Moment) -> Sel
     where: list[ColumnElement[bool]] = []
     if domain is not None:
         where.append(t.c.reported_domain == domain.strip().lower().rstrip("."))
-    low, high = bound(start), bound(end, end=True)
+    low, high = period_bound(start), period_bound(end, end=True)
     if low is not None:
         where.append(t.c.arrival_ts >= low)
     if high is not None:
