@@ -161,6 +161,11 @@ def test_custom_route_domain_tiles_and_the_spf_fix(desk):
     # Records to publish wrap on a phone's width instead of running out of their box.
     assert all(c.proto.wrap_lines for c in at.code)
     assert any(t.label.startswith("SPF (") for t in at.tabs)
+    # Every part has its tile and tab, named as people read it; MX TLS needs the network checks,
+    # which are off unless DESK_HEALTH_NETWORK says so, and its tile says it was not checked.
+    assert [t.label.split(" (")[0] for t in at.tabs][:9] == [p.label for p in expected.parts]
+    assert "Not checked" in page
+    assert "MTA_STS" not in page
 
 
 def test_top_diagnoses_of_the_reports_with_their_records(desk):
