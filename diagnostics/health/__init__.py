@@ -39,6 +39,8 @@ change to make (the record to publish). The parts:
   sender applying the MTA-STS policy would deliver. Without them the part is not `checked`.
 - DNSSEC (`_dnssec.py`): DS and DNSKEY, and the resolver's AD bit; information, never an error.
 
+A finding that gives a file to publish (an MTA-STS policy) ends with it, on the lines after the
+message's first, so a page can show it as a block to copy and the CLI keeps its lines.
 Missing MTA-STS, TLS reporting and BIMI are information (each with the records to publish): they
 protect or decorate mail to and from the domain, and their absence fails no message.
 

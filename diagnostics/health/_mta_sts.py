@@ -107,11 +107,22 @@ def new_id(today: dt.date) -> str:
     return today.strftime("%Y%m%d") + "T000000"
 
 
-def _publish(domain: str, mode: str, mx_hosts: Sequence[str], max_age: int, today: dt.date) -> str:
+def _publish(
+    domain: str,
+    mode: str,
+    mx_hosts: Sequence[str],
+    max_age: int,
+    today: dt.date,
+) -> str:
+    """The record and the policy file to publish; the file last, on the lines after the first
+    (a page shows it as a block to copy). With no MX host known, the file is a template, and
+    the message says so before it."""
+    template = "" if mx_hosts else " (a template: put your real MX hosts in its mx: lines)"
+    hosts = list(mx_hosts) or [f"mx.{domain}"]
     return (
         f'Publish this TXT record at {sts_record_name(domain)}: "v=STSv1; id={new_id(today)}" '
         f"and serve this file as text/plain at {policy_url(domain)}, over HTTPS with a valid "
-        f"certificate for mta-sts.{domain}:\n{policy_file(mode, mx_hosts, max_age)}"
+        f"certificate for mta-sts.{domain}{template}:\n{policy_file(mode, hosts, max_age)}"
     )
 
 
@@ -162,15 +173,13 @@ def assess_mta_sts(
     elif record is not None:
         findings.append(_fetch_finding(domain, fetched, mx_hosts, today))
     if record is None and problem is None and (policy is None or not policy.valid):
-        hosts = list(mx_hosts) or [f"mx.{domain}"]
         findings.append(
             Finding(
                 "mta_sts_absent",
                 Severity.INFO,
                 f"{domain} has no MTA-STS policy, so mail sent to it can be downgraded to "
                 "plain text or sent to an impostor server by anyone on the path. "
-                + _publish(domain, "testing", hosts, _SUGGESTED_MAX_AGE, today)
-                + ("" if mx_hosts else "\n(A template: list your real MX hosts.)"),
+                + _publish(domain, "testing", mx_hosts, _SUGGESTED_MAX_AGE, today),
                 sts_record_name(domain),
             )
         )
@@ -189,7 +198,7 @@ def _fetch_finding(
     domain: str, fetched: Fetched, mx_hosts: Sequence[str], today: dt.date
 ) -> Finding:
     url = policy_url(domain)
-    fix = _publish(domain, "testing", list(mx_hosts) or [f"mx.{domain}"], _SUGGESTED_MAX_AGE, today)
+    fix = _publish(domain, "testing", mx_hosts, _SUGGESTED_MAX_AGE, today)
     reasons = {
         FetchProblem.CERTIFICATE: (
             "policy_certificate_invalid",
@@ -222,11 +231,12 @@ def _fetch_finding(
         fetched.problem or FetchProblem.CONNECT,
         ("policy_unreachable", f"it could not be fetched ({fetched.detail}). " + fix),
     )
+    # `why` ends with the file to publish, when it gives one: nothing may follow it.
     return Finding(
         code,
         Severity.ERROR,
-        f"The MTA-STS record is published but the policy at {url} cannot be used: {why} "
-        "Until it can, senders apply no MTA-STS policy.",
+        f"The MTA-STS record is published but the policy at {url} cannot be used, so senders "
+        f"apply no MTA-STS policy: {why}",
         url,
     )
 
@@ -254,12 +264,13 @@ def _policy_findings(
         )
     if not policy.valid:
         hosts = list(mx_hosts) or [f"mx.{domain}"]
+        template = "" if mx_hosts else " (a template: put your real MX hosts in its mx: lines)"
         found.append(
             Finding(
                 "policy_invalid",
                 Severity.ERROR,
                 f"The policy at {url} cannot be used: {'; '.join(policy.problems)}. Senders "
-                "ignore it. Serve this file instead:\n"
+                f"ignore it. Serve this file instead{template}:\n"
                 + policy_file(
                     policy.mode or "testing", hosts, policy.max_age or _SUGGESTED_MAX_AGE
                 ),
