@@ -159,7 +159,7 @@ def _logo_findings(logo: Fetched) -> list[Finding]:
             )
         ]
     if not logo.ok:
-        where = f" to {logo.location}" if logo.location else ""
+        where = f" to {logo.location[:200]}" if logo.location else ""
         return [
             Finding(
                 "bimi_logo_unreachable",

@@ -209,7 +209,7 @@ def _fetch_finding(
         FetchProblem.REDIRECT: (
             "policy_redirect",
             f"the server answered with a redirect ({fetched.detail}"
-            + (f" to {fetched.location}" if fetched.location else "")
+            + (f" to {fetched.location[:200]}" if fetched.location else "")
             + "), and RFC 8461 forbids following one: senders treat the policy as missing. "
             "Serve the file itself at that address.",
         ),
@@ -330,7 +330,7 @@ def _policy_findings(
                     "mx_not_in_policy",
                     Severity.ERROR if enforced else Severity.WARNING,
                     f"The MX host {host} matches no mx: line of the policy "
-                    f"({', '.join(policy.mx)}), so "
+                    f"({_listed(policy.mx)}), so "
                     + (
                         "senders that honour MTA-STS refuse to deliver to it. "
                         if enforced
@@ -341,6 +341,12 @@ def _policy_findings(
                 )
             )
     return found
+
+
+def _listed(patterns: Sequence[str], most: int = 10) -> str:
+    """The policy's mx: patterns for a message: a policy may hold thousands (64 KiB of them)."""
+    shown = ", ".join(p[:100] for p in patterns[:most])
+    return shown + (f" and {len(patterns) - most:,} more" if len(patterns) > most else "")
 
 
 def _enforce_check(

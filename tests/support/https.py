@@ -27,6 +27,7 @@ class Reply:
     status: int = 200
     headers: Mapping[str, str] = field(default_factory=lambda: {"Content-Type": "text/plain"})
     slow: bool = False
+    length: bool = True  # False: no Content-Length, the body ends when the connection does
 
 
 class HttpsServer:
@@ -52,7 +53,8 @@ class HttpsServer:
                 self.send_response(reply.status)
                 for key, value in reply.headers.items():
                     self.send_header(key, value)
-                self.send_header("Content-Length", str(len(reply.body)))
+                if reply.length:
+                    self.send_header("Content-Length", str(len(reply.body)))
                 self.end_headers()
                 self.wfile.write(reply.body)
 
