@@ -4,32 +4,24 @@ so the browser tests never leave loopback). Leaves a screenshot in test-output/e
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.e2e import ui
 from tests.e2e.conftest import Desk
-from tests.e2e.test_flows import _new_page, _sign_in
-from tests.e2e.test_flows import sendgrid_connection as sendgrid_connection  # the account
+
+# The signed-in browser session and the account with its SendGrid connection, as the flows make them.
+from tests.e2e.test_flows import app as app
+from tests.e2e.test_flows import sendgrid_connection as sendgrid_connection
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 LABELS = ["SPF", "DKIM", "DMARC", "MX", "MTA-STS", "TLS reporting", "BIMI", "MX TLS", "DNSSEC"]
 
 
-@pytest.fixture(scope="module")
-def signed_in(browser: Browser, desk: Desk) -> Iterator[Page]:
-    page = _new_page(browser)
-    _sign_in(page, desk)
-    yield page
-    page.context.close()
-
-
 @pytest.mark.usefixtures("sendgrid_connection")
-def test_every_health_part_has_its_tile(signed_in: Page, desk: Desk) -> None:
-    page = signed_in
+def test_every_health_part_has_its_tile(app: Page, desk: Desk) -> None:
+    page = app
     ui.go_to(page, "Overview")
     tabs = page.locator('[data-testid="stTab"]')
     expect(tabs).to_have_count(len(LABELS))

@@ -98,6 +98,15 @@ UNRULED: dict[tuple[str, str], str] = {
 }
 
 
+def pytest_param(vector: Vector) -> object:
+    """`vector` as a test parameter: an expected failure (strict) when it is UNRULED."""
+    import pytest
+
+    reason = UNRULED.get((vector.suite, vector.id))
+    marks = [pytest.mark.xfail(strict=True, reason=f"no ruling: {reason}")] if reason else []
+    return pytest.param(vector, id=vector.key, marks=marks)
+
+
 class Agreement(StrEnum):
     PEER = "agrees with the peer"
     RULING = "agrees with the ruling (peer wrong)"

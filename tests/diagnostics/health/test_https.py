@@ -10,10 +10,23 @@ from collections.abc import Callable
 import pytest
 
 from diagnostics.dns import Resolver
-from diagnostics.health._https import FetchProblem, fetch
+from diagnostics.health._https import Fetched, FetchProblem, fetch
 from tests.support.https import HttpsServer, Reply
 
 HOST = "files.example.test"
+
+
+async def get(
+    server: HttpsServer, path: str, resolver: Resolver, cafile: str, timeout: float = 2.0
+) -> Fetched:
+    return await fetch(
+        f"https://{HOST}{path}",
+        resolver=resolver,
+        timeout=timeout,
+        max_bytes=100,
+        cafile=cafile,
+        port=server.port,
+    )
 
 
 @pytest.fixture
@@ -30,14 +43,7 @@ async def test_a_redirect_is_not_followed(
         (HOST, "/b"): Reply(b"the file"),
     }
     server = https_server(routes, [HOST])
-    got = await fetch(
-        f"https://{HOST}/a",
-        resolver=resolver,
-        timeout=2.0,
-        max_bytes=100,
-        cafile=health_cafile,
-        port=server.port,
-    )
+    got = await get(server, "/a", resolver, health_cafile)
     assert (got.problem, got.status, got.location) == (
         FetchProblem.REDIRECT,
         302,
@@ -54,20 +60,9 @@ async def test_a_body_without_length_is_cut_at_the_cap(
         (HOST, "/fits"): Reply(b"y" * 100, length=False),
     }
     server = https_server(routes, [HOST])
-
-    async def get(path: str):  # type: ignore[no-untyped-def]
-        return await fetch(
-            f"https://{HOST}{path}",
-            resolver=resolver,
-            timeout=2.0,
-            max_bytes=100,
-            cafile=health_cafile,
-            port=server.port,
-        )
-
-    big = await get("/big")
+    big = await get(server, "/big", resolver, health_cafile)
     assert (big.problem, big.body) == (FetchProblem.TOO_LARGE, None)
-    fits = await get("/fits")
+    fits = await get(server, "/fits", resolver, health_cafile)
     assert (fits.ok, fits.body, fits.content_type) == (True, b"y" * 100, "text/plain")
 
 
@@ -76,14 +71,7 @@ async def test_a_silent_server_costs_the_time_limit(
 ) -> None:
     server = https_server({(HOST, "/slow"): Reply(b"late", slow=True)}, [HOST])
     started = time.monotonic()
-    got = await fetch(
-        f"https://{HOST}/slow",
-        resolver=resolver,
-        timeout=0.3,
-        max_bytes=100,
-        cafile=health_cafile,
-        port=server.port,
-    )
+    got = await get(server, "/slow", resolver, health_cafile, timeout=0.3)
     assert got.problem is FetchProblem.TIMEOUT
     assert time.monotonic() - started < 1.5
 

@@ -13,23 +13,17 @@ from diagnostics.dmarc.record import check_dmarc
 from diagnostics.health import check_domain
 from tests.support.peer_suites import (
     DNS_TIMEOUT,
-    UNRULED,
     Agreement,
     Runner,
     Vector,
     dmarc_observed,
     judge,
     load,
+    pytest_param,
 )
 
 VECTORS = [v for v in load() if v.area == "dmarc-lookup"]
 pytestmark = pytest.mark.xdist_group("peer_suites")
-
-
-def _param(vector: Vector) -> object:
-    reason = UNRULED.get((vector.suite, vector.id))
-    marks = [pytest.mark.xfail(strict=True, reason=f"no ruling: {reason}")] if reason else []
-    return pytest.param(vector, id=vector.key, marks=marks)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +37,7 @@ def test_the_cases_are_here() -> None:
     assert len(VECTORS) == 36
 
 
-@pytest.mark.parametrize("vector", [_param(v) for v in VECTORS])
+@pytest.mark.parametrize("vector", [pytest_param(v) for v in VECTORS])
 def test_the_health_checks_dmarc_part_agrees(vector: Vector, runner: Runner) -> None:
     server = runner.server(vector)
     domain = str(vector.case["domain"])
