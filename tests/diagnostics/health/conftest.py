@@ -18,8 +18,8 @@ from tests.support.https import HttpsServer, Reply
 from tests.support.smtpserver import SmtpServer
 
 # How an MX host presents itself: a certificate for its name, an expired one, one for another
-# name, or no STARTTLS at all.
-MX_KINDS = ("valid", "expired", "wrong_name", "no_starttls")
+# name, no STARTTLS at all, or never a word (accepts the connection and stays silent).
+MX_KINDS = ("valid", "expired", "wrong_name", "no_starttls", "silent")
 
 
 @pytest.fixture(scope="session")
@@ -83,7 +83,7 @@ def mx_hosts(health_ca: trustme.CA) -> Iterator[Callable[..., tuple[int, dict[st
                 context = _server_context(health_ca, host, expired=True)
             elif kind == "wrong_name":
                 context = _server_context(health_ca, "other-host.example.net")
-            server = SmtpServer(starttls=context, hostname=host)
+            server = SmtpServer(starttls=context, hostname=host, silent=kind == "silent")
             server.host, server.port = addresses[host], port
             started.append(server.start())
         return port, addresses
