@@ -244,3 +244,21 @@ def test_a_name_that_is_not_a_domain_is_said_plainly_and_the_rest_stays(desk):
     assert [rendered(e.value) for e in at.error] == [str(refused.value)]
     assert not [s for s in at.subheader if s.value.startswith("DNS of")]
     assert "Latest SMTP test" in [s.value for s in at.subheader]
+
+
+def test_network_checks_run_when_the_configuration_asks(desk, configure):
+    # DESK_HEALTH_NETWORK=on: the MX host (on loopback here) is tested on port 25, so its tile has
+    # a verdict; nothing else changes and nothing leaves loopback.
+    _, _, server = desk
+    server.update({f"mx.{BAKERY}": {"A": "127.0.0.1"}})
+    configure(
+        dns=DnsConfig(server.address, timeout=1.0),
+        checks=ChecksConfig(timeout=10.0, network=True),
+    )
+    page = shown(open_page())
+    assert "Not checked" not in page
+    assert "not tested: the network checks are off" not in page
+    assert any(
+        said in page
+        for said in ("no MX host could be reached on port 25", "of 1 MX hosts: STARTTLS")
+    ), page
