@@ -132,9 +132,13 @@ def _tls_reports(
 ) -> TlsReportSummary | None:
     if not args.tls_reports:
         return None
-    store = report_store(args.database, config)
+    name = normalize_name(domain)  # a name that is no domain is said before a database opens
     start = dt.datetime.now(dt.UTC) - dt.timedelta(days=_REPORT_DAYS)
-    rows = store.tls_reports(normalize_name(domain), start, None).to_dict("records")
+    store = report_store(args.database, config)
+    try:
+        rows = store.tls_reports(name, start, None).to_dict("records")
+    finally:
+        store.close()
     return TlsReportSummary.from_rows(rows, days=_REPORT_DAYS)
 
 
