@@ -61,6 +61,7 @@ TITLES: dict[str, str] = {
     "certificate_expiring": "Certificate expires soon",
     "certificate_name_mismatch": "Certificate for another name",
     "certificate_untrusted": "Certificate not trusted",
+    "dane_published": "MX hosts publish DANE records",
     "dnssec_no_ds": "DNSSEC keys without DS at the parent",
     "dnssec_signed": "Signed with DNSSEC",
     "dnssec_unknown": "DNSSEC could not be read",

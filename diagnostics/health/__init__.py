@@ -37,7 +37,8 @@ change to make (the record to publish). The parts:
 - MX TLS (`_mx_tls.py`), only with the network checks: STARTTLS on port 25 of every MX through the
   desk's SMTP probe: the certificate's chain, name and expiry, the TLS version, and whether a
   sender applying the MTA-STS policy would deliver. Without them the part is not `checked`.
-- DNSSEC (`_dnssec.py`): DS and DNSKEY, and the resolver's AD bit; information, never an error.
+- DNSSEC (`_dnssec.py`): DS and DNSKEY, the resolver's AD bit, and which MX hosts publish TLSA
+  records (DANE); information, never an error.
 
 A finding that gives a file to publish (an MTA-STS policy) ends with it, on the lines after the
 message's first, so a page can show it as a block to copy and the CLI keeps its lines.

@@ -18,7 +18,7 @@ from diagnostics.dmarc.record import plan as dmarc_flow
 from diagnostics.dns import Answer, Resolver, get_resolver, normalize_name
 from diagnostics.errors import InvalidInput
 from diagnostics.health._bimi import MAX_LOGO_BYTES, assess_bimi, bimi_name, bimi_record
-from diagnostics.health._dnssec import dnssec_flow
+from diagnostics.health._dnssec import assess_dnssec, tlsa_name
 from diagnostics.health._https import Fetched, fetch
 from diagnostics.health._mta_sts import (
     MAX_POLICY_BYTES,
@@ -66,7 +66,9 @@ class _Seen:
     sts: Answer
     tls_rpt: Answer
     bimi: Answer
-    dnssec: Part
+    dnskey: Answer
+    ds: Answer
+    tlsa: tuple[Answer, ...]
 
     @property
     def mx_hosts(self) -> list[str]:
@@ -88,24 +90,38 @@ def _records(
     regions: Mapping[str, str],
 ) -> Flow[_Seen]:
     """Every DNS question of the check, as one flow: the parts side by side."""
-    (spf, dkim, dmarc, mx), (records, dnssec) = yield from together(
+    (spf, dkim, dmarc, (mx, tlsa)), records = yield from together(
         together(
             spf_flow(name, keys, regions),
             dkim_flow(name, keys, selectors, platform),
             dmarc_flow(name),
-            mx_flow(name),
+            _mx_and_tlsa(name),
         ),
-        together(
-            _txt(sts_record_name(name), tls_rpt_name(name), bimi_name(name)), dnssec_flow(name)
+        _ask(
+            (sts_record_name(name), "TXT"),
+            (tls_rpt_name(name), "TXT"),
+            (bimi_name(name), "TXT"),
+            (name, "DNSKEY"),
+            (name, "DS"),
         ),
     )
-    sts, tls_rpt, bimi = records
-    return _Seen(name, tuple(keys), spf, dkim, dmarc, mx, sts, tls_rpt, bimi, dnssec)
+    sts, tls_rpt, bimi, dnskey, ds = records
+    return _Seen(name, tuple(keys), spf, dkim, dmarc, mx, sts, tls_rpt, bimi, dnskey, ds, tlsa)
 
 
-def _txt(*names: str) -> Flow[list[Answer]]:
-    answers: list[Answer] = yield [(n, "TXT") for n in names]
+def _ask(*questions: tuple[str, str]) -> Flow[list[Answer]]:
+    answers: list[Answer] = yield list(questions)
     return answers
+
+
+def _mx_and_tlsa(
+    name: str,
+) -> Flow[tuple[tuple[Part, tuple[tuple[int, str], ...]], tuple[Answer, ...]]]:
+    """The MX part, then the MX hosts' TLSA records (DANE) as soon as the hosts are known."""
+    mx = yield from mx_flow(name)
+    hosts = [h for _, h in mx[1] if h not in ("", ".")]
+    tlsa: list[Answer] = (yield [(tlsa_name(h), "TLSA") for h in hosts]) if hosts else []
+    return mx, tuple(tlsa)
 
 
 def _assemble(
@@ -137,7 +153,7 @@ def _assemble(
         tls_rpt=assess_tls_rpt(name, seen.tls_rpt, seen.dmarc, tls_reports),
         bimi=assess_bimi(name, seen.bimi, seen.dmarc, network.logo if network else None),
         mx_tls=mx_tls,
-        dnssec=seen.dnssec,
+        dnssec=assess_dnssec(name, seen.dnskey, seen.ds, seen.tlsa),
         spf_analysis=analysis,
         spf_recommendation=rec,
         dkim_selectors=checks,
