@@ -72,7 +72,12 @@ class _Seen:
 
     @property
     def mx_hosts(self) -> list[str]:
-        return [h for _, h in self.mx[1] if h not in ("", ".")]
+        return _exchanges(self.mx[1])
+
+
+def _exchanges(pairs: Sequence[tuple[int, str]]) -> list[str]:
+    """The MX hosts to connect to (a null MX names none)."""
+    return [h for _, h in pairs if h not in ("", ".")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +124,7 @@ def _mx_and_tlsa(
 ) -> Flow[tuple[tuple[Part, tuple[tuple[int, str], ...]], tuple[Answer, ...]]]:
     """The MX part, then the MX hosts' TLSA records (DANE) as soon as the hosts are known."""
     mx = yield from mx_flow(name)
-    hosts = [h for _, h in mx[1] if h not in ("", ".")]
+    hosts = _exchanges(mx[1])
     tlsa: list[Answer] = (yield [(tlsa_name(h), "TLSA") for h in hosts]) if hosts else []
     return mx, tuple(tlsa)
 
