@@ -56,7 +56,7 @@ def test_scenario(
         smtp_port, addresses = mx_hosts(scenario["mx"])
         for host, address in addresses.items():
             zone[host] = {"A": address}
-    resolver = nameserver(zone).resolver(timeout=0.5)
+    resolver = nameserver(zone).resolver(timeout=1.0)
     network = None
     if scenario.get("network", True):
         network = NetworkChecks(
