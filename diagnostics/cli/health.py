@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import sys
 from typing import Any
 
 from diagnostics import providers
@@ -145,6 +146,14 @@ def _tls_reports(
 def run(args: argparse.Namespace, config: DeskConfig) -> int:
     selectors = _selectors(args.selector)
     network = _network(args, config)
+    if network is not None:
+        # The one wait a person notices: said before it starts, on stderr (stdout stays the
+        # result, --json included).
+        print(
+            f"Checking DNS, then fetching over HTTPS and testing each MX on port "
+            f"{network.smtp_port}, all at once (each at most {network.timeout:g} s)...",
+            file=sys.stderr,
+        )
     health = check_domain(
         args.domain,
         providers=args.provider,

@@ -44,8 +44,10 @@ def test_network_checks_on_the_command_line(
             "--https-port", str(https_port), "--smtp-port", str(smtp_port),
             "--network-timeout", "3"]  # fmt: skip
     code = main(args)
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert code == 1
+    assert "testing each MX on port" in err
+    assert "(each at most 3 s)" in err
     assert "MTA-STS ok       mode enforce, max_age 604800" in out
     assert "MX TLS ERROR    1 of 2 MX hosts: STARTTLS with a valid certificate" in out
     assert "[error] Certificate for another name" in out
