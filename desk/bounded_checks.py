@@ -2,6 +2,10 @@
 its DMARC reports give up after `timeout` seconds (the page passes DESK_CHECK_TIMEOUT, the
 configuration's `checks.timeout`) with None, so a slow nameserver costs a message, never a frozen
 page. Which domain and provider an account sends with is admin.sending's.
+
+The health check's network checks run only when DESK_HEALTH_NETWORK is on (`network_checks`),
+each connection within half the page's limit; the stored TLS reports reach it as a summary
+(`tls_report_summary`), since the library never reads the store itself.
 """
 
 from __future__ import annotations
@@ -13,28 +17,63 @@ from collections.abc import Sequence
 import pandas as pd
 
 from diagnostics import run_sync
+from diagnostics.config import DeskConfig
 from diagnostics.dmarc import Category, Diagnosis, ReportStore, explain
 from diagnostics.dns import Resolver
 from diagnostics.enrich import EnrichmentCache
-from diagnostics.health import DomainHealth, check_domain_async
+from diagnostics.health import DomainHealth, NetworkChecks, TlsReportSummary, check_domain_async
 
 REPORT_DAYS = 30
 TOP_DIAGNOSES = 3
 
 
 def check_health(
-    domain: str, provider_keys: Sequence[str], resolver: Resolver, timeout: float
+    domain: str,
+    provider_keys: Sequence[str],
+    resolver: Resolver,
+    timeout: float,
+    *,
+    tls_reports: TlsReportSummary | None = None,
+    network: NetworkChecks | None = None,
 ) -> DomainHealth | None:
     """`check_domain` of `domain` for `provider_keys` (the platform is always added), or None when
-    it takes longer than `timeout` seconds: the look-ups are cancelled, not left running."""
+    it takes longer than `timeout` seconds: the look-ups and connections are cancelled, not left
+    running."""
 
     try:
         return run_sync(
-            lambda: check_domain_async(domain, providers=provider_keys, resolver=resolver),
+            lambda: check_domain_async(
+                domain,
+                providers=provider_keys,
+                resolver=resolver,
+                tls_reports=tls_reports,
+                network=network,
+            ),
             timeout=timeout,
         )
     except TimeoutError:
         return None
+
+
+def network_checks(config: DeskConfig) -> NetworkChecks | None:
+    """The health check's network checks when DESK_HEALTH_NETWORK is on: each fetch or connection
+    within the SMTP test's limit and half the page's, trusting DESK_SMTP_CAFILE too."""
+    if not config.checks.network:
+        return None
+    cafile = config.smtp.cafile
+    return NetworkChecks(
+        timeout=min(config.smtp.timeout, config.checks.timeout / 2),
+        cafile=str(cafile) if cafile else None,
+    )
+
+
+def tls_report_summary(
+    store: ReportStore, domain: str, *, today: dt.date | None = None
+) -> TlsReportSummary:
+    """What the stored SMTP TLS reports of `domain` say over the last `REPORT_DAYS` days."""
+    start = (today or dt.datetime.now(dt.UTC).date()) - dt.timedelta(days=REPORT_DAYS)
+    rows = store.tls_reports(domain, start, None)
+    return TlsReportSummary.from_rows(rows.to_dict("records"), days=REPORT_DAYS)
 
 
 def top_diagnoses(
@@ -84,5 +123,7 @@ __all__ = [
     "TOP_DIAGNOSES",
     "check_health",
     "explain_within",
+    "network_checks",
+    "tls_report_summary",
     "top_diagnoses",
 ]

@@ -93,13 +93,17 @@ def finding_cards(findings: Iterable[Finding]) -> None:
         show = {Severity.ERROR: st.error, Severity.WARNING: st.warning, Severity.INFO: st.info}[
             finding.severity
         ]
-        title = finding.code.replace("_", " ")
-        # The term and the message quote DNS records and headers: shown as text.
+        # The term and the message quote DNS records and headers: shown as text. A message
+        # that gives a file to publish (an MTA-STS policy) ends with it, on the lines after its
+        # first: shown as a block to copy, its lines kept.
         term = md(" — {term!c}", term=finding.term) if finding.term else ""
+        message, _, publish = finding.message.partition("\n")
         show(
-            md("**{title}**{term}\n\n{message}", title=title, term=term, message=finding.message),
+            md("**{title}**{term}\n\n{message}", title=finding.title, term=term, message=message),
             icon=_ICONS[finding.severity],
         )
+        if publish:
+            st.code(data(publish), language=None, wrap_lines=True)
 
 
 def diagnosis_card(diagnosis: Diagnosis) -> None:

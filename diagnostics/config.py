@@ -139,9 +139,12 @@ class SmtpConfig:
 
 @dataclass(frozen=True, slots=True)
 class ChecksConfig:
-    """How long a page's whole DNS check or report explanation may take before it gives up."""
+    """How long a page's whole DNS check or report explanation may take before it gives up, and
+    whether the domain health check also runs its network checks (the MTA-STS policy and BIMI
+    logo over HTTPS, STARTTLS on each MX's port 25), which are off unless asked for."""
 
     timeout: float = 20.0
+    network: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +186,7 @@ VARIABLES: Mapping[str, str] = {
     "DESK_SMTP_TIMEOUT": "smtp.timeout",
     "DESK_SMTP_CAFILE": "smtp.cafile",
     "DESK_CHECK_TIMEOUT": "checks.timeout",
+    "DESK_HEALTH_NETWORK": "checks.network",
     "DESK_MAX_UPLOAD_MB": "reports.max_upload_mb",
     "DESK_MAX_UPLOAD_FILES": "reports.max_upload_files",
     "DESK_AUTH": "auth.mode",
@@ -233,7 +237,10 @@ class DeskConfig:
                 ),
                 cafile=read.value("DESK_SMTP_CAFILE", _file, None),
             ),
-            checks=ChecksConfig(timeout=read.value("DESK_CHECK_TIMEOUT", _seconds(), 20.0)),
+            checks=ChecksConfig(
+                timeout=read.value("DESK_CHECK_TIMEOUT", _seconds(), 20.0),
+                network=read.value("DESK_HEALTH_NETWORK", _switch, False),
+            ),
             reports=ReportsConfig(
                 max_upload_mb=read.value("DESK_MAX_UPLOAD_MB", _count("megabytes"), 50),
                 max_upload_files=read.value("DESK_MAX_UPLOAD_FILES", _count("files"), 500),
@@ -373,6 +380,15 @@ def _file(text: str) -> Path:
     if not os.path.isfile(text):
         raise _Refused("is not a file")
     return Path(text)
+
+
+def _switch(text: str) -> bool:
+    word = text.lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("0", "false", "no", "off"):
+        return False
+    raise _Refused("is not on or off: 1, true, yes, on or 0, false, no, off")
 
 
 def _auth_mode(text: str) -> AuthMode:

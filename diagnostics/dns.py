@@ -22,6 +22,7 @@ from typing import TypeVar
 
 import dns.asyncresolver
 import dns.exception
+import dns.flags
 import dns.name
 import dns.rdatatype
 import dns.resolver
@@ -79,6 +80,9 @@ class Answer:
     strings: tuple[tuple[bytes, ...], ...] = ()
     ttl: int = 0
     error: str | None = None
+    # The resolver set the AD bit: it validated the answer with DNSSEC (only a validating
+    # resolver does; the queries ask for it, as RFC 6840 5.7 allows).
+    authenticated: bool = False
 
     @property
     def mx(self) -> list[tuple[int, str]]:
@@ -208,6 +212,7 @@ class Resolver:
         resolver.timeout = self.timeout
         resolver.lifetime = self.timeout
         resolver.cache = None  # our own cache keeps negative and failed answers too
+        resolver.flags = dns.flags.RD | dns.flags.AD  # AD: say whether the answer validated
         return resolver
 
     def __repr__(self) -> str:
@@ -319,7 +324,15 @@ def _from_result(key: tuple[str, str], result: dns.resolver.Answer) -> Answer:
             records.append(rdata.target.to_text(omit_final_dot=True).lower())
         else:
             records.append(rdata.to_text())
-    return Answer(name, rdtype, Status.OK, tuple(records), tuple(strings), ttl=int(rrset.ttl))
+    return Answer(
+        name,
+        rdtype,
+        Status.OK,
+        tuple(records),
+        tuple(strings),
+        ttl=int(rrset.ttl),
+        authenticated=bool(result.response.flags & dns.flags.AD),
+    )
 
 
 def _from_exception(key: tuple[str, str], exc: dns.exception.DNSException, spent: float) -> Answer:

@@ -3,6 +3,8 @@ and MX are right for its provider, its latest SMTP test and what its DMARC repor
 
 from __future__ import annotations
 
+import contextlib
+
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
@@ -14,7 +16,13 @@ from admin import (
     provider_of,
     sending_domain,
 )
-from desk.bounded_checks import REPORT_DAYS, check_health, top_diagnoses
+from desk.bounded_checks import (
+    REPORT_DAYS,
+    check_health,
+    network_checks,
+    tls_report_summary,
+    top_diagnoses,
+)
 from desk.configuration import app_config
 from desk.markdown import Markdown, data, md, text
 from desk.resources import app_resolver, report_store, store_or_stop
@@ -22,7 +30,7 @@ from desk.routing import page_link, through_the_router
 from desk.widgets import account_picker, diagnosis_card, finding_cards, show_error
 from diagnostics import DiagnosticsError
 from diagnostics.dmarc import Diagnosis
-from diagnostics.health import DomainHealth, Part
+from diagnostics.health import DomainHealth, Part, TlsReportSummary
 from diagnostics.smtp import ProbeResult
 from diagnostics.verdict import Verdict
 
@@ -113,9 +121,20 @@ bad_domain: DiagnosticsError | None = None
 cached = st.session_state.get("overview_health")
 if again or cached is None or cached[0] != asked:
     resolver = app_resolver()
+    tls_reports: TlsReportSummary | None = None
+    # Reports that cannot be read (the section below says why) leave the check without them.
+    with contextlib.suppress(DiagnosticsError):
+        tls_reports = tls_report_summary(report_store(), domain)
     try:
         with st.status(md("Checking {domain}…", domain=domain), expanded=False) as status:
-            health = check_health(domain, keys, resolver, check_timeout)
+            health = check_health(
+                domain,
+                keys,
+                resolver,
+                check_timeout,
+                tls_reports=tls_reports,
+                network=network_checks(app_config()),
+            )
             done = "Done" if health else "Gave up"
             status.update(
                 label=md(
@@ -138,30 +157,34 @@ _TILE = {
     Verdict.WARNING: Markdown(":orange-badge[:material/warning: Warning]"),
     Verdict.ERROR: Markdown(":red-badge[:material/error: Problem]"),
 }
+_NOT_CHECKED = Markdown(":gray-badge[:material/remove: Not checked]")
+_PER_ROW = 5
 
 
 def tile(column: DeltaGenerator, part: Part) -> None:
     with column.container(border=True):
-        st.markdown(
-            md("**{name}** &nbsp; {badge}", name=part.name.upper(), badge=_TILE[part.status])
-        )
+        badge = _TILE[part.status] if part.checked else _NOT_CHECKED
+        st.markdown(md("**{name}** &nbsp; {badge}", name=part.label, badge=badge))
         # The summary quotes DNS records: shown as text.
         st.markdown(text(part.summary))
 
 
 def health_section(checked: DomainHealth) -> None:
     st.subheader(md("DNS of {domain}", domain=checked.domain))
-    for column, part in zip(st.columns(4), checked.parts, strict=True):
-        tile(column, part)
+    parts = checked.parts
+    for start in range(0, len(parts), _PER_ROW):
+        # The last row may be short: its tiles keep the width of the others.
+        for column, part in zip(
+            st.columns(_PER_ROW), parts[start : start + _PER_ROW], strict=False
+        ):
+            tile(column, part)
     rec = checked.spf_recommendation
     if rec is not None and rec.record and rec.record != rec.current:
         st.markdown(md("SPF to publish at **{domain!c}** (TXT):", domain=rec.domain))
         st.code(data(rec.record), language=None, wrap_lines=True)
         if rec.current:
             st.caption(md("It replaces: {current!c}", current=rec.current))
-    tabs = st.tabs(
-        [md("{name} ({n})", name=p.name.upper(), n=len(p.findings)) for p in checked.parts]
-    )
+    tabs = st.tabs([md("{name} ({n})", name=p.label, n=len(p.findings)) for p in checked.parts])
     for tab, part in zip(tabs, checked.parts, strict=True):
         with tab:
             finding_cards(part.findings)

@@ -253,6 +253,11 @@ RULES: list[Rule] = [
         "the store keeps records; what they mean is the explainer's, not the store's",
     ),
     Forbidden(
+        "diagnostics.health",
+        ("sqlalchemy", "diagnostics.dmarc.store"),
+        "the health check is given the TLS reports' summary; reading the store is the caller's",
+    ),
+    Forbidden(
         "admin",
         ("desk", "pages", "app", "streamlit"),
         "the admin data serves the CLI and notebooks too: the app calls it, never the reverse",

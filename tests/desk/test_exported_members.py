@@ -26,6 +26,8 @@ SURFACE = {
         "TOP_DIAGNOSES",
         "check_health",
         "explain_within",
+        "network_checks",
+        "tls_report_summary",
         "top_diagnoses",
     },
     "desk.configuration": {"app_config", "use_config"},

@@ -74,6 +74,7 @@ def test_every_variable_sets_its_field(tmp_path: Path) -> None:
         "DESK_SMTP_TIMEOUT": "25",
         "DESK_SMTP_CAFILE": str(cafile),
         "DESK_CHECK_TIMEOUT": "0.5",
+        "DESK_HEALTH_NETWORK": " On ",
         "DESK_MAX_UPLOAD_MB": " 5 ",
         "DESK_MAX_UPLOAD_FILES": "2",
         "DESK_AUTH": " OIDC ",
@@ -93,7 +94,7 @@ def test_every_variable_sets_its_field(tmp_path: Path) -> None:
         ),
         dns=DnsConfig("[::1]:5353", 1.5),
         smtp=SmtpConfig(25.0, cafile),
-        checks=ChecksConfig(0.5),
+        checks=ChecksConfig(0.5, network=True),
         reports=ReportsConfig(5, 2),
         auth=AuthConfig(
             AuthMode.OIDC,
@@ -138,6 +139,11 @@ def test_set_but_blank_is_unset() -> None:
             'DESK_MAX_UPLOAD_FILES="0" is not a whole number of files (1 or more)',
         ),
         ("DESK_AUTH", "ldap", 'DESK_AUTH="ldap" is not a sign-in mode: local, oidc or none'),
+        (
+            "DESK_HEALTH_NETWORK",
+            "maybe",
+            'DESK_HEALTH_NETWORK="maybe" is not on or off: 1, true, yes, on or 0, false, no, off',
+        ),
         (
             "DESK_SESSION_IDLE_MINUTES",
             "ten",

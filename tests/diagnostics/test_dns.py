@@ -179,3 +179,14 @@ def test_resolver_needs_a_nameserver():
         Resolver([])
     with pytest.raises(InvalidInput):
         Resolver(["127.0.0.1"], timeout=0)
+
+
+def test_the_ad_bit_says_whether_the_resolver_validated(nameserver):
+    # The loopback server answers one name as a validating resolver does for a signed zone.
+    server = nameserver(
+        {"signed.example": {"A": "192.0.2.2", "AD": True}, "plain.example": {"A": "192.0.2.3"}}
+    )
+    resolver = server.resolver()
+    assert resolver.query("signed.example", "A").authenticated is True
+    assert resolver.query("plain.example", "A").authenticated is False
+    assert asyncio.run(resolver.query_async("signed.example", "A")).authenticated is True

@@ -24,17 +24,12 @@ from tests.support.peer_suites import (
     Runner,
     Vector,
     load,
+    pytest_param,
 )
 
 VECTORS = load()
 # One worker runs them all, so the zones' nameservers start once.
 pytestmark = pytest.mark.xdist_group("peer_suites")
-
-
-def _param(vector: Vector) -> object:
-    reason = UNRULED.get((vector.suite, vector.id))
-    marks = [pytest.mark.xfail(strict=True, reason=f"no ruling: {reason}")] if reason else []
-    return pytest.param(vector, id=vector.key, marks=marks)
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +64,7 @@ def test_every_ruling_names_a_vector() -> None:
                 assert (folder.name, str(case_id)) in ruled, (folder.name, case_id)
 
 
-@pytest.mark.parametrize("vector", [_param(v) for v in VECTORS])
+@pytest.mark.parametrize("vector", [pytest_param(v) for v in VECTORS])
 def test_vector(vector: Vector, runner: Runner) -> None:
     check = runner.check(vector)
     if check.agreement is Agreement.NOT_APPLICABLE:

@@ -161,6 +161,11 @@ def test_custom_route_domain_tiles_and_the_spf_fix(desk):
     # Records to publish wrap on a phone's width instead of running out of their box.
     assert all(c.proto.wrap_lines for c in at.code)
     assert any(t.label.startswith("SPF (") for t in at.tabs)
+    # Every part has its tile and tab, named as people read it; MX TLS needs the network checks,
+    # which are off unless DESK_HEALTH_NETWORK says so, and its tile says it was not checked.
+    assert [t.label.split(" (")[0] for t in at.tabs][:9] == [p.label for p in expected.parts]
+    assert "Not checked" in page
+    assert "MTA_STS" not in page
 
 
 def test_top_diagnoses_of_the_reports_with_their_records(desk):
@@ -239,3 +244,21 @@ def test_a_name_that_is_not_a_domain_is_said_plainly_and_the_rest_stays(desk):
     assert [rendered(e.value) for e in at.error] == [str(refused.value)]
     assert not [s for s in at.subheader if s.value.startswith("DNS of")]
     assert "Latest SMTP test" in [s.value for s in at.subheader]
+
+
+def test_network_checks_run_when_the_configuration_asks(desk, configure):
+    # DESK_HEALTH_NETWORK=on: the MX host (on loopback here) is tested on port 25, so its tile has
+    # a verdict; nothing else changes and nothing leaves loopback.
+    _, _, server = desk
+    server.update({f"mx.{BAKERY}": {"A": "127.0.0.1"}})
+    configure(
+        dns=DnsConfig(server.address, timeout=1.0),
+        checks=ChecksConfig(timeout=10.0, network=True),
+    )
+    page = shown(open_page())
+    assert "Not checked" not in page
+    assert "not tested: the network checks are off" not in page
+    assert any(
+        said in page
+        for said in ("no MX host could be reached on port 25", "of 1 MX hosts: STARTTLS")
+    ), page

@@ -12,6 +12,7 @@ a YAML file or a zone file:
         "slow.example.com": {"TIMEOUT": True},   # types without records never answer
         "dead.example.com": {"TXT": "TIMEOUT"},  # this type never answers
         "*.wild.example.com": {"A": ["192.0.2.9"]},
+        "signed.example.com": {"A": ["192.0.2.2"], "AD": True},  # answered as validated
     }
 
 A name that appears nowhere is NXDOMAIN; a name that exists (or has names below it) but lacks the type
@@ -66,6 +67,7 @@ class Zone:
     def __init__(self, data: Mapping[str, Any] | None = None) -> None:
         self.records: dict[str, dict[str, list[dns.rdata.Rdata] | str]] = {}
         self.timeout_names: set[str] = set()
+        self.authenticated_names: set[str] = set()
         if data:
             self.update(data)
 
@@ -82,6 +84,10 @@ class Zone:
                     if values:
                         self.timeout_names.add(key)
                     continue
+                if rdtype == "AD":  # answers for this name carry the AD bit (DNSSEC validated)
+                    if values:
+                        self.authenticated_names.add(key)
+                    continue
                 if values == TIMEOUT:
                     entry[rdtype] = TIMEOUT
                     continue
@@ -92,6 +98,7 @@ class Zone:
     def replace(self, data: Mapping[str, Any]) -> None:
         self.records.clear()
         self.timeout_names.clear()
+        self.authenticated_names.clear()
         self.update(data)
 
     def exists(self, name: str) -> bool:
@@ -277,6 +284,8 @@ class LoopbackNameserver:
         self.queries.append((qname, qtype))
         response = dns.message.make_response(query)
         response.flags |= dns.flags.AA | dns.flags.RA
+        if qname in self.zone.authenticated_names:
+            response.flags |= dns.flags.AD
         if not self._fill(response, qname, qtype, question.name):
             return None
         limit = max(query.payload if query.edns >= 0 else 512, 512) if udp else 65535

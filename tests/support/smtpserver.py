@@ -176,7 +176,7 @@ class SmtpServer:
         asyncio.set_event_loop(loop)
         self._loop = loop
         self._server = loop.run_until_complete(
-            loop.create_server(self._factory, self.host, 0, ssl=self.implicit_tls)
+            loop.create_server(self._factory, self.host, self.port, ssl=self.implicit_tls)
         )
         self.port = self._server.sockets[0].getsockname()[1]
         self._ready.set()

@@ -11,7 +11,14 @@ from diagnostics.verdict import Verdict
 MODULES = {
     "diagnostics.dkim": {"check_selector", "check_selector_async", "parse_key_record"},
     "diagnostics.dmarc.record": {"check_dmarc", "check_dmarc_async", "parse_dmarc"},
-    "diagnostics.health": {"check_domain", "check_domain_async", "DomainHealth", "Part"},
+    "diagnostics.health": {
+        "check_domain",
+        "check_domain_async",
+        "DomainHealth",
+        "NetworkChecks",
+        "Part",
+        "TlsReportSummary",
+    },
     "diagnostics.headers": {"analyze", "HeaderReport"},
     "diagnostics.verdict": {"Verdict", "verdict_of"},
 }

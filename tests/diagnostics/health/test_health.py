@@ -154,7 +154,8 @@ def test_seed_example_sendgrid_include_missing(resolver):
 
 def test_all_good_for_sendgrid(resolver):
     health = check_domain("good.example", providers=["sendgrid"], resolver=resolver)
-    assert [p.status for p in health.parts] == [Verdict.OK] * 4
+    assert [p.status for p in health.parts] == [Verdict.OK] * 9
+    assert [p.name for p in health.parts if not p.checked] == ["mx_tls"]  # network checks off
     assert "provider_authorized" in codes(health.spf)
     # SendGrid's own envelope domain: SPF aligns only with its numbered return path.
     assert health.spf_recommendation is not None
@@ -258,7 +259,10 @@ def test_bare_domain_every_part_failing(resolver):
     assert "(nor does" not in health.dmarc.findings[0].message
     document = health.to_dict()
     assert document["status"] == "error"
-    assert set(document["parts"]) == {"spf", "dkim", "dmarc", "mx"}
+    assert list(document["parts"]) == [
+        *("spf", "dkim", "dmarc", "mx"),
+        *("mta_sts", "tls_rpt", "bimi", "mx_tls", "dnssec"),
+    ]
 
 
 async def test_async_and_from_inside_a_running_loop(resolver):

@@ -1,157 +1,33 @@
-"""Domain health at a glance: SPF, DKIM, DMARC and MX of a sending domain, for the providers it uses.
-
-    check_domain(domain, *, providers=None, selectors=None, platform="trekmail", resolver=None,
-                 hosts=()) -> DomainHealth
-    await check_domain_async(...) -> DomainHealth
-
-Each part gets one status (ok / warning / error) and findings in plain words, each with the exact
-change to make (the record to publish). The parts:
-
-- SPF: the analysis of the domain's record, and for each provider (and the platform) whether it is
-  authorized where its mail is SPF-checked, as the catalogue's `spf_at_from_domain` says: a
-  provider whose envelope sender is the From domain (Mailgun, the mailbox providers, the platform)
-  must be in its record (an error when missing); one whose mail is checked on its own domain or a
-  return path, but whose or the platform's guidance asks for the include (SendGrid), is a warning
-  that says why it is not a DMARC failure; one that says never (SES, Postmark) is not asked for:
-  its custom return path (MAIL FROM) is what aligns SPF, given as exact records (the region from
-  the account's SMTP `hosts`). Resend's include goes on its return-path subdomain. The record to
-  publish comes from `diagnostics.spf.recommend`.
-- DKIM: the platform's selector (`PLATFORM_SELECTOR`, the key TrekMail signs with), each
-  provider's fixed selectors from the catalogue, and the selectors given in `selectors` (those
-  seen signing in the domain's DMARC reports, `diagnostics.dmarc.selectors_seen`, key "" for a
-  sender no provider names); selectors a provider makes up per customer (SES tokens, Postmark's
-  NNNNpm) can only be checked when given. The part is an error only when no key a receiver could
-  verify with is published: one working key is enough for DKIM (and DMARC) to pass, so a missing
-  second key is a warning.
-- DMARC: `diagnostics.dmarc.record.check_dmarc`.
-- MX: the domain receives mail (replies, bounces; some receivers distrust From domains that
-  cannot), and every exchange has an address.
-
-The check is one DNS flow (diagnostics/_flow.py) made of the flows of its parts, each of which is
-also a check of its own (`spf.analyze`, `spf.recommend`, `dkim.check_selector`, `check_dmarc`):
-the async driver runs the parts, and the look-ups within a part that do not depend on each other,
-concurrently. `check_domain` runs that same async check through the library's sync bridge
-(diagnostics/_sync.py), so it keeps the concurrency, also from inside a running event loop (a
-notebook).
-"""
+"""The four record parts of the health check as DNS flows: SPF, DKIM, DMARC and MX (see the
+package's docstring for what each one checks)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 
 from diagnostics import providers as catalogue
-from diagnostics._flow import Flow, run_flow_async, together
-from diagnostics._sync import run_sync
+from diagnostics._flow import Flow, together
 from diagnostics.dkim import SelectorCheck, selector_flow
 from diagnostics.dmarc.record import DmarcCheck
-from diagnostics.dmarc.record import record_flow as dmarc_flow
-from diagnostics.dns import Answer, Resolver, Status, get_resolver, normalize_name
-from diagnostics.errors import InvalidInput
+from diagnostics.dns import Answer, Status
 from diagnostics.findings import Finding, Severity
+from diagnostics.health._result import Part, make_part
 from diagnostics.provider_records import return_path_records
-from diagnostics.providers import PLATFORM, EnvelopeOwner, Provider, SpfAtFromDomain
+from diagnostics.providers import EnvelopeOwner, Provider, SpfAtFromDomain
 from diagnostics.spf import SpfAnalysis, SpfRecommendation
 from diagnostics.spf.analyze import walk as analysis_flow
 from diagnostics.spf.recommend import recommendation_flow
 from diagnostics.spf.tree import MAX_LOOKUPS
 from diagnostics.verdict import Verdict, verdict_of
 
-__all__ = [
-    "PLATFORM",
-    "PLATFORM_SELECTOR",
-    "DomainHealth",
-    "Part",
-    "Verdict",
-    "check_domain",
-    "check_domain_async",
-]
+__all__ = ["PLATFORM_SELECTOR", "dkim_flow", "dmarc_part", "mx_flow", "spf_flow"]
 
 # The selector TrekMail signs customer domains with: TXT trekmail._domainkey.<domain>, as the
 # catalogue says; used when a catalogue entry for the platform names none.
 PLATFORM_SELECTOR = "trekmail"
 
-_PART_LABELS = {"spf": "SPF", "dkim": "DKIM", "dmarc": "DMARC", "mx": "MX"}
 _LITERAL = re.compile(r"[a-z0-9-]+")
-
-
-@dataclass(frozen=True, slots=True)
-class Part:
-    """One part of the health check: `name` (spf, dkim, dmarc, mx: a code), one `status`, a
-    one-line `summary` and the `findings`, errors first. `label` is the name as a person reads it."""
-
-    name: str
-    status: Verdict
-    summary: str
-    findings: tuple[Finding, ...] = ()
-
-    @property
-    def label(self) -> str:
-        return _PART_LABELS.get(self.name, self.name.upper())
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "name": self.name,
-            "label": self.label,
-            "status": self.status.value,
-            "summary": self.summary,
-            "findings": [f.to_dict() for f in self.findings],
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class DomainHealth:
-    """The four parts, plus what they rest on for a page that wants the details: the SPF
-    analysis and recommendation, every DKIM selector checked, the DMARC check, the MX records."""
-
-    domain: str
-    providers: tuple[str, ...]
-    spf: Part
-    dkim: Part
-    dmarc: Part
-    mx: Part
-    spf_analysis: SpfAnalysis | None = None
-    spf_recommendation: SpfRecommendation | None = None
-    dkim_selectors: tuple[SelectorCheck, ...] = ()
-    dmarc_check: DmarcCheck | None = None
-    mx_records: tuple[tuple[int, str], ...] = field(default=())
-
-    @property
-    def parts(self) -> tuple[Part, ...]:
-        return (self.spf, self.dkim, self.dmarc, self.mx)
-
-    @property
-    def status(self) -> Verdict:
-        """The worst status of the four parts."""
-        order = (Verdict.ERROR, Verdict.WARNING, Verdict.OK)
-        return next(v for v in order if any(p.status is v for p in self.parts))
-
-    @property
-    def findings(self) -> tuple[Finding, ...]:
-        every = [f for part in self.parts for f in part.findings]
-        return tuple(sorted(every, key=lambda f: f.severity.rank))
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "domain": self.domain,
-            "providers": list(self.providers),
-            "status": self.status.value,
-            "parts": {p.name: p.to_dict() for p in self.parts},
-            "spf_record": self.spf_analysis.record if self.spf_analysis else None,
-            "spf_recommended": (
-                self.spf_recommendation.record if self.spf_recommendation else None
-            ),
-            "dkim_selectors": [s.to_dict() for s in self.dkim_selectors],
-            "dmarc": self.dmarc_check.to_dict() if self.dmarc_check else None,
-            "mx": [{"preference": p, "exchange": h} for p, h in self.mx_records],
-        }
-
-
-def _part(name: str, findings: list[Finding], ok: str, problem: str) -> Part:
-    findings = sorted(findings, key=lambda f: f.severity.rank)
-    status = verdict_of(findings)
-    return Part(name, status, ok if status is Verdict.OK else problem, tuple(findings))
 
 
 # --- SPF -------------------------------------------------------------------------------------
@@ -258,7 +134,7 @@ def _include_findings(domain: str, recommendation: SpfRecommendation) -> list[Fi
     return found
 
 
-def _spf(
+def spf_flow(
     domain: str, keys: list[str], regions: Mapping[str, str] | None = None
 ) -> Flow[tuple[Part, SpfAnalysis, SpfRecommendation | None]]:
     recommendation: SpfRecommendation | None = None
@@ -328,7 +204,7 @@ def _spf(
         problem = f"{domain}'s SPF record could not be read"
     else:
         problem = f"{domain} publishes no SPF record"
-    part = _part("spf", findings, summary_ok, problem)
+    part = make_part("spf", findings, summary_ok, problem)
     if part.status is not Verdict.OK and analysis.record:
         part = Part("spf", part.status, f"needs attention: {analysis.record}", part.findings)
     return part, analysis, recommendation
@@ -392,7 +268,7 @@ def _wanted_selectors(
     return wanted, notes
 
 
-def _dkim(
+def dkim_flow(
     domain: str,
     keys: list[str],
     given: Mapping[str, Sequence[str]],
@@ -428,7 +304,7 @@ def _dkim(
             )
         )
     summary = ", ".join(f"{c.selector} ({c.status.value})" for c in checks) or "nothing checked"
-    return _part("dkim", findings, summary, summary), checks
+    return make_part("dkim", findings, summary, summary), checks
 
 
 # --- DMARC and MX ----------------------------------------------------------------------------
@@ -464,7 +340,7 @@ def _alignment_findings(check: DmarcCheck, keys: list[str]) -> list[Finding]:
     ]
 
 
-def _dmarc_part(check: DmarcCheck, keys: list[str]) -> Part:
+def dmarc_part(check: DmarcCheck, keys: list[str]) -> Part:
     extra = _alignment_findings(check, keys)
     if extra:
         findings = tuple(sorted((*check.findings, *extra), key=lambda f: f.severity.rank))
@@ -488,14 +364,14 @@ def _dmarc_part(check: DmarcCheck, keys: list[str]) -> Part:
     return Part("dmarc", check.status, summary, check.findings)
 
 
-def _mx(domain: str) -> Flow[tuple[Part, tuple[tuple[int, str], ...]]]:
+def mx_flow(domain: str) -> Flow[tuple[Part, tuple[tuple[int, str], ...]]]:
     answer: Answer = yield (domain, "MX")
     findings: list[Finding] = []
     if answer.status.is_temporary:
         findings.append(
             Finding("dns_error", Severity.ERROR, f"MX of {domain}: {answer.describe()}.", domain)
         )
-        return _part("mx", findings, "", "MX could not be read"), ()
+        return make_part("mx", findings, "", "MX could not be read"), ()
     pairs = tuple(answer.mx) if answer.status is Status.OK else ()
     if not pairs:
         findings.append(
@@ -535,114 +411,4 @@ def _mx(domain: str) -> Flow[tuple[Part, tuple[tuple[int, str], ...]]]:
                     )
                 )
     summary = ", ".join(f"{p} {h}" for p, h in pairs) or "no MX"
-    return _part("mx", findings, summary, summary), pairs
-
-
-# --- the whole check -------------------------------------------------------------------------
-
-
-def _keys(
-    providers: Sequence[str] | None,
-    platform: str | None,
-    hosts: Sequence[str] = (),
-    selectors: Mapping[str, Sequence[str]] | None = None,
-) -> list[str]:
-    keys = [catalogue.get(k).key for k in (providers or ())]  # KeyError names the known keys
-    keys += [p.key for p in map(catalogue.match_host, hosts) if p is not None]
-    for key in selectors or {}:
-        if key:
-            catalogue.get(key)
-    if platform:
-        catalogue.get(platform)
-        keys = [platform, *[k for k in keys if k != platform]]
-    return list(dict.fromkeys(keys))
-
-
-def _regions(hosts: Sequence[str]) -> dict[str, str]:
-    """Provider key -> the region its SMTP host names, for the hosts that name one."""
-    found: dict[str, str] = {}
-    for host in hosts:
-        provider = catalogue.match_host(host)
-        region = provider.region_of(host) if provider is not None else None
-        if provider is not None and region is not None:
-            found.setdefault(provider.key, region)
-    return found
-
-
-def _health(
-    name: str,
-    keys: list[str],
-    selectors: Mapping[str, Sequence[str]],
-    platform: str | None,
-    regions: Mapping[str, str],
-) -> Flow[DomainHealth]:
-    """The whole check of the normalized `name` as one flow: the four parts side by side."""
-    (spf, analysis, rec), (dkim, checks), dmarc, (mx, pairs) = yield from together(
-        _spf(name, keys, regions),
-        _dkim(name, keys, selectors, platform),
-        dmarc_flow(name),
-        _mx(name),
-    )
-    return DomainHealth(
-        domain=name,
-        providers=tuple(keys),
-        spf=spf,
-        dkim=dkim,
-        dmarc=_dmarc_part(dmarc, keys),
-        mx=mx,
-        spf_analysis=analysis,
-        spf_recommendation=rec,
-        dkim_selectors=checks,
-        dmarc_check=dmarc,
-        mx_records=pairs,
-    )
-
-
-async def check_domain_async(
-    domain: str,
-    *,
-    providers: Sequence[str] | None = None,
-    selectors: Mapping[str, Sequence[str]] | None = None,
-    platform: str | None = PLATFORM,
-    resolver: Resolver | None = None,
-    hosts: Sequence[str] = (),
-) -> DomainHealth:
-    """`check_domain` for asyncio."""
-    try:
-        name = normalize_name(domain)
-        keys = _keys(providers, platform, hosts, selectors)
-    except KeyError as exc:
-        raise InvalidInput(str(exc.args[0])) from None
-    flow = _health(name, keys, selectors or {}, platform, _regions(hosts))
-    return await run_flow_async(flow, get_resolver(resolver))
-
-
-def check_domain(
-    domain: str,
-    *,
-    providers: Sequence[str] | None = None,
-    selectors: Mapping[str, Sequence[str]] | None = None,
-    platform: str | None = PLATFORM,
-    resolver: Resolver | None = None,
-    hosts: Sequence[str] = (),
-) -> DomainHealth:
-    """SPF, DKIM, DMARC and MX of `domain` for the `providers` it sends through (catalogue keys;
-    the `platform` is always added). `selectors` maps a provider key to DKIM selectors to check
-    besides the catalogue's (e.g. {"ses": [token1, token2, token3]}, or what
-    `diagnostics.dmarc.selectors_seen` found in the domain's reports; key "" for a sender no
-    provider names). `hosts`: the account's SMTP hosts; each the catalogue knows adds its
-    provider and its region (SES's, for the exact custom MAIL FROM records).
-
-    Raises InvalidInput for a name that cannot be a domain or an unknown provider key; every DNS
-    outcome is reported in the result."""
-    # The async driver, not the sync one: the parts' look-ups overlap instead of adding up.
-    return run_sync(
-        lambda: check_domain_async(
-            domain,
-            providers=providers,
-            selectors=selectors,
-            platform=platform,
-            resolver=resolver,
-            hosts=hosts,
-        )
-    )
+    return make_part("mx", findings, summary, summary), pairs
