@@ -7,6 +7,7 @@ Only the chosen account's id lives in the session; never a password or the key.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Literal, overload
 
 import streamlit as st
 
@@ -27,9 +28,14 @@ def _remember_choice() -> None:
     st.session_state[ACCOUNT_KEY] = st.session_state[_PICKER_KEY]
 
 
-def account_picker(store: Store) -> Account:
+@overload
+def account_picker(store: Store) -> Account: ...
+@overload
+def account_picker(store: Store, *, required: Literal[False]) -> Account | None: ...
+def account_picker(store: Store, *, required: bool = True) -> Account | None:
     """The sidebar's account choice (kept when the admin moves between pages), or stop the run with
-    a form to create the first account."""
+    a form to create the first account; with `required` False, None when there is none (a page
+    that works for any domain too)."""
     accounts = store.list_accounts()
     with st.sidebar:
         if accounts:
@@ -65,6 +71,8 @@ def account_picker(store: Store) -> Account:
                     st.session_state[ACCOUNT_KEY] = created.id
                     st.rerun()
     if not accounts:
+        if not required:
+            return None
         st.info("No accounts yet: create one in the sidebar.", icon=":material/arrow_back:")
         st.stop()
     return by_id[st.session_state[ACCOUNT_KEY]]
