@@ -21,7 +21,7 @@ from admin.plans import RouteMode
 from admin.records import Account, Connection, ProbeRecord
 from admin.sending import domain_of
 from diagnostics import providers as catalogue
-from diagnostics.dmarc import Diagnosis
+from diagnostics.dmarc import ActionCode, Diagnosis
 from diagnostics.findings import Finding, Severity
 from diagnostics.health import DomainHealth
 from diagnostics.provider_records import return_path_records
@@ -201,8 +201,8 @@ def _is_spf_at(record: DnsRecord, domain: str) -> bool:
 
 
 def _other_records(g: Gathered, ranked: Sequence[Diagnosis]) -> tuple[RecordToPublish, ...]:
-    """Every other record a fix asks for, each once: the reports' fixes (custom return path, DKIM,
-    the policy step), the recommendation's records for other names, and the custom return path
+    """Every other record a fix asks for, each once: the reports' fixes (custom return path, DKIM;
+    not the policy step, which is for once every source passes), the recommendation's records for other names, and the custom return path
     of a configured provider that health found missing (the region from the account's host)."""
     found: dict[tuple[str, str, str], RecordToPublish] = {}
 
@@ -215,6 +215,8 @@ def _other_records(g: Gathered, ranked: Sequence[Diagnosis]) -> tuple[RecordToPu
 
     for diagnosis in ranked:
         for action in diagnosis.actions:
+            if action.code is ActionCode.TIGHTEN_POLICY:
+                continue  # the next policy step is advice for later, shown with its source
             for record in action.records:
                 add(record, action.code.value)
     if g.health is not None:
