@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -53,10 +54,12 @@ __all__ = [
     "REPORT_DAYS",
     "AccountDiagnosis",
     "AccountProblem",
+    "AccountSetup",
     "ConnectionDiagnosis",
     "LatestTest",
     "RecordToPublish",
     "ReportsEvidence",
+    "account_setup",
     "by_impact",
     "diagnose_account",
     "failing_dmarc",
@@ -97,9 +100,7 @@ def diagnose_account(
     moment = now or dt.datetime.now(dt.UTC)
     account = find_account(store, account_name_or_id)
     connections, visible = _connections(store, account)
-    active = active_connection(account.route, connections)
-    domain = sending_domain(active, connections)
-    keys, hosts = configured(active, connections, domain)
+    domain, keys, hosts = _setup(account, connections)
     lint = {c.id: _lint(store, c) for c in connections} if visible else {}
     probes = _probes(store, account) if visible else []
 
@@ -129,6 +130,34 @@ def diagnose_account(
             now=moment,
         )
     )
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSetup:
+    """What an account sends as and through: its sending `domain` ("" when no connection names
+    one), the catalogue keys of the `providers` and the SMTP `hosts` of the connections that send
+    as it. The evidence `explain` and `check_domain` take; the DMARC reports page passes it for
+    the account's own domain, so its diagnoses are the account's."""
+
+    domain: str
+    providers: tuple[str, ...]
+    hosts: tuple[str, ...]
+
+
+def account_setup(store: Store, account: Account) -> AccountSetup:
+    """The account's AccountSetup, from its saved connections (no DNS); empty for a role that
+    may not see them."""
+    connections, _ = _connections(store, account)
+    return AccountSetup(*_setup(account, connections))
+
+
+def _setup(
+    account: Account, connections: Sequence[Connection]
+) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    active = active_connection(account.route, connections)
+    domain = sending_domain(active, connections)
+    keys, hosts = configured(active, connections, domain)
+    return domain, keys, hosts
 
 
 def _connections(store: Store, account: Account) -> tuple[list[Connection], bool]:

@@ -72,15 +72,20 @@ def explain_within(
     timeout: float,
     *,
     cache: EnrichmentCache | None = None,
+    providers: Sequence[str] = (),
+    hosts: Sequence[str] = (),
 ) -> list[Diagnosis] | None:
     """`explain(records)`, or None when it takes longer than `timeout` seconds. `cache`: the
-    store's enrichment cache, whose reverse DNS names sources that today's DNS cannot."""
+    store's enrichment cache, whose reverse DNS names sources that today's DNS cannot;
+    `providers` and `hosts`: the account's connections, as evidence (admin.diagnosis)."""
     # explain is synchronous, so it runs on a thread, which no time limit can cancel; its look-ups
     # are bounded one by one by the resolver's timeout, so a thread left behind after the limit
     # ends on its own, and the bridge does not wait for it.
     try:
         return run_sync(
-            lambda: asyncio.to_thread(explain, records, resolver=resolver, cache=cache),
+            lambda: asyncio.to_thread(
+                explain, records, providers=providers, hosts=hosts, resolver=resolver, cache=cache
+            ),
             timeout=timeout,
         )
     except TimeoutError:

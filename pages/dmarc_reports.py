@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from admin import Permission
+from admin.diagnosis import account_setup
 from desk import report_views as views
 from desk.configuration import app_config
 from desk.labels import share_text
@@ -25,7 +26,7 @@ from desk.resources import (
 )
 from desk.routing import through_the_router
 from desk.uploads import import_uploads, too_many, upload_limits
-from desk.widgets import diagnosis_card, show_error
+from desk.widgets import account_picker, diagnosis_card, show_error
 from diagnostics import DiagnosticsError
 from diagnostics.dmarc import Category, ReportStore
 from diagnostics.idn import with_unicode
@@ -114,15 +115,28 @@ if domains.empty:
 # ---- domain and period -----------------------------------------------------------------------
 
 by_domain = domains.set_index("policy_domain")
+options = list(domains.sort_values("messages", ascending=False)["policy_domain"])
+# The selected account's domain comes first, explained with its connections as evidence, so its
+# diagnoses are those of its Overview and `accounts show` (admin.diagnosis).
+admin_store = store_or_stop()
+account = account_picker(admin_store, required=False)
+setup = account_setup(admin_store, account) if account is not None else None
+moved = account is not None and st.session_state.get("dmarc_account") != account.id
+if setup is not None and setup.domain in options and account is not None and moved:
+    st.session_state["dmarc_domain"] = setup.domain
+    st.session_state["dmarc_account"] = account.id
 left, right = st.columns([1, 1])
 domain = left.selectbox(
     "Domain",
-    options=list(domains.sort_values("messages", ascending=False)["policy_domain"]),
+    options=options,
     # Stored as receivers use it (punycode), with its Unicode form beside it (diagnostics.idn).
     format_func=lambda d: plain(f"{with_unicode(d)} ({by_domain.loc[d, 'messages']:,} messages)"),
     key="dmarc_domain",
 )
 shown_domain = with_unicode(domain)
+evidence: tuple[tuple[str, ...], tuple[str, ...]] = (
+    (setup.providers, setup.hosts) if setup is not None and setup.domain == domain else ((), ())
+)
 
 
 def _day(value: object, fallback: dt.date) -> dt.date:
@@ -341,14 +355,19 @@ for tab, kind, toggle, none_here in (
 
 
 def show_diagnoses(
-    store: ReportStore, key: tuple[str, int], domain: str, start: dt.date, end: dt.date
+    store: ReportStore,
+    key: tuple[str, int],
+    domain: str,
+    start: dt.date,
+    end: dt.date,
+    evidence: tuple[tuple[str, ...], tuple[str, ...]],
 ) -> None:
     """One card per source that needs a fix, worst first, with the exact records to publish; many
     sources of one kind share a card. Computed once for every session (desk.report_views)."""
     st.subheader("What to fix")
     try:
         with st.spinner("Explaining each source against today's DNS…"):
-            done = views.explained(store, key, domain, start, end, dns_settings())
+            done = views.explained(store, key, domain, start, end, dns_settings(), evidence)
     except views.ExplainUnfinished:
         st.warning(
             md(
@@ -369,7 +388,7 @@ def show_diagnoses(
         "Check DNS again",
         icon=":material/refresh:",
         on_click=views.check_dns_again,
-        args=(store, key, domain, start, end),
+        args=(store, key, domain, start, end, evidence),
         help="After publishing a record: explain every source against DNS as it is now.",
     )
     if done.diagnoses and not done.failing:
@@ -440,4 +459,4 @@ def unknown_senders_card(done: Explained) -> None:
 
 
 with diagnoses:
-    show_diagnoses(store, key, domain, start, end)
+    show_diagnoses(store, key, domain, start, end, evidence)
