@@ -39,7 +39,7 @@ def _test_lines(test: LatestTest | None) -> list[str]:
     when = f"{test.at:%Y-%m-%d %H:%M} UTC by {test.actor}"
     if test.ok:
         return [f"Latest test ({when}): {test.title}. {test.explanation}"]
-    stage = f" at {test.stage.lower()}" if test.stage else ""
+    stage = f" at {test.stage}" if test.stage else ""
     lines = [f"Latest test ({when}): {test.title}{stage}. {test.explanation}".rstrip()]
     if test.causes:
         lines.append(f"  Likely cause: {'; '.join(test.causes)}")

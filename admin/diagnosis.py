@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from admin._diagnosis_assemble import Gathered, assemble, by_impact, configured, failing_dmarc
+from admin._diagnosis_assemble import latest_test as describe_test
 from admin._diagnosis_model import (
     AccountDiagnosis,
     AccountProblem,
@@ -61,6 +62,7 @@ __all__ = [
     "ReportsEvidence",
     "account_setup",
     "by_impact",
+    "describe_test",
     "diagnose_account",
     "failing_dmarc",
     "find_account",

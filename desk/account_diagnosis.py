@@ -174,7 +174,7 @@ def latest_test(found: AccountDiagnosis) -> None:
             md(
                 "**{title}**{stage}\n\n{explanation}",
                 title=test.title,
-                stage=md(" at {stage}", stage=test.stage.lower()) if test.stage else "",
+                stage=md(" at {stage}", stage=test.stage) if test.stage else "",
                 explanation=test.explanation,
             ),
             icon=":material/error:",

@@ -6,9 +6,10 @@ import pandas as pd
 import streamlit as st
 
 from admin import Account, AdminError, Connection, ProbeRecord
+from admin.diagnosis import describe_test
 from desk.configuration import app_config
 from desk.connection_tests import run_probe
-from desk.markdown import code, data, joined, md, plain, table, text
+from desk.markdown import data, joined, md, plain, table, text
 from desk.resources import store_or_stop
 from desk.routing import through_the_router
 from desk.widgets import account_picker
@@ -77,13 +78,14 @@ def diagnosis_card(record: ProbeRecord, result: ProbeResult | None) -> None:
         label=record.connection_label,
         actor=record.actor,
     )
+    said = describe_test(record)  # the outcome in plain words, as every surface says it
     if result is None:
         show = st.success if record.ok else st.error
         show(
             md(
-                "**{outcome}** at {stage}",
-                outcome=record.outcome.replace("_", " "),
-                stage=record.stage or "start",
+                "**{outcome}**{stage}",
+                outcome=said.title,
+                stage=md(" at {stage}", stage=said.stage) if said.stage else "",
             )
         )
         st.caption(when)
@@ -99,19 +101,18 @@ def diagnosis_card(record: ProbeRecord, result: ProbeResult | None) -> None:
             md(
                 "**It works.** {address} passed every step up to {stage} in {seconds:.1f} s.{sent}",
                 address=f"{result.host}:{result.port}",
-                stage=result.stage.value.replace("_", " "),
+                stage=result.stage.label,
                 seconds=result.duration,
                 sent=sent,
             ),
             icon=":material/check_circle:",
         )
     else:
-        symptom = result.symptom.value if result.symptom else record.outcome
         st.error(
             md(
                 "**{symptom}** at {stage}\n\n{explanation}",
-                symptom=symptom.replace("_", " "),
-                stage=result.stage.value.replace("_", " "),
+                symptom=said.title,
+                stage=result.stage.label,
                 explanation=result.explanation,
             ),
             icon=":material/error:",
@@ -119,8 +120,7 @@ def diagnosis_card(record: ProbeRecord, result: ProbeResult | None) -> None:
         if result.fix:
             st.info(md("**What to change:** {fix}", fix=result.fix), icon=":material/build:")
     if result.hints:
-        hints = joined(code(h.value) for h in result.hints)
-        st.caption(md("Provider hints: {hints}", hints=hints))
+        st.caption(md("Likely cause: {causes}", causes="; ".join(h.label for h in result.hints)))
     if result.refused_recipients:
         refusals = [
             md("- {rcpt!c}: {reply}", rcpt=rcpt, reply=reply)
@@ -174,8 +174,8 @@ def history(records: list[ProbeRecord]) -> None:
             {
                 "when": r.at,
                 "connection": r.connection_label,
-                "outcome": r.outcome,
-                "stage": r.stage or "",
+                "outcome": describe_test(r).title,
+                "stage": describe_test(r).stage,
                 "seconds": round(r.duration, 2) if r.duration is not None else None,
                 "who": r.actor,
             }
@@ -250,7 +250,7 @@ try:
                 options=list(by_id),
                 format_func=lambda i: plain(
                     f"{by_id[i].at:%Y-%m-%d %H:%M:%S} · {by_id[i].connection_label} · "
-                    f"{by_id[i].outcome}"
+                    f"{describe_test(by_id[i]).title}"
                 ),
                 key=view_key,
             )

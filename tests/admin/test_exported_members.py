@@ -69,6 +69,7 @@ def test_the_account_diagnosis_surface() -> None:
         "ReportsEvidence",
         "account_setup",
         "by_impact",
+        "describe_test",
         "diagnose_account",
         "failing_dmarc",
         "find_account",
