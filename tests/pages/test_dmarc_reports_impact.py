@@ -1,6 +1,7 @@
-"""Issue 12 finding 6: "What to fix" on the DMARC reports page is ranked by impact (messages
-failing DMARC, then severity, as admin.diagnosis ranks every surface): a quarter of the mail from
-unknown senders comes before two sources passing through SPF only with two messages each."""
+"""Issue 12 findings 6 and 7 on the DMARC reports page. Finding 6: "What to fix" is ranked by
+impact (messages failing DMARC, then severity, as admin.diagnosis ranks every surface): a quarter
+of the mail from unknown senders comes before two sources passing through SPF only with two
+messages each. Finding 7: RFC 9990's disposition `pass` counts as delivered."""
 
 from __future__ import annotations
 
@@ -73,3 +74,44 @@ def test_unknown_senders_come_before_two_small_spf_only_sources(tmp_path, config
     spf_only = [i for i, t in enumerate(texts) if "· Passes through SPF only ·" in t]
     assert len(spf_only) == 2, texts
     assert unknown < min(spf_only), texts
+
+
+def test_rfc_9990_disposition_pass_counts_as_delivered(tmp_path, configure, nameserver):
+    """Issue 12 finding 7 on the page: RFC 9990's disposition `pass` is mail delivered. (The
+    library half fixed it; this holds the page to it.)"""
+    address = f"sqlite:///{tmp_path / 'reports.sqlite'}"
+    configure(
+        database=DatabaseConfig(address, tmp_path / "data"),
+        dns=DnsConfig(nameserver(PROVIDERS).address, timeout=1.0),
+    )
+    begin = int(dt.datetime.combine(dt.date(2026, 11, 2), dt.time(), dt.UTC).timestamp())
+    rows = [("203.0.113.9", 125, "pass"), ("198.51.100.41", 5, "quarantine")]
+    rows.append(("198.51.100.42", 2, "reject"))
+    records = "".join(
+        f"<record><row><source_ip>{ip}</source_ip><count>{count}</count><policy_evaluated>"
+        f"<disposition>{disposition}</disposition><dkim>pass</dkim><spf>pass</spf>"
+        f"</policy_evaluated></row><identifiers><header_from>{DOMAIN}</header_from>"
+        f"</identifiers><auth_results><spf><domain>{DOMAIN}</domain><result>pass</result>"
+        "</spf></auth_results></record>"
+        for ip, count, disposition in rows
+    )
+    xml = (
+        '<?xml version="1.0"?><feedback xmlns="urn:ietf:params:xml:ns:dmarc-2.0">'
+        "<report_metadata><org_name>receiver.example</org_name><email>r@receiver.example"
+        "</email><report_id>rfc9990-1</report_id><date_range>"
+        f"<begin>{begin}</begin><end>{begin + 86399}</end></date_range></report_metadata>"
+        f"<policy_published><domain>{DOMAIN}</domain><p>reject</p></policy_published>{records}"
+        "</feedback>"
+    )
+    store = ReportStore(address)
+    upload = io.BytesIO(xml.encode())
+    upload.name = "receiver.example!impact.example!9990.xml"
+    assert store.import_files([upload]).ok
+    store.close()
+
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    sources = next(d.value for d in at.dataframe if "none" in d.value.columns)
+    assert int(sources["none"].sum()) == 125  # shown under the heading "Delivered"
+    services = next(d.value for d in at.dataframe if "disposition" in d.value.columns)
+    assert "delivered 125" in " · ".join(services["disposition"])
