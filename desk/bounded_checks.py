@@ -7,19 +7,15 @@ page. Which domain and provider an account sends with is admin.sending's.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from collections.abc import Sequence
 
 import pandas as pd
 
 from diagnostics import run_sync
-from diagnostics.dmarc import Category, Diagnosis, ReportStore, explain
+from diagnostics.dmarc import Diagnosis, explain
 from diagnostics.dns import Resolver
 from diagnostics.enrich import EnrichmentCache
 from diagnostics.health import PLATFORM, DomainHealth, check_domain_async
-
-REPORT_DAYS = 30
-TOP_DIAGNOSES = 3
 
 
 def check_health(
@@ -43,27 +39,6 @@ def check_health(
         )
     except TimeoutError:
         return None
-
-
-def top_diagnoses(
-    store: ReportStore,
-    domain: str,
-    resolver: Resolver,
-    timeout: float,
-    *,
-    today: dt.date | None = None,
-) -> tuple[int, list[Diagnosis]] | None:
-    """(messages reported, the worst `TOP_DIAGNOSES` non-compliant sources) over the domain's
-    records of the last `REPORT_DAYS` days; None when explaining takes longer than `timeout`."""
-    start = (today or dt.datetime.now(dt.UTC).date()) - dt.timedelta(days=REPORT_DAYS)
-    records = store.verdicts(domain, start, None)  # reduced in SQL: explain needs no more
-    if records.empty:
-        return 0, []
-    diagnoses = explain_within(records, resolver, timeout, cache=store.enrichment_cache())
-    if diagnoses is None:
-        return None
-    failing = [d for d in diagnoses if d.domain == domain and d.category is not Category.COMPLIANT]
-    return int(records["count"].sum()), failing[:TOP_DIAGNOSES]
 
 
 def explain_within(
@@ -93,9 +68,6 @@ def explain_within(
 
 
 __all__ = [
-    "REPORT_DAYS",
-    "TOP_DIAGNOSES",
     "check_health",
     "explain_within",
-    "top_diagnoses",
 ]

@@ -237,3 +237,19 @@ def test_json_carries_codes_and_an_unknown_account_is_not_found(
     }
     with pytest.raises(NotFound):
         diagnose("No Such Account")
+
+
+def test_the_reports_read_are_the_last_30_days_only(
+    samples: Store, reports: ReportStore, nameserver: Callable[..., LoopbackNameserver]
+) -> None:
+    later = NOW + dt.timedelta(days=40)  # the demo reports are 1 to 3 days before NOW
+    found = diagnose_account(
+        samples,
+        "Bluebird Bakery",
+        report_store=reports,
+        resolver=nameserver(ZONE).resolver(),
+        now=later,
+    )
+    assert found.reports.messages == 0
+    assert found.reports.diagnoses == ()
+    assert found.checked_at == later
