@@ -5,7 +5,6 @@ on SQLite and PostgreSQL, DNS from the configuration's nameserver (a loopback on
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import re
 from collections.abc import Callable
@@ -16,7 +15,7 @@ import pytest
 
 from admin import Store, ensure_sample_data
 from admin.cli import main
-from admin.sample_reports import sample_reports
+from admin.sample_reports import sample_report_files
 from diagnostics.config import DeskConfig, DnsConfig
 from diagnostics.dmarc import ReportStore
 from tests.admin.test_diagnosis import BAKERY_RECORD, ZONE
@@ -31,12 +30,8 @@ def show(
 ) -> Callable[..., tuple[int, str, str]]:
     assert ensure_sample_data(database)
     reports = ReportStore.from_config(config)
-    files = []
     # Dated the last days of the real clock: the command reads the last 30 days from now.
-    for name, data in sample_reports(dt.datetime.now(dt.UTC).date()):
-        handle = io.BytesIO(data)
-        handle.name = name
-        files.append(handle)
+    files = sample_report_files(dt.datetime.now(dt.UTC).date())
     reports.import_files(files)
     reports.close()
     configured = replace(config, dns=DnsConfig(nameserver(ZONE).address, timeout=1.0))

@@ -7,7 +7,6 @@ one SPF record (platform kept) and the other records filled from what the accoun
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -20,7 +19,7 @@ from sqlalchemy.engine import URL
 
 from admin import NotFound, Principal, Role, Store, ensure_sample_data
 from admin.diagnosis import by_impact, diagnose_account, failing_dmarc
-from admin.sample_reports import sample_reports
+from admin.sample_reports import sample_report_files
 from diagnostics.dmarc import ReportStore
 from diagnostics.findings import Severity
 from diagnostics.smtp.codes import Hint, Stage, Symptom
@@ -50,11 +49,7 @@ BAKERY_RECORD = "v=spf1 include:spf.trekmail.net include:sendgrid.net -all"
 def reports(db_url: URL) -> Iterator[ReportStore]:
     """The sample accounts' demo reports, in the same database as the admin store (as the app)."""
     store = ReportStore(db_url)
-    files = []
-    for name, data in sample_reports(TODAY):
-        handle = io.BytesIO(data)
-        handle.name = name
-        files.append(handle)
+    files = sample_report_files(TODAY)
     store.import_files(files)
     yield store
     store.close()

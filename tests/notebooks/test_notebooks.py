@@ -34,7 +34,7 @@ from nbformat.v4 import new_code_cell
 
 from admin import Store, ensure_sample_data
 from admin.diagnosis import diagnose_account
-from admin.sample_reports import sample_reports
+from admin.sample_reports import sample_report_files
 from diagnostics.dmarc import ReportStore, explain, load_reports
 from diagnostics.dns import Resolver, parse_nameserver
 from diagnostics.enrich import canonical_ip, enrich
@@ -317,11 +317,7 @@ def account_oracle(server: LoopbackNameserver, folder: Path) -> dict[str, Any]:
     reports = ReportStore(url)
     try:
         ensure_sample_data(desk)
-        files = []
-        for name, data in sample_reports(dt.datetime.now(dt.UTC).date()):
-            handle = io.BytesIO(data)
-            handle.name = name
-            files.append(handle)
+        files = sample_report_files(dt.datetime.now(dt.UTC).date())
         reports.import_files(files)
         host, port = parse_nameserver(server.address)
         answer = diagnose_account(

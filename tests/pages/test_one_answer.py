@@ -28,7 +28,7 @@ from streamlit.testing.v1 import AppTest
 import admin
 from admin.cli import main as admin_cli
 from admin.diagnosis import AccountDiagnosis, diagnose_account
-from admin.sample_reports import sample_reports
+from admin.sample_reports import sample_report_files
 from diagnostics import providers as catalogue
 from diagnostics.config import DnsConfig
 from diagnostics.dmarc import Category, ReportStore
@@ -134,7 +134,7 @@ def _scenario_account(store: admin.Store, path: Path, domain: str, scenario: dic
 @pytest.fixture
 def desk(configure, nameserver):
     zone = dict(SAMPLE_ZONE)
-    files = [_upload(n, d) for n, d in sample_reports(dt.datetime.now(dt.UTC).date())]
+    files = sample_report_files(dt.datetime.now(dt.UTC).date())
     scenarios = []
     for path in CONFIGURED:
         domain, scenario = _renamed(path)
