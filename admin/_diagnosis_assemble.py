@@ -201,9 +201,10 @@ def _is_spf_at(record: DnsRecord, domain: str) -> bool:
 
 
 def _other_records(g: Gathered, ranked: Sequence[Diagnosis]) -> tuple[RecordToPublish, ...]:
-    """Every other record a fix asks for, each once: the reports' fixes (custom return path, DKIM;
-    not the policy step, which is for once every source passes), the recommendation's records for other names, and the custom return path
-    of a configured provider that health found missing (the region from the account's host)."""
+    """Every other record a fix asks for, each once: the reports' fixes (custom return path,
+    DKIM; not the policy step, which is for once every source passes), the recommendation's
+    records for other names, and the custom return path of a configured provider that health
+    found missing (the region from the account's host)."""
     found: dict[tuple[str, str, str], RecordToPublish] = {}
 
     def add(record: DnsRecord, reason: str) -> None:
@@ -252,9 +253,12 @@ def _problems(
         for f in conn.findings:
             if f.severity is Severity.INFO:
                 continue
+            # A saved connection that is not the live route sends nothing yet: its errors are
+            # worth fixing before it is made active, not as urgent as the live one's.
+            severity = f.severity if conn.active else Severity.WARNING
             found.append(
                 AccountProblem(
-                    f.code, f.severity, f.title, f.message, "connection", subject=conn.label
+                    f.code, severity, f.title, f.message, "connection", subject=conn.label
                 )
             )
         if not conn.active:

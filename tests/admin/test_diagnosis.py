@@ -24,6 +24,7 @@ from diagnostics.dmarc import ReportStore
 from diagnostics.findings import Severity
 from diagnostics.smtp.codes import Hint, Stage, Symptom
 from diagnostics.smtp.result import ProbeResult
+from diagnostics.smtp.settings import Security, SmtpSettings
 from tests.support.nameserver import LoopbackNameserver
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
@@ -248,3 +249,20 @@ def test_the_reports_read_are_the_last_30_days_only(
     assert found.reports.messages == 0
     assert found.reports.diagnoses == ()
     assert found.checked_at == later
+
+
+def test_a_saved_connection_that_is_not_live_ranks_below_the_live_one(
+    samples: Store, diagnose: Callable[..., Any]
+) -> None:
+    account = next(a for a in samples.list_accounts() if a.name == "Harbor & Pine Agency")
+    port_25 = SmtpSettings(
+        "smtp.sendgrid.net", 25, Security.STARTTLS, "bob", "x", "news@harborandpine.example"
+    )
+    samples.add_connection(account.id, port_25, label="Spare", activate=False)
+    found = diagnose("Harbor & Pine Agency")
+    spare = next(c for c in found.connections if c.label == "Spare")
+    assert not spare.active
+    assert spare.errors, spare.findings  # its own list keeps the lint's severity
+    ranked = [p for p in found.problems if p.subject == "Spare"]
+    assert ranked
+    assert {p.severity for p in ranked} == {Severity.WARNING}
