@@ -9,8 +9,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from admin import Permission
-from admin.diagnosis import account_setup
+from admin import Permission, account_setup
 from desk import report_views as views
 from desk.configuration import app_config
 from desk.labels import share_text

@@ -7,7 +7,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from admin.diagnosis import AccountDiagnosis
+from admin import AccountDiagnosis
 from desk.account_diagnosis import account_diagnosis, records_section, spf_record
 from desk.bounded_checks import check_health
 from desk.configuration import app_config
@@ -15,8 +15,7 @@ from desk.markdown import data, md, table, text
 from desk.resources import app_resolver, store_or_stop
 from desk.routing import through_the_router
 from desk.widgets import account_picker, finding_cards, show_error
-from diagnostics import DiagnosticsError, providers
-from diagnostics.findings import Severity
+from diagnostics import DiagnosticsError, Severity, providers
 from diagnostics.health import PLATFORM, DomainHealth
 from diagnostics.spf import SpfAnalysis, SpfNode, check_host
 from diagnostics.spf.tree import MAX_LOOKUPS, MAX_VOID_LOOKUPS

@@ -12,8 +12,7 @@ from desk.markdown import data, md, plain, table, text
 from desk.resources import current_actor, store_or_stop
 from desk.routing import through_the_router
 from desk.widgets import account_picker, finding_cards
-from diagnostics import DiagnosticsError, providers
-from diagnostics.findings import Finding, Severity
+from diagnostics import DiagnosticsError, Finding, Severity, providers
 from diagnostics.smtp import Security, SmtpSettings, lint, preset, presets
 
 through_the_router()  # before anything is drawn: see desk/routing.py

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from admin import Account, AdminError, Connection, ProbeRecord
-from admin.diagnosis import describe_test
+from admin import Account, AdminError, Connection, ProbeRecord, describe_test
 from desk.configuration import app_config
 from desk.connection_tests import run_probe
 from desk.markdown import data, joined, md, plain, table, text
