@@ -13,11 +13,13 @@ from streamlit.testing.v1 import AppTest
 
 import admin
 from admin.diagnosis import diagnose_account
+from desk.resources import demo_reports
 from diagnostics.config import ChecksConfig, DnsConfig
 from diagnostics.dmarc import Category, ReportStore
 from diagnostics.secret import Secret
 from diagnostics.smtp import ProbeResult, Security, SmtpSettings, probe
 from diagnostics.smtp.codes import Stage
+from tests.admin.test_diagnosis import ZONE as SAMPLE_ZONE
 from tests.pages.conftest import Configure
 from tests.pages.untrusted import rendered
 
@@ -283,3 +285,36 @@ def test_a_silent_nameserver_gives_up_with_a_message(desk, configure, nameserver
     said = [rendered(i.value) for i in [*at.info, *at.warning]]
     assert any("did not finish" in w for w in said), said
     assert not [s for s in at.subheader if s.value.startswith("DNS of")]
+
+
+def test_ses_on_its_own_mail_from_asks_for_no_include_and_fills_the_region(
+    tmp_path, configure, nameserver
+):
+    """Issue 12 findings 4 and 5 on the Overview: Harbor & Pine sends through SES with SES's own
+    MAIL FROM (SPF passes for amazonses.com, not aligned). The SPF tile asks for no
+    include:amazonses.com; the custom MAIL FROM records carry the region of the account's SES
+    host, ready to copy; SES's DKIM tokens, which nothing shows the desk, are a marked template
+    with nothing to copy."""
+    server = nameserver(SAMPLE_ZONE)
+    store, reports = sample_desk(configure, server.address)
+    try:
+        assert not any(
+            f.rejected for f in reports.import_files(demo_reports(dt.date.today())).files
+        )
+        at = choose_account(open_page(), store, "Harbor & Pine Agency")
+        codes = [c.value for c in at.code]
+        assert not any(
+            "include:amazonses.com" in c and c.startswith("v=spf1 include:spf.trek") for c in codes
+        )
+        spf_tile = next(m.value for m in at.markdown if str(m.value).startswith("**SPF**"))
+        assert "Problem" not in spf_tile
+        assert "feedback-smtp.eu-west-1.amazonses.com" in " ".join(codes)
+        templates = [
+            rendered(w.value) for w in at.warning if "Template, not ready to copy" in w.value
+        ]
+        assert templates
+        assert all("<" in t for t in templates)
+        assert not any("<" in c for c in codes)
+    finally:
+        reports.close()
+        store.close()
