@@ -254,6 +254,9 @@ _TILE = {
 }
 
 
+_PER_ROW = 4
+
+
 def _tile(column: DeltaGenerator, part: Part) -> None:
     with column.container(border=True):
         st.markdown(md("**{name}** &nbsp; {badge}", name=part.label, badge=_TILE[part.status]))
@@ -266,8 +269,13 @@ def health_section(health: DomainHealth, found: AccountDiagnosis | None = None) 
     `found`, the records are the account's (the one SPF record and the others); without, the
     check's own recommendation (a domain typed on the DNS check)."""
     st.subheader(md("DNS of {domain}", domain=health.domain))
-    for column, part in zip(st.columns(4), health.parts, strict=True):
-        _tile(column, part)
+    parts = health.parts
+    for start in range(0, len(parts), _PER_ROW):
+        # However many parts the check has, in rows; a short last row keeps the tiles' width.
+        for column, part in zip(
+            st.columns(_PER_ROW), parts[start : start + _PER_ROW], strict=False
+        ):
+            _tile(column, part)
     if found is not None:
         records_section(found)
     else:
