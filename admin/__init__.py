@@ -10,7 +10,7 @@ what).
     store = Store()            # data/desk.sqlite, $DATABASE_URL, or Store("postgresql+psycopg2://...")
 
 The house: store (accounts, connections, routing, probes, the audit log; plans holds the plan
-rules), users (user administration) and authentication (sign-in, sessions, throttling, the audit of
+rules), diagnosis (one account's whole answer, which every surface renders), users (user administration) and authentication (sign-in, sessions, throttling, the audit of
 each sign-in), sending (an account's connection, domain and provider), reports (report imports as
 a user), secrets and rotation (the key), records (the frozen values handed out). Every read and
 write goes through one `_transactions.Transactions`, which also writes every audit entry and gives
@@ -19,6 +19,15 @@ into records and audit states.
 """
 
 from admin.access import Permission, Principal, Role
+from admin.diagnosis import (
+    AccountDiagnosis,
+    AccountProblem,
+    AccountSetup,
+    account_setup,
+    describe_test,
+    diagnose_account,
+    network_checks,
+)
 from admin.errors import (
     AdminError,
     AdminInputError,
@@ -41,6 +50,9 @@ from admin.store import Store
 
 __all__ = [
     "Account",
+    "AccountDiagnosis",
+    "AccountProblem",
+    "AccountSetup",
     "AdminError",
     "AdminInputError",
     "AuditAction",
@@ -68,9 +80,13 @@ __all__ = [
     "StoreBusy",
     "StoreUnavailable",
     "User",
+    "account_setup",
     "active_connection",
+    "describe_test",
+    "diagnose_account",
     "ensure_sample_data",
     "generate_key",
+    "network_checks",
     "provider_of",
     "sending_domain",
 ]

@@ -7,6 +7,7 @@
     python -m admin users set-password NAME [--password-env VAR]
     python -m admin secrets rotate [--old-key-env VAR] [--new-key-env VAR]
     python -m admin users unbind-oidc NAME      (forget the identity provider account bound)
+    python -m admin accounts show NAME [--json] (the account's one diagnosis, admin.diagnosis)
 
 The database and its key are the app's: main() reads the same configuration as the app
 (diagnostics.config: DATABASE_URL, DESK_DATA_DIR, DESK_SECRET_KEY, DESK_SECRET_KEY_FILE, ...) once,
@@ -34,12 +35,16 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from admin._diagnosis_text import as_text
+from admin.diagnosis import diagnose_account
 from admin.errors import AdminError, AdminInputError, SecretKeyError, StoreUnavailable
 from admin.records import User
 from admin.secrets import KEY_ENV
 from admin.store import Store
 from diagnostics.cli.output import scrubbed_output, secrets_in_play
 from diagnostics.config import ConfigError, DeskConfig
+from diagnostics.dmarc import ReportStore
+from diagnostics.errors import DiagnosticsError
 from diagnostics.redaction import Login
 from diagnostics.secret import Secret
 
@@ -70,7 +75,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m admin", description="Manage the desk's local users.")
+    parser = _Parser(
+        prog="python -m admin",
+        description="Manage the desk's local users and key; show an account's diagnosis.",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     users = commands.add_parser("users", help="add, list, disable users; change a role")
     actions = users.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
@@ -107,6 +115,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     unbind.add_argument("name")
     unbind.set_defaults(handler=_unbind_oidc)
+
+    accounts = commands.add_parser("accounts", help="an account's one diagnosis")
+    account_actions = accounts.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    show = account_actions.add_parser(
+        "show",
+        help="why the account's mail fails and what to change: route, connections, DNS, reports",
+        description="The account's one diagnosis, as the Overview shows it: how its mail goes "
+        "out, each connection's settings and latest test, what to fix first, its domain's SPF, "
+        "DKIM, DMARC and MX, the records to publish and what its DMARC reports say. DNS is asked "
+        "as the app asks it (DESK_NAMESERVER, DESK_DNS_TIMEOUT).",
+    )
+    show.add_argument("name", help="the account's name (or its number)")
+    show.add_argument("--json", action="store_true", help="print JSON, with codes")
+    show.set_defaults(handler=_show_account)
 
     secrets = commands.add_parser("secrets", help="the key that encrypts saved SMTP passwords")
     key_actions = secrets.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
@@ -160,7 +182,13 @@ def main(
                 return handler(store, args)
             with _open_store(args, config) as opened:
                 return handler(opened, args)
-        except (UsageError, AdminInputError, SecretKeyError, StoreUnavailable) as exc:
+        except (
+            UsageError,
+            AdminInputError,
+            SecretKeyError,
+            StoreUnavailable,
+            DiagnosticsError,
+        ) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_USAGE
         except AdminError as exc:
@@ -289,6 +317,26 @@ def _rotate(store: Store, args: argparse.Namespace) -> int:
         "Switch the desk to the new key now (README: Rotating the secret key): the old key no "
         "longer reads the saved passwords."
     )
+    return EXIT_OK
+
+
+def _show_account(store: Store, args: argparse.Namespace) -> int:
+    config: DeskConfig = args.config
+    reports = ReportStore.from_config(config)
+    try:
+        found = diagnose_account(
+            store,
+            args.name,
+            report_store=reports,
+            resolver=config.dns.resolver(),
+            config=config,
+        )
+    finally:
+        reports.close()
+    if args.json:
+        print(json.dumps(found.to_json(), indent=2))
+    else:
+        print("\n".join(as_text(found)).rstrip())
     return EXIT_OK
 
 

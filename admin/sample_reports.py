@@ -9,7 +9,8 @@ account the situation its SMTP settings describe, as receivers would report it:
 - Harbor & Pine sends through Amazon SES on SES's own MAIL FROM domain and signs with SES's d=:
   SPF and DKIM pass but neither aligns, so DMARC fails.
 
-Pure: `sample_reports(today)` returns (file name, XML bytes); the report ids are fixed per day,
+Pure: `sample_reports(today)` returns (file name, XML bytes), `sample_report_files(today)` the
+same as named in-memory files (what an import takes); the report ids are fixed per day,
 so importing them again is a duplicate, never a second copy.
 """
 
@@ -17,9 +18,10 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import io
 from dataclasses import dataclass
 
-__all__ = ["sample_reports"]
+__all__ = ["sample_report_files", "sample_reports"]
 
 DAYS = 3
 
@@ -102,6 +104,17 @@ def sample_reports(today: dt.date) -> list[tuple[str, bytes]]:
                 xml = _report(receiver, email, report_id, begin, end, domain, share)
                 reports.append((f"{receiver}!{domain}!{begin}!{end}.xml", xml.encode()))
     return reports
+
+
+def sample_report_files(today: dt.date) -> list[io.BytesIO]:
+    """`sample_reports(today)` as named in-memory files, ready for `ReportStore.import_files`
+    (the name shows in import summaries)."""
+    files = []
+    for name, data in sample_reports(today):
+        handle = io.BytesIO(data)
+        handle.name = name
+        files.append(handle)
+    return files
 
 
 def _report(

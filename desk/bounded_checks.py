@@ -2,29 +2,20 @@
 its DMARC reports give up after `timeout` seconds (the page passes DESK_CHECK_TIMEOUT, the
 configuration's `checks.timeout`) with None, so a slow nameserver costs a message, never a frozen
 page. Which domain and provider an account sends with is admin.sending's.
-
-The health check's network checks run only when DESK_HEALTH_NETWORK is on (`network_checks`),
-each connection within half the page's limit; the stored TLS reports reach it as a summary
-(`tls_report_summary`), since the library never reads the store itself.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from collections.abc import Sequence
 
 import pandas as pd
 
 from diagnostics import run_sync
-from diagnostics.config import DeskConfig
-from diagnostics.dmarc import Category, Diagnosis, ReportStore, explain
+from diagnostics.dmarc import Diagnosis, explain
 from diagnostics.dns import Resolver
 from diagnostics.enrich import EnrichmentCache
-from diagnostics.health import DomainHealth, NetworkChecks, TlsReportSummary, check_domain_async
-
-REPORT_DAYS = 30
-TOP_DIAGNOSES = 3
+from diagnostics.health import PLATFORM, DomainHealth, NetworkChecks, check_domain_async
 
 
 def check_health(
@@ -33,20 +24,21 @@ def check_health(
     resolver: Resolver,
     timeout: float,
     *,
-    tls_reports: TlsReportSummary | None = None,
+    platform: str | None = PLATFORM,
     network: NetworkChecks | None = None,
 ) -> DomainHealth | None:
-    """`check_domain` of `domain` for `provider_keys` (the platform is always added), or None when
-    it takes longer than `timeout` seconds: the look-ups and connections are cancelled, not left
-    running."""
+    """`check_domain` of `domain` for `provider_keys` (the `platform` added: None for a domain
+    not on it), or None when it takes longer than `timeout` seconds: the look-ups and
+    connections are cancelled, not left running. `network`: the HTTPS and port 25 checks
+    (admin.diagnosis.network_checks), off when None."""
 
     try:
         return run_sync(
             lambda: check_domain_async(
                 domain,
                 providers=provider_keys,
+                platform=platform,
                 resolver=resolver,
-                tls_reports=tls_reports,
                 network=network,
             ),
             timeout=timeout,
@@ -55,63 +47,26 @@ def check_health(
         return None
 
 
-def network_checks(config: DeskConfig) -> NetworkChecks | None:
-    """The health check's network checks when DESK_HEALTH_NETWORK is on: each fetch or connection
-    within the SMTP test's limit and half the page's, trusting DESK_SMTP_CAFILE too."""
-    if not config.checks.network:
-        return None
-    cafile = config.smtp.cafile
-    return NetworkChecks(
-        timeout=min(config.smtp.timeout, config.checks.timeout / 2),
-        cafile=str(cafile) if cafile else None,
-    )
-
-
-def tls_report_summary(
-    store: ReportStore, domain: str, *, today: dt.date | None = None
-) -> TlsReportSummary:
-    """What the stored SMTP TLS reports of `domain` say over the last `REPORT_DAYS` days."""
-    start = (today or dt.datetime.now(dt.UTC).date()) - dt.timedelta(days=REPORT_DAYS)
-    rows = store.tls_reports(domain, start, None)
-    return TlsReportSummary.from_rows(rows.to_dict("records"), days=REPORT_DAYS)
-
-
-def top_diagnoses(
-    store: ReportStore,
-    domain: str,
-    resolver: Resolver,
-    timeout: float,
-    *,
-    today: dt.date | None = None,
-) -> tuple[int, list[Diagnosis]] | None:
-    """(messages reported, the worst `TOP_DIAGNOSES` non-compliant sources) over the domain's
-    records of the last `REPORT_DAYS` days; None when explaining takes longer than `timeout`."""
-    start = (today or dt.datetime.now(dt.UTC).date()) - dt.timedelta(days=REPORT_DAYS)
-    records = store.verdicts(domain, start, None)  # reduced in SQL: explain needs no more
-    if records.empty:
-        return 0, []
-    diagnoses = explain_within(records, resolver, timeout, cache=store.enrichment_cache())
-    if diagnoses is None:
-        return None
-    failing = [d for d in diagnoses if d.domain == domain and d.category is not Category.COMPLIANT]
-    return int(records["count"].sum()), failing[:TOP_DIAGNOSES]
-
-
 def explain_within(
     records: pd.DataFrame,
     resolver: Resolver,
     timeout: float,
     *,
     cache: EnrichmentCache | None = None,
+    providers: Sequence[str] = (),
+    hosts: Sequence[str] = (),
 ) -> list[Diagnosis] | None:
     """`explain(records)`, or None when it takes longer than `timeout` seconds. `cache`: the
-    store's enrichment cache, whose reverse DNS names sources that today's DNS cannot."""
+    store's enrichment cache, whose reverse DNS names sources that today's DNS cannot;
+    `providers` and `hosts`: the account's connections, as evidence (admin.diagnosis)."""
     # explain is synchronous, so it runs on a thread, which no time limit can cancel; its look-ups
     # are bounded one by one by the resolver's timeout, so a thread left behind after the limit
     # ends on its own, and the bridge does not wait for it.
     try:
         return run_sync(
-            lambda: asyncio.to_thread(explain, records, resolver=resolver, cache=cache),
+            lambda: asyncio.to_thread(
+                explain, records, providers=providers, hosts=hosts, resolver=resolver, cache=cache
+            ),
             timeout=timeout,
         )
     except TimeoutError:
@@ -119,11 +74,6 @@ def explain_within(
 
 
 __all__ = [
-    "REPORT_DAYS",
-    "TOP_DIAGNOSES",
     "check_health",
     "explain_within",
-    "network_checks",
-    "tls_report_summary",
-    "top_diagnoses",
 ]

@@ -124,10 +124,13 @@ def explained(
     start: dt.date,
     end: dt.date,
     dns: tuple[str, str],
+    setup: tuple[tuple[str, ...], tuple[str, ...]] = ((), ()),
 ) -> Explained:
     """Every source of `domain` in the period explained against today's DNS; raises
     ExplainUnfinished when that takes longer than the page's limit (DESK_CHECK_TIMEOUT). `dns` is
-    `desk.resources.dns_settings()`, which app_resolver is built from."""
+    `desk.resources.dns_settings()`, which app_resolver is built from. `setup`: the providers'
+    keys and SMTP hosts of the account that sends as `domain` (admin.diagnosis.AccountSetup),
+    the evidence the account's own diagnosis rests on."""
     del dns  # only a key
     records = _store.verdicts(domain, start, end)  # reduced in SQL
     checked_at = dt.datetime.now(dt.UTC)
@@ -136,17 +139,30 @@ def explained(
     # The names "Name the senders" stored help too; storing them moves the generation, so a
     # result explained before they were stored is not served after.
     cache = _store.enrichment_cache()
-    found = explain_within(records, app_resolver(), app_config().checks.timeout, cache=cache)
+    providers, hosts = setup
+    found = explain_within(
+        records,
+        app_resolver(),
+        app_config().checks.timeout,
+        cache=cache,
+        providers=providers,
+        hosts=hosts,
+    )
     if found is None:
         raise ExplainUnfinished
     return lay_out(found, domain, checked_at)
 
 
 def check_dns_again(
-    store: ReportStore, key: tuple[str, int], domain: str, start: dt.date, end: dt.date
+    store: ReportStore,
+    key: tuple[str, int],
+    domain: str,
+    start: dt.date,
+    end: dt.date,
+    setup: tuple[tuple[str, ...], tuple[str, ...]] = ((), ()),
 ) -> None:
     """Drop the kept diagnoses of this domain and period, for every session."""
-    explained.clear(store, key, domain, start, end, dns_settings())
+    explained.clear(store, key, domain, start, end, dns_settings(), setup)
 
 
 @st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)

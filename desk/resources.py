@@ -28,7 +28,7 @@ import streamlit as st
 
 import admin
 from admin import AdminError, Principal, Store
-from admin.sample_reports import sample_reports
+from admin.sample_reports import sample_report_files
 from desk.configuration import app_config
 from desk.markdown import md
 from desk.sign_in_gate import current_user
@@ -154,12 +154,7 @@ def _open_report_store(_config: DeskConfig, database: DatabaseConfig, resolved: 
 
 def demo_reports(today: dt.date) -> list[io.BytesIO]:
     """The sample accounts' demo reports as named in-memory files (the name shows in summaries)."""
-    files = []
-    for name, data in sample_reports(today):
-        handle = io.BytesIO(data)
-        handle.name = name
-        files.append(handle)
-    return files
+    return sample_report_files(today)
 
 
 def report_store() -> ReportStore:

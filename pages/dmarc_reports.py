@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from admin import Permission
+from admin import Permission, account_setup
 from desk import report_views as views
 from desk.configuration import app_config
 from desk.labels import share_text
@@ -25,9 +25,9 @@ from desk.resources import (
 )
 from desk.routing import through_the_router
 from desk.uploads import import_uploads, too_many, upload_limits
-from desk.widgets import diagnosis_card, show_error
+from desk.widgets import account_picker, diagnosis_card, show_error
 from diagnostics import DiagnosticsError
-from diagnostics.dmarc import ReportStore
+from diagnostics.dmarc import Category, ReportStore
 from diagnostics.idn import with_unicode
 from diagnostics.wording import plural
 
@@ -114,15 +114,28 @@ if domains.empty:
 # ---- domain and period -----------------------------------------------------------------------
 
 by_domain = domains.set_index("policy_domain")
+options = list(domains.sort_values("messages", ascending=False)["policy_domain"])
+# The selected account's domain comes first, explained with its connections as evidence, so its
+# diagnoses are those of its Overview and `accounts show` (admin.diagnosis).
+admin_store = store_or_stop()
+account = account_picker(admin_store, required=False)
+setup = account_setup(admin_store, account) if account is not None else None
+moved = account is not None and st.session_state.get("dmarc_account") != account.id
+if setup is not None and setup.domain in options and account is not None and moved:
+    st.session_state["dmarc_domain"] = setup.domain
+    st.session_state["dmarc_account"] = account.id
 left, right = st.columns([1, 1])
 domain = left.selectbox(
     "Domain",
-    options=list(domains.sort_values("messages", ascending=False)["policy_domain"]),
+    options=options,
     # Stored as receivers use it (punycode), with its Unicode form beside it (diagnostics.idn).
     format_func=lambda d: plain(f"{with_unicode(d)} ({by_domain.loc[d, 'messages']:,} messages)"),
     key="dmarc_domain",
 )
 shown_domain = with_unicode(domain)
+evidence: tuple[tuple[str, ...], tuple[str, ...]] = (
+    (setup.providers, setup.hosts) if setup is not None and setup.domain == domain else ((), ())
+)
 
 
 def _day(value: object, fallback: dt.date) -> dt.date:
@@ -341,14 +354,19 @@ for tab, kind, toggle, none_here in (
 
 
 def show_diagnoses(
-    store: ReportStore, key: tuple[str, int], domain: str, start: dt.date, end: dt.date
+    store: ReportStore,
+    key: tuple[str, int],
+    domain: str,
+    start: dt.date,
+    end: dt.date,
+    evidence: tuple[tuple[str, ...], tuple[str, ...]],
 ) -> None:
     """One card per source that needs a fix, worst first, with the exact records to publish; many
     sources of one kind share a card. Computed once for every session (desk.report_views)."""
     st.subheader("What to fix")
     try:
         with st.spinner("Explaining each source against today's DNS…"):
-            done = views.explained(store, key, domain, start, end, dns_settings())
+            done = views.explained(store, key, domain, start, end, dns_settings(), evidence)
     except views.ExplainUnfinished:
         st.warning(
             md(
@@ -369,7 +387,7 @@ def show_diagnoses(
         "Check DNS again",
         icon=":material/refresh:",
         on_click=views.check_dns_again,
-        args=(store, key, domain, start, end),
+        args=(store, key, domain, start, end, evidence),
         help="After publishing a record: explain every source against DNS as it is now.",
     )
     if done.diagnoses and not done.failing:
@@ -381,12 +399,15 @@ def show_diagnoses(
             ),
             icon=":material/check_circle:",
         )
-    for kind in done.sections:
+    # Ranked by impact (desk.report_layout): the unknown senders take their place among the rest.
+    for index, kind in enumerate(done.sections):
+        if done.spoofers is not None and index == done.spoofers_at:
+            unknown_senders_card(done)
         for diagnosis in kind.cards:
             diagnosis_card(diagnosis)
         if kind.rest is not None:
             more_of_a_kind(kind)
-    if done.spoofers is not None:
+    if done.spoofers is not None and done.spoofers_at >= len(done.sections):
         unknown_senders_card(done)
     if done.failing and done.compliant is not None:
         compliant = done.compliant
@@ -404,7 +425,7 @@ def more_of_a_kind(kind: Section) -> None:
     label = md(
         "{sources} {kind} ({share} of the mail, {messages})",
         sources=plural(kind.rest_count, "more source"),
-        kind=kind.kind.value.replace("_", " "),
+        kind=kind.kind.label.lower(),
         share=share_text(kind.rest_share),
         messages=plural(kind.rest_messages, "message"),
     )
@@ -417,8 +438,9 @@ def unknown_senders_card(done: Explained) -> None:
     with st.container(border=True):
         st.markdown(
             md(
-                "**{senders}** · unauthorized · {share} of the mail ({messages})",
+                "**{senders}** · {kind} · {share} of the mail ({messages})",
                 senders=plural(done.spoofers.num_rows, "unknown sender"),
+                kind=Category.UNAUTHORIZED.label,
                 share=share_text(done.spoofer_share),
                 messages=plural(done.spoofer_messages, "message"),
             )
@@ -436,4 +458,4 @@ def unknown_senders_card(done: Explained) -> None:
 
 
 with diagnoses:
-    show_diagnoses(store, key, domain, start, end)
+    show_diagnoses(store, key, domain, start, end, evidence)

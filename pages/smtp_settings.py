@@ -12,7 +12,7 @@ from desk.markdown import data, md, plain, table, text
 from desk.resources import current_actor, store_or_stop
 from desk.routing import through_the_router
 from desk.widgets import account_picker, finding_cards
-from diagnostics import DiagnosticsError, providers
+from diagnostics import DiagnosticsError, Finding, Severity, providers
 from diagnostics.smtp import Security, SmtpSettings, lint, preset, presets
 
 through_the_router()  # before anything is drawn: see desk/routing.py
@@ -143,13 +143,46 @@ def _forget(prefix: str) -> None:
 # -- what the buttons do (callbacks: they run before the page is drawn again) ----------------------
 
 
-def _save(store: Store, account_id: int, connection_id: int, prefix: str) -> None:
+def _goes_live(account: Account, connection_id: int) -> bool:
+    """A new connection becomes the live route when none is active (the store's rule, as on the
+    platform; Nano included, since its mail is paused until then)."""
+    return connection_id == NEW and account.route.connection_id is None
+
+
+def _errors(settings: SmtpSettings) -> list[Finding]:
+    return [f for f in lint(settings) if f.severity is Severity.ERROR]
+
+
+def _save(store: Store, account: Account, connection_id: int, prefix: str) -> None:
     password_key = _key(prefix, "password")
+    account_id = account.id
+    not_live = ""
     try:
         settings = _settings(prefix, st.session_state[password_key])
         label = st.session_state[_key(prefix, "label")].strip()
         if connection_id == NEW:
-            saved = store.add_connection(account_id, settings, label, actor=current_actor())
+            # A new connection whose settings show errors does not become the live route
+            # untested unless that is confirmed (issue 12, finding 9); the plan rules are the
+            # store's, unchanged: a paid plan keeps managed sending, Nano stays paused.
+            activate: bool | None = None
+            confirmed = st.session_state.get(_key(prefix, "confirm_live"), False)
+            if _goes_live(account, connection_id) and _errors(settings) and not confirmed:
+                if not account.plan.has_managed_sending:
+                    _flash(
+                        "editor",
+                        "error",
+                        "Not saved: these settings have errors and saving would make them the "
+                        "live route at once. Fix them, or tick the box to make them live anyway.",
+                    )
+                    return
+                activate = False
+                not_live = (
+                    " It is not the live route yet: its settings have errors. Run a test on the "
+                    "Test mail page, then press Make active."
+                )
+            saved = store.add_connection(
+                account_id, settings, label, activate=activate, actor=current_actor()
+            )
             _forget(prefix)
             st.session_state[f"smtp_edit_{account_id}"] = saved.id
             verb = "Added"
@@ -170,7 +203,7 @@ def _save(store: Store, account_id: int, connection_id: int, prefix: str) -> Non
     _flash(
         "editor",
         "success",
-        f"{verb} “{saved.label}”; password {saved.password_hint}. {route.reason}",
+        f"{verb} “{saved.label}”; password {saved.password_hint}. {route.reason}{not_live}",
     )
 
 
@@ -339,7 +372,20 @@ def editor(store: Store, account: Account, connections: list[Connection]) -> Non
         )
 
     st.markdown("**What the settings say before connecting**")
-    lint_section(store, prefix, conn)
+    errors = lint_section(store, prefix, conn)
+    if errors and _goes_live(account, chosen):
+        # Saving would make it the live route at once (no connection is active): said, and
+        # asked, before it happens. A test first is the better way.
+        st.warning(
+            "Saving makes this connection the live route at once, and its settings have the "
+            "errors above. Fix them first; or save it, run a test on the Test mail page, and "
+            "make it active once it works.",
+            icon=":material/science:",
+        )
+        st.checkbox(
+            "Make it the live route now, despite the errors",
+            key=_key(prefix, "confirm_live"),
+        )
 
     buttons = st.columns(3 if conn is not None else 1)
     buttons[0].button(
@@ -347,7 +393,7 @@ def editor(store: Store, account: Account, connections: list[Connection]) -> Non
         type="primary",
         key=_key(prefix, "save"),
         on_click=_save,
-        args=(store, account.id, chosen, prefix),
+        args=(store, account, chosen, prefix),
     )
     if conn is not None:
         buttons[1].button(
@@ -363,13 +409,14 @@ def editor(store: Store, account: Account, connections: list[Connection]) -> Non
     _show_flash("editor")
 
 
-def lint_section(store: Store, prefix: str, conn: Connection | None) -> None:
-    """The lint of what is typed now: runs on every change of a field, no network."""
+def lint_section(store: Store, prefix: str, conn: Connection | None) -> list[Finding]:
+    """The lint of what is typed now: runs on every change of a field, no network. Returns its
+    errors."""
     if not st.session_state[_key(prefix, "host")].strip():
         st.info(
             "Pick a provider or enter a host to see what the settings say.", icon=":material/edit:"
         )
-        return
+        return []
     typed = st.session_state[_key(prefix, "password")]
     password = typed
     if not typed and conn is not None:
@@ -382,8 +429,10 @@ def lint_section(store: Store, prefix: str, conn: Connection | None) -> None:
         settings = _settings(prefix, password)
     except DiagnosticsError as exc:
         st.warning(text(exc), icon=":material/warning:")
-        return
-    finding_cards(lint(settings))
+        return []
+    found = lint(settings)
+    finding_cards(found)
+    return [f for f in found if f.severity is Severity.ERROR]
 
 
 def delete_control(

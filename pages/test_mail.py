@@ -5,14 +5,15 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from admin import Account, AdminError, Connection, ProbeRecord, Store
+from admin import Account, AdminError, Connection, ProbeRecord, describe_test
 from desk.configuration import app_config
-from desk.markdown import code, data, joined, md, plain, table, text
-from desk.resources import app_resolver, current_actor, store_or_stop
+from desk.connection_tests import run_probe
+from desk.markdown import data, joined, md, plain, table, text
+from desk.resources import store_or_stop
 from desk.routing import through_the_router
 from desk.widgets import account_picker
 from diagnostics import DiagnosticsError
-from diagnostics.smtp import ProbeResult, probe
+from diagnostics.smtp import ProbeResult
 
 # The configuration's DESK_SMTP_CAFILE trusts one more CA for every probe (a company's
 # TLS-inspecting relay, or the test CA of the end-to-end tests); DESK_SMTP_TIMEOUT is the default
@@ -60,47 +61,6 @@ def pick_connection(account: Account, connections: list[Connection]) -> Connecti
     return conn
 
 
-def run_probe(
-    store: Store,
-    account: Account,
-    conn: Connection,
-    *,
-    send_to: str | None,
-    timeout: float,
-    tls_verify: bool,
-) -> ProbeRecord | None:
-    """Probe the saved connection, keep the result in the history, and return that record."""
-    what = f"Sending a test message to {send_to}" if send_to else "Checking the connection"
-    try:
-        with st.status(
-            md("{what} through “{label}”…", what=what, label=conn.label), expanded=False
-        ) as status:
-            settings = store.probe_settings(conn.id)
-            cafile = app_config().smtp.cafile
-            result = probe(
-                settings,
-                send_to=send_to,
-                timeout=timeout,
-                tls_verify=tls_verify,
-                cafile=str(cafile) if cafile else None,
-                resolver=app_resolver(),
-                connection_label=conn.label,
-            )
-            status.update(
-                label=md(
-                    "{what}: {outcome} in {seconds:.1f} s.",
-                    what=what,
-                    outcome="passed" if result.ok else "failed",
-                    seconds=result.duration,
-                ),
-                state="complete" if result.ok else "error",
-            )
-        return store.record_probe(account.id, conn.id, result, actor=current_actor())
-    except (AdminError, DiagnosticsError) as exc:
-        st.error(text(exc), icon=":material/warning:")
-        return None
-
-
 def _result_of(record: ProbeRecord) -> ProbeResult | None:
     """The stored (redacted) result back as a ProbeResult; None for a record it cannot read."""
     try:
@@ -117,13 +77,14 @@ def diagnosis_card(record: ProbeRecord, result: ProbeResult | None) -> None:
         label=record.connection_label,
         actor=record.actor,
     )
+    said = describe_test(record)  # the outcome in plain words, as every surface says it
     if result is None:
         show = st.success if record.ok else st.error
         show(
             md(
-                "**{outcome}** at {stage}",
-                outcome=record.outcome.replace("_", " "),
-                stage=record.stage or "start",
+                "**{outcome}**{stage}",
+                outcome=said.title,
+                stage=md(" at {stage}", stage=said.stage) if said.stage else "",
             )
         )
         st.caption(when)
@@ -139,19 +100,18 @@ def diagnosis_card(record: ProbeRecord, result: ProbeResult | None) -> None:
             md(
                 "**It works.** {address} passed every step up to {stage} in {seconds:.1f} s.{sent}",
                 address=f"{result.host}:{result.port}",
-                stage=result.stage.value.replace("_", " "),
+                stage=result.stage.label,
                 seconds=result.duration,
                 sent=sent,
             ),
             icon=":material/check_circle:",
         )
     else:
-        symptom = result.symptom.value if result.symptom else record.outcome
         st.error(
             md(
                 "**{symptom}** at {stage}\n\n{explanation}",
-                symptom=symptom.replace("_", " "),
-                stage=result.stage.value.replace("_", " "),
+                symptom=said.title,
+                stage=result.stage.label,
                 explanation=result.explanation,
             ),
             icon=":material/error:",
@@ -159,8 +119,7 @@ def diagnosis_card(record: ProbeRecord, result: ProbeResult | None) -> None:
         if result.fix:
             st.info(md("**What to change:** {fix}", fix=result.fix), icon=":material/build:")
     if result.hints:
-        hints = joined(code(h.value) for h in result.hints)
-        st.caption(md("Provider hints: {hints}", hints=hints))
+        st.caption(md("Likely cause: {causes}", causes="; ".join(h.label for h in result.hints)))
     if result.refused_recipients:
         refusals = [
             md("- {rcpt!c}: {reply}", rcpt=rcpt, reply=reply)
@@ -214,8 +173,8 @@ def history(records: list[ProbeRecord]) -> None:
             {
                 "when": r.at,
                 "connection": r.connection_label,
-                "outcome": r.outcome,
-                "stage": r.stage or "",
+                "outcome": describe_test(r).title,
+                "stage": describe_test(r).stage,
                 "seconds": round(r.duration, 2) if r.duration is not None else None,
                 "who": r.actor,
             }
@@ -261,7 +220,7 @@ try:
     record = None
     if check:
         record = run_probe(
-            store, account, conn, send_to=None, timeout=timeout, tls_verify=tls_verify
+            store, account.id, conn, send_to=None, timeout=timeout, tls_verify=tls_verify
         )
     elif send:
         if not send_to.strip():
@@ -269,7 +228,7 @@ try:
         else:
             record = run_probe(
                 store,
-                account,
+                account.id,
                 conn,
                 send_to=send_to.strip(),
                 timeout=timeout,
@@ -290,7 +249,7 @@ try:
                 options=list(by_id),
                 format_func=lambda i: plain(
                     f"{by_id[i].at:%Y-%m-%d %H:%M:%S} · {by_id[i].connection_label} · "
-                    f"{by_id[i].outcome}"
+                    f"{describe_test(by_id[i]).title}"
                 ),
                 key=view_key,
             )

@@ -42,6 +42,7 @@ def test_the_store_api_the_pages_rely_on() -> None:
         "get_account": ["account_id"],
         "list_connections": ["account_id"],
         "connection_settings": ["connection_id"],
+        "connection_lint": ["connection_id"],
         "audit_log": ["account_id", "limit"],
         "record_probe": ["account_id", "connection_id", "result", "settings", "actor"],
         "probe_history": ["account_id", "connection_id", "limit"],
@@ -51,6 +52,41 @@ def test_the_store_api_the_pages_rely_on() -> None:
         assert list(signature.parameters)[1:] == params, method
         if "actor" in signature.parameters:
             assert signature.parameters["actor"].default == "system", method
+
+
+def test_the_account_diagnosis_surface() -> None:
+    """admin.diagnosis (issue 12): what the pages, the CLI, the notebooks and the queue use."""
+    import admin.diagnosis
+
+    assert set(admin.diagnosis.__all__) == {
+        "REPORT_DAYS",
+        "AccountDiagnosis",
+        "AccountProblem",
+        "AccountSetup",
+        "ConnectionDiagnosis",
+        "LatestTest",
+        "RecordToPublish",
+        "ReportsEvidence",
+        "account_setup",
+        "by_impact",
+        "describe_test",
+        "diagnose_account",
+        "failing_dmarc",
+        "find_account",
+        "network_checks",
+        "tls_report_summary",
+    }
+    signature = inspect.signature(admin.diagnosis.diagnose_account)
+    assert list(signature.parameters) == [
+        "store",
+        "account_name_or_id",
+        "report_store",
+        "resolver",
+        "config",
+        "now",
+    ]
+    for name in admin.diagnosis.__all__:
+        assert inspect.getdoc(getattr(admin.diagnosis, name)) or name.isupper(), name
 
 
 def test_store_users_keeps_every_name_the_pages_cli_and_tests_use() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from desk.bounded_checks import check_health, explain_within, top_diagnoses
+from desk.bounded_checks import check_health, explain_within
 from diagnostics.dmarc import ReportStore
 from diagnostics.dns import Resolver
 from tests.pages.test_dmarc_reports import SMALL
@@ -63,21 +63,6 @@ def test_explaining_gives_up_on_time_and_answers_when_dns_does(
     found = explain_within(records, resolver_of(nameserver({}), 2.0), 30.0)
     assert found is not None
     assert {d.domain for d in found} == {"example.com"}
-
-
-def test_the_top_diagnoses_look_at_the_last_month_only(
-    reports: ReportStore, nameserver: StartServer
-) -> None:
-    resolver = resolver_of(nameserver({}), 2.0)
-    # The samples are years old: a month back from today holds none of them.
-    assert top_diagnoses(reports, "example.com", resolver, 30.0) == (0, [])
-    newest = reports.volume_by_day("example.com")["day"].max().date()
-    found = top_diagnoses(reports, "example.com", resolver, 30.0, today=newest)
-    assert found is not None
-    messages, worst = found
-    assert messages > 0
-    assert len(worst) <= 3
-    assert all(d.domain == "example.com" for d in worst)
 
 
 async def test_the_bounded_checks_work_with_an_event_loop_running(

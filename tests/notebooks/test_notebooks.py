@@ -11,6 +11,8 @@ own bundled Vega, never as HTML that loads Vega from a CDN (blank without intern
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 import ipaddress
 import json
 import os
@@ -30,7 +32,10 @@ from nbclient import NotebookClient
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell
 
-from diagnostics.dmarc import explain, load_reports
+from admin import Store, ensure_sample_data
+from admin.diagnosis import diagnose_account
+from admin.sample_reports import sample_report_files
+from diagnostics.dmarc import ReportStore, explain, load_reports
 from diagnostics.dns import Resolver, parse_nameserver
 from diagnostics.enrich import canonical_ip, enrich
 from tests.support.nameserver import LoopbackNameserver
@@ -76,6 +81,12 @@ PROBES: dict[str, str] = {
         "diagnoses": sorted([d.domain, d.category.value, d.source, d.messages] for d in diagnoses),
         "attention": attention["category"].tolist(),
         "charts": [c.to_dict() for c in (volume_chart, pass_rate_chart, alignment_chart)],
+        "account": None if answer is None else {
+            "categories": list(answer.categories),
+            "records": [[r.name, r.rdtype, r.value] for r in answer.records_to_publish],
+            "problems": [p.code for p in answer.problems],
+        },
+        "problem_columns": list(problems.columns),
     }""",
     "spf_exploration.ipynb": """{
         "spf_now": sources["spf_now"].to_dict(),
@@ -297,6 +308,35 @@ def check_spf(probe: Mapping[str, Any], server: LoopbackNameserver) -> None:
     assert sorted(server.queries) == sorted((name, "TXT") for name in SPF_ZONE)
 
 
+def account_oracle(server: LoopbackNameserver, folder: Path) -> dict[str, Any]:
+    """What the DMARC notebook's last section must show for its ACCOUNT (the sample bakery): the
+    same diagnose_account call, here, on a store of its own with the sample accounts and their
+    demo reports, asking the same nameserver."""
+    url = f"sqlite:///{folder / 'oracle.sqlite'}"
+    desk = Store(url, data_dir=folder)
+    reports = ReportStore(url)
+    try:
+        ensure_sample_data(desk)
+        files = sample_report_files(dt.datetime.now(dt.UTC).date())
+        reports.import_files(files)
+        host, port = parse_nameserver(server.address)
+        answer = diagnose_account(
+            desk,
+            "Bluebird Bakery",
+            report_store=reports,
+            resolver=Resolver([host], port=port, timeout=3),
+        )
+    finally:
+        reports.close()
+        desk.close()
+    assert answer.categories, "the bakery's demo reports give diagnoses"
+    return {
+        "categories": list(answer.categories),
+        "records": [[r.name, r.rdtype, r.value] for r in answer.records_to_publish],
+        "problems": [p.code for p in answer.problems],
+    }
+
+
 NOTEBOOK_PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
 
 
@@ -306,6 +346,7 @@ def test_notebook_runs_top_to_bottom(
     kernel_dir: str,
     spf_nameserver: LoopbackNameserver,
     dmarc_nameserver: LoopbackNameserver,
+    tmp_path: Path,
 ) -> None:
     server = dmarc_nameserver if notebook.name == "dmarc_exploration.ipynb" else spf_nameserver
     env = dict(os.environ, DESK_NAMESERVER=server.address)
@@ -314,6 +355,7 @@ def test_notebook_runs_top_to_bottom(
     shown_charts(nb)  # no notebook's output loads a script
     if notebook.name == "dmarc_exploration.ipynb":
         check_dmarc(nb, probe, SAMPLES, server)
+        assert probe["account"] == account_oracle(server, tmp_path)
     elif notebook.name == "spf_exploration.ipynb":
         check_spf(probe, spf_nameserver)
 

@@ -85,7 +85,7 @@ def test_an_amazon_owned_spoofer_is_named_alike_in_the_card_and_the_sources_tabl
     assert services.loc["Amazon SES", "messages"] == 420
     assert services.loc[owner.name, "messages"] == 31
     # And the diagnosis of the real SES mail uses the same name.
-    assert any("Amazon SES" in m.value and "dkim only" in m.value for m in at.markdown), [
+    assert any("Amazon SES" in m.value and "DKIM only" in m.value for m in at.markdown), [
         m.value for m in at.markdown
     ]
     store.close()

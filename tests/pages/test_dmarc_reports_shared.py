@@ -101,7 +101,7 @@ def test_many_sources_of_one_kind_are_cards_for_the_largest_and_a_table(url) -> 
     store = ReportStore(url)
     assert store.import_files([report("forwards.example", dt.date(2026, 1, 1), rows, "f-1")]).ok
     at = open_page()
-    cards = [m.value for m in at.markdown if "· forwarded ·" in m.value]
+    cards = [m.value for m in at.markdown if "· Forwarded ·" in m.value]
     # The three largest as cards, largest first.
     assert len(cards) == 3
     assert [c.split("**")[1] for c in cards] == ["198.51.100.1", "198.51.100.2", "198.51.100.3"]

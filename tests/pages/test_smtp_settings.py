@@ -76,10 +76,12 @@ def test_sendgrid_with_a_wrong_username_is_linted_live_and_the_key_never_shown(s
 
     field(at, account.id, 0, "username").input("bob").run()
     cards = [e.value for e in at.error]
-    assert any("sendgrid username not apikey" in c for c in cards), cards
+    assert any("SendGrid user name is not apikey" in c for c in cards), cards
     field(at, account.id, 0, "password").input(SENDGRID_KEY).run()
-    assert not any("missing credentials" in c for c in [e.value for e in at.error])
+    assert not any("User name or password missing" in c for c in [e.value for e in at.error])
 
+    # Saving would make it live at once with an error showing: confirmed first (finding 9).
+    field(at, account.id, 0, "confirm_live").check().run()
     field(at, account.id, 0, "save").click().run()
     assert not at.exception, [e.value for e in at.exception]
 
@@ -95,17 +97,17 @@ def test_sendgrid_with_a_wrong_username_is_linted_live_and_the_key_never_shown(s
     assert SENDGRID_KEY[:-4] not in shown
     assert all(SENDGRID_KEY not in str(v) for v in at.session_state.values())
     # The saved connection still gets its lint from the stored key, without showing it.
-    assert any("sendgrid username not apikey" in e.value for e in at.error)
+    assert any("SendGrid user name is not apikey" in e.value for e in at.error)
 
 
 def test_editing_with_an_empty_password_keeps_the_saved_one(store):
     account = store.create_account("Harbor & Pine", "agency")
     conn = store.add_connection(account.id, mailgun("wrong-not-an-address"), label="Mailgun")
     at = open_page()
-    assert any("mailgun username not address" in e.value for e in at.error)
+    assert any("Mailgun user name is not an address" in e.value for e in at.error)
 
     field(at, account.id, conn.id, "username").input("postmaster@mg.example.com").run()
-    assert not any("mailgun username not address" in e.value for e in at.error)
+    assert not any("Mailgun user name is not an address" in e.value for e in at.error)
     assert field(at, account.id, conn.id, "password").value == ""
     field(at, account.id, conn.id, "save").click().run()
     assert not at.exception
@@ -181,7 +183,7 @@ def test_ses_preset_takes_the_region_into_the_host(store):
     assert field(at, account.id, 0, "host").value == "email-smtp.eu-west-1.amazonaws.com"
     field(at, account.id, 0, "username").input("AKIAIOSFODNN7EXAMPLE").run()
     field(at, account.id, 0, "password").input("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY").run()
-    assert any("ses iam secret key" in e.value for e in at.error)
+    assert any("IAM secret key instead of SES SMTP password" in e.value for e in at.error)
 
 
 def test_bad_input_is_a_plain_message_not_a_traceback(store):
@@ -239,3 +241,47 @@ def test_with_a_wrong_secret_key_nothing_is_saved_and_the_page_says_why(store, c
     assert not at.exception
     assert any("Not saved" in e.value and "secret key" in e.value for e in at.error)
     assert store.connection_settings(conn.id).secret.reveal() == MAILGUN_PASSWORD
+
+
+def _typed_with_an_error(at: AppTest, account_id: int) -> None:
+    """SendGrid on port 25 with the account name as user: errors the lint shows as typed."""
+    field(at, account_id, 0, "preset").set_value("sendgrid").run()
+    field(at, account_id, 0, "username").input("bluebird-bakery").run()
+    field(at, account_id, 0, "password").input(SENDGRID_KEY).run()
+    assert at.error, "the lint shows no error"
+
+
+def test_a_new_connection_with_errors_is_not_made_live_without_confirmation(store):
+    """Issue 12 finding 9, Nano with mail paused: saving would make it live at once, so the page
+    says so, suggests a test first, and saves only once that is confirmed."""
+    account = store.create_account("Bluebird Bakery", "nano")
+    at = open_page()
+    _typed_with_an_error(at, account.id)
+    warned = [rendered(w.value) for w in at.warning]
+    assert any("live route at once" in w and "Test mail" in w for w in warned), warned
+
+    field(at, account.id, 0, "save").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert store.list_connections(account.id) == []
+    assert any("Not saved" in e.value for e in at.error)
+    assert store.outbound_route(account.id).mode is admin.RouteMode.PAUSED
+
+    field(at, account.id, 0, "confirm_live").check().run()
+    field(at, account.id, 0, "save").click().run()
+    [saved] = store.list_connections(account.id)
+    assert store.outbound_route(account.id).connection_id == saved.id
+
+
+def test_a_paid_plan_keeps_managed_sending_until_the_new_connection_is_tested(store):
+    """Issue 12 finding 9 on a paid plan: saved, but not the live route; the page says to test it
+    and make it active. The plan rules themselves are unchanged (admin/plans.py)."""
+    account = store.create_account("Lumen Fitness", "starter")
+    at = open_page()
+    _typed_with_an_error(at, account.id)
+    field(at, account.id, 0, "save").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    [saved] = store.list_connections(account.id)
+    assert not saved.active
+    assert store.outbound_route(account.id).mode is admin.RouteMode.MANAGED
+    said = [rendered(s.value) for s in at.success]
+    assert any("not the live route yet" in s and "Make active" in s for s in said), said

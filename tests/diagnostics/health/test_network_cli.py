@@ -9,7 +9,7 @@ from pathlib import Path
 
 from diagnostics.cli import main
 from diagnostics.dmarc import ReportStore
-from tests.desk.test_tls_report_summary import policy, tls_report
+from tests.admin.test_tls_report_summary import policy, tls_report
 from tests.support.https import HttpsServer, Reply
 
 DOMAIN = "example.test"

@@ -1,4 +1,4 @@
-"""The stored SMTP TLS reports reach the health check as a summary (desk.bounded_checks): read from a
+"""The stored SMTP TLS reports reach the health check as a summary (admin.diagnosis): read from a
 real report store (SQLite and PostgreSQL), only the last 30 days, sessions under the domain's
 MTA-STS policy apart; and the TLS reporting part says they arrive."""
 
@@ -12,9 +12,10 @@ from typing import Any
 
 from sqlalchemy.engine import URL
 
-from desk.bounded_checks import check_health, network_checks, tls_report_summary
+from admin.diagnosis import network_checks, tls_report_summary
 from diagnostics.config import ChecksConfig, DeskConfig, SmtpConfig
 from diagnostics.dmarc import ReportStore
+from diagnostics.health import check_domain
 from tests.support.nameserver import LoopbackNameserver
 
 DOMAIN = "harbor.example"
@@ -88,10 +89,9 @@ def test_the_summary_of_the_last_30_days(
         DOMAIN: {"MX": f"10 mx.{DOMAIN}"},
         f"_smtp._tls.{DOMAIN}": {"TXT": f"v=TLSRPTv1; rua=mailto:tls@{DOMAIN}"},
     }
-    health = check_health(
-        DOMAIN, [], nameserver(zone).resolver(timeout=1.0), 10.0, tls_reports=summary
+    health = check_domain(
+        DOMAIN, providers=[], resolver=nameserver(zone).resolver(timeout=1.0), tls_reports=summary
     )
-    assert health is not None
     assert sorted(f.code for f in health.tls_rpt.findings) == [
         "tls_failures_reported",
         "tls_reports_arriving",
