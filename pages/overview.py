@@ -17,6 +17,7 @@ from admin import (
 from desk.bounded_checks import REPORT_DAYS, check_health, top_diagnoses
 from desk.configuration import app_config
 from desk.markdown import Markdown, data, md, text
+from desk.report_address import rua_section
 from desk.resources import app_resolver, report_store, store_or_stop
 from desk.routing import page_link, through_the_router
 from desk.widgets import account_picker, diagnosis_card, finding_cards, show_error
@@ -181,6 +182,7 @@ elif health is None:
     )
 else:
     health_section(health)
+    rua_section(health.dmarc_check, app_config().reports.addresses)
 
 # -- The latest SMTP test ---------------------------------------------------------------------
 st.subheader("Latest SMTP test")
