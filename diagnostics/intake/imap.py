@@ -359,13 +359,35 @@ def drain(
     on_outcome: OnOutcome | None = None,
     stop: threading.Event | None = None,
 ) -> list[MessageOutcome]:
-    """Store and move every message now in the selected folder, a chunk at a time."""
-    settings = mailbox.settings
+    """Store and move every message now in the selected folder, a chunk at a time; the rollup
+    days the reports fell on are compacted once, at the end."""
     uids = mailbox.pending()
     if not uids:
         return []
     heads = mailbox.heads(uids)
     outcomes: list[MessageOutcome] = []
+    touched: set[tuple[str, int | None]] = set()  # the rollup days to compact, once
+    try:
+        _drain_chunks(mailbox, store, uids, heads, outcomes, touched, progress, on_outcome, stop)
+    finally:
+        # After the messages are filed: compaction only tidies the rollup (the figures are
+        # right without it), so it never holds a message back, and an error in it is logged.
+        store.compact(touched)
+    return outcomes
+
+
+def _drain_chunks(
+    mailbox: Mailbox,
+    store: ReportStore,
+    uids: list[int],
+    heads: dict[int, _Head],
+    outcomes: list[MessageOutcome],
+    touched: set[tuple[str, int | None]],
+    progress: BacklogProgress | None,
+    on_outcome: OnOutcome | None,
+    stop: threading.Event | None,
+) -> None:
+    settings = mailbox.settings
     for chunk in _chunks([u for u in uids if u in heads], heads, settings.max_message_bytes):
         if stop is not None and stop.is_set():
             break
@@ -381,7 +403,7 @@ def drain(
             inbound = _read(mailbox, readable, heads, names, store.limits)
             present = [uid for uid in readable if uid in inbound]
             # Committed before anything moves; StoreError leaves the whole chunk where it is.
-            outcomes_now = store_messages(store, [inbound[uid] for uid in present])
+            outcomes_now = store_messages(store, [inbound[uid] for uid in present], touched=touched)
             done.update(zip(present, outcomes_now, strict=True))
             del inbound
         mailbox.move([u for u in chunk if u in done and done[u].done], settings.archive)
@@ -397,7 +419,6 @@ def drain(
                 on_outcome(outcome)
             if progress is not None:
                 progress(len(outcomes), len(heads))
-    return outcomes
 
 
 def _read(

@@ -54,14 +54,21 @@ class _Named(io.BytesIO):
         self.name = name
 
 
-def store_messages(store: ReportStore, messages: Sequence[InboundMessage]) -> list[MessageOutcome]:
+def store_messages(
+    store: ReportStore,
+    messages: Sequence[InboundMessage],
+    *,
+    touched: set[tuple[str, int | None]] | None = None,
+) -> list[MessageOutcome]:
     """Store every report in `messages` (one transaction) and say what happened to each message,
-    in order. Raises one of `STORE_DOWN` when the database cannot be written (module docstring)."""
+    in order. Raises one of `STORE_DOWN` when the database cannot be written (module docstring).
+    `touched`: as `ReportStore.import_batch` takes it, for a caller that compacts once after
+    many calls."""
     if not messages:
         return []
     names = [m.name for m in messages]
     if len(set(names)) != len(names) or any(":" in name for name in names):
         raise ValueError("message names must be unique and hold no ':'")
     batch = load_reports([s for m in messages for s in m.sources()], limits=store.limits)
-    summary = store.import_batch(batch)
+    summary = store.import_batch(batch, touched=touched)
     return [judge(m.name, parts_of(m.name, summary.files)) for m in messages]

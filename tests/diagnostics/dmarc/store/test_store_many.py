@@ -95,3 +95,21 @@ def test_small_chunks_still_write_every_report(make_store, chunk_rows: int) -> N
     summary = store.import_batch(_batch(*range(20, 30)))
     assert [r.imported for r in summary.files] == [1] * 10
     assert int(store.volume_by_day()["messages"].sum()) == _records_total(store)
+
+
+def test_compaction_can_wait_for_the_last_batch(store: ReportStore) -> None:
+    def rollup_rows() -> int:
+        with store.engine.connect() as connection:
+            return int(connection.execute(text("SELECT count(*) FROM dmarc_rollup")).scalar_one())
+
+    touched: set[tuple[str, int | None]] = set()
+    for first in (60, 70, 80):
+        store.import_batch(_batch(first, first + 1), touched=touched)
+    assert touched  # the day the reports start on, not compacted yet
+    before = rollup_rows()
+    # Right already: readers sum the rollup's rows, however many there are.
+    assert int(store.volume_by_day()["messages"].sum()) == _records_total(store)
+    store.compact(touched)
+    assert not touched
+    assert rollup_rows() < before  # three batches' rows of one day, merged into one set
+    assert int(store.volume_by_day()["messages"].sum()) == _records_total(store)
