@@ -119,7 +119,7 @@ def _mailbox_caption(mailbox: IntakeMailbox) -> None:
     st.caption(
         md(
             "Reads {folder!c} of {user!c} on {where!c} ({security}); files reports in "
-            "{archive!c}, the rest in {invalid!c}. Password {password}.{ca}",
+            "{archive!c}, the rest in {invalid!c}. Password {password}. {ca}",
             folder=mailbox.folder,
             user=mailbox.username,
             where=f"{mailbox.host}:{mailbox.port}",
@@ -127,7 +127,7 @@ def _mailbox_caption(mailbox: IntakeMailbox) -> None:
             archive=mailbox.archive,
             invalid=mailbox.invalid,
             password=mailbox.password_hint,
-            ca=" Trusts a private CA." if mailbox.private_ca else "",
+            ca="Trusts a private CA." if mailbox.private_ca else "",
         )
     )
 
@@ -141,12 +141,10 @@ def _check_now(store: Store, reports: ReportStore) -> None:
         )
 
     try:
-        run = store.intake.check_now(reports, progress=moved)
-    except (AdminError, DiagnosticsError) as exc:
+        # The run, its counts and any error that stopped it are kept: "Last check" shows them.
+        store.intake.check_now(reports, progress=moved)
+    except (AdminError, DiagnosticsError) as exc:  # no mailbox, no key, no right to check
         _flash("error", str(exc))
-    else:
-        headline, error, _ = run_lines(run)
-        _flash("success" if error is None else "warning", f"Checked: {headline}")
     st.rerun()
 
 
