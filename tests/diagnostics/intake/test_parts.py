@@ -9,8 +9,11 @@ import email.policy
 from email.message import EmailMessage
 from pathlib import Path
 
+import pytest
+
 from diagnostics.dmarc import ReportStore
 from diagnostics.intake import InboundMessage, MessageOutcome, check_mailbox, store_messages
+from diagnostics.intake._fetch import FetchParseError, fetch_items
 from diagnostics.intake._parts import decoded, leaves, report_parts
 from diagnostics.intake.imap import open_mailbox
 from tests.diagnostics.intake.conftest import Mailbox
@@ -112,3 +115,44 @@ def test_a_report_message_is_read_by_its_parts(mailbox: Mailbox) -> None:
     assert [label for label, _ in taken[1]] == ["part 2", "r.xml"]
     assert taken[1][1][1].replace(b"\r\n", b"\n").strip() == report_xml(31).strip()
     assert taken[2] is None  # no report part: the whole message is read, and the parser says why
+
+
+def test_the_quick_fetch_reader_reads_what_imapclient_reads(mailbox: Mailbox) -> None:
+    raws = _samples() + _odd_messages()
+    mailbox.append(raws)
+    opened = open_mailbox(mailbox.settings())
+    try:
+        uids = opened.pending()
+        items = ["RFC822.SIZE", "BODY.PEEK[HEADER.FIELDS (SUBJECT)]", "BODYSTRUCTURE"]
+        quick = opened._fetch(uids, items)
+        slow = opened._fetch_slowly(uids, items)
+        # The quick reader took every response itself (no fallback to imapclient's parser).
+        kind, raw = opened._client._imap.uid("FETCH", "1:*", f"({' '.join(items)})")
+        assert kind == "OK"
+        assert len(fetch_items([d for d in raw if d is not None])) == len(raws)
+        sections = ["1", "2"]
+        quick_parts = opened._fetch(uids, [f"BODY.PEEK[{s}]" for s in sections])
+        slow_parts = opened._fetch_slowly(uids, [f"BODY.PEEK[{s}]" for s in sections])
+    finally:
+        opened.close()
+    assert len(quick) == len(raws)
+    for uid in uids:
+        mine, theirs = quick[uid], slow[uid]
+        assert int(mine[b"RFC822.SIZE"]) == int(theirs[b"RFC822.SIZE"])
+        subject = b"BODY[HEADER.FIELDS (SUBJECT)]"
+        assert mine[subject] == theirs[subject]
+        assert leaves(mine[b"BODYSTRUCTURE"], 100) == leaves(theirs[b"BODYSTRUCTURE"], 100), uid
+        for key in (b"BODY[1]", b"BODY[2]"):
+            assert quick_parts[uid].get(key) == slow_parts[uid].get(key), (uid, key)
+
+
+def test_a_response_the_quick_reader_does_not_take_is_refused_not_guessed() -> None:
+    with pytest.raises(FetchParseError):
+        fetch_items([b"1 (UID 1 RFC822.SIZE"])  # ends early
+    with pytest.raises(FetchParseError):
+        fetch_items([(b"1 (UID 1 BODY[1] {10}", b"short")])  # a literal cut short
+    with pytest.raises(FetchParseError):
+        fetch_items([b' BODYSTRUCTURE ("text")'])  # a continuation of nothing
+    assert fetch_items([(b"1 (UID 7 BODY[1] {3}", b"NIL"), b' FLAGS (\\Seen) X "a\\"b")']) == {
+        1: {b"UID": b"7", b"BODY[1]": b"NIL", b"FLAGS": [b"\\Seen"], b"X": b'a"b'}
+    }
