@@ -19,13 +19,16 @@ from typing import Any
 
 __all__ = ["FetchParseError", "body", "fetch_items"]
 
+# One alternative a token; the last catches any other character, so findall() misses nothing
+# (only blanks between tokens go unread). A quoted string keeps its quotes here: "" is a token.
 _TOKEN = re.compile(
     rb"""\s*(?:
-        (?P<open>\()
-      | (?P<close>\))
-      | "(?P<quoted>(?:[^"\\]|\\.)*)"
-      | \{(?P<literal>\d+)\}\s*$
-      | (?P<atom>[^\s()"\[\]{]+(?:\[[^\]]*\](?:<[\d.]+>)?)?)
+        (\()
+      | (\))
+      | ("(?:[^"\\]|\\.)*")
+      | \{(\d+)\}\s*$
+      | ([^\s()"\[\]{]+(?:\[[^\]]*\](?:<[\d.]+>)?)?)
+      | (\S)
     )""",
     re.VERBOSE,
 )
@@ -95,28 +98,22 @@ def _responses(data: list[Any]) -> list[list[Any]]:
 
 def _tokens(line: bytes, literal: bytes | None) -> list[Any]:
     found: list[Any] = []
-    position = 0
-    while position < len(line):
-        if not line[position:].strip():
-            break
-        match = _TOKEN.match(line, position)
-        if match is None or match.end() == position:
-            raise FetchParseError("a token this parser does not know")
-        position = match.end()
-        if match.group("open"):
+    for opening, closing, quoted, size, atom, other in _TOKEN.findall(line):
+        if opening:
             found.append(_OPEN)
-        elif match.group("close"):
+        elif closing:
             found.append(_CLOSE)
-        elif match.group("quoted") is not None:
-            found.append(_ESCAPE.sub(rb"\1", match.group("quoted")))
-        elif match.group("literal") is not None:
-            if literal is None or len(literal) != int(match.group("literal")):
+        elif quoted:
+            found.append(_ESCAPE.sub(rb"\1", quoted[1:-1]))
+        elif size:
+            if literal is None or len(literal) != int(size):
                 raise FetchParseError("a literal that did not arrive whole")
             found.append(_Literal(literal))
             literal = None
-        else:
-            atom = match.group("atom")
+        elif atom:
             found.append(None if atom.upper() == b"NIL" else atom)
+        else:
+            raise FetchParseError(f"a token this parser does not know: {other!r}")
     if literal is not None:
         raise FetchParseError("a literal no line announced")
     return found

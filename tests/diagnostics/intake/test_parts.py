@@ -153,6 +153,9 @@ def test_a_response_the_quick_reader_does_not_take_is_refused_not_guessed() -> N
         fetch_items([(b"1 (UID 1 BODY[1] {10}", b"short")])  # a literal cut short
     with pytest.raises(FetchParseError):
         fetch_items([b' BODYSTRUCTURE ("text")'])  # a continuation of nothing
+    with pytest.raises(FetchParseError):
+        fetch_items([b"1 (UID 1 X {3} Y)"])  # a literal announced mid-line
+    assert fetch_items([b'1 (UID 2 X "" Y NIL)']) == {1: {b"UID": b"2", b"X": b"", b"Y": None}}
     assert fetch_items([(b"1 (UID 7 BODY[1] {3}", b"NIL"), b' FLAGS (\\Seen) X "a\\"b")']) == {
         1: {b"UID": b"7", b"BODY[1]": b"NIL", b"FLAGS": [b"\\Seen"], b"X": b'a"b'}
     }
