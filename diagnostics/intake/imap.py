@@ -22,6 +22,12 @@ reconnects after a bounded, jittered backoff (retry.py).
 Messages over `max_message_bytes` (RFC822.SIZE, asked before any body is fetched) are never
 downloaded: they go to the invalid folder with the cap named. The rest are fetched and stored in
 chunks (at most CHUNK_MESSAGES messages and CHUNK_BYTES bytes at a time), one transaction each.
+
+A backlog costs a few commands a chunk, not a few a message: the heads of up to a thousand messages
+(size, subject, BODYSTRUCTURE) in one FETCH, read by a small parser (_fetch.py); then only the
+report parts of each message (_parts.py), one FETCH for all messages of a chunk shaped alike; one
+MOVE per chunk and folder. The IMAP commands run on a thread of their own, so the next chunk is
+fetched, and the last one moved, while a chunk is stored.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -421,27 +428,17 @@ def _drain_chunks(
     on_outcome: OnOutcome | None,
     stop: threading.Event | None,
 ) -> None:
+    """Pipelined: every IMAP command runs on one thread of its own, in order (one connection),
+    while this thread stores. The next chunk is fetched while this one is stored, and a chunk is
+    moved while the next is stored; a chunk's moves are queued only once its reports are
+    committed, and its outcomes are reported (here, on the caller's thread) once they are moved."""
     settings = mailbox.settings
-    for chunk in _chunks([u for u in uids if u in heads], heads, settings.max_message_bytes):
-        if stop is not None and stop.is_set():
-            break
-        done: dict[int, MessageOutcome] = {}
-        names = {uid: _name(settings.folder, uid) for uid in chunk}
-        readable = []
-        for uid in chunk:
-            if heads[uid].size > settings.max_message_bytes:
-                done[uid] = too_large(names[uid], heads[uid].size, settings.max_message_bytes)
-            else:
-                readable.append(uid)
-        if readable:
-            inbound = _read(mailbox, readable, heads, names, store.limits)
-            present = [uid for uid in readable if uid in inbound]
-            # Committed before anything moves; StoreError leaves the whole chunk where it is.
-            outcomes_now = store_messages(store, [inbound[uid] for uid in present], touched=touched)
-            done.update(zip(present, outcomes_now, strict=True))
-            del inbound
-        mailbox.move([u for u in chunk if u in done and done[u].done], settings.archive)
-        mailbox.move([u for u in chunk if u in done and not done[u].done], settings.invalid)
+    chunks = list(_chunks([u for u in uids if u in heads], heads, settings.max_message_bytes))
+    if not chunks:
+        return
+
+    def report(chunk: list[int], done: dict[int, MessageOutcome], moved: Future[None]) -> None:
+        moved.result()  # raises what the move raised: those messages stay, and are read again
         for uid in chunk:
             if uid not in done:
                 continue
@@ -453,6 +450,64 @@ def _drain_chunks(
                 on_outcome(outcome)
             if progress is not None:
                 progress(len(outcomes), len(heads))
+
+    with ThreadPoolExecutor(1, thread_name_prefix="imap") as imap:
+        fetched = imap.submit(_fetch_chunk, mailbox, chunks[0], heads, store.limits)
+        waiting: tuple[list[int], dict[int, MessageOutcome], Future[None]] | None = None
+        try:
+            for number, chunk in enumerate(chunks):
+                if stop is not None and stop.is_set():
+                    break
+                done, inbound = fetched.result()
+                if number + 1 < len(chunks):
+                    fetched = imap.submit(
+                        _fetch_chunk, mailbox, chunks[number + 1], heads, store.limits
+                    )
+                present = [uid for uid in chunk if uid in inbound]
+                if present:
+                    # Committed before anything moves; StoreError leaves this chunk where it is.
+                    stored = store_messages(
+                        store, [inbound[uid] for uid in present], touched=touched
+                    )
+                    done.update(zip(present, stored, strict=True))
+                del inbound
+                if waiting is not None:
+                    report(*waiting)
+                    waiting = None
+                archive = [u for u in chunk if u in done and done[u].done]
+                invalid = [u for u in chunk if u in done and not done[u].done]
+                waiting = (chunk, done, imap.submit(_move_chunk, mailbox, archive, invalid))
+        except BaseException:
+            fetched.cancel()  # a fetch not yet begun is not needed any more
+            if waiting is not None:  # moved already, or moving: said, unless the move failed too
+                with suppress(Exception):
+                    report(*waiting)
+            raise
+        if waiting is not None:
+            report(*waiting)
+
+
+def _fetch_chunk(
+    mailbox: Mailbox, chunk: list[int], heads: dict[int, _Head], limits: ParseLimits
+) -> tuple[dict[int, MessageOutcome], dict[int, InboundMessage]]:
+    """On the IMAP thread: the chunk's messages read (_read), and those over the size cap judged
+    unread."""
+    settings = mailbox.settings
+    done: dict[int, MessageOutcome] = {}
+    names = {uid: _name(settings.folder, uid) for uid in chunk}
+    readable = []
+    for uid in chunk:
+        if heads[uid].size > settings.max_message_bytes:
+            done[uid] = too_large(names[uid], heads[uid].size, settings.max_message_bytes)
+        else:
+            readable.append(uid)
+    inbound = _read(mailbox, readable, heads, names, limits) if readable else {}
+    return done, inbound
+
+
+def _move_chunk(mailbox: Mailbox, archive: list[int], invalid: list[int]) -> None:
+    mailbox.move(archive, mailbox.settings.archive)
+    mailbox.move(invalid, mailbox.settings.invalid)
 
 
 def _read(

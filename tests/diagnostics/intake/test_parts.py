@@ -6,16 +6,19 @@ quoted-printable XML, an HTML body, a corrupt attachment, a failure report, no r
 from __future__ import annotations
 
 import email.policy
+import sqlite3
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 
+from diagnostics.database import open_engine
 from diagnostics.dmarc import ReportStore
 from diagnostics.intake import InboundMessage, MessageOutcome, check_mailbox, store_messages
 from diagnostics.intake._fetch import FetchParseError, fetch_items
 from diagnostics.intake._parts import decoded, leaves, report_parts
 from diagnostics.intake.imap import open_mailbox
+from diagnostics.intake.messages import STORE_DOWN
 from tests.diagnostics.intake.conftest import Mailbox
 from tests.support.reportmail import (
     SAMPLES,
@@ -159,3 +162,39 @@ def test_a_response_the_quick_reader_does_not_take_is_refused_not_guessed() -> N
     assert fetch_items([(b"1 (UID 7 BODY[1] {3}", b"NIL"), b' FLAGS (\\Seen) X "a\\"b")']) == {
         1: {b"UID": b"7", b"BODY[1]": b"NIL", b"FLAGS": [b"\\Seen"], b"X": b'a"b'}
     }
+
+
+def test_pipelined_chunks_move_only_what_is_committed(
+    mailbox: Mailbox, database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backlog read two messages a chunk (the next chunk fetched while one is stored): the
+    database locked after the first chunks are stored stops the pass; what was committed is
+    archived and said, the rest stays in the inbox, and the next pass takes it, nothing twice."""
+    import diagnostics.intake.imap
+
+    monkeypatch.setattr(diagnostics.intake.imap, "CHUNK_MESSAGES", 2)
+    mailbox.append([report_message([gzipped_report(n)]) for n in range(60, 66)])
+    store = ReportStore(open_engine(database, busy_timeout=0.2))
+    blocker = sqlite3.connect(database.removeprefix("sqlite:///"), isolation_level=None)
+    seen: list[MessageOutcome] = []
+
+    def lock_once_some_are_said(outcome: MessageOutcome) -> None:
+        seen.append(outcome)
+        if len(seen) == 1:  # another writer takes SQLite's write lock and keeps it
+            blocker.execute("BEGIN IMMEDIATE")
+
+    try:
+        with pytest.raises(STORE_DOWN):
+            check_mailbox(mailbox.settings(), store, on_outcome=lock_once_some_are_said)
+        blocker.execute("ROLLBACK")
+        stored = sorted(store.reports()["report_id"])
+        # Chunk 1 is said once chunk 2 is stored; chunk 3 finds the lock; chunk 2 is said too.
+        assert len(seen) == mailbox.count("Archive") == len(stored) == 4
+        assert mailbox.count("INBOX") == 6 - len(seen)
+        rest = check_mailbox(mailbox.settings(), store)
+        assert [o.imported for o in rest] == [1] * (6 - len(seen))
+        assert sorted(store.reports()["report_id"]) == [f"desk-test-{n}" for n in range(60, 66)]
+        assert mailbox.folders() == {"INBOX": 0, "Archive": 6, "Invalid": 0}
+    finally:
+        blocker.close()
+        store.close()
