@@ -1,4 +1,5 @@
-"""The admin command line: local users of the desk, and the key of its saved passwords.
+"""The admin command line: local users of the desk, the key of its saved passwords, and the report
+mailbox.
 
     python -m admin users add NAME --role admin|support|analyst [--password-env VAR]
     python -m admin users list [--json]
@@ -7,6 +8,7 @@
     python -m admin users set-password NAME [--password-env VAR]
     python -m admin secrets rotate [--old-key-env VAR] [--new-key-env VAR]
     python -m admin users unbind-oidc NAME      (forget the identity provider account bound)
+    python -m admin intake show|check [--json]  (the report mailbox: admin/_intake_commands.py)
 
 The database and its key are the app's: main() reads the same configuration as the app
 (diagnostics.config: DATABASE_URL, DESK_DATA_DIR, DESK_SECRET_KEY, DESK_SECRET_KEY_FILE, ...) once,
@@ -34,6 +36,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from admin._intake_commands import add_intake_commands
 from admin.errors import AdminError, AdminInputError, SecretKeyError, StoreUnavailable
 from admin.records import User
 from admin.secrets import KEY_ENV
@@ -129,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     # The store opens with the old key: the one the database is under until the rotation commits.
     rotate.set_defaults(handler=_rotate, store_key=_old_key)
+    add_intake_commands(commands, _actor)
     return parser
 
 
