@@ -1,4 +1,5 @@
-"""The admin command line: local users of the desk, and the key of its saved passwords.
+"""The admin command line: local users of the desk, the key of its saved passwords, and the report
+mailbox.
 
     python -m admin users add NAME --role admin|support|analyst [--password-env VAR]
     python -m admin users list [--json]
@@ -8,6 +9,7 @@
     python -m admin secrets rotate [--old-key-env VAR] [--new-key-env VAR]
     python -m admin users unbind-oidc NAME      (forget the identity provider account bound)
     python -m admin accounts show NAME [--json] (the account's one diagnosis, admin.diagnosis)
+    python -m admin intake show|check [--json]  (the report mailbox: admin/_intake_commands.py)
 
 The database and its key are the app's: main() reads the same configuration as the app
 (diagnostics.config: DATABASE_URL, DESK_DATA_DIR, DESK_SECRET_KEY, DESK_SECRET_KEY_FILE, ...) once,
@@ -36,6 +38,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from admin._diagnosis_text import as_text
+from admin._intake_commands import add_intake_commands
 from admin.diagnosis import diagnose_account
 from admin.errors import AdminError, AdminInputError, SecretKeyError, StoreUnavailable
 from admin.records import User
@@ -151,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     # The store opens with the old key: the one the database is under until the rotation commits.
     rotate.set_defaults(handler=_rotate, store_key=_old_key)
+    add_intake_commands(commands, _actor)
     return parser
 
 

@@ -8,7 +8,8 @@
 
 Who may do what (admin.access): admins set the mailbox up (Permission.EDIT_INTAKE); support staff
 and admins see it and check it now (Permission.UPLOAD_REPORTS, since a check imports reports, as an
-upload does); analysts neither. The password is encrypted like SMTP passwords (admin.secrets, and
+upload does); analysts, who read reports (Permission.VIEW_REPORTS), see the runs' counts and errors
+only: not where the mailbox is. The password is encrypted like SMTP passwords (admin.secrets, and
 moved by a key rotation with them); it leaves this module only inside the MailboxSettings handed to
 the IMAP client, never in a value a page shows, an audit entry or a run's errors (a server's reply
 that quotes it is scrubbed).
@@ -225,6 +226,14 @@ class ReportIntake:
         except SecretKeyError:  # saved under another key: replaced, so changed
             return True
 
+    def private_ca(self, *, actor: Actor = "system") -> str | None:
+        """The private CA certificates saved with the mailbox (PEM text: public, so a form may
+        show them back), or None."""
+        self._allow(actor, Permission.UPLOAD_REPORTS)
+        with self._tx.read() as s:
+            row = s.get(IntakeMailboxRow, MAILBOX_ID)
+            return row.ca_pem if row is not None and row.ca_pem else None
+
     def settings(self, *, actor: Actor = "system") -> MailboxSettings:
         """The saved settings with the decrypted password, for the IMAP client only (it never
         shows them). Raises NotFound when no mailbox is set up, SecretKeyError when the key is
@@ -327,8 +336,9 @@ class ReportIntake:
         return runs[0] if runs else None
 
     def runs(self, *, limit: int = 20, actor: Actor = "system") -> list[IntakeRun]:
-        """The newest `limit` runs, newest first."""
-        self._allow(actor, Permission.UPLOAD_REPORTS)
+        """The newest `limit` runs, newest first. Whoever reads reports may see them: a run holds
+        counts, the scrubbed error and the lines of messages that were not reports."""
+        self._allow(actor, Permission.VIEW_REPORTS)
         if not isinstance(limit, int) or not 0 < limit <= MAX_RUNS:
             raise AdminInputError(f"limit must be a number from 1 to {MAX_RUNS}.")
         query = select(IntakeRunRow).order_by(IntakeRunRow.id.desc()).limit(limit)

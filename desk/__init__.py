@@ -17,6 +17,8 @@ it holds logic, tested without Streamlit's runtime (tests/desk/):
     report_tables    the DMARC reports page's tables (pandas)
     report_layout    how that page lays out a domain's diagnoses
     report_views     its results, computed once and shared by every session
+    report_address   the Overview's rua= to publish, so a customer's reports reach the desk
+    report_mailbox   the DMARC reports page's "Reports by mail": the report mailbox's settings, check now, last run
 
 Modules named `_x` are the package's insides (the OpenID Connect sign-in, the sign-in mode, the
 screens that stand alone, the charts); no screen imports them. No domain rules here: who may do

@@ -150,10 +150,14 @@ class ChecksConfig:
 @dataclass(frozen=True, slots=True)
 class ReportsConfig:
     """How much one upload of DMARC reports may take: each file at most `max_upload_mb`
-    megabytes, `max_upload_files` files at once; and the parser's caps inside each file."""
+    megabytes, `max_upload_files` files at once; the parser's caps inside each file; and the
+    addresses receivers send reports to (`addresses`)."""
 
     max_upload_mb: int = 50
     max_upload_files: int = 500
+    # The desk's report addresses (its mailbox's, or its own receiver's): the rua= each
+    # customer is told to publish. Empty: the desk shows no rua= to publish.
+    addresses: tuple[str, ...] = ()
 
     def parse_limits(self) -> ParseLimits:
         """The parser's caps. No variable sets one yet, so they are the parser's defaults; a cap
@@ -189,6 +193,7 @@ VARIABLES: Mapping[str, str] = {
     "DESK_HEALTH_NETWORK": "checks.network",
     "DESK_MAX_UPLOAD_MB": "reports.max_upload_mb",
     "DESK_MAX_UPLOAD_FILES": "reports.max_upload_files",
+    "DESK_REPORT_ADDRESSES": "reports.addresses",
     "DESK_AUTH": "auth.mode",
     "DESK_OIDC_TRUSTED_ISSUERS": "auth.trusted_issuers",
     "DESK_SESSION_IDLE_MINUTES": "auth.session_idle",
@@ -244,6 +249,7 @@ class DeskConfig:
             reports=ReportsConfig(
                 max_upload_mb=read.value("DESK_MAX_UPLOAD_MB", _count("megabytes"), 50),
                 max_upload_files=read.value("DESK_MAX_UPLOAD_FILES", _count("files"), 500),
+                addresses=read.value("DESK_REPORT_ADDRESSES", _addresses, ()),
             ),
             auth=AuthConfig(
                 mode=read.value("DESK_AUTH", _auth_mode, None),
@@ -396,6 +402,16 @@ def _auth_mode(text: str) -> AuthMode:
         return AuthMode(text.lower())
     except ValueError:
         raise _Refused("is not a sign-in mode: local, oidc or none") from None
+
+
+def _addresses(text: str) -> tuple[str, ...]:
+    """E-mail addresses, comma-separated: each local@domain, with no space or ;!, in it."""
+    found = tuple(part.strip() for part in text.split(",") if part.strip())
+    for address in found:
+        local, at, domain = address.rpartition("@")
+        if not at or not local or "." not in domain or any(c in address for c in " ;!,<>"):
+            raise _Refused("is not a list of e-mail addresses, e.g. dmarc@reports.example.net")
+    return found
 
 
 def _issuers(text: str) -> frozenset[str]:

@@ -15,6 +15,7 @@ from desk.configuration import app_config
 from desk.labels import share_text
 from desk.markdown import data, md, plain, text
 from desk.report_layout import Explained, Section
+from desk.report_mailbox import report_mailbox_section
 from desk.report_tables import name_senders, records_csv, shown_name
 from desk.resources import (
     app_resolver,
@@ -95,6 +96,10 @@ with st.expander("Import reports", icon=":material/upload_file:", expanded=domai
         st.session_state[SUMMARY_KEY] = (summary.ok, summary.lines())
         st.session_state[UPLOADER_KEY] = round_no + 1
         st.rerun()
+
+# Reports that arrive by themselves: the desk's report mailbox (its settings are admins').
+with st.expander("Reports by mail", icon=":material/mail:"):
+    report_mailbox_section(store_or_stop(), store)
 
 last = st.session_state.get(SUMMARY_KEY)
 if last is not None:

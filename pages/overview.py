@@ -18,6 +18,7 @@ from desk.account_diagnosis import (
 from desk.configuration import app_config
 from desk.connection_tests import run_probe
 from desk.markdown import md, text
+from desk.report_address import rua_section
 from desk.resources import current_actor, store_or_stop
 from desk.routing import page_link, through_the_router
 from desk.widgets import account_picker, diagnosis_card
@@ -76,6 +77,7 @@ if found.domain:
     )
 if found.health is not None:
     health_section(found.health, found)
+    rua_section(found.health.dmarc_check, app_config().reports.addresses)
 elif found.health_note:
     st.info(text(found.health_note), icon=":material/dns:")
 page_link(

@@ -50,7 +50,7 @@ from diagnostics.intake.receiver import (
     server_tls_context,
     start_receiver,
 )
-from diagnostics.intake.rua import rua_advice
+from diagnostics.intake.rua import rua_advice, rua_advice_for
 from diagnostics.intake.triage import Disposition, MessageOutcome, RunCounts
 from diagnostics.secret import Secret
 
@@ -337,14 +337,7 @@ def run_rua(args: argparse.Namespace, config: DeskConfig) -> int:
         advice = rua_advice(domain, args.recipient, current=args.record or None, kind=kind)
     else:
         check = check_dmarc(domain, resolver=resolver_from(args, config))
-        codes = {f.code for f in check.findings}
-        where = check.found_at or domain
-        if check.record is not None:
-            advice = rua_advice(where, args.recipient, current=check.record.text, kind=kind)
-        elif "no_record" in codes:
-            advice = rua_advice(domain, args.recipient, current=None, kind=kind)
-        else:  # unreadable, or several records: never a whole record written without it
-            advice = rua_advice(where, args.recipient, current_known=False, kind=kind)
+        advice = rua_advice_for(check, args.recipient, kind=kind)
     if args.json:
         print(json.dumps(advice.to_dict(), indent=2))
     else:

@@ -32,10 +32,18 @@ STORE_DOWN: tuple[type[Exception], ...] = (StoreError, DatabaseUnavailable)
 @dataclass(frozen=True, slots=True)
 class InboundMessage:
     """One message as received. `name` names it in outcomes and must be unique in a batch and hold
-    no ':' (its parts are named "name:attachment")."""
+    no ':' (its parts are named "name:attachment"). `parts`, when given, are its report parts
+    already taken out of it, (label, bytes) each (an IMAP server's BODYSTRUCTURE, _parts.py):
+    then `data` is not read."""
 
     name: str
     data: bytes
+    parts: tuple[tuple[str, bytes], ...] | None = None
+
+    def sources(self) -> list[_Named]:
+        if self.parts is None:
+            return [_Named(self.data, self.name)]
+        return [_Named(payload, f"{self.name}:{label}") for label, payload in self.parts]
 
 
 class _Named(io.BytesIO):
@@ -46,14 +54,21 @@ class _Named(io.BytesIO):
         self.name = name
 
 
-def store_messages(store: ReportStore, messages: Sequence[InboundMessage]) -> list[MessageOutcome]:
+def store_messages(
+    store: ReportStore,
+    messages: Sequence[InboundMessage],
+    *,
+    touched: set[tuple[str, int | None]] | None = None,
+) -> list[MessageOutcome]:
     """Store every report in `messages` (one transaction) and say what happened to each message,
-    in order. Raises one of `STORE_DOWN` when the database cannot be written (module docstring)."""
+    in order. Raises one of `STORE_DOWN` when the database cannot be written (module docstring).
+    `touched`: as `ReportStore.import_batch` takes it, for a caller that compacts once after
+    many calls."""
     if not messages:
         return []
     names = [m.name for m in messages]
     if len(set(names)) != len(names) or any(":" in name for name in names):
         raise ValueError("message names must be unique and hold no ':'")
-    batch = load_reports([_Named(m.data, m.name) for m in messages], limits=store.limits)
-    summary = store.import_batch(batch)
+    batch = load_reports([s for m in messages for s in m.sources()], limits=store.limits)
+    summary = store.import_batch(batch, touched=touched)
     return [judge(m.name, parts_of(m.name, summary.files)) for m in messages]

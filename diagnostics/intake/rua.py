@@ -5,6 +5,7 @@ record the report domain must publish when it is not the customer's own (RFC 748
                         current="v=DMARC1; p=quarantine; rua=mailto:dmarc@example.com")
     advice.record          # v=DMARC1; p=quarantine; rua=mailto:dmarc@example.com,mailto:dmarc-...
     advice.authorizations  # example.com._report._dmarc.reports.trekmail.net TXT "v=DMARC1"
+    rua_advice_for(check_dmarc("example.com"), [...])  # from the record DNS gave
 
 Pure: no DNS. The caller says what the domain publishes now (`current`), None when it publishes no
 DMARC record, or `current_known=False` when that could not be read: then only the tag is given, never
@@ -25,11 +26,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from diagnostics.dmarc.record import parse_dmarc
+from diagnostics.dmarc.record import DmarcCheck, parse_dmarc
 from diagnostics.domains import organizational_domain
 from diagnostics.errors import InvalidInput
 
-__all__ = ["Authorization", "RuaAdvice", "rua_advice"]
+__all__ = ["Authorization", "RuaAdvice", "rua_advice", "rua_advice_for"]
 
 _TAGS = ("rua", "ruf")
 
@@ -169,6 +170,19 @@ def rua_advice(
         already=current_known and bool(current) and not added,
         authorizations=authorizations,
     )
+
+
+def rua_advice_for(check: DmarcCheck, addresses: Iterable[str], *, kind: str = "rua") -> RuaAdvice:
+    """`rua_advice` for the DMARC record DNS gave (`check_dmarc`): the record where it was found
+    (the organizational domain's, when the domain inherits it), the monitoring record when there
+    is none, and the tag alone when the record could not be read or is not one (never a whole
+    record written without the one in force)."""
+    if check.record is not None:
+        where = check.found_at or check.domain
+        return rua_advice(where, addresses, current=check.record.text, kind=kind)
+    if any(f.code == "no_record" for f in check.findings):
+        return rua_advice(check.domain, addresses, current=None, kind=kind)
+    return rua_advice(check.found_at or check.domain, addresses, current_known=False, kind=kind)
 
 
 def _domain(domain: str) -> str:

@@ -91,20 +91,32 @@ def test_a_private_ca_is_kept_as_text(store: Store, tmp_path: Path) -> None:
     saved = store.intake.save_mailbox(_settings(cafile=str(tmp_path / "ca.pem")))
     assert saved.private_ca
     assert store.intake.settings().cadata == pem
+    assert store.intake.private_ca() == store.as_user(SUPPORT).intake.private_ca() == pem
     with pytest.raises(ValueError, match="PEM"):
         store.intake.save_mailbox(_settings(cadata="not a certificate"))
 
 
-def test_admins_edit_support_checks_analysts_neither(store: Store) -> None:
+def test_admins_edit_support_checks_analysts_see_the_runs_only(store: Store) -> None:
     store.intake.save_mailbox(_settings())
     support = store.as_user(SUPPORT).intake
     assert support.mailbox() is not None
     with pytest.raises(PermissionDenied, match="may not set up the mailbox"):
         support.save_mailbox(_settings(password="other-password-123"))
     analyst = store.as_user(ANALYST).intake
-    for call in (analyst.mailbox, analyst.last_run, lambda: analyst.check_now(None)):  # type: ignore[arg-type]
+    for call in (
+        analyst.mailbox,
+        analyst.settings,
+        analyst.private_ca,
+        lambda: analyst.check_now(None),  # type: ignore[arg-type]
+        lambda: analyst.save_mailbox(_settings()),
+    ):
         with pytest.raises(PermissionDenied):
             call()
+    # Counts and errors, not where the mailbox is: an analyst reads what the runs brought in.
+    store.intake.record_run([], error="The IMAP server went away.", started_at=datetime.now(UTC))
+    [run] = analyst.runs()
+    assert analyst.last_run() == run
+    assert run.error == "The IMAP server went away."
     assert store.intake.settings().password.reveal() == PASSWORD
 
 

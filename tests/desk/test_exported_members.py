@@ -41,6 +41,8 @@ SURFACE = {
     "desk.markdown": {"Markdown", "code", "data", "joined", "md", "plain", "table", "text"},
     "desk.page_access": {"PAGE_PERMISSIONS", "may_see", "visible_pages"},
     "desk.report_layout": {"CARDS_PER_KIND", "Explained", "Section", "arrow", "lay_out", "section"},
+    "desk.report_address": {"rua_section"},
+    "desk.report_mailbox": {"mailbox_form_settings", "report_mailbox_section", "run_lines"},
     "desk.report_tables": {
         "ENRICH_CHUNK",
         "by_service",

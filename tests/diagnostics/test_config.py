@@ -77,6 +77,7 @@ def test_every_variable_sets_its_field(tmp_path: Path) -> None:
         "DESK_HEALTH_NETWORK": " On ",
         "DESK_MAX_UPLOAD_MB": " 5 ",
         "DESK_MAX_UPLOAD_FILES": "2",
+        "DESK_REPORT_ADDRESSES": " dmarc@reports.example.net, ,tls@reports.example.net",
         "DESK_AUTH": " OIDC ",
         "DESK_OIDC_TRUSTED_ISSUERS": " https://a.example ,, https://b.example/v2.0",
         "DESK_SESSION_IDLE_MINUTES": "5",
@@ -95,7 +96,7 @@ def test_every_variable_sets_its_field(tmp_path: Path) -> None:
         dns=DnsConfig("[::1]:5353", 1.5),
         smtp=SmtpConfig(25.0, cafile),
         checks=ChecksConfig(0.5, network=True),
-        reports=ReportsConfig(5, 2),
+        reports=ReportsConfig(5, 2, ("dmarc@reports.example.net", "tls@reports.example.net")),
         auth=AuthConfig(
             AuthMode.OIDC,
             frozenset({"https://a.example", "https://b.example/v2.0"}),
@@ -137,6 +138,12 @@ def test_set_but_blank_is_unset() -> None:
             "DESK_MAX_UPLOAD_FILES",
             "0",
             'DESK_MAX_UPLOAD_FILES="0" is not a whole number of files (1 or more)',
+        ),
+        (
+            "DESK_REPORT_ADDRESSES",
+            "dmarc@reports.example.net; ops",
+            'DESK_REPORT_ADDRESSES="dmarc@reports.example.net; ops" is not a list of e-mail '
+            "addresses, e.g. dmarc@reports.example.net",
         ),
         ("DESK_AUTH", "ldap", 'DESK_AUTH="ldap" is not a sign-in mode: local, oidc or none'),
         (

@@ -3,8 +3,12 @@ no transaction larger than a chunk, so that a sign-in or a page never waits long
 (SQLite lets one writer in at a time; PostgreSQL's row locks are held no longer either).
 
 - Reports of at most `chunk_rows` records are written together, as many as fit in one chunk, in one
-  transaction, each in its own savepoint: a report the database refuses part-way (its savepoint
-  rolled back) leaves nothing behind and is rejected with a plain reason.
+  transaction: one query finds the keys already stored, then the new reports, their records and
+  their rollup rows go in a few statements under one savepoint (a mailbox's backlog of a thousand
+  one-record reports is not five statements a report). If the database refuses any of it, the
+  savepoint is rolled back and the reports are written again one by one, each in its own
+  savepoint: a report the database refuses part-way leaves nothing behind and is rejected with a
+  plain reason, and the others are stored.
 - A larger report is written in steps. Its row first, claimed by this import (_claims.py) and
   invisible to every reader (tables.visible); then its records, a chunk per transaction, each
   renewing the claim; then one short transaction makes it visible and adds it to the rollup. A
@@ -23,10 +27,11 @@ import logging
 import os
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import Any
 
 import numpy as np
 from sqlalchemy import (
@@ -39,6 +44,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -68,6 +74,8 @@ _TAKEN_OVER = (
     "by this one"
 )
 _NO_RECORDS = np.arange(0)
+# Keys asked in one query: three parameters each, far under any database's limit.
+_KEYS_PER_QUERY = 500
 
 _p = tables.reports
 _r = tables.records
@@ -80,6 +88,64 @@ class _Tally:
     rejected: int = 0
     records: int = 0
     reasons: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Small:
+    """A report of at most `chunk_rows` records, waiting to be written with others."""
+
+    result: _Tally
+    report: TableRow
+    key: tuple[str, str, str]
+    positions: np.ndarray
+
+
+class _Group:
+    """Consecutive small reports written together, in one transaction (`_write_many`): a batch
+    of a thousand one-record reports (a mailbox's daily backlog) costs a few statements, not
+    five a report."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._items: list[_Small] = []
+        self._rows = 0
+
+    def fits(self, rows: int) -> bool:
+        return not self._items or self._rows + rows <= self._limit
+
+    def add(self, item: _Small) -> None:
+        self._items.append(item)
+        self._rows += len(item.positions) + 1
+
+    def write(
+        self,
+        chunks: _Chunks,
+        arrays: RecordArrays | None,
+        done: Callable[[_Small, int | str | None], None],
+    ) -> None:
+        if not self._items:
+            return
+        items, rows = self._items, self._rows
+        self._items, self._rows = [], 0
+        outcomes = _write_many(chunks.room(rows), items, arrays, self._limit)
+        for item, stored in zip(items, outcomes, strict=True):
+            if isinstance(stored, int):
+                chunks.changed()
+            done(item, stored)
+
+
+def _count(
+    result: _Tally, stored: int | str | None, report: TableRow, days: set[rollup.Day]
+) -> None:
+    if stored is None:
+        result.duplicates += 1
+    elif isinstance(stored, str):
+        result.rejected += 1
+        result.reasons.append(stored)
+    else:
+        result.imported += 1
+        result.records += stored
+        days.add((report["policy_domain"], rollup.day_of(report["begin_ts"])))
 
 
 def write_batch(
@@ -104,44 +170,40 @@ def write_batch(
     arrays = RecordArrays(batch.records) if len(batch.records) else None
     days: set[rollup.Day] = set()  # whose rollup the new records change
     with _Chunks(engine, chunk_rows) as chunks:
-        for position, (_, row) in enumerate(batch.reports.iterrows()):
+        pending = _Group(chunk_rows)
+
+        def written(item: _Small, stored: int | str | None) -> None:
+            _count(item.result, stored, item.report, days)
+
+        # Plain dicts: a Series a row (iterrows) cost more than writing the report.
+        rows: list[dict[str, Any]] = batch.reports.to_dict("records")  # type: ignore[assignment]
+        for position, row in enumerate(rows):
             result = tally(str(row["source"]))
             report = report_row(row, now)
             positions = arrays.span(position) if arrays is not None else _NO_RECORDS
-            stored: int | str | None
             if arrays is not None and len(positions) > chunk_rows:
+                pending.write(chunks, arrays, written)
                 chunks.commit()  # what is pending goes first, so results keep their order
                 stored = _write_large(engine, report, arrays, positions, chunk_rows)
-            else:
-                connection = chunks.room(len(positions) + 1)
-                if _exists(connection, report_key(row)):
-                    stored = None
-                else:
-                    stored = _write_report(connection, report, arrays, positions, chunk_rows)
-                    if isinstance(stored, int):
-                        chunks.changed()
-            if stored is None:
-                result.duplicates += 1
-            elif isinstance(stored, str):
-                result.rejected += 1
-                result.reasons.append(stored)
-            else:
-                result.imported += 1
-                result.records += stored
-                days.add((report["policy_domain"], rollup.day_of(report["begin_ts"])))
+                _count(result, stored, report, days)
+                continue
+            if not pending.fits(len(positions) + 1):
+                pending.write(chunks, arrays, written)
+            pending.add(_Small(result, report, report_key(row), positions))
+        pending.write(chunks, arrays, written)
         for table, frame, convert, key in (
             (tables.failure_reports, batch.failure_reports, failure_row, None),
             # A TLS report is one row per policy; its rows are stored, and counted, together.
             (tables.tls_reports, batch.tls_reports, tls_row, ("organization_name", "report_id")),
         ):
             groups: dict[object, list[TableRow]] = {}
-            for position, (_, row) in enumerate(frame.iterrows()):
-                values = _only(table, convert(row, now))
+            for position, (_, series) in enumerate(frame.iterrows()):
+                values = _only(table, convert(series, now))
                 group = (values["source"], *(values[k] for k in key)) if key else position
                 groups.setdefault(group, []).append(values)
-            for rows in groups.values():
-                result = tally(str(rows[0]["source"]))
-                outcome = _write_rows(chunks.room(len(rows)), table, rows)
+            for members in groups.values():
+                result = tally(str(members[0]["source"]))
+                outcome = _write_rows(chunks.room(len(members)), table, members)
                 if outcome is None:
                     result.duplicates += 1
                 elif outcome:
@@ -289,6 +351,78 @@ def _exists(connection: Connection, key: tuple[str, str, str]) -> bool:
         and_(_p.c.org_name == org_name, _p.c.report_id == report_id, _p.c.policy_domain == domain)
     )
     return connection.execute(query.limit(1)).first() is not None
+
+
+def _stored_keys(
+    connection: Connection, keys: list[tuple[str, str, str]]
+) -> set[tuple[str, str, str]]:
+    """Which of `keys` are stored, or being stored by an import (visible or not)."""
+    found: set[tuple[str, str, str]] = set()
+    for start in range(0, len(keys), _KEYS_PER_QUERY):
+        some = keys[start : start + _KEYS_PER_QUERY]
+        columns = (_p.c.org_name, _p.c.report_id, _p.c.policy_domain)
+        query = select(*columns).where(tuple_(*columns).in_(some))
+        found.update((str(o), str(r), str(d)) for o, r, d in connection.execute(query))
+    return found
+
+
+def _write_many(
+    connection: Connection,
+    items: list[_Small],
+    arrays: RecordArrays | None,
+    chunk_rows: int,
+) -> list[int | str | None]:
+    """`_write_report` for many small reports at once, in the caller's transaction: one query
+    for the keys already stored, then every new report, its records and its rollup rows in a few
+    statements under one savepoint. Whatever the database refuses there (a key stored meanwhile
+    by another import, a value it will not take) is rolled back and the reports are written one
+    by one, so each outcome is the report's own, exactly as `_write_report` gives it."""
+    keys = [item.key for item in items]
+    seen = _stored_keys(connection, keys)
+    outcomes: list[int | str | None] = [None] * len(items)  # a duplicate until written
+    fresh: list[int] = []
+    for index, key in enumerate(keys):
+        if key not in seen:  # a report twice in one batch is stored once
+            seen.add(key)
+            fresh.append(index)
+    if not fresh:
+        return outcomes
+    savepoint = connection.begin_nested()
+    try:
+        inserted = connection.execute(
+            insert(_p).returning(_p.c.id, sort_by_parameter_order=True),
+            [items[i].report for i in fresh],
+        )
+        pks = [int(pk) for pk in inserted.scalars()]
+        rows: list[TableRow] = []
+        if arrays is not None:
+            for index, pk in zip(fresh, pks, strict=True):
+                item = items[index]
+                for part in arrays.chunks(item.positions, _constants(pk, item.report), chunk_rows):
+                    rows.extend(part)
+        if rows:
+            connection.execute(insert(_r), rows)
+        rollup.add_many(
+            connection,
+            [
+                (pk, items[i].report["policy_domain"], items[i].report["begin_ts"])
+                for i, pk in zip(fresh, pks, strict=True)
+            ],
+        )
+        savepoint.commit()
+    except DBAPIError:
+        savepoint.rollback()
+        for index in fresh:
+            item = items[index]
+            if _exists(connection, item.key):
+                continue
+            outcomes[index] = _write_report(
+                connection, item.report, arrays, item.positions, chunk_rows
+            )
+        return outcomes
+    for index in fresh:
+        outcomes[index] = len(items[index].positions)
+    return outcomes
 
 
 def _write_report(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from itertools import repeat
 from typing import Any
@@ -77,7 +77,7 @@ def domain_name(value: object) -> str:
     return (text(value) or "").strip().lower().rstrip(".")
 
 
-def report_key(row: pd.Series) -> tuple[str, str, str]:
+def report_key(row: Mapping[str, Any]) -> tuple[str, str, str]:
     return (
         text(row["org_name"]) or "",
         text(row["report_id"]) or "",
@@ -85,8 +85,8 @@ def report_key(row: pd.Series) -> tuple[str, str, str]:
     )
 
 
-def report_row(row: pd.Series, imported_at: int) -> TableRow:
-    """The dmarc_reports row of one row of `ReportBatch.reports`."""
+def report_row(row: Mapping[str, Any], imported_at: int) -> TableRow:
+    """The dmarc_reports row of one row of `ReportBatch.reports` (a dict of it, or a Series)."""
     org_name, report_id, domain = report_key(row)
     out: TableRow = {"org_name": org_name, "report_id": report_id, "policy_domain": domain}
     out.update({name: text(row[name]) for name in _REPORT_TEXT})

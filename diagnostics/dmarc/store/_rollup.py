@@ -52,6 +52,7 @@ __all__ = [
     "Day",
     "Slice",
     "add",
+    "add_many",
     "bump",
     "day_of",
     "generation",
@@ -72,6 +73,8 @@ _r = tables.records
 _p = tables.reports
 _u = tables.rollup
 _s = tables.rollup_pending
+# Reports summed by one statement of `add_many`.
+_PKS_PER_QUERY = 1000
 # The rollup's columns that copy a record's value and group it.
 _GROUPED = [c.name for c in _u.c if c.name not in ("id", "end_ts", "count")]
 
@@ -109,6 +112,18 @@ def add(connection: Connection, report_pk: int, domain: str, begin_ts: int | Non
     starting at `begin_ts`) into the rollup, inside the caller's transaction."""
     _lock(connection, domain, day_of(begin_ts))
     _insert_summed(connection, _r.c.report_pk == report_pk)
+
+
+def add_many(connection: Connection, reports: list[tuple[int, str, int | None]]) -> None:
+    """`add` for many reports at once: (report_pk, domain, begin_ts) each. Their records are
+    summed together, so two reports of the same start and verdicts share a row, as compaction
+    (`refresh`) would make them."""
+    days = {(domain, day_of(begin_ts)) for _, domain, begin_ts in reports}
+    for domain, day in sorted(days, key=lambda d: (d[0], -1 if d[1] is None else d[1])):
+        _lock(connection, domain, day)  # in the order every writer takes them
+    pks = [pk for pk, _, _ in reports]
+    for start in range(0, len(pks), _PKS_PER_QUERY):
+        _insert_summed(connection, _r.c.report_pk.in_(pks[start : start + _PKS_PER_QUERY]))
 
 
 def stage(connection: Connection, report_pk: int, end_ts: int | None, after_id: int) -> None:

@@ -112,11 +112,26 @@ class ReportStore:
 
     # ---- writing -------------------------------------------------------------------------------
 
-    def import_batch(self, batch: ReportBatch) -> ImportSummary:
+    def import_batch(
+        self, batch: ReportBatch, *, touched: set[rollup.Day] | None = None
+    ) -> ImportSummary:
         """Store what `batch` holds, each report whole or not at all; one result per source named
-        in the batch."""
+        in the batch. Given `touched`, the rollup days the batch changed are added to it instead
+        of being compacted now: a caller storing batch after batch (a mailbox's backlog) compacts
+        them once at the end, with `compact(touched)`; until then the figures are right, only
+        the rollup holds more rows."""
         sweep(self.engine, chunk_rows=self.chunk_rows)
-        return ImportSummary(tuple(self._write(batch, None)))
+        if touched is None:
+            return ImportSummary(tuple(self._write(batch, None)))
+        return ImportSummary(tuple(self._write(batch, None, touched)))
+
+    def compact(self, days: set[rollup.Day]) -> None:
+        """Compact the rollup of `days` (collected by `import_batch(touched=...)`), which are then
+        forgotten. A database that went away leaves them for the next import's compaction."""
+        try:
+            self._compact(days)
+        finally:
+            days.clear()
 
     def import_paths(
         self,
