@@ -78,7 +78,9 @@ from admin.signin import SessionPolicy, ThrottlePolicy
 from admin.users import Users
 from diagnostics.config import DeskConfig
 from diagnostics.database import DEFAULT_DATA_DIR
+from diagnostics.findings import Finding
 from diagnostics.secret import Secret
+from diagnostics.smtp.lint import lint
 from diagnostics.smtp.settings import Security, SmtpSettings
 
 log = logging.getLogger(__name__)
@@ -540,6 +542,26 @@ class Store:
         fields (the password stays a Secret: no repr, str or format shows it)."""
         self._allow(actor, Permission.RUN_PROBES)
         return self._settings(connection_id)
+
+    def connection_lint(self, connection_id: int) -> list[Finding]:
+        """What the saved settings say before connecting (diagnostics.smtp.lint), password
+        included (an IAM secret key saved as the SES password is found), for whoever may see the
+        connection: the password is judged here and never handed out. With a key that cannot
+        read it, the settings are judged without it and the findings that need it are left out."""
+        self._allow("system", Permission.VIEW_CONNECTIONS)
+        try:
+            return lint(self._settings(connection_id))
+        except SecretKeyError:
+            conn = self.get_connection(connection_id)
+            settings = SmtpSettings(
+                conn.host,
+                conn.port,
+                conn.security,
+                username=conn.username,
+                password="",
+                from_address=conn.from_address,
+            )
+            return [f for f in lint(settings) if f.code != "missing_credentials"]
 
     def _settings(self, connection_id: int) -> SmtpSettings:
         with self._tx.read() as s:
