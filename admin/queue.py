@@ -26,11 +26,12 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from admin import alert_rules
 from admin._transactions import Transactions
 from admin.access import Actor, Permission, Principal, resolve
 from admin.models import AccountRow, QueueRow
 from admin.plans import Plan
-from admin.troubles import QueueEvidence, Trouble, TroubleKind, one_line, score
+from admin.troubles import QueueEvidence, Rule, Trouble, TroubleKind, one_line, score
 
 __all__ = ["QueueEntry", "SupportQueue", "mark_stale_in"]
 
@@ -156,6 +157,12 @@ class SupportQueue:
             stale = s.scalar(select(func.count()).where(QueueRow.stale.is_(True))) or 0
             accounts = s.scalar(select(func.count()).select_from(AccountRow)) or 0
         return {"accounts": rows, "attention": needing, "stale": stale, "missing": accounts - rows}
+
+    def rules(self, *, actor: Actor = "system") -> dict[TroubleKind, Rule]:
+        """The desk's rule for every kind (admin.alert_rules): their thresholds decide troubles."""
+        self._allow(actor, Permission.VIEW_ACCOUNTS)
+        with self._tx.read() as s:
+            return alert_rules.load(s)
 
     def to_refresh(self, *, limit: int | None = None, actor: Actor = "system") -> list[int]:
         """Accounts whose row is stale or missing, stale ones first by id."""

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from admin.access import Permission, Principal
@@ -60,9 +59,9 @@ def import_reports(
         )
         acting.require(Permission.UPLOAD_REPORTS)
     results: list[FileResult] = []
-    # A second early: imported_at is whole seconds. What this import touched is refreshed in the
-    # support queue (admin.queue): its accounts are marked, whatever happens.
-    started = datetime.now(UTC) - timedelta(seconds=1)
+    # What this import touched is refreshed in the support queue (admin.queue): the accounts
+    # of the domains it stored reports for are marked, whatever happens.
+    started = reports.report_mark()
     try:
         # One call for every file: the store compacts the days they touched once, at the end
         # (diagnostics.dmarc.rollup), and on_result still tells what was stored if it stops midway.
@@ -78,15 +77,13 @@ def import_reports(
     return summary
 
 
-def mark_imported(store: Store, reports: ReportStore, since: datetime) -> int:
+def mark_imported(store: Store, reports: ReportStore, since: int) -> int:
     """Mark for a refresh the support queue's rows of the accounts sending from a domain whose
-    reports were imported since `since`; how many were marked."""
-    if not store.principal.can(Permission.VIEW_ACCOUNTS):
-        return 0
-    return store.queue.mark_stale(domains=reports.domains_imported_since(since))
+    reports were stored after `since` (`ReportStore.report_mark()`); how many were marked."""
+    return store.queue.mark_stale(domains=reports.domains_since(since))
 
 
-def _mark_safely(store: Store, reports: ReportStore, since: datetime) -> None:
+def _mark_safely(store: Store, reports: ReportStore, since: int) -> None:
     try:
         mark_imported(store, reports, since)
     except Exception:

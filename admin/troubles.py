@@ -89,12 +89,10 @@ THRESHOLD_HELP = {
     "days": "no report for this many days",
 }
 
-# The diagnosis's problem codes behind each kind (issue 12's codes: the SMTP lint's, the health
-# check's, the SPF analysis's and the report explanation's categories).
-_PAUSED_CODES = frozenset({"nano_paused", "route_paused", "paused"})
-_FAILING_CODES = frozenset({"latest_test_failed", "connection_test_failed", "test_failed"})
+# The diagnosis's problem codes behind the DNS and report kinds (issue 12 keeps the health
+# check's finding codes and the report explanation's categories).
 _MISSING_CODES = frozenset(
-    {"provider_not_authorized", "spf_include_missing", "return_path_not_authorized"}
+    {"provider_not_authorized", "return_path_not_authorized", "spf_include_missing"}
 )
 _SPF_BROKEN_CODES = frozenset(
     {
@@ -104,14 +102,14 @@ _SPF_BROKEN_CODES = frozenset(
         "syntax_error",
         "include_loop",
         "include_without_record",
-        "spf_permerror",
         "spf_broken",
     }
 )
 
 
 class Problem(Protocol):
-    """One problem of the account diagnosis, as issue 12 lists them."""
+    """One problem of the account diagnosis (admin.diagnosis.Problem): `area` is route,
+    connection, test, dns or reports; `subject` the connection's label or the source's name."""
 
     @property
     def code(self) -> str: ...
@@ -120,16 +118,21 @@ class Problem(Protocol):
     @property
     def title(self) -> str: ...
     @property
+    def area(self) -> str: ...
+    @property
     def detail(self) -> str: ...
     @property
-    def messages(self) -> int: ...
+    def subject(self) -> str: ...
+    @property
+    def failing_dmarc(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
 class QueueEvidence:
-    """What one account's troubles are decided from. `problems`: the account diagnosis's; `source`
-    says where each came from ("connection", "lint", "dns", "reports", "route"), when the diagnosis
-    tells. `trend`: the sending domain's report figures (None without a domain)."""
+    """What one account's troubles are decided from: the account diagnosis's `problems`, the label
+    of the connection mail goes out through (`active`, None: managed or paused), the codes of the
+    SPF part of its domain's health (`spf_codes`: a DMARC finding may share a code), whether the
+    domain asks for reports (`publishes_rua`), and its report figures (`trend`)."""
 
     account_id: int
     name: str
@@ -137,7 +140,8 @@ class QueueEvidence:
     provider: str | None
     domain: str
     problems: Sequence[Problem] = ()
-    lint_codes: frozenset[str] = frozenset()
+    active: str | None = None
+    spf_codes: frozenset[str] = frozenset()
     publishes_rua: bool = False
     trend: DomainTrend | None = None
 
@@ -175,21 +179,22 @@ def default_rules() -> dict[TroubleKind, Rule]:
 def troubles(
     evidence: QueueEvidence, rules: Mapping[TroubleKind, Rule] | None = None
 ) -> list[Trouble]:
-    """The account's troubles, the worst first: at most one per kind."""
+    """The account's troubles, the worst first: at most one per kind (the one with the most
+    messages failing DMARC, else the first the diagnosis ranks)."""
     chosen = {**default_rules(), **(rules or {})}
     found: dict[TroubleKind, Trouble] = {}
     for problem in evidence.problems:
         kind = _kind_of(problem, evidence)
         if kind is None:
             continue
-        messages = int(problem.messages or 0)
+        messages = int(problem.failing_dmarc or 0)
         # From the reports: only where enough mail failed for it (DNS alone always counts).
-        from_reports = problem.code == "spf_include_missing"
-        if from_reports and messages < chosen[kind].threshold("min_messages"):
+        few = messages < chosen[TroubleKind.PROVIDER_MISSING_FROM_SPF].threshold("min_messages")
+        if kind is TroubleKind.PROVIDER_MISSING_FROM_SPF and problem.area == "reports" and few:
             continue
         earlier = found.get(kind)
         if earlier is None or messages > earlier.messages:
-            found[kind] = Trouble(kind, _sentence(problem.title, problem.detail), messages)
+            found[kind] = Trouble(kind, _line(problem), messages)
     if evidence.trend is not None:
         for trouble in _trend_troubles(evidence, evidence.trend, chosen):
             found.setdefault(trouble.kind, trouble)
@@ -210,19 +215,26 @@ def one_line(found: Sequence[Trouble]) -> str:
 
 
 def _kind_of(problem: Problem, evidence: QueueEvidence) -> TroubleKind | None:
-    code = problem.code
-    if code in _PAUSED_CODES:
-        return TroubleKind.NANO_PAUSED if evidence.plan == "nano" else None
-    if code in _FAILING_CODES:
-        return TroubleKind.CONNECTION_FAILING
-    if code in evidence.lint_codes and _is_error(problem.severity):
-        return TroubleKind.CONNECTION_LINT
-    if code in _MISSING_CODES:
+    code, area, error = problem.code, problem.area, _is_error(problem.severity)
+    if area == "route":
+        paused = code == "route_paused" and evidence.plan == "nano"
+        return TroubleKind.NANO_PAUSED if paused else None
+    live = evidence.active is not None and problem.subject == evidence.active
+    if area == "test":
+        return TroubleKind.CONNECTION_FAILING if live and error else None
+    if area == "connection":
+        return TroubleKind.CONNECTION_LINT if live and error else None
+    if area == "reports":
+        if code == "spf_include_missing":
+            return TroubleKind.PROVIDER_MISSING_FROM_SPF
+        return TroubleKind.SPF_BROKEN if code == "spf_broken" else None
+    if area != "dns":
+        return None
+    if code in _MISSING_CODES and error:
         return TroubleKind.PROVIDER_MISSING_FROM_SPF
-    if code in _SPF_BROKEN_CODES:
+    if code in _SPF_BROKEN_CODES and code in evidence.spf_codes:
         # Over 10 look-ups is a permerror (RFC 7208 4.6.4) whatever severity a check gives it.
-        broken = code == "too_many_lookups" or _is_error(problem.severity)
-        return TroubleKind.SPF_BROKEN if broken else None
+        return TroubleKind.SPF_BROKEN if error or code == "too_many_lookups" else None
     return None
 
 
@@ -230,9 +242,27 @@ def _is_error(severity: Any) -> bool:
     return str(getattr(severity, "value", severity)).lower() == "error"
 
 
-def _sentence(title: str, detail: str) -> str:
-    title, detail = title.strip().rstrip("."), detail.strip()
-    return f"{title}: {detail}" if detail else f"{title}."
+def _line(problem: Problem) -> str:
+    """One plain line: for the route and DNS, the first sentence of the detail (it names the
+    domain and what is wrong); else the title, with the connection or the mail it costs."""
+    if problem.area in ("route", "dns"):
+        first = _first_sentence(problem.detail)
+        if first:
+            return first
+    title = problem.title.strip().rstrip(".")
+    if problem.area in ("test", "connection") and problem.subject:
+        title = f"{title} (connection “{problem.subject}”)"
+    if problem.failing_dmarc:
+        title = f"{title}: {plural(problem.failing_dmarc, 'message')} failing DMARC"
+    return f"{title}."
+
+
+def _first_sentence(text: str, limit: int = 200) -> str:
+    head, dot, _ = " ".join(text.split()).partition(". ")
+    sentence = head if dot else head.rstrip(".")
+    if len(sentence) > limit:
+        sentence = sentence[: limit - 1].rstrip() + "…"
+    return f"{sentence}." if sentence else ""
 
 
 def _trend_troubles(
@@ -255,9 +285,9 @@ def _trend_troubles(
             )
         )
     unknown = rules[TroubleKind.UNKNOWN_SENDERS]
-    if trend.week_messages >= unknown.threshold(
-        "min_messages"
-    ) and trend.new_unknown_pct >= unknown.threshold("share_percent"):
+    # "New" needs a past: a domain whose reports began this week has no known senders yet.
+    enough = trend.week_messages >= unknown.threshold("min_messages") and trend.earlier_messages
+    if enough and trend.new_unknown_pct >= unknown.threshold("share_percent"):
         found.append(
             Trouble(
                 TroubleKind.UNKNOWN_SENDERS,

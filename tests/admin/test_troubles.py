@@ -21,11 +21,15 @@ NOW = datetime(2026, 12, 7, tzinfo=UTC)
 
 @dataclass(frozen=True)
 class P:
+    """A problem as admin.diagnosis.Problem has it (the fields the queue reads)."""
+
     code: str
     severity: str
     title: str
+    area: str
+    subject: str = ""
+    failing_dmarc: int = 0
     detail: str = ""
-    messages: int = 0
 
 
 def evidence(*problems: P, plan: str = "pro", **kwargs: object) -> QueueEvidence:
@@ -45,7 +49,7 @@ def kinds(found: list) -> list[TroubleKind]:  # type: ignore[type-arg]
 
 
 def test_nothing_wrong_is_no_trouble() -> None:
-    found = troubles(evidence(P("provider_authorized", "info", "SendGrid is in SPF")))
+    found = troubles(evidence(P("provider_authorized", "info", "SendGrid is in SPF", "dns")))
     assert found == []
     assert score(found) == 0
     assert one_line(found) == "Nothing needs attention."
@@ -54,12 +58,18 @@ def test_nothing_wrong_is_no_trouble() -> None:
 def test_each_problem_of_the_diagnosis_is_its_kind_the_worst_first() -> None:
     found = troubles(
         evidence(
-            P("sendgrid_username_not_apikey", "error", "User name is not apikey", "Use apikey."),
-            P("latest_test_failed", "error", "The latest test failed", "Login refused."),
-            P("too_many_lookups", "warning", "SPF needs 12 look-ups", "The limit is 10."),
-            P("provider_not_authorized", "error", "SendGrid is not in SPF", "Add the include."),
-            P("nano_paused", "error", "Mail is paused"),  # not Nano: not this kind
-            lint_codes=frozenset({"sendgrid_username_not_apikey"}),
+            P(
+                "sendgrid_username_not_apikey",
+                "error",
+                "User name is not apikey",
+                "connection",
+                "SendGrid",
+            ),
+            P("auth_failed", "error", "Latest test: Authentication failed", "test", "SendGrid"),
+            P("too_many_lookups", "warning", "Too many look-ups", "dns"),
+            P("provider_not_authorized", "error", "Provider not authorized", "dns"),
+            active="SendGrid",
+            spf_codes=frozenset({"too_many_lookups", "provider_not_authorized"}),
         )
     )
     assert kinds(found) == [
@@ -68,27 +78,53 @@ def test_each_problem_of_the_diagnosis_is_its_kind_the_worst_first() -> None:
         TroubleKind.PROVIDER_MISSING_FROM_SPF,
         TroubleKind.CONNECTION_LINT,
     ]
-    assert found[0].line == "The latest test failed: Login refused."
-    assert one_line(found) == "The latest test failed: Login refused. (and 3 other problems)"
+    assert found[0].line == "Latest test: Authentication failed (connection “SendGrid”)."
+    assert one_line(found) == f"{found[0].line} (and 3 other problems)"
     assert score(found) == 80 + 60 + 50 + 30
 
 
-def test_a_paused_nano_account_ranks_first_and_a_lint_warning_is_no_trouble() -> None:
+def test_only_the_live_connection_counts_and_a_dmarc_finding_is_not_spf() -> None:
     found = troubles(
         evidence(
-            P("port_25", "warning", "Port 25 is often blocked"),
-            P("nano_paused", "error", "Mail is paused", "Nano needs its own connection."),
-            plan="nano",
-            lint_codes=frozenset({"port_25"}),
+            P("auth_failed", "error", "Latest test: Authentication failed", "test", "Old one"),
+            P("iam_key", "error", "IAM key", "connection", "Old one"),
+            P("multiple_records", "error", "Multiple records", "dns"),  # DMARC's, not SPF's
+            active="SendGrid",
+            spf_codes=frozenset(),
         )
     )
+    assert found == []
+
+
+def test_a_paused_nano_account_ranks_first_and_a_lint_warning_is_no_trouble() -> None:
+    problems = (
+        P("port_25", "warning", "Port 25 is often blocked", "connection", "SendGrid"),
+        P(
+            "route_paused",
+            "error",
+            "Outbound mail is paused",
+            "route",
+            detail="Outbound mail is paused: the last connection was deleted. Add one.",
+        ),
+    )
+    found = troubles(evidence(*problems, plan="nano", active="SendGrid"))
     assert kinds(found) == [TroubleKind.NANO_PAUSED]
+    assert found[0].line == "Outbound mail is paused: the last connection was deleted."
+    assert troubles(evidence(*problems, plan="pro", active="SendGrid")) == []
 
 
 def test_a_provider_missing_in_the_reports_needs_its_messages() -> None:
-    missing = P("spf_include_missing", "error", "SendGrid is not in SPF", "Its mail fails.", 3)
-    assert kinds(troubles(evidence(missing))) == [TroubleKind.PROVIDER_MISSING_FROM_SPF]
-    rules = {k: Rule(k, True, {"min_messages": 5}) for k in [TroubleKind.PROVIDER_MISSING_FROM_SPF]}
+    missing = P(
+        "spf_include_missing", "error", "SPF include missing: SendGrid", "reports", "SendGrid", 3
+    )
+    found = troubles(evidence(missing))
+    assert kinds(found) == [TroubleKind.PROVIDER_MISSING_FROM_SPF]
+    assert found[0].line == "SPF include missing: SendGrid: 3 messages failing DMARC."
+    rules = {
+        TroubleKind.PROVIDER_MISSING_FROM_SPF: Rule(
+            TroubleKind.PROVIDER_MISSING_FROM_SPF, True, {"min_messages": 5}
+        )
+    }
     assert troubles(evidence(missing), rules) == []
 
 
@@ -120,7 +156,12 @@ def test_new_unknown_senders_above_the_share() -> None:
     found = troubles(
         evidence(
             trend=trend(
-                week_messages=200, week_pass=180, new_unknown_sources=2, new_unknown_messages=20
+                week_messages=200,
+                week_pass=180,
+                earlier_messages=800,
+                earlier_pass=790,
+                new_unknown_sources=2,
+                new_unknown_messages=20,
             )
         )
     )
@@ -129,8 +170,13 @@ def test_new_unknown_senders_above_the_share() -> None:
         found[0].line
         == "2 new senders failing DMARC sent 10% of the mail of bluebird-bakery.example this week."
     )
-    below = trend(week_messages=200, week_pass=195, new_unknown_sources=1, new_unknown_messages=5)
+    below = trend(week_messages=200, week_pass=195, earlier_messages=800, new_unknown_messages=5)
     assert troubles(evidence(trend=below)) == []
+    # A domain whose reports began this week: every sender is "new"; that says nothing.
+    first_week = trend(
+        week_messages=200, week_pass=0, new_unknown_sources=3, new_unknown_messages=200
+    )
+    assert troubles(evidence(trend=first_week)) == []
 
 
 def test_no_reports_only_for_a_domain_that_asks_for_them() -> None:

@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, Select, select
+from sqlalchemy import Connection, Engine, Select, func, select
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -323,15 +323,17 @@ class ReportStore:
         with self.engine.connect() as connection:
             return trends.domain_trend(connection, domain, now)
 
-    def domains_imported_since(self, moment: datetime) -> list[str]:
-        """The domains of the reports imported at or after `moment` (wall clock): whose account
+    def report_mark(self) -> int:
+        """The id of the newest stored report (0 when none): `domains_since(mark)` after an import
+        names the domains it brought reports for."""
+        with self.engine.connect() as connection:
+            return int(connection.scalar(select(func.max(tables.reports.c.id))) or 0)
+
+    def domains_since(self, mark: int) -> list[str]:
+        """The domains of the reports stored after `report_mark()` gave `mark`: whose account
         figures an import changed (the support queue marks them for a refresh)."""
         reports = tables.reports
-        query = (
-            select(reports.c.policy_domain)
-            .where(reports.c.imported_at >= int(moment.timestamp()))
-            .distinct()
-        )
+        query = select(reports.c.policy_domain).where(reports.c.id > mark).distinct()
         with self.engine.connect() as connection:
             return sorted(str(d) for d in connection.scalars(query))
 

@@ -58,14 +58,17 @@ def test_a_domain_without_reports_has_none(db_url: URL) -> None:
     store = ReportStore(db_url)
     try:
         trend = store.domain_trend("quiet.example", NOW)
-        assert store.domains_imported_since(NOW - timedelta(days=1)) == []
+        assert store.report_mark() == 0
+        assert store.domains_since(0) == []
         store.import_files(
             [aggregate_xml("a.example", day(3), [("192.0.2.1", 1, True)], report_id="x")]
         )
-        assert store.domains_imported_since(datetime.now(UTC) - timedelta(minutes=5)) == [
-            "a.example"
-        ]
-        assert store.domains_imported_since(datetime.now(UTC) + timedelta(minutes=5)) == []
+        mark = store.report_mark()
+        assert store.domains_since(0) == ["a.example"]
+        store.import_files(
+            [aggregate_xml("b.example", day(3), [("192.0.2.1", 1, True)], report_id="y")]
+        )
+        assert store.domains_since(mark) == ["b.example"]
     finally:
         store.close()
     assert trend.week_messages == trend.earlier_messages == 0
