@@ -58,6 +58,7 @@ from admin._snapshots import (
 )
 from admin._transactions import Transactions
 from admin.access import SYSTEM, Actor, Permission, Principal, resolve
+from admin.alerts import AlertDesk
 from admin.database import default_sqlite, display_url, make_engine, resolve_url
 from admin.errors import AdminInputError, NotFound, SecretKeyError, StoreBusy, StoreUnavailable
 from admin.intake import ReportIntake
@@ -217,6 +218,14 @@ class Store:
         """The report mailbox's settings and runs (admin.intake), acting for this store's
         principal."""
         return ReportIntake(
+            self._tx, box=self._box, require_key=self._require_key, bound=self._principal
+        )
+
+    @property
+    def alerts(self) -> AlertDesk:
+        """Alert rules, where alerts go, their history and the run (admin.alerts), acting for
+        this store's principal."""
+        return AlertDesk(
             self._tx, box=self._box, require_key=self._require_key, bound=self._principal
         )
 
