@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from admin._diagnosis_model import (
     AccountDiagnosis,
+    AccountProblem,
     ConnectionDiagnosis,
     LatestTest,
-    Problem,
     RecordToPublish,
     ReportsEvidence,
 )
@@ -237,12 +237,12 @@ def _other_records(g: Gathered, ranked: Sequence[Diagnosis]) -> tuple[RecordToPu
 
 def _problems(
     g: Gathered, conns: Sequence[ConnectionDiagnosis], ranked: Sequence[Diagnosis]
-) -> tuple[Problem, ...]:
-    found: list[Problem] = []
+) -> tuple[AccountProblem, ...]:
+    found: list[AccountProblem] = []
     route = g.account.route
     if route.mode is RouteMode.PAUSED:
         found.append(
-            Problem(
+            AccountProblem(
                 "route_paused", Severity.ERROR, "Outbound mail is paused", route.reason, "route"
             )
         )
@@ -251,14 +251,16 @@ def _problems(
             if f.severity is Severity.INFO:
                 continue
             found.append(
-                Problem(f.code, f.severity, f.title, f.message, "connection", subject=conn.label)
+                AccountProblem(
+                    f.code, f.severity, f.title, f.message, "connection", subject=conn.label
+                )
             )
         if not conn.active:
             continue
         test = conn.latest_test
         if test is None:
             found.append(
-                Problem(
+                AccountProblem(
                     "connection_untested",
                     Severity.WARNING,
                     "The live connection has not been tested",
@@ -271,7 +273,7 @@ def _problems(
         elif not test.ok:
             detail = " ".join(x for x in (test.explanation, test.fix) if x)
             found.append(
-                Problem(
+                AccountProblem(
                     test.code,
                     Severity.ERROR,
                     f"Latest test: {test.title}" + (f" at {test.stage}" if test.stage else ""),
@@ -283,12 +285,14 @@ def _problems(
     if g.health is not None:
         for f in g.health.findings:
             if f.severity is not Severity.INFO:
-                found.append(Problem(f.code, f.severity, f.title, f.message, "dns", g.domain))
+                found.append(
+                    AccountProblem(f.code, f.severity, f.title, f.message, "dns", g.domain)
+                )
     for d in ranked:
         if d.severity is Severity.INFO or (d.passes_today and d.severity is not Severity.ERROR):
             continue
         found.append(
-            Problem(
+            AccountProblem(
                 d.category.value,
                 d.severity,
                 f"{d.category.label}: {d.source}",

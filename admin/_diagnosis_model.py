@@ -19,9 +19,9 @@ from diagnostics.spf.recommend import DnsRecord
 
 __all__ = [
     "AccountDiagnosis",
+    "AccountProblem",
     "ConnectionDiagnosis",
     "LatestTest",
-    "Problem",
     "RecordToPublish",
     "ReportsEvidence",
 ]
@@ -114,7 +114,7 @@ class RecordToPublish:
 
 
 @dataclass(frozen=True, slots=True)
-class Problem:
+class AccountProblem:
     """One thing wrong with the account, flat, for a queue to rank: `code` (a lint finding's, a
     test's symptom, a health finding's, a DMARC category's), `severity`, `title` and `detail` in
     plain words, `messages` the reported messages it concerns and `failing_dmarc` those of them
@@ -191,7 +191,7 @@ class AccountDiagnosis:
     reports: ReportsEvidence
     spf_record: DnsRecord | None
     other_records: tuple[RecordToPublish, ...]
-    problems: tuple[Problem, ...]
+    problems: tuple[AccountProblem, ...]
     checked_at: dt.datetime
     connections_visible: bool = True
 

@@ -31,9 +31,9 @@ import pandas as pd
 from admin._diagnosis_assemble import Gathered, assemble, by_impact, configured, failing_dmarc
 from admin._diagnosis_model import (
     AccountDiagnosis,
+    AccountProblem,
     ConnectionDiagnosis,
     LatestTest,
-    Problem,
     RecordToPublish,
     ReportsEvidence,
 )
@@ -52,9 +52,9 @@ from diagnostics.health import DomainHealth, check_domain_async
 __all__ = [
     "REPORT_DAYS",
     "AccountDiagnosis",
+    "AccountProblem",
     "ConnectionDiagnosis",
     "LatestTest",
-    "Problem",
     "RecordToPublish",
     "ReportsEvidence",
     "by_impact",

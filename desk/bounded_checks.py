@@ -16,21 +16,29 @@ from diagnostics import run_sync
 from diagnostics.dmarc import Category, Diagnosis, ReportStore, explain
 from diagnostics.dns import Resolver
 from diagnostics.enrich import EnrichmentCache
-from diagnostics.health import DomainHealth, check_domain_async
+from diagnostics.health import PLATFORM, DomainHealth, check_domain_async
 
 REPORT_DAYS = 30
 TOP_DIAGNOSES = 3
 
 
 def check_health(
-    domain: str, provider_keys: Sequence[str], resolver: Resolver, timeout: float
+    domain: str,
+    provider_keys: Sequence[str],
+    resolver: Resolver,
+    timeout: float,
+    *,
+    platform: str | None = PLATFORM,
 ) -> DomainHealth | None:
-    """`check_domain` of `domain` for `provider_keys` (the platform is always added), or None when
-    it takes longer than `timeout` seconds: the look-ups are cancelled, not left running."""
+    """`check_domain` of `domain` for `provider_keys` (the `platform` added: None for a domain
+    not on it), or None when it takes longer than `timeout` seconds: the look-ups are
+    cancelled, not left running."""
 
     try:
         return run_sync(
-            lambda: check_domain_async(domain, providers=provider_keys, resolver=resolver),
+            lambda: check_domain_async(
+                domain, providers=provider_keys, platform=platform, resolver=resolver
+            ),
             timeout=timeout,
         )
     except TimeoutError:

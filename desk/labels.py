@@ -1,15 +1,7 @@
-"""The words the pages put on the library's codes and numbers: a fix's title, a share of the mail."""
+"""The words the pages put on numbers: a share of the mail. (Codes have their own plain labels in
+the library: `Category.label`, `ActionCode.label`, `Finding.title`.)"""
 
 from __future__ import annotations
-
-ACTION_TITLES = {
-    "add_spf_include": "Add the SPF include",
-    "custom_return_path": "Set up a custom return path",
-    "setup_dkim": "Set up DKIM",
-    "fix_spf_record": "Fix the SPF record",
-    "no_action": "No action",
-    "tighten_policy": "Tighten the DMARC policy",
-}
 
 
 def share_text(share: float) -> str:
@@ -17,4 +9,4 @@ def share_text(share: float) -> str:
     return "<1%" if 0 < share < 0.005 else f"{share:.0%}"
 
 
-__all__ = ["ACTION_TITLES", "share_text"]
+__all__ = ["share_text"]

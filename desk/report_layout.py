@@ -1,6 +1,7 @@
 """How the "DMARC reports" page lays out a domain's diagnoses: one section per kind that needs a
-fix, worst first, the largest sources of each as cards and the rest as one table; the unknown
-senders apart in a table of their own; the compliant sources last. And every table as st.dataframe
+fix, ranked by impact (messages failing DMARC, then severity: admin.diagnosis.by_impact, the order
+of every surface), the largest sources of each as cards and the rest as one table; the unknown
+senders in a table of their own, in their place by the same rank; the compliant sources last. And every table as st.dataframe
 draws it (Arrow), its text from reports and DNS with hidden characters made visible. Pure: no
 Streamlit, no DNS; desk.report_views shares the results between sessions.
 """
@@ -14,7 +15,8 @@ from dataclasses import dataclass
 import pandas as pd
 import pyarrow as pa
 
-from desk.labels import ACTION_TITLES, share_text
+from admin.diagnosis import by_impact, failing_dmarc
+from desk.labels import share_text
 from desk.markdown import table
 from diagnostics.dmarc import Category, Diagnosis
 from diagnostics.dmarc.explain import NAMED_BY_OWNER
@@ -47,9 +49,10 @@ class Section:
 @dataclass(frozen=True, slots=True)
 class Explained:
     """The diagnoses of one domain and period, laid out for the page, and when DNS was read.
-    `sections`: the kinds that need a fix, worst first; `spoofers`: the unknown senders' table
-    (sending IP, IP owner (offline), messages) with their count, messages and share; `compliant`: a Section of the
-    compliant sources (None when there are none)."""
+    `sections`: the kinds that need a fix, by impact; `spoofers`: the unknown senders' table
+    (sending IP, IP owner (offline), messages) with their count, messages and share, shown before
+    `sections[spoofers_at]` (after them all when it is their length); `compliant`: a Section of
+    the compliant sources (None when there are none)."""
 
     diagnoses: tuple[Diagnosis, ...]
     checked_at: dt.datetime
@@ -58,6 +61,7 @@ class Explained:
     spoofer_messages: int = 0
     spoofer_share: float = 0.0
     compliant: Section | None = None
+    spoofers_at: int = 0
 
     @property
     def failing(self) -> bool:
@@ -72,7 +76,7 @@ def _table(alike: Sequence[Diagnosis]) -> pa.Table:
                 "sending IPs": ", ".join(d.ips),
                 "messages": d.messages,
                 "share": share_text(d.share),
-                "to do": "; ".join(ACTION_TITLES.get(c, c) for c in d.action_codes) or "—",
+                "to do": "; ".join(a.code.label for a in d.actions) or "—",
             }
             for d in alike
         ],
@@ -94,18 +98,30 @@ def section(kind: Category, alike: Sequence[Diagnosis]) -> Section:
     )
 
 
+def _impact(alike: Sequence[Diagnosis]) -> tuple[int, int, int]:
+    """A group's rank: its messages failing DMARC, its worst severity, its messages."""
+    return (
+        -sum(failing_dmarc(d) for d in alike),
+        min(d.severity.rank for d in alike),
+        -sum(d.messages for d in alike),
+    )
+
+
 def lay_out(diagnoses: Sequence[Diagnosis], domain: str, checked_at: dt.datetime) -> Explained:
-    """The page's layout of `domain`'s diagnoses: one section per kind that needs a fix, in the
-    order explain gives (worst first), the unknown senders apart, the compliant ones last."""
-    mine = [d for d in diagnoses if d.domain == domain]
+    """The page's layout of `domain`'s diagnoses: one section per kind that needs a fix, ranked
+    by impact (issue 12, finding 6: a quarter of the mail from unknown senders comes before two
+    messages passing through SPF only), the compliant ones last."""
+    mine = by_impact(d for d in diagnoses if d.domain == domain)
     kinds: dict[Category, list[Diagnosis]] = {}
     for diagnosis in mine:
         kinds.setdefault(diagnosis.category, []).append(diagnosis)
-    # Unknown senders (one diagnosis per IP) would bury the legitimate sources that need a fix
-    # first, so they share one table, after the others.
+    # Unknown senders (one diagnosis per IP) would fill the page card by card, so they share one
+    # table, ranked as one group.
     spoofers = kinds.pop(Category.UNAUTHORIZED, [])
     compliant = kinds.pop(Category.COMPLIANT, [])
+    ordered = sorted(kinds.items(), key=lambda kind: _impact(kind[1]))
     unknown = None
+    at = 0
     if spoofers:
         # Whose network each is in, under the name the sources table gives it ("IP owner
         # (offline)"), so "Amazon" there and "unknown sender" here read as the same address.
@@ -118,14 +134,17 @@ def lay_out(diagnoses: Sequence[Diagnosis], domain: str, checked_at: dt.datetime
             for d in spoofers
         ]
         unknown = arrow(pd.DataFrame(rows).sort_values("messages", ascending=False))
+        weight = _impact(spoofers)
+        at = sum(1 for _, alike in ordered if _impact(alike) <= weight)
     return Explained(
         diagnoses=tuple(diagnoses),
         checked_at=checked_at,
-        sections=tuple(section(kind, alike) for kind, alike in kinds.items()),
+        sections=tuple(section(kind, alike) for kind, alike in ordered),
         spoofers=unknown,
         spoofer_messages=sum(d.messages for d in spoofers),
         spoofer_share=sum(d.share for d in spoofers),
         compliant=section(Category.COMPLIANT, compliant) if compliant else None,
+        spoofers_at=at,
     )
 
 

@@ -7,16 +7,18 @@ Only the chosen account's id lives in the session; never a password or the key.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Literal, overload
 
 import streamlit as st
 
 from admin import Account, AdminError, Plan, Store
-from desk.labels import ACTION_TITLES, share_text
+from desk.labels import share_text
 from desk.markdown import data, md, text
 from desk.resources import current_actor
 from diagnostics.dmarc import Diagnosis
 from diagnostics.errors import DiagnosticsError
 from diagnostics.findings import Finding, Severity
+from diagnostics.spf.recommend import DnsRecord
 
 ACCOUNT_KEY = "desk_account_id"  # the chosen account's id: an int, nothing secret
 _PICKER_KEY = "desk_account_picker"
@@ -26,9 +28,14 @@ def _remember_choice() -> None:
     st.session_state[ACCOUNT_KEY] = st.session_state[_PICKER_KEY]
 
 
-def account_picker(store: Store) -> Account:
+@overload
+def account_picker(store: Store) -> Account: ...
+@overload
+def account_picker(store: Store, *, required: Literal[False]) -> Account | None: ...
+def account_picker(store: Store, *, required: bool = True) -> Account | None:
     """The sidebar's account choice (kept when the admin moves between pages), or stop the run with
-    a form to create the first account."""
+    a form to create the first account; with `required` False, None when there is none (a page
+    that works for any domain too)."""
     accounts = store.list_accounts()
     with st.sidebar:
         if accounts:
@@ -64,6 +71,8 @@ def account_picker(store: Store) -> Account:
                     st.session_state[ACCOUNT_KEY] = created.id
                     st.rerun()
     if not accounts:
+        if not required:
+            return None
         st.info("No accounts yet: create one in the sidebar.", icon=":material/arrow_back:")
         st.stop()
     return by_id[st.session_state[ACCOUNT_KEY]]
@@ -93,7 +102,7 @@ def finding_cards(findings: Iterable[Finding]) -> None:
         show = {Severity.ERROR: st.error, Severity.WARNING: st.warning, Severity.INFO: st.info}[
             finding.severity
         ]
-        title = finding.code.replace("_", " ")
+        title = finding.title  # the code in plain words; the code itself is for --json
         # The term and the message quote DNS records and headers: shown as text.
         term = md(" — {term!c}", term=finding.term) if finding.term else ""
         show(
@@ -102,9 +111,34 @@ def finding_cards(findings: Iterable[Finding]) -> None:
         )
 
 
+def publish_record(record: DnsRecord) -> None:
+    """One record to publish: where and why, then its value in a code block with a copy button;
+    a template (a value the desk does not know, in angle brackets) is shown as text, marked as
+    one, with where to find the value, and offers nothing to copy."""
+    # The name and value quote DNS and reports: shown as text, the value as code.
+    if record.template:
+        st.warning(
+            md(
+                "**Template, not ready to copy:** {rdtype} at {name!c}: {value!c}\n\n"
+                "{why}. Fill in what is in angle brackets: {fill_in}",
+                rdtype=record.rdtype,
+                name=record.name,
+                value=record.value,
+                why=record.why,
+                fill_in=record.fill_in or "",
+            ),
+            icon=":material/edit_note:",
+        )
+        return
+    st.caption(
+        md("{rdtype} at {name!c}: {why}", rdtype=record.rdtype, name=record.name, why=record.why)
+    )
+    st.code(data(record.value), language=None, wrap_lines=True)
+
+
 def diagnosis_card(diagnosis: Diagnosis) -> None:
-    """One DMARC source: what it is, its share of the mail, why, and each fix with the exact
-    record(s) to paste."""
+    """One DMARC source: what it is, its share of the mail, why, how sure, and each fix with the
+    exact record(s) to paste (templates marked, with nothing to copy)."""
     # Every value here comes from reports, reverse DNS or today's DNS (the source's name, the
     # domains in the explanation, the records): shown as text, records to paste as code.
     with st.container(border=True):
@@ -112,28 +146,29 @@ def diagnosis_card(diagnosis: Diagnosis) -> None:
             md(
                 "**{source}** · {category} · {share} of the mail ({messages:,} messages)",
                 source=diagnosis.source,
-                category=diagnosis.category.value.replace("_", " "),
+                category=diagnosis.category.label,
                 share=share_text(diagnosis.share),
                 messages=diagnosis.messages,
             )
         )
         st.markdown(text(diagnosis.explanation))
+        if diagnosis.evidence.basis:
+            st.caption(
+                md(
+                    "{sure}: {basis}",
+                    sure=diagnosis.confidence.label,
+                    basis="; ".join(diagnosis.evidence.basis),
+                )
+            )
         for action in diagnosis.actions:
-            title = ACTION_TITLES.get(action.code.value, action.code.value)
-            st.markdown(md("**{title}**: {message}", title=title, message=action.message))
+            st.markdown(
+                md("**{title}**: {message}", title=action.code.label, message=action.message)
+            )
             # Some fixes need several records (SES custom MAIL FROM: an MX and a TXT); each
             # is shown with its name so it can be pasted as is.
             if action.records:
                 for needed in action.records:
-                    st.caption(
-                        md(
-                            "{rdtype} at {name!c}: {why}",
-                            rdtype=needed.rdtype,
-                            name=needed.name,
-                            why=needed.why,
-                        )
-                    )
-                    st.code(data(needed.value), language=None, wrap_lines=True)
+                    publish_record(needed)
             elif action.record:
                 if action.domain:
                     st.caption(
@@ -146,4 +181,11 @@ def diagnosis_card(diagnosis: Diagnosis) -> None:
                 st.code(data(action.record), language=None, wrap_lines=True)
 
 
-__all__ = ["ACCOUNT_KEY", "account_picker", "diagnosis_card", "finding_cards", "show_error"]
+__all__ = [
+    "ACCOUNT_KEY",
+    "account_picker",
+    "diagnosis_card",
+    "finding_cards",
+    "publish_record",
+    "show_error",
+]

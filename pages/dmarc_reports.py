@@ -27,7 +27,7 @@ from desk.routing import through_the_router
 from desk.uploads import import_uploads, too_many, upload_limits
 from desk.widgets import diagnosis_card, show_error
 from diagnostics import DiagnosticsError
-from diagnostics.dmarc import ReportStore
+from diagnostics.dmarc import Category, ReportStore
 from diagnostics.idn import with_unicode
 from diagnostics.wording import plural
 
@@ -381,12 +381,15 @@ def show_diagnoses(
             ),
             icon=":material/check_circle:",
         )
-    for kind in done.sections:
+    # Ranked by impact (desk.report_layout): the unknown senders take their place among the rest.
+    for index, kind in enumerate(done.sections):
+        if done.spoofers is not None and index == done.spoofers_at:
+            unknown_senders_card(done)
         for diagnosis in kind.cards:
             diagnosis_card(diagnosis)
         if kind.rest is not None:
             more_of_a_kind(kind)
-    if done.spoofers is not None:
+    if done.spoofers is not None and done.spoofers_at >= len(done.sections):
         unknown_senders_card(done)
     if done.failing and done.compliant is not None:
         compliant = done.compliant
@@ -404,7 +407,7 @@ def more_of_a_kind(kind: Section) -> None:
     label = md(
         "{sources} {kind} ({share} of the mail, {messages})",
         sources=plural(kind.rest_count, "more source"),
-        kind=kind.kind.value.replace("_", " "),
+        kind=kind.kind.label.lower(),
         share=share_text(kind.rest_share),
         messages=plural(kind.rest_messages, "message"),
     )
@@ -417,8 +420,9 @@ def unknown_senders_card(done: Explained) -> None:
     with st.container(border=True):
         st.markdown(
             md(
-                "**{senders}** · unauthorized · {share} of the mail ({messages})",
+                "**{senders}** · {kind} · {share} of the mail ({messages})",
                 senders=plural(done.spoofers.num_rows, "unknown sender"),
+                kind=Category.UNAUTHORIZED.label,
                 share=share_text(done.spoofer_share),
                 messages=plural(done.spoofer_messages, "message"),
             )

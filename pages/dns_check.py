@@ -1,4 +1,5 @@
-"""DNS check: does this domain's SPF authorize its providers, and if not, what exactly to publish."""
+"""DNS check: does this domain's SPF authorize its providers, and if not, what exactly to publish.
+Filled in from the selected account's diagnosis; any domain with any providers too."""
 
 from __future__ import annotations
 
@@ -6,12 +7,18 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from admin.diagnosis import AccountDiagnosis
+from desk.account_diagnosis import account_diagnosis, records_section, spf_record
+from desk.bounded_checks import check_health
+from desk.configuration import app_config
 from desk.markdown import data, md, table, text
-from desk.resources import app_resolver
+from desk.resources import app_resolver, store_or_stop
 from desk.routing import through_the_router
-from desk.widgets import finding_cards, show_error
+from desk.widgets import account_picker, finding_cards, show_error
 from diagnostics import DiagnosticsError, providers
-from diagnostics.spf import SpfAnalysis, SpfNode, analyze, check_host, recommend
+from diagnostics.findings import Severity
+from diagnostics.health import PLATFORM, DomainHealth
+from diagnostics.spf import SpfAnalysis, SpfNode, check_host
 from diagnostics.spf.tree import MAX_LOOKUPS, MAX_VOID_LOOKUPS
 
 through_the_router()  # before anything is drawn: see desk/routing.py
@@ -24,36 +31,102 @@ st.caption(
 
 CATALOGUE = {p.key: p for p in providers.all()}
 
+# The selected account's one diagnosis (admin.diagnosis) fills the form and, for its own domain
+# and providers, is what the page shows; any other domain goes through the same library check
+# (diagnostics.health.check_domain) with the providers chosen here.
+found: AccountDiagnosis | None = None
+store = store_or_stop()
+account = account_picker(store, required=False)
+if account is not None:
+    found = account_diagnosis(store, account)
+account_id = account.id if account is not None else None
+RESULT = "dns_check_result"  # (account id, health, IP verdict, the account's own answer?)
+account_keys = list(dict.fromkeys([PLATFORM, *(found.providers if found else ())]))
+if found is not None and found.domain:
+    st.caption(
+        md(
+            "Filled in from {name}: its domain and the providers its connections send through. "
+            "Change either to check anything else.",
+            name=found.account_name,
+        )
+    )
+
 with st.form("dns_check"):
-    domain = st.text_input("Domain", placeholder="example.com", help="The From domain of the mail.")
+    domain = st.text_input(
+        "Domain",
+        value=found.domain if found else "",
+        placeholder="example.com",
+        help="The From domain of the mail.",
+    )
     chosen = st.multiselect(
         "Providers in use",
         options=list(CATALOGUE),
+        default=account_keys if found and found.domain else [],
         format_func=lambda key: CATALOGUE[key].name,
-        help="Pick every service that sends mail for this domain, the platform included.",
+        help="Pick every service that sends mail for this domain.",
+    )
+    off_platform = st.checkbox(
+        "Not on the platform",
+        value=False,
+        help=md(
+            "Leave {platform}'s include out: only for a domain that never sends through the "
+            "platform. Every domain on the platform keeps it.",
+            platform=CATALOGUE[PLATFORM].name,
+        ),
     )
     with st.expander("Test a sending IP (optional)"):
         ip = st.text_input("IP address", placeholder="192.0.2.10")
         sender = st.text_input("Envelope sender", placeholder="postmaster@example.com")
     submitted = st.form_submit_button("Check", type="primary")
 
+
+def _the_accounts(name: str, keys: list[str], on_platform: bool) -> bool:
+    """True when the form asks what the account's diagnosis already answers."""
+    return (
+        found is not None
+        and found.health is not None
+        and on_platform
+        and name == found.domain
+        and set(keys) | {PLATFORM} == set(account_keys)
+    )
+
+
 if submitted:
-    if not domain.strip():
+    asked = domain.strip().lower().rstrip(".")
+    if not asked:
         st.warning("Enter a domain to check.")
         st.stop()
     resolver = app_resolver()
+    health: DomainHealth | None = None
     try:
         with st.status("Checking DNS…", expanded=False) as status:
-            status.update(label="Reading the SPF record and its includes…")
-            analysis = analyze(domain, resolver=resolver)
-            rec = None
-            if chosen:
-                status.update(label="Writing the record to publish…")
-                rec = recommend(domain, chosen, resolver=resolver)
+            if _the_accounts(asked, chosen, not off_platform):
+                assert found is not None
+                health = found.health
+            else:
+                status.update(label="Reading the SPF record, its includes and the providers…")
+                health = check_health(
+                    asked,
+                    chosen,
+                    resolver,
+                    app_config().checks.timeout,
+                    platform=None if off_platform else PLATFORM,
+                )
+                if health is None:
+                    st.warning(
+                        md(
+                            "The DNS check of {domain} did not finish in {limit:.0f} seconds: "
+                            "the nameserver is slow or unreachable.",
+                            domain=asked,
+                            limit=app_config().checks.timeout,
+                        ),
+                        icon=":material/timer_off:",
+                    )
+                    st.stop()
             verdict = None
             if ip.strip():
                 status.update(label=md("Testing {ip}…", ip=ip.strip()))
-                who = sender.strip() or f"postmaster@{analysis.domain}"
+                who = sender.strip() or f"postmaster@{health.domain}"
                 verdict = check_host(ip.strip(), who, resolver=resolver)
             status.update(
                 label=md("Done: {n} DNS queries.", n=resolver.queries_sent),
@@ -64,15 +137,21 @@ if submitted:
         show_error(exc)
         st.stop()
     # Only public DNS data lands in the session: nothing secret.
-    st.session_state["dns_check_result"] = (analysis, rec, verdict)
-
-result = st.session_state.get("dns_check_result")
-if result is None:
+    mine = _the_accounts(asked, chosen, not off_platform)
+    st.session_state[RESULT] = (account_id, health, verdict, mine)
+kept = st.session_state.get(RESULT)
+if (kept is None or kept[0] != account_id) and found is not None and found.health is not None:
+    kept = (account_id, found.health, None, True)  # the account's own answer, until asked else
+if kept is None:
     st.info("Enter a domain and press **Check**.", icon=":material/search:")
     st.stop()
 
-analysis, rec, verdict = result
-analysis_typed: SpfAnalysis = analysis
+_, checked, verdict, accounts = kept
+health_typed: DomainHealth = checked
+analysis_typed: SpfAnalysis | None = health_typed.spf_analysis
+if analysis_typed is None:  # the check could not read the domain's record at all
+    finding_cards(health_typed.spf.findings)
+    st.stop()
 
 st.subheader(md("SPF for {domain}", domain=analysis_typed.domain))
 left, middle, right = st.columns(3)
@@ -80,8 +159,9 @@ left.metric("DNS lookups", md("{n} / {most}", n=analysis_typed.lookups, most=MAX
 middle.metric(
     "Void lookups", md("{n} / {most}", n=analysis_typed.void_lookups, most=MAX_VOID_LOOKUPS)
 )
-errors = sum(1 for f in analysis_typed.findings if f.severity.value == "error")
-right.metric("Problems", errors, help="Findings of severity error")
+# The record's own findings and the providers' (one not authorized is a problem: finding 2).
+problems = [f for f in health_typed.spf.findings if f.severity is not Severity.INFO]
+right.metric("Problems", len(problems), help="Errors and warnings of the SPF check")
 st.progress(
     min(analysis_typed.lookups / MAX_LOOKUPS, 1.0),
     text=md("{n} of the {most} DNS lookups SPF allows", n=analysis_typed.lookups, most=MAX_LOOKUPS),
@@ -91,26 +171,27 @@ if analysis_typed.record:
 else:
     st.warning("This domain publishes no SPF record.")
 
+rec = health_typed.spf_recommendation
 if rec is not None:
     st.subheader("What to publish")
-    if rec.record == rec.current:
+    if accounts and found is not None:
+        if found.spf_record is None and not found.other_records:
+            st.success(
+                md(
+                    "Nothing to publish at **{domain}**: every provider is authorized.",
+                    domain=rec.domain,
+                )
+            )
+        records_section(found)
+    elif not rec.changed:
         st.success(
             md(
                 "Nothing to change at **{domain}**: every chosen provider is authorized.",
                 domain=rec.domain,
             )
         )
-    else:
-        st.markdown(
-            md(
-                "Publish this **TXT** record at **{domain!c}** (copy it with the button):",
-                domain=rec.domain,
-            )
-        )
-        st.code(data(rec.record), language=None, wrap_lines=True)
-        if rec.current:
-            # Today's record, as DNS answered it: shown as code, whatever it holds.
-            st.caption(md("It replaces: {current!c}", current=rec.current))
+    elif rec.record:
+        spf_record(rec.domain, rec.record, rec.current)
     st.caption(
         md("DNS lookups after the change: {n} of {most}.", n=rec.lookups_after, most=MAX_LOOKUPS)
     )
@@ -121,12 +202,9 @@ if rec is not None:
         st.caption(md("Already authorized: {names}.", names=names))
     for note in rec.notes:
         st.info(text(note))
-    extra = [f for f in rec.findings if f not in analysis_typed.findings]
-    if extra:
-        finding_cards(extra)
 
 st.subheader("Findings")
-finding_cards(analysis_typed.findings)
+finding_cards(health_typed.spf.findings)
 
 
 def _rows(node: SpfNode, depth: int = 0) -> list[dict[str, object]]:
@@ -137,7 +215,7 @@ def _rows(node: SpfNode, depth: int = 0) -> list[dict[str, object]]:
             "lookups": node.lookups,
             "running total": node.running_total,
             "networks": len(node.networks),
-            "findings": ", ".join(f.code for f in node.findings),
+            "findings": ", ".join(f.title for f in node.findings),
             "record": node.record or "(none)",
         }
     ]

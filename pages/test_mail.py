@@ -5,14 +5,15 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from admin import Account, AdminError, Connection, ProbeRecord, Store
+from admin import Account, AdminError, Connection, ProbeRecord
 from desk.configuration import app_config
+from desk.connection_tests import run_probe
 from desk.markdown import code, data, joined, md, plain, table, text
-from desk.resources import app_resolver, current_actor, store_or_stop
+from desk.resources import store_or_stop
 from desk.routing import through_the_router
 from desk.widgets import account_picker
 from diagnostics import DiagnosticsError
-from diagnostics.smtp import ProbeResult, probe
+from diagnostics.smtp import ProbeResult
 
 # The configuration's DESK_SMTP_CAFILE trusts one more CA for every probe (a company's
 # TLS-inspecting relay, or the test CA of the end-to-end tests); DESK_SMTP_TIMEOUT is the default
@@ -58,47 +59,6 @@ def pick_connection(account: Account, connections: list[Connection]) -> Connecti
         )
     )
     return conn
-
-
-def run_probe(
-    store: Store,
-    account: Account,
-    conn: Connection,
-    *,
-    send_to: str | None,
-    timeout: float,
-    tls_verify: bool,
-) -> ProbeRecord | None:
-    """Probe the saved connection, keep the result in the history, and return that record."""
-    what = f"Sending a test message to {send_to}" if send_to else "Checking the connection"
-    try:
-        with st.status(
-            md("{what} through “{label}”…", what=what, label=conn.label), expanded=False
-        ) as status:
-            settings = store.probe_settings(conn.id)
-            cafile = app_config().smtp.cafile
-            result = probe(
-                settings,
-                send_to=send_to,
-                timeout=timeout,
-                tls_verify=tls_verify,
-                cafile=str(cafile) if cafile else None,
-                resolver=app_resolver(),
-                connection_label=conn.label,
-            )
-            status.update(
-                label=md(
-                    "{what}: {outcome} in {seconds:.1f} s.",
-                    what=what,
-                    outcome="passed" if result.ok else "failed",
-                    seconds=result.duration,
-                ),
-                state="complete" if result.ok else "error",
-            )
-        return store.record_probe(account.id, conn.id, result, actor=current_actor())
-    except (AdminError, DiagnosticsError) as exc:
-        st.error(text(exc), icon=":material/warning:")
-        return None
 
 
 def _result_of(record: ProbeRecord) -> ProbeResult | None:
@@ -261,7 +221,7 @@ try:
     record = None
     if check:
         record = run_probe(
-            store, account, conn, send_to=None, timeout=timeout, tls_verify=tls_verify
+            store, account.id, conn, send_to=None, timeout=timeout, tls_verify=tls_verify
         )
     elif send:
         if not send_to.strip():
@@ -269,7 +229,7 @@ try:
         else:
             record = run_probe(
                 store,
-                account,
+                account.id,
                 conn,
                 send_to=send_to.strip(),
                 timeout=timeout,

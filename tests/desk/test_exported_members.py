@@ -21,6 +21,18 @@ import desk
 ROOT = Path(__file__).resolve().parents[2]
 
 SURFACE = {
+    "desk.account_diagnosis": {
+        "TOP_PROBLEMS",
+        "account_diagnosis",
+        "forget_diagnosis",
+        "health_section",
+        "latest_test",
+        "live_connection",
+        "problems_list",
+        "records_section",
+        "route_box",
+        "spf_record",
+    },
     "desk.bounded_checks": {
         "REPORT_DAYS",
         "TOP_DIAGNOSES",
@@ -29,8 +41,9 @@ SURFACE = {
         "top_diagnoses",
     },
     "desk.configuration": {"app_config", "use_config"},
+    "desk.connection_tests": {"SavedConnection", "run_probe"},
     "desk.database_faults": {"DATABASE_FAULTS", "said_alone", "said_in_page"},
-    "desk.labels": {"ACTION_TITLES", "share_text"},
+    "desk.labels": {"share_text"},
     "desk.markdown": {"Markdown", "code", "data", "joined", "md", "plain", "table", "text"},
     "desk.page_access": {"PAGE_PERMISSIONS", "may_see", "visible_pages"},
     "desk.report_layout": {"CARDS_PER_KIND", "Explained", "Section", "arrow", "lay_out", "section"},
@@ -93,6 +106,7 @@ SURFACE = {
         "account_picker",
         "diagnosis_card",
         "finding_cards",
+        "publish_record",
         "show_error",
     },
 }

@@ -284,7 +284,7 @@ def test_diagnoses_come_first_with_the_record_to_publish(url, nameserver, config
     assert "v=spf1 include:spf.trekmail.net include:sendgrid.net -all" in codes
     text = " ".join(m.value for m in at.markdown)
     assert "SendGrid" in text
-    assert "spf include missing" in text
+    assert "SPF include missing" in text  # the category in plain words, never its code
     # the cards come before the figures and charts
     order = [getattr(n, "label", None) or getattr(n, "value", None) for n in at.main]
     assert order.index("What to fix") < order.index("Messages")
