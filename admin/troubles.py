@@ -107,8 +107,8 @@ _SPF_BROKEN_CODES = frozenset(
 )
 
 
-class Problem(Protocol):
-    """One problem of the account diagnosis (admin.diagnosis.Problem): `area` is route,
+class DiagnosedProblem(Protocol):
+    """One problem of the account diagnosis (admin.diagnosis.AccountProblem): `area` is route,
     connection, test, dns or reports; `subject` the connection's label or the source's name."""
 
     @property
@@ -139,7 +139,7 @@ class QueueEvidence:
     plan: str
     provider: str | None
     domain: str
-    problems: Sequence[Problem] = ()
+    problems: Sequence[DiagnosedProblem] = ()
     active: str | None = None
     spf_codes: frozenset[str] = frozenset()
     publishes_rua: bool = False
@@ -214,7 +214,7 @@ def one_line(found: Sequence[Trouble]) -> str:
     return f"{found[0].line}{more}"
 
 
-def _kind_of(problem: Problem, evidence: QueueEvidence) -> TroubleKind | None:
+def _kind_of(problem: DiagnosedProblem, evidence: QueueEvidence) -> TroubleKind | None:
     code, area, error = problem.code, problem.area, _is_error(problem.severity)
     if area == "route":
         paused = code == "route_paused" and evidence.plan == "nano"
@@ -242,7 +242,7 @@ def _is_error(severity: Any) -> bool:
     return str(getattr(severity, "value", severity)).lower() == "error"
 
 
-def _line(problem: Problem) -> str:
+def _line(problem: DiagnosedProblem) -> str:
     """One plain line: for the route and DNS, the first sentence of the detail (it names the
     domain and what is wrong); else the title, with the connection or the mail it costs."""
     if problem.area in ("route", "dns"):
@@ -321,7 +321,7 @@ def _trend_troubles(
 __all__ = [
     "DEFAULT_THRESHOLDS",
     "THRESHOLD_HELP",
-    "Problem",
+    "DiagnosedProblem",
     "QueueEvidence",
     "Rule",
     "Trouble",
