@@ -7,6 +7,9 @@
     python -m admin users set-password NAME [--password-env VAR]
     python -m admin secrets rotate [--old-key-env VAR] [--new-key-env VAR]
     python -m admin users unbind-oidc NAME      (forget the identity provider account bound)
+    python -m admin queue [--json] [--plan P] [--kind K] [--provider KEY]   (admin._cli_queue)
+    python -m admin queue refresh [--all]
+    python -m admin alerts run [--json] [--no-refresh]  /  alerts history [--json] [--active]
 
 The database and its key are the app's: main() reads the same configuration as the app
 (diagnostics.config: DATABASE_URL, DESK_DATA_DIR, DESK_SECRET_KEY, DESK_SECRET_KEY_FILE, ...) once,
@@ -34,12 +37,14 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from admin._cli_queue import add_commands as add_queue_commands
 from admin.errors import AdminError, AdminInputError, SecretKeyError, StoreUnavailable
 from admin.records import User
 from admin.secrets import KEY_ENV
 from admin.store import Store
 from diagnostics.cli.output import scrubbed_output, secrets_in_play
 from diagnostics.config import ConfigError, DeskConfig
+from diagnostics.errors import DiagnosticsError
 from diagnostics.redaction import Login
 from diagnostics.secret import Secret
 
@@ -70,7 +75,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m admin", description="Manage the desk's local users.")
+    parser = _Parser(
+        prog="python -m admin",
+        description="Manage the desk's local users, its secret key, the support queue and alerts.",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     users = commands.add_parser("users", help="add, list, disable users; change a role")
     actions = users.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
@@ -129,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     # The store opens with the old key: the one the database is under until the rotation commits.
     rotate.set_defaults(handler=_rotate, store_key=_old_key)
+    # The support queue and alerts (issue 16): admin._cli_queue.
+    add_queue_commands(commands, _Parser)
     return parser
 
 
@@ -160,7 +170,13 @@ def main(
                 return handler(store, args)
             with _open_store(args, config) as opened:
                 return handler(opened, args)
-        except (UsageError, AdminInputError, SecretKeyError, StoreUnavailable) as exc:
+        except (
+            UsageError,
+            AdminInputError,
+            SecretKeyError,
+            StoreUnavailable,
+            DiagnosticsError,
+        ) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_USAGE
         except AdminError as exc:

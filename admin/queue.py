@@ -32,6 +32,7 @@ from admin.access import Actor, Permission, Principal, resolve
 from admin.models import AccountRow, QueueRow
 from admin.plans import Plan
 from admin.troubles import QueueEvidence, Rule, Trouble, TroubleKind, one_line, score
+from diagnostics import providers
 
 __all__ = ["QueueEntry", "SupportQueue", "mark_stale_in"]
 
@@ -58,6 +59,16 @@ class QueueEntry:
     @property
     def kinds(self) -> tuple[TroubleKind, ...]:
         return tuple(t.kind for t in self.troubles)
+
+    @property
+    def provider_name(self) -> str:
+        """The provider as people know it ("Amazon SES"); "" for managed or unknown hosts."""
+        if not self.provider:
+            return ""
+        try:
+            return providers.get(self.provider).name
+        except KeyError:  # a provider a later catalogue knows
+            return self.provider
 
     def to_dict(self) -> dict[str, Any]:
         """The `--json` and API form: codes as codes."""
