@@ -36,9 +36,9 @@ counts = store.queue.counts()
 # -- Refresh what changed ---------------------------------------------------------------------
 changed = counts["stale"] + counts["missing"]
 left, middle, right = st.columns(3)
-left.metric("Need attention", f"{counts['attention']:,}")
-middle.metric("Accounts checked", f"{counts['accounts']:,}")
-right.metric("Changed since their check", f"{changed:,}")
+left.metric("Need attention", md("{n:,}", n=counts["attention"]))
+middle.metric("Accounts checked", md("{n:,}", n=counts["accounts"]))
+right.metric("Changed since their check", md("{n:,}", n=changed))
 if changed and may_refresh:
     if st.button(
         md("Check the {n:,} changed accounts again", n=changed),
