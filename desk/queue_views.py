@@ -1,8 +1,9 @@
 """The "Needs attention" page's tables and chart data, from the stored queue and alert history:
 plain labels for people (the codes stay in --json), links to each account's Overview.
 
-The link is `/overview?account=ID` (desk.widgets.account_picker reads the parameter once), so a
-row opens that account's Overview, in this tab or a new one.
+A row picked opens that account's Overview in this session; the Open column's link,
+`/overview?account=ID` (desk.widgets.account_picker reads the parameter once), opens it in
+another tab.
 """
 
 from __future__ import annotations
@@ -10,18 +11,42 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+import altair as alt
 import pandas as pd
+import streamlit as st
 
 from admin.alerts import AlertRecord
 from admin.queue import QueueEntry
 from admin.troubles import TroubleKind
-from desk.widgets import ACCOUNT_PARAM
+from desk.widgets import ACCOUNT_KEY, ACCOUNT_PARAM
 
 OVERVIEW_PATH = "overview"
+OVERVIEW_PAGE = "pages/overview.py"
+
+
+# Why first after the account: it is what a person reads the queue for.
+QUEUE_COLUMNS = (
+    "account",
+    "why",
+    "problems",
+    "plan",
+    "provider",
+    "messages",
+    "checked",
+    "changed",
+    "overview",
+)
 
 
 def overview_link(account_id: int) -> str:
+    """The Overview of one account, as an address (another tab asks who you are again)."""
     return f"/{OVERVIEW_PATH}?{ACCOUNT_PARAM}={int(account_id)}"
+
+
+def open_overview(account_id: int) -> None:
+    """Go to the Overview of one account in this session (a row picked in the queue)."""
+    st.session_state[ACCOUNT_KEY] = int(account_id)
+    st.switch_page(OVERVIEW_PAGE)
 
 
 def queue_frame(entries: Sequence[QueueEntry]) -> pd.DataFrame:
@@ -48,6 +73,26 @@ def kind_counts(entries: Sequence[QueueEntry]) -> pd.DataFrame:
     return pd.DataFrame(
         {"problem": [k.label for k in ordered], "accounts": [counted[k] for k in ordered]}
     )
+
+
+def kind_chart(entries: Sequence[QueueEntry]) -> alt.Chart:
+    """Accounts per kind of problem, the worst kind on top, every label whole."""
+    chart: alt.Chart = (
+        alt.Chart(kind_counts(entries))
+        .mark_bar()
+        .encode(
+            x=alt.X("accounts:Q", title="Accounts", axis=alt.Axis(tickMinStep=1)),
+            y=alt.Y(
+                "problem:N",
+                sort=None,
+                title=None,
+                axis=alt.Axis(labelLimit=400, labelOverlap=False),
+            ),
+            tooltip=["problem", "accounts"],
+        )
+        .properties(height=len(TroubleKind) * 28)
+    )
+    return chart
 
 
 def alerts_frame(records: Sequence[AlertRecord]) -> pd.DataFrame:
@@ -82,4 +127,12 @@ def _notices(record: AlertRecord) -> str:
     return "; ".join(parts) or "none sent (no channel set up)"
 
 
-__all__ = ["alerts_frame", "kind_counts", "overview_link", "queue_frame"]
+__all__ = [
+    "QUEUE_COLUMNS",
+    "alerts_frame",
+    "kind_chart",
+    "kind_counts",
+    "open_overview",
+    "overview_link",
+    "queue_frame",
+]

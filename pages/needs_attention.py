@@ -14,7 +14,7 @@ from admin.queue_refresh import refresh_accounts
 from admin.troubles import THRESHOLD_HELP, TroubleKind
 from desk.configuration import app_config
 from desk.markdown import md, plain, table, text
-from desk.queue_views import alerts_frame, kind_counts, queue_frame
+from desk.queue_views import QUEUE_COLUMNS, alerts_frame, kind_chart, open_overview, queue_frame
 from desk.resources import app_resolver, report_store, store_or_stop
 from desk.routing import through_the_router
 from diagnostics.smtp.settings import Security, SmtpSettings
@@ -86,22 +86,21 @@ entries = store.queue.entries(plan=plan, kind=kind, provider=provider)
 if not entries:
     st.success("No account needs attention.", icon=":material/check_circle:")
 else:
-    chart, listing = st.columns([1, 2])
-    with chart:
-        st.bar_chart(
-            kind_counts(entries),
-            x="problem",
-            y="accounts",
-            horizontal=True,
-            x_label="Accounts",
-            y_label="",
+    st.altair_chart(kind_chart(entries), width="stretch")
+    st.caption(
+        md(
+            "{n:,} accounts, the worst first. Pick a row to open that account's Overview.",
+            n=len(entries),
         )
-    with listing:
-        st.caption(md("{n:,} accounts, the worst first.", n=len(entries)))
-    st.dataframe(
+    )
+    picked = st.dataframe(
         table(queue_frame(entries)),
         hide_index=True,
         width="stretch",
+        on_select="rerun",
+        selection_mode="single-row",
+        key="needs_attention_queue",
+        column_order=QUEUE_COLUMNS,
         column_config={
             "account": "Account",
             "overview": st.column_config.LinkColumn("Open", display_text="Overview"),
@@ -114,6 +113,9 @@ else:
             "changed": "Changed",
         },
     )
+    rows = picked.selection.rows if picked is not None else []
+    if rows:
+        open_overview(entries[rows[0]].account_id)
 
 # -- Alerts -----------------------------------------------------------------------------------
 st.subheader("Alerts")
