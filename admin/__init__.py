@@ -38,6 +38,7 @@ from admin.secrets import KeySource, generate_key
 from admin.sending import active_connection, provider_of, sending_domain
 from admin.signin import SessionCheck, SignInResult
 from admin.store import Store
+from admin.troubles import TroubleKind
 
 __all__ = [
     "Account",
@@ -67,6 +68,7 @@ __all__ = [
     "Store",
     "StoreBusy",
     "StoreUnavailable",
+    "TroubleKind",
     "User",
     "active_connection",
     "ensure_sample_data",

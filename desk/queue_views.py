@@ -9,15 +9,19 @@ another tab.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
+from admin import Store
 from admin.alerts import AlertRecord
 from admin.queue import QueueEntry
-from admin.troubles import TroubleKind
+from admin.queue_refresh import refresh_accounts
+from admin.troubles import THRESHOLD_HELP, TroubleKind
+from desk.configuration import app_config
+from desk.resources import app_resolver, report_store
 from desk.widgets import ACCOUNT_KEY, ACCOUNT_PARAM
 
 OVERVIEW_PATH = "overview"
@@ -49,8 +53,23 @@ def open_overview(account_id: int) -> None:
     st.switch_page(OVERVIEW_PAGE)
 
 
+def refresh_changed(store: Store, progress: Callable[[int, int], None]) -> int:
+    """Diagnose again the accounts changed since their check (admin.queue_refresh), with the
+    app's DNS settings and report store; how many were checked."""
+    ids = store.queue.to_refresh()
+    refresh_accounts(
+        store,
+        ids,
+        report_store=report_store(),
+        resolver=app_resolver(),
+        config=app_config(),
+        progress=progress,
+    )
+    return len(ids)
+
+
 def queue_frame(entries: Sequence[QueueEntry]) -> pd.DataFrame:
-    """One row an account, in the queue's order."""
+    """One row an account, in the queue's order: plain labels, the Overview's address."""
     return pd.DataFrame(
         {
             "account": [e.account_name for e in entries],
@@ -95,7 +114,13 @@ def kind_chart(entries: Sequence[QueueEntry]) -> alt.Chart:
     return chart
 
 
+def threshold_label(name: str) -> str:
+    """A rule's threshold in plain words ("No report for this many days")."""
+    return THRESHOLD_HELP.get(name, name).capitalize()
+
+
 def alerts_frame(records: Sequence[AlertRecord]) -> pd.DataFrame:
+    """One row an alert: its account, problem, state, line, when seen, and its notices."""
     return pd.DataFrame(
         {
             "account": [r.account_name for r in records],
@@ -135,4 +160,6 @@ __all__ = [
     "open_overview",
     "overview_link",
     "queue_frame",
+    "refresh_changed",
+    "threshold_label",
 ]

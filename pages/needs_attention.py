@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import streamlit as st
 
-from admin import AdminError, Permission, Plan
-from admin.queue_refresh import refresh_accounts
-from admin.troubles import THRESHOLD_HELP, TroubleKind
+from admin import AdminError, Permission, Plan, TroubleKind
 from desk.configuration import app_config
 from desk.markdown import md, plain, table, text
-from desk.queue_views import QUEUE_COLUMNS, alerts_frame, kind_chart, open_overview, queue_frame
-from desk.resources import app_resolver, report_store, store_or_stop
+from desk.queue_views import (
+    QUEUE_COLUMNS,
+    alerts_frame,
+    kind_chart,
+    open_overview,
+    queue_frame,
+    refresh_changed,
+    threshold_label,
+)
+from desk.resources import store_or_stop
 from desk.routing import through_the_router
-from diagnostics.smtp.settings import Security, SmtpSettings
+from diagnostics.smtp import Security, SmtpSettings
 
 through_the_router()  # before anything is drawn: see desk/routing.py
 
@@ -45,15 +51,10 @@ if changed and may_refresh:
         icon=":material/refresh:",
         help="Diagnoses again the accounts tested, changed or with new reports since their check.",
     ):
-        ids = store.queue.to_refresh()
         bar = st.progress(0.0, text="Checking…")
-        refresh_accounts(
+        refresh_changed(
             store,
-            ids,
-            report_store=report_store(),
-            resolver=app_resolver(),
-            config=app_config(),
-            progress=lambda done, total: bar.progress(
+            lambda done, total: bar.progress(
                 done / total, text=md("Checked {done:,} of {total:,}", done=done, total=total)
             ),
         )
@@ -166,7 +167,7 @@ if may_edit and st.button("Send due alerts now", icon=":material/notifications:"
 with st.expander("Alert rules"):
     rules = store.alerts.rules()
     for rule in rules.values():
-        limits = ", ".join(f"{THRESHOLD_HELP[n]}: {v:g}" for n, v in rule.thresholds.items())
+        limits = ", ".join(f"{threshold_label(n)}: {v:g}" for n, v in rule.thresholds.items())
         st.markdown(
             md(
                 "**{label}**: {state}{limits}",
@@ -182,7 +183,7 @@ with st.expander("Alert rules"):
             enabled = st.checkbox("Send alerts for it", value=current.enabled)
             values = {
                 name: st.number_input(
-                    THRESHOLD_HELP[name].capitalize(),
+                    threshold_label(name),
                     min_value=0.0,
                     value=float(value),
                     key=f"threshold_{chosen.value}_{name}",
