@@ -72,6 +72,20 @@ def digest(day: str, active: Sequence[AlertFacts], *, shown: int = 50) -> tuple[
     return subject, f"Open problems on {day}:\n\n" + "\n".join(lines) + "\n"
 
 
+def grouped(claimed: Sequence[tuple[int, str, str, str]]) -> tuple[str, str, str]:
+    """(subject, body, event) of one message carrying several notices (id, subject, body,
+    event), each as it would have been sent alone."""
+    opened_n = sum(1 for c in claimed if c[3] == "opened")
+    resolved_n = sum(1 for c in claimed if c[3] == "resolved")
+    others = len(claimed) - opened_n - resolved_n
+    parts = [plural(opened_n, "new problem")] if opened_n else []
+    parts += [plural(resolved_n, "resolved problem")] if resolved_n else []
+    parts += [plural(others, "digest")] if others else []
+    subject = f"Alerts: {', '.join(parts)}"
+    body = "\n".join(f"== {c[1]}\n{c[2]}" for c in claimed)
+    return subject, body, "batch"
+
+
 def email(
     subject: str, body: str, *, sender: str, to: Sequence[str], now: datetime
 ) -> EmailMessage:
@@ -105,6 +119,7 @@ __all__ = [
     "AlertFacts",
     "digest",
     "email",
+    "grouped",
     "opened",
     "resolved",
     "signature",

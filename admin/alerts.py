@@ -19,9 +19,11 @@ Sent once: every notice is a row of the outbox (`alert_deliveries`) with a uniqu
 alert, channel), written in the same transaction as the alert, so a second run, or two at once,
 finds it there and queues nothing new. Not lost: a notice that fails (the SMTP server is down) stays
 pending and is tried again by later runs after 1, 2, 4 and 8 minutes; after MAX_ATTEMPTS it is
-shown as failed, with the reason. A run claims a notice before sending it (pending -> sending, one
-row update), so two runs at once never both send it; a run that dies mid-send leaves it "sending",
-and after CLAIM_SECONDS another run sends it again (the one case where a notice may arrive twice).
+shown as failed, with the reason. A run claims notices before sending them (pending -> sending, locked rows skipped), so two runs at
+once never both send one; a run that dies mid-send leaves them "sending", and after CLAIM_SECONDS
+another run sends them again (the one case where a notice may arrive twice). A flood (more than
+ONE_BY_ONE due for a channel: the first run of a desk, an outage across hundreds of accounts) goes
+GROUP notices to a message, each notice still counted and marked on its own.
 
 Who: everyone who sees accounts sees the history and the rules; only admins change rules or
 channels, and run the alerts (Permission.EDIT_ALERTS). The channels' secrets (the SMTP password,
@@ -39,7 +41,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
 from admin import _alert_notices as notices
@@ -69,6 +71,8 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 FIRST_RETRY = timedelta(minutes=1)
 CLAIM_SECONDS = 300
+# Up to ONE_BY_ONE notices due for a channel go one by one; more go GROUP to a message.
+ONE_BY_ONE, GROUP = 10, 50
 EMAIL, WEBHOOK = "email", "webhook"
 OPENED, RESOLVED, DIGEST = "opened", "resolved", "digest"
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
@@ -518,39 +522,38 @@ class AlertDesk:
                 s.execute(
                     select(AlertDeliveryRow.id, AlertDeliveryRow.channel)
                     .where(
-                        or_(
-                            and_(
-                                AlertDeliveryRow.status == PENDING,
-                                AlertDeliveryRow.next_attempt_at <= now,
-                            ),
-                            # A run that died mid-send: its claim has run out.
-                            and_(
-                                AlertDeliveryRow.status == SENDING,
-                                AlertDeliveryRow.next_attempt_at <= now,
-                            ),
-                        )
+                        # Pending, or "sending" by a run that died and whose claim ran out.
+                        AlertDeliveryRow.status.in_((PENDING, SENDING)),
+                        AlertDeliveryRow.next_attempt_at <= now,
                     )
                     .order_by(AlertDeliveryRow.id)
                 )
             )
             rows = {c.channel: c for c in s.scalars(select(AlertChannelRow))}
-        senders: dict[str, Sender | None] = {}
+        by_channel: dict[str, list[int]] = {}
         for delivery_id, channel in due:
-            if channel not in senders:
-                senders[channel] = self._sender(rows.get(channel), timeout, cafile, result)
-            sender = senders[channel]
+            by_channel.setdefault(channel, []).append(delivery_id)
+        for channel, ids in by_channel.items():
+            sender = self._sender(rows.get(channel), timeout, cafile, result)
             if sender is None:
-                continue  # switched off or unreadable since: it waits, pending
-            claimed = self._claim(delivery_id, now)
-            if claimed is None:
-                continue  # another run has it
-            subject, body, event = claimed
-            try:
-                send_with(sender, subject, body, event, now)
-            except DeliveryFailed as exc:
-                self._failed(delivery_id, now, str(exc), result)
-            else:
-                self._sent(delivery_id, now, result)
+                continue  # switched off or unreadable since: they wait, pending
+            # A few notices go one by one; a flood (the first run of a desk, an outage that
+            # touched hundreds of accounts) in messages of GROUP notices: a receiver (Slack
+            # takes about one message a second) and a person can take that.
+            size = 1 if len(ids) <= ONE_BY_ONE else GROUP
+            for start in range(0, len(ids), size):
+                claimed = self._claim(ids[start : start + size], now)
+                if not claimed:
+                    continue  # another run has them
+                subject, body, event = (
+                    claimed[0][1:] if len(claimed) == 1 else notices.grouped(claimed)
+                )
+                try:
+                    send_with(sender, subject, body, event, now)
+                except DeliveryFailed as exc:
+                    self._failed([c[0] for c in claimed], now, str(exc), channel, result)
+                else:
+                    self._sent([c[0] for c in claimed], now, result)
 
     def _sender(
         self, row: AlertChannelRow | None, timeout: float, cafile: str | None, result: AlertRun
@@ -575,46 +578,70 @@ class AlertDesk:
         )
         return EmailChannel(settings, tuple(public["recipients"]), timeout, cafile)
 
-    def _claim(self, delivery_id: int, now: datetime) -> tuple[str, str, str] | None:
+    def _claim(self, ids: list[int], now: datetime) -> list[tuple[int, str, str, str]]:
+        """Take the due ones of `ids` for this run (pending -> sending, until the claim runs out):
+        (id, subject, body, event) of each taken; another run's are left to it."""
+        lease = now + timedelta(seconds=CLAIM_SECONDS)
+        mine = and_(
+            AlertDeliveryRow.id.in_(ids),
+            AlertDeliveryRow.status.in_((PENDING, SENDING)),
+            AlertDeliveryRow.next_attempt_at <= now,
+        )
         with self._tx.write() as s:
-            done = s.execute(
-                update(AlertDeliveryRow)
-                .where(
-                    AlertDeliveryRow.id == delivery_id,
-                    AlertDeliveryRow.status.in_((PENDING, SENDING)),
-                    AlertDeliveryRow.next_attempt_at <= now,
+            taken = list(
+                s.execute(
+                    select(
+                        AlertDeliveryRow.id,
+                        AlertDeliveryRow.subject,
+                        AlertDeliveryRow.body,
+                        AlertDeliveryRow.event,
+                    )
+                    .where(mine)
+                    .order_by(AlertDeliveryRow.id)
+                    .with_for_update(skip_locked=True)
                 )
-                .values(status=SENDING, next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS))
             )
-            if not getattr(done, "rowcount", 0):
-                return None
-            row = s.get(AlertDeliveryRow, delivery_id)
-            assert row is not None
-            return row.subject, row.body, row.event
+            if taken:
+                s.execute(
+                    update(AlertDeliveryRow)
+                    .where(AlertDeliveryRow.id.in_([t[0] for t in taken]))
+                    .values(status=SENDING, next_attempt_at=lease)
+                )
+        return [(int(i), str(subject), str(body), str(event)) for i, subject, body, event in taken]
 
-    def _sent(self, delivery_id: int, now: datetime, result: AlertRun) -> None:
+    def _sent(self, ids: list[int], now: datetime, result: AlertRun) -> None:
         with self._tx.write() as s:
-            row = s.get(AlertDeliveryRow, delivery_id, with_for_update=True)
-            assert row is not None
-            row.status, row.sent_at, row.last_error = SENT, now, None
-            row.attempts += 1
-        result.sent += 1
+            s.execute(
+                update(AlertDeliveryRow)
+                .where(AlertDeliveryRow.id.in_(ids))
+                .values(
+                    status=SENT,
+                    sent_at=now,
+                    last_error=None,
+                    attempts=AlertDeliveryRow.attempts + 1,
+                )
+            )
+        result.sent += len(ids)
 
-    def _failed(self, delivery_id: int, now: datetime, why: str, result: AlertRun) -> None:
+    def _failed(
+        self, ids: list[int], now: datetime, why: str, channel: str, result: AlertRun
+    ) -> None:
         with self._tx.write() as s:
-            row = s.get(AlertDeliveryRow, delivery_id, with_for_update=True)
-            assert row is not None
-            row.attempts += 1
-            row.last_error = why
-            if row.attempts >= MAX_ATTEMPTS:
-                row.status = FAILED
-                result.failed += 1
-            else:
-                row.status = PENDING
-                row.next_attempt_at = now + FIRST_RETRY * 2 ** (row.attempts - 1)
-                result.retrying += 1
-        result.errors.append(f"{row.channel} ({row.event}): {why}")
-        log.warning("alert notice %s by %s not sent: %s", delivery_id, row.channel, why)
+            rows = s.scalars(
+                select(AlertDeliveryRow).where(AlertDeliveryRow.id.in_(ids)).with_for_update()
+            )
+            for row in rows:
+                row.attempts += 1
+                row.last_error = why
+                if row.attempts >= MAX_ATTEMPTS:
+                    row.status = FAILED
+                    result.failed += 1
+                else:
+                    row.status = PENDING
+                    row.next_attempt_at = now + FIRST_RETRY * 2 ** (row.attempts - 1)
+                    result.retrying += 1
+        result.errors.append(f"{channel}: {why}")
+        log.warning("%d alert notices by %s not sent: %s", len(ids), channel, why)
 
 
 def _recipients(recipients: Sequence[str]) -> tuple[str, ...]:

@@ -329,3 +329,21 @@ def test_a_key_rotation_moves_the_alert_secrets(
     new = generate_key()
     done = store.rotate_key(old, new)
     assert done.reencrypted == 1
+
+
+def test_a_flood_goes_out_in_grouped_messages_each_notice_marked(
+    store: Store, webhook: WebhookReceiver
+) -> None:
+    store.alerts.save_webhook_channel(webhook.url, hmac_secret=HMAC_KEY)
+    for n in range(12):
+        account = store.create_account(f"Flood {n:02d}", "pro")
+        put(store, account.id, account.name, FAILING)
+    done = store.alerts.run(now=NOW)
+    assert (done.opened, done.sent) == (12, 12)
+    [message] = [verify(r) for r in webhook.received]
+    assert message["event"] == "batch"
+    assert message["subject"] == "Alerts: 12 new problems"
+    assert message["body"].count("== Needs attention: Flood") == 12
+    assert {d.status for h in store.alerts.history() for d in h.deliveries} == {"sent"}
+    assert store.alerts.run(now=NOW + timedelta(hours=1)).sent == 0
+    assert len(webhook.received) == 1
