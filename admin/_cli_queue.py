@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from admin.alerts import AlertRecord
 from admin.queue import QueueEntry
-from admin.queue_refresh import refresh_accounts
+from admin.queue_refresh import mark_new_reports, refresh_accounts
 from admin.store import Store
 from admin.troubles import TroubleKind
 from diagnostics.config import DeskConfig
@@ -102,6 +102,7 @@ def _entry_line(n: int, entry: QueueEntry) -> str:
 
 
 def _refresh(store: Store, args: argparse.Namespace) -> int:
+    _mark_new_reports(store, args.config)
     ids = [a.id for a in store.list_accounts()] if args.all else store.queue.to_refresh()
     done = _refresh_ids(store, args.config, ids)
     print(f"Refreshed {len(done)} of {len(ids)} accounts; {_needing(done)} need attention.")
@@ -126,13 +127,24 @@ def _refresh_ids(store: Store, config: DeskConfig, ids: list[int]) -> list[Queue
         reports.close()
 
 
+def _mark_new_reports(store: Store, config: DeskConfig) -> None:
+    reports = ReportStore.from_config(config)
+    try:
+        mark_new_reports(store, reports)
+    finally:
+        reports.close()
+
+
 def _needing(entries: list[QueueEntry]) -> int:
     return sum(1 for e in entries if e.score > 0)
 
 
 def _alerts_run(store: Store, args: argparse.Namespace) -> int:
     config: DeskConfig = args.config
-    refreshed = 0 if args.no_refresh else len(_refresh_ids(store, config, store.queue.to_refresh()))
+    refreshed = 0
+    if not args.no_refresh:
+        _mark_new_reports(store, config)
+        refreshed = len(_refresh_ids(store, config, store.queue.to_refresh()))
     cafile = str(config.smtp.cafile) if config.smtp.cafile else None
     result = store.alerts.run(timeout=config.smtp.timeout, cafile=cafile)
     if args.json:

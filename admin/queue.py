@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from admin import alert_rules
 from admin._transactions import Transactions
 from admin.access import Actor, Permission, Principal, resolve
-from admin.models import AccountRow, QueueRow
+from admin.models import AccountRow, MetaRow, QueueRow
 from admin.plans import Plan
 from admin.troubles import QueueEvidence, Rule, Trouble, TroubleKind, one_line, score
 from diagnostics import providers
@@ -38,6 +38,8 @@ __all__ = ["QueueEntry", "SupportQueue", "mark_stale_in"]
 
 # Refreshing marks rows in chunks: a bulk import may name thousands of domains.
 _CHUNK = 500
+# desk_meta: the newest report id whose domain the queue has marked (admin.queue_refresh).
+_REPORT_MARK = "queue_report_mark"
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +228,20 @@ class SupportQueue:
         may (a test, an import): it only asks for a refresh."""
         with self._tx.write() as s:
             return mark_stale_in(s, account_ids=account_ids, domains=domains)
+
+    def report_mark(self) -> int:
+        """The newest report id the queue has taken into account (0: none yet)."""
+        with self._tx.read() as s:
+            row = s.get(MetaRow, _REPORT_MARK)
+            return int(row.value) if row is not None else 0
+
+    def set_report_mark(self, mark: int) -> None:
+        with self._tx.write() as s:
+            row = s.get(MetaRow, _REPORT_MARK, with_for_update=True)
+            if row is None:
+                s.add(MetaRow(key=_REPORT_MARK, value=str(int(mark))))
+            elif int(row.value) < mark:
+                row.value = str(int(mark))
 
     def forget(self, account_id: int) -> None:
         """Drop the row of an account that no longer exists."""

@@ -26,7 +26,7 @@ from diagnostics.dmarc import ReportStore
 from diagnostics.dmarc.trend import DomainTrend
 from diagnostics.dns import Resolver
 
-__all__ = ["evidence_of", "refresh_account", "refresh_accounts"]
+__all__ = ["evidence_of", "mark_new_reports", "refresh_account", "refresh_accounts"]
 
 Progress = Callable[[int, int], None]
 
@@ -104,6 +104,20 @@ def refresh_accounts(
         if progress is not None:
             progress(n, len(account_ids))
     return done
+
+
+def mark_new_reports(store: Store, report_store: ReportStore) -> int:
+    """Mark the accounts of the domains with reports stored since the last call, however they
+    came (an upload, the report mailbox, `python -m diagnostics reports import`, the receiver);
+    how many rows were marked. Called before every refresh of the changed accounts."""
+    last, newest = store.queue.report_mark(), report_store.report_mark()
+    if newest <= last:
+        return 0
+    marked = store.queue.mark_stale(domains=report_store.domains_since(last)) if last else 0
+    # The first call only notes where the reports stand: the rows written from now on are
+    # refreshed with what is stored already.
+    store.queue.set_report_mark(newest)
+    return marked
 
 
 def desk_rules(store: Store) -> dict[TroubleKind, Rule]:

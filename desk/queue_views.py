@@ -18,7 +18,7 @@ import streamlit as st
 from admin import Store
 from admin.alerts import AlertRecord
 from admin.queue import QueueEntry
-from admin.queue_refresh import refresh_accounts
+from admin.queue_refresh import mark_new_reports, refresh_accounts
 from admin.troubles import THRESHOLD_HELP, TroubleKind
 from desk.configuration import app_config
 from desk.resources import app_resolver, report_store
@@ -53,14 +53,22 @@ def open_overview(account_id: int) -> None:
     st.switch_page(OVERVIEW_PAGE)
 
 
+def note_new_reports(store: Store) -> int:
+    """Mark the accounts whose domains got reports since the queue last looked (however they
+    came in); how many rows. Two small queries when nothing is new."""
+    return mark_new_reports(store, report_store())
+
+
 def refresh_changed(store: Store, progress: Callable[[int, int], None]) -> int:
-    """Diagnose again the accounts changed since their check (admin.queue_refresh), with the
-    app's DNS settings and report store; how many were checked."""
+    """Diagnose again the accounts changed since their check (admin.queue_refresh), those with
+    reports stored since too, with the app's DNS settings and report store; how many."""
+    reports = report_store()
+    mark_new_reports(store, reports)
     ids = store.queue.to_refresh()
     refresh_accounts(
         store,
         ids,
-        report_store=report_store(),
+        report_store=reports,
         resolver=app_resolver(),
         config=app_config(),
         progress=progress,
@@ -157,6 +165,7 @@ __all__ = [
     "alerts_frame",
     "kind_chart",
     "kind_counts",
+    "note_new_reports",
     "open_overview",
     "overview_link",
     "queue_frame",

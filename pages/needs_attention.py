@@ -16,6 +16,7 @@ from desk.queue_views import (
     QUEUE_COLUMNS,
     alerts_frame,
     kind_chart,
+    note_new_reports,
     open_overview,
     queue_frame,
     refresh_changed,
@@ -37,6 +38,7 @@ store = store_or_stop()
 user = store.principal
 may_refresh = user.can(Permission.VIEW_CONNECTIONS)
 may_edit = user.can(Permission.EDIT_ALERTS)
+note_new_reports(store)  # reports that came in by any way since the last look
 counts = store.queue.counts()
 
 # -- Refresh what changed ---------------------------------------------------------------------

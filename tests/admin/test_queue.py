@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy.engine import URL
 
 from admin import PermissionDenied, Principal, Role, Store, ensure_sample_data
-from admin.queue_refresh import refresh_account, refresh_accounts
+from admin.queue_refresh import mark_new_reports, refresh_account, refresh_accounts
 from admin.reports import import_reports
 from admin.sample_reports import sample_reports
 from admin.troubles import TroubleKind
@@ -142,6 +142,25 @@ def test_an_import_marks_the_accounts_of_its_domains(
     import_reports(store.as_user(admin_user), admin_user, reports, [xml])
     lumen = next(a for a in store.list_accounts() if a.name == "Lumen Fitness")
     assert store.queue.to_refresh() == [lumen.id]
+
+
+def test_reports_stored_by_any_way_mark_their_accounts_at_the_next_refresh(
+    store: Store, reports: ReportStore, refresh: Callable[..., Any]
+) -> None:
+    refresh()
+    assert mark_new_reports(store, reports) == 0  # the first look notes where reports stand
+    # Stored without admin.reports (the report mailbox, the CLI, the receiver).
+    xml = aggregate_xml(
+        "bluebird-bakery.example",
+        NOW - dt.timedelta(days=1),
+        [("192.0.2.9", 4, True)],
+        report_id="z",
+    )
+    reports.import_files([xml])
+    assert mark_new_reports(store, reports) == 1
+    bakery = next(a for a in store.list_accounts() if a.name == "Bluebird Bakery")
+    assert store.queue.to_refresh() == [bakery.id]
+    assert mark_new_reports(store, reports) == 0
 
 
 def test_analysts_read_the_queue_and_refresh_nothing(

@@ -106,6 +106,7 @@ SURFACE = {
         "alerts_frame",
         "kind_chart",
         "kind_counts",
+        "note_new_reports",
         "open_overview",
         "overview_link",
         "queue_frame",
