@@ -46,8 +46,9 @@ from sqlalchemy.orm import Session
 
 from admin import _alert_notices as notices
 from admin import alert_rules
+from admin._bound import BoundPart
 from admin._transactions import Transactions
-from admin.access import Actor, Permission, Principal, resolve
+from admin.access import Actor, Permission, Principal
 from admin.alert_delivery import DeliveryFailed, EmailChannel, Send, Sender, WebhookChannel, send
 from admin.errors import AdminInputError, SecretKeyError
 from admin.models import AlertChannelRow, AlertDeliveryRow, AlertRow, QueueRow
@@ -172,7 +173,7 @@ class AlertRun:
         }
 
 
-class AlertDesk:
+class AlertDesk(BoundPart):
     """Rules, channels, alerts and the run, over the store's transactions. Made by `Store.alerts`."""
 
     def __init__(
@@ -183,15 +184,9 @@ class AlertDesk:
         require_key: Callable[[Session], None],
         bound: Principal | None,
     ) -> None:
-        self._tx = tx
+        super().__init__(tx, bound=bound)
         self._box = box
         self._require_key = require_key
-        self._bound = bound
-
-    def _allow(self, actor: Actor, permission: Permission) -> Principal:
-        who = resolve(actor, self._bound)
-        who.require(permission)
-        return who
 
     # -- rules -------------------------------------------------------------------------------------
 

@@ -27,8 +27,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from admin import alert_rules
-from admin._transactions import Transactions
-from admin.access import Actor, Permission, Principal, resolve
+from admin._bound import BoundPart
+from admin.access import Actor, Permission
 from admin.models import AccountRow, MetaRow, QueueRow
 from admin.plans import Plan
 from admin.troubles import QueueEvidence, Rule, Trouble, TroubleKind, one_line, score
@@ -90,17 +90,8 @@ class QueueEntry:
         }
 
 
-class SupportQueue:
+class SupportQueue(BoundPart):
     """The stored queue, over the store's transactions. Made by `Store.queue`."""
-
-    def __init__(self, tx: Transactions, *, bound: Principal | None) -> None:
-        self._tx = tx
-        self._bound = bound
-
-    def _allow(self, actor: Actor, permission: Permission) -> Principal:
-        who = resolve(actor, self._bound)
-        who.require(permission)
-        return who
 
     # -- reading -----------------------------------------------------------------------------------
 

@@ -5,7 +5,6 @@ JSON codes, filtered; the alert run refreshes what changed and sends to a loopba
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -14,7 +13,7 @@ import pytest
 
 from admin import Store, ensure_sample_data
 from admin.cli import main
-from admin.sample_reports import sample_reports
+from desk.resources import demo_reports
 from diagnostics.config import DeskConfig, DnsConfig
 from diagnostics.dmarc import ReportStore
 from tests.admin.test_diagnosis import TODAY, ZONE
@@ -32,12 +31,7 @@ def desk(
     with Store.from_config(config) as store:
         assert ensure_sample_data(store)
         reports = ReportStore.from_config(config)
-        files = []
-        for name, data in sample_reports(TODAY):
-            handle = io.BytesIO(data)
-            handle.name = name
-            files.append(handle)
-        reports.import_files(files)
+        reports.import_files(demo_reports(TODAY))
         reports.close()
         yield store, partial(main, config=config)
 

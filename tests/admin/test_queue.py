@@ -6,35 +6,21 @@ analysts read it and refresh nothing."""
 from __future__ import annotations
 
 import datetime as dt
-import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy.engine import URL
 
 from admin import PermissionDenied, Principal, Role, Store, ensure_sample_data
 from admin.queue_refresh import mark_new_reports, refresh_account, refresh_accounts
 from admin.reports import import_reports
-from admin.sample_reports import sample_reports
 from admin.troubles import TroubleKind
 from diagnostics.dmarc import ReportStore
-from tests.admin.test_diagnosis import NOW, TODAY, ZONE
+from tests.admin.test_diagnosis import NOW, ZONE, reports
 from tests.support.nameserver import LoopbackNameserver
 from tests.support.trend_reports import aggregate_xml
 
-
-@pytest.fixture
-def reports(db_url: URL) -> Iterator[ReportStore]:
-    store = ReportStore(db_url)
-    files = []
-    for name, data in sample_reports(TODAY):
-        handle = io.BytesIO(data)
-        handle.name = name
-        files.append(handle)
-    store.import_files(files)
-    yield store
-    store.close()
+__all__ = ["reports"]  # the fixture: the sample accounts' demo reports, as test_diagnosis has them
 
 
 @pytest.fixture
