@@ -30,6 +30,8 @@ from diagnostics.config import DeskConfig
 from diagnostics.dmarc import ReportStore
 
 EXIT_OK = 0
+# What one alert run diagnoses first at most: each may wait on DNS up to DESK_CHECK_TIMEOUT.
+REFRESH_LIMIT = 500
 
 
 def add_commands(commands: Any, parser_class: type[argparse.ArgumentParser]) -> None:
@@ -48,7 +50,9 @@ def add_commands(commands: Any, parser_class: type[argparse.ArgumentParser]) -> 
     )
     queue.add_argument("--limit", type=int, help="at most this many accounts")
     queue.set_defaults(handler=_queue)
-    queue_actions = queue.add_subparsers(dest="action", metavar="ACTION", parser_class=parser_class)
+    queue_actions = queue.add_subparsers(
+        dest="action", metavar="[refresh]", parser_class=parser_class
+    )
     refresh = queue_actions.add_parser("refresh", help="diagnose the changed accounts again")
     refresh.add_argument("--all", action="store_true", help="every account, not only changed ones")
     refresh.set_defaults(handler=_refresh)
@@ -59,6 +63,14 @@ def add_commands(commands: Any, parser_class: type[argparse.ArgumentParser]) -> 
     run.add_argument("--json", action="store_true", help="print what the run did as JSON")
     run.add_argument(
         "--no-refresh", action="store_true", help="use the queue as stored (no DNS, no diagnosis)"
+    )
+    run.add_argument(
+        "--refresh-limit",
+        type=int,
+        default=REFRESH_LIMIT,
+        metavar="N",
+        help=f"diagnose at most N changed accounts first; the rest at the next run "
+        f"(default {REFRESH_LIMIT}: a run stays short even with DNS slow)",
     )
     run.set_defaults(handler=_alerts_run)
     history = actions.add_parser("history", help="alerts, active first, with their notices")
@@ -144,7 +156,8 @@ def _alerts_run(store: Store, args: argparse.Namespace) -> int:
     refreshed = 0
     if not args.no_refresh:
         _mark_new_reports(store, config)
-        refreshed = len(_refresh_ids(store, config, store.queue.to_refresh()))
+        ids = store.queue.to_refresh(limit=max(0, args.refresh_limit))
+        refreshed = len(_refresh_ids(store, config, ids))
     cafile = str(config.smtp.cafile) if config.smtp.cafile else None
     result = store.alerts.run(timeout=config.smtp.timeout, cafile=cafile)
     if args.json:
