@@ -135,3 +135,23 @@ def test_an_admin_saves_a_rule_and_the_alerts_show(
     next(b for b in at.button if b.label == "Save the rule").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert store.alerts.rules()[TroubleKind.NO_REPORTS].threshold("days") == 3
+
+
+def test_support_sees_where_alerts_go_as_hints_and_may_check_again(
+    store: admin.Store, configure: Configure
+) -> None:
+    configure(auth=LOCAL)
+    fill(store)
+    store.alerts.save_webhook_channel(
+        "https://hooks.example/services/T1/B2/very-secret-part", hmac_secret="signing-key-42"
+    )
+    add(store, "sam", "support")
+    at = sign_in(open_app(), "sam")
+    at.switch_page(PAGE).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.get("form")
+    assert any("changed accounts again" in b.label for b in at.button)
+    shown = " ".join(m.value for m in at.markdown)
+    assert "https://hooks.example/…" in shown.replace("\\", "")
+    assert "very-secret-part" not in shown
+    assert "signing-key-42" not in shown
