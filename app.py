@@ -27,6 +27,12 @@ PAGES = {
             url_path="overview",
             default=True,
         ),
+        st.Page(
+            "pages/needs_attention.py",
+            title="Needs attention",
+            icon=":material/notification_important:",
+            url_path="needs-attention",
+        ),
     ],
     "Check": [
         st.Page(

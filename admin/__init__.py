@@ -47,6 +47,7 @@ from admin.secrets import KeySource, generate_key
 from admin.sending import active_connection, provider_of, sending_domain
 from admin.signin import SessionCheck, SignInResult
 from admin.store import Store
+from admin.troubles import TroubleKind
 
 __all__ = [
     "Account",
@@ -79,6 +80,7 @@ __all__ = [
     "Store",
     "StoreBusy",
     "StoreUnavailable",
+    "TroubleKind",
     "User",
     "account_setup",
     "active_connection",

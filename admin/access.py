@@ -1,7 +1,7 @@
 """Who may do what: the three roles, the permissions each holds, and the principal the store checks.
 
     admin     edit accounts, plans and connections, read saved passwords, delete data, manage users,
-              set up the report mailbox
+              set up the report mailbox, edit the alert rules and where alerts go
     support   read everything but secrets, run SMTP tests and checks, upload reports (and check the
               report mailbox now)
     analyst   reports and notebooks; no SMTP settings at all
@@ -53,6 +53,7 @@ class Permission(StrEnum):
     EDIT_INTAKE = "edit_intake"
     DELETE_DATA = "delete_data"
     MANAGE_USERS = "manage_users"
+    EDIT_ALERTS = "edit_alerts"
 
     @property
     def what(self) -> str:
@@ -72,6 +73,7 @@ _WHAT = {
     Permission.EDIT_INTAKE: "set up the mailbox the desk takes DMARC reports from",
     Permission.DELETE_DATA: "delete data",
     Permission.MANAGE_USERS: "add, change or disable users",
+    Permission.EDIT_ALERTS: "change the alert rules or where alerts are sent",
 }
 
 GRANTS: dict[Role, frozenset[Permission]] = {

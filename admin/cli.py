@@ -10,6 +10,9 @@ mailbox.
     python -m admin users unbind-oidc NAME      (forget the identity provider account bound)
     python -m admin accounts show NAME [--json] (the account's one diagnosis, admin.diagnosis)
     python -m admin intake show|check [--json]  (the report mailbox: admin/_intake_commands.py)
+    python -m admin queue [--json] [--plan P] [--kind K] [--provider KEY]   (admin._cli_queue)
+    python -m admin queue refresh [--all]
+    python -m admin alerts run [--json] [--no-refresh]  /  alerts history [--json] [--active]
 
 The database and its key are the app's: main() reads the same configuration as the app
 (diagnostics.config: DATABASE_URL, DESK_DATA_DIR, DESK_SECRET_KEY, DESK_SECRET_KEY_FILE, ...) once,
@@ -37,6 +40,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from admin._cli_queue import add_commands as add_queue_commands
 from admin._diagnosis_text import as_text
 from admin._intake_commands import add_intake_commands
 from admin.diagnosis import diagnose_account
@@ -80,7 +84,10 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="python -m admin",
-        description="Manage the desk's local users and key; show an account's diagnosis.",
+        description=(
+            "Manage the desk's local users and secret key; show an account's diagnosis, the "
+            "report mailbox, the support queue and alerts."
+        ),
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     users = commands.add_parser("users", help="add, list, disable users; change a role")
@@ -155,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
     # The store opens with the old key: the one the database is under until the rotation commits.
     rotate.set_defaults(handler=_rotate, store_key=_old_key)
     add_intake_commands(commands, _actor)
+    # The support queue and alerts (issue 16): admin._cli_queue.
+    add_queue_commands(commands, _Parser)
     return parser
 
 

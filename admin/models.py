@@ -198,3 +198,91 @@ class IntakeRunRow(Base):
     counts: Mapped[dict[str, Any]] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     problems: Mapped[list[str]] = mapped_column(JSON)
+
+
+class QueueRow(Base):
+    """One account's place in the support queue (issue 16): its troubles as the last refresh found
+    them, so the "Needs attention" page and `python -m admin queue` read one table instead of
+    diagnosing thousands of accounts. Plain words and codes only; never a secret."""
+
+    __tablename__ = "support_queue"
+
+    account_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    account_name: Mapped[str] = mapped_column(String(200))
+    plan: Mapped[str] = mapped_column(String(16), index=True)
+    provider: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    domain: Mapped[str] = mapped_column(String(255), index=True)
+    score: Mapped[int] = mapped_column(Integer, index=True)
+    messages: Mapped[int] = mapped_column(Integer)
+    kinds: Mapped[list[str]] = mapped_column(JSON)
+    line: Mapped[str] = mapped_column(Text)
+    troubles: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    # Set by what changes the account's evidence (a test, an import); the next refresh clears it.
+    stale: Mapped[bool] = mapped_column(Boolean, index=True)
+    refreshed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AlertRuleRow(Base):
+    """The desk's rule for one trouble kind: whether it alerts, and its thresholds."""
+
+    __tablename__ = "alert_rules"
+
+    kind: Mapped[str] = mapped_column(String(40), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    thresholds: Mapped[dict[str, float]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_by: Mapped[str] = mapped_column(String(200))
+
+
+class AlertRow(Base):
+    """One trouble of one account, from the run that first saw it until the run that saw it end."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(Integer, index=True)
+    account_name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40))
+    line: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, index=True)
+    first_seen: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_seen: Mapped[datetime] = mapped_column(UtcDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class AlertDeliveryRow(Base):
+    """One notice (an alert opening, its resolve, a digest) to one channel: the outbox. Unique per
+    alert, event and channel, so a notice is queued once however many runs see the trouble."""
+
+    __tablename__ = "alert_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    event: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))
+    # A digest has no alert: its day ("2026-12-07") keeps it unique instead.
+    dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class AlertChannelRow(Base):
+    """Where alerts go: "email" (an SMTP connection the desk holds, and recipients) or "webhook"
+    (its URL and HMAC secret). The secrets only encrypted (admin.secrets), as one JSON object, in
+    `password_encrypted` like every other saved secret, so a key rotation moves them too."""
+
+    __tablename__ = "alert_channels"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    password_encrypted: Mapped[str] = mapped_column(Text)
+    password_hint: Mapped[str] = mapped_column(String(64))
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    digest: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -79,6 +79,7 @@ class AuditAction(StrEnum):
     KEY_ROTATED = "key_rotated"
     INTAKE_CHANGED = "intake_changed"
     INTAKE_CHECKED = "intake_checked"
+    ALERTS_CHANGED = "alerts_changed"
 
 
 @dataclass(frozen=True, slots=True)

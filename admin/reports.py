@@ -59,6 +59,9 @@ def import_reports(
         )
         acting.require(Permission.UPLOAD_REPORTS)
     results: list[FileResult] = []
+    # What this import touched is refreshed in the support queue (admin.queue): the accounts
+    # of the domains it stored reports for are marked, whatever happens.
+    started = reports.report_mark()
     try:
         # One call for every file: the store compacts the days they touched once, at the end
         # (diagnostics.dmarc.rollup), and on_result still tells what was stored if it stops midway.
@@ -66,10 +69,25 @@ def import_reports(
     except BaseException as exc:
         # What was stored before the failure stays stored, so it is audited all the same.
         _audit_safely(store, acting, ImportSummary(tuple(results)), len(sources), exc)
+        _mark_safely(store, reports, started)
         raise
     summary = ImportSummary(tuple(results))
     _audit(store, acting, summary, len(sources), None)
+    mark_imported(store, reports, started)
     return summary
+
+
+def mark_imported(store: Store, reports: ReportStore, since: int) -> int:
+    """Mark for a refresh the support queue's rows of the accounts sending from a domain whose
+    reports were stored after `since` (`ReportStore.report_mark()`); how many were marked."""
+    return store.queue.mark_stale(domains=reports.domains_since(since))
+
+
+def _mark_safely(store: Store, reports: ReportStore, since: int) -> None:
+    try:
+        mark_imported(store, reports, since)
+    except Exception:
+        log.exception("could not mark the support queue after an interrupted import")
 
 
 def counts(summary: ImportSummary, files: int) -> dict[str, Any]:
@@ -116,4 +134,4 @@ def _audit_safely(
         log.exception("could not audit an interrupted report import by %s", who.name)
 
 
-__all__ = ["counts", "import_reports"]
+__all__ = ["counts", "import_reports", "mark_imported"]

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from admin.errors import SecretKeyError
-from admin.models import AccountRow, ConnectionRow, IntakeMailboxRow, MetaRow
+from admin.models import AccountRow, AlertChannelRow, ConnectionRow, IntakeMailboxRow, MetaRow
 from admin.secrets import SecretBox
 from diagnostics.wording import plural
 
@@ -76,7 +76,13 @@ def rotate(s: Session, old: SecretBox, new: SecretBox) -> KeyRotation:
     ).all()
     # The report mailbox's password (admin.intake) is a saved password too.
     mailboxes = s.scalars(select(IntakeMailboxRow).with_for_update()).all()
-    secrets: list[ConnectionRow | IntakeMailboxRow] = [*connections, *mailboxes]
+    # And where alerts go (admin.alerts): the alert e-mail's password, the webhook's URL and key.
+    channels = s.scalars(select(AlertChannelRow).with_for_update()).all()
+    secrets: list[ConnectionRow | IntakeMailboxRow | AlertChannelRow] = [
+        *connections,
+        *mailboxes,
+        *channels,
+    ]
     problems: list[str] = []
     moved = already = 0
     for row in secrets:
@@ -109,9 +115,11 @@ def _key_id_of(stored: str) -> str:
     return rest.partition(":")[0]
 
 
-def _name(row: ConnectionRow | IntakeMailboxRow) -> str:
+def _name(row: ConnectionRow | IntakeMailboxRow | AlertChannelRow) -> str:
     if isinstance(row, IntakeMailboxRow):
         return f"the report mailbox {row.username}@{row.host}"
+    if isinstance(row, AlertChannelRow):
+        return f"the alert {row.channel} settings"
     return f"connection {row.id} “{row.label}” of account {row.account_id}"
 
 

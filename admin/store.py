@@ -58,6 +58,7 @@ from admin._snapshots import (
 )
 from admin._transactions import Transactions
 from admin.access import SYSTEM, Actor, Permission, Principal, resolve
+from admin.alerts import AlertDesk
 from admin.database import default_sqlite, display_url, make_engine, resolve_url
 from admin.errors import AdminInputError, NotFound, SecretKeyError, StoreBusy, StoreUnavailable
 from admin.intake import ReportIntake
@@ -70,6 +71,7 @@ from admin.plans import (
     check_managed_allowed,
 )
 from admin.probes import summarize
+from admin.queue import SupportQueue, mark_stale_in
 from admin.records import Account, AuditAction, AuditEntry, Connection, ProbeRecord
 from admin.rotation import KEY_ID_META, KeyRotation
 from admin.secrets import WRONG_KEY_MESSAGE, KeySource, SecretBox, load_key
@@ -218,6 +220,19 @@ class Store:
         return ReportIntake(
             self._tx, box=self._box, require_key=self._require_key, bound=self._principal
         )
+
+    @property
+    def alerts(self) -> AlertDesk:
+        """Alert rules, where alerts go, their history and the run (admin.alerts), acting for
+        this store's principal."""
+        return AlertDesk(
+            self._tx, box=self._box, require_key=self._require_key, bound=self._principal
+        )
+
+    @property
+    def queue(self) -> SupportQueue:
+        """The support queue's stored rows (admin.queue), acting for this store's principal."""
+        return SupportQueue(self._tx, bound=self._principal)
 
     @property
     def users(self) -> Users:
@@ -429,6 +444,7 @@ class Store:
                 before=before,
                 after=after,
             )
+            mark_stale_in(s, account_ids=[account.id])  # its lint may have changed
             return connection_value(row, account)
 
     def delete_connection(self, connection_id: int, *, actor: Actor = "system") -> Route:
@@ -645,6 +661,8 @@ class Store:
             )
             s.add(probe)
             s.flush()
+            # The queue's row of the account is out of date now (its latest test changed).
+            mark_stale_in(s, account_ids=[account.id])
             return probe_value(probe)
 
     def probe_history(
@@ -699,6 +717,9 @@ class Store:
         a connection the change added, whose settings the entry keeps too (public fields only)."""
         route = route_of(s, account)
         after = account_state(account, route)
+        # Every change to an account's plan, route or connections comes through here: its row
+        # in the support queue is out of date.
+        mark_stale_in(s, account_ids=[account.id])
         if connection is not None:
             after["connection"] = connection_state(connection, account)
             connection_id = connection.id

@@ -6,7 +6,7 @@ Only the chosen account's id lives in the session; never a password or the key.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Literal, overload
 
 import streamlit as st
@@ -21,11 +21,23 @@ from diagnostics.findings import Finding, Severity
 from diagnostics.spf.recommend import DnsRecord
 
 ACCOUNT_KEY = "desk_account_id"  # the chosen account's id: an int, nothing secret
+ACCOUNT_PARAM = "account"  # ?account=ID in a link to a page: that account, chosen once
 _PICKER_KEY = "desk_account_picker"
 
 
 def _remember_choice() -> None:
     st.session_state[ACCOUNT_KEY] = st.session_state[_PICKER_KEY]
+
+
+def _follow_link(accounts: Mapping[int, Account]) -> None:
+    """A link to a page for one account (`?account=ID`, from the Needs attention page) chooses it,
+    once: the parameter is dropped, so the picker rules afterwards."""
+    asked = st.query_params.get(ACCOUNT_PARAM)
+    if asked is None:
+        return
+    del st.query_params[ACCOUNT_PARAM]
+    if asked.isdigit() and int(asked) in accounts:
+        st.session_state[ACCOUNT_KEY] = int(asked)
 
 
 @overload
@@ -40,6 +52,7 @@ def account_picker(store: Store, *, required: bool = True) -> Account | None:
     with st.sidebar:
         if accounts:
             by_id = {a.id: a for a in accounts}
+            _follow_link(by_id)
             chosen = st.session_state.get(ACCOUNT_KEY)
             if chosen not in by_id:
                 chosen = accounts[0].id
@@ -187,6 +200,7 @@ def diagnosis_card(diagnosis: Diagnosis) -> None:
 
 __all__ = [
     "ACCOUNT_KEY",
+    "ACCOUNT_PARAM",
     "account_picker",
     "diagnosis_card",
     "finding_cards",

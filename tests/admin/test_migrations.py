@@ -21,10 +21,11 @@ from tests.admin.settings_samples import SENDGRID_KEY, sendgrid
 TABLES = {"accounts", "connections", "audit_log", "probes", "desk_meta", "alembic_version"}
 TABLES |= {"users", "user_sessions", "sign_in_throttle"}  # issue 6: local users
 TABLES |= {"intake_mailbox", "intake_runs"}  # issue 15: the report mailbox
+TABLES |= {"support_queue", "alert_rules", "alerts", "alert_deliveries", "alert_channels"}  # 16
 
 
 def test_an_empty_database_is_brought_to_the_head_revision(store: Store, db_url: URL) -> None:
-    assert store.schema_revision() == head_revision() == "0005_intake"
+    assert store.schema_revision() == head_revision() == "0006_queue_alerts"
     engine = make_engine(resolve_url(db_url))
     try:
         with engine.connect() as connection:

@@ -34,6 +34,7 @@ LINKS = {
     "smtp-settings": "SMTP settings",
     "test-mail": "Test mail",
     "dmarc-reports": "DMARC reports",
+    "needs-attention": "Needs attention",
 }
 NOT_FOUND = "Page not found"
 

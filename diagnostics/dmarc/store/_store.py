@@ -24,10 +24,11 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, Select
+from sqlalchemy import Connection, Engine, Select, func, select
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -43,6 +44,8 @@ from diagnostics.dmarc.parse import (
 )
 from diagnostics.dmarc.store import _queries as queries
 from diagnostics.dmarc.store import _rollup as rollup
+from diagnostics.dmarc.store import _tables as tables
+from diagnostics.dmarc.store import _trends as trends
 from diagnostics.dmarc.store._enrichcache import SqlEnrichmentCache
 from diagnostics.dmarc.store._ingest import (
     DEFAULT_CHUNK_ROWS,
@@ -56,6 +59,7 @@ from diagnostics.dmarc.store._queries import Moment, percent
 from diagnostics.dmarc.store._schema import StoreError, ensure_schema
 from diagnostics.dmarc.store._summary import FileResult, ImportSummary
 from diagnostics.dmarc.store._tables import DAY
+from diagnostics.dmarc.trend import DomainTrend
 from diagnostics.errors import DatabaseUnavailable
 from diagnostics.wording import plural
 
@@ -327,6 +331,26 @@ class ReportStore:
         that keeps results (the app's shared caches) can key them by it and never serve stale ones."""
         with self.engine.connect() as connection:
             return rollup.generation(connection)
+
+    def domain_trend(self, domain: str, now: datetime) -> DomainTrend:
+        """`domain`'s pass rate this week against the four weeks before, its new senders failing
+        DMARC and its newest report, as of `now` (diagnostics.dmarc.trend): summed in SQL."""
+        with self.engine.connect() as connection:
+            return trends.domain_trend(connection, domain, now)
+
+    def report_mark(self) -> int:
+        """The id of the newest stored report (0 when none): `domains_since(mark)` after an import
+        names the domains it brought reports for."""
+        with self.engine.connect() as connection:
+            return int(connection.scalar(select(func.max(tables.reports.c.id))) or 0)
+
+    def domains_since(self, mark: int) -> list[str]:
+        """The domains of the reports stored after `report_mark()` gave `mark`: whose account
+        figures an import changed (the support queue marks them for a refresh)."""
+        reports = tables.reports
+        query = select(reports.c.policy_domain).where(reports.c.id > mark).distinct()
+        with self.engine.connect() as connection:
+            return sorted(str(d) for d in connection.scalars(query))
 
     def enrichment_cache(self) -> SqlEnrichmentCache:
         """The `EnrichmentCache` over this database, for `diagnostics.enrich.enrich(cache=...)`."""

@@ -1,0 +1,125 @@
+"""Refreshing the support queue: one account's row from its account diagnosis (admin.diagnosis,
+issue 12: the same code every surface renders, not a copy) and its domain's report figures.
+
+    entry = refresh_account(store, account_id, report_store=reports, resolver=resolver)
+    refresh_accounts(store, store.queue.to_refresh(), report_store=..., resolver=..., progress=...)
+
+Run after each SMTP test and report import (they mark the row stale, admin.queue; the page, the
+command line and the alert run refresh what is stale), and by `python -m admin queue refresh`.
+The diagnosis needs to see the account's connections (their lint and latest test are troubles),
+so refreshing takes Permission.VIEW_CONNECTIONS; an analyst reads the queue but refreshes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+
+from admin.access import Permission
+from admin.diagnosis import AccountDiagnosis, diagnose_account
+from admin.errors import NotFound
+from admin.queue import QueueEntry
+from admin.store import Store
+from admin.troubles import QueueEvidence, Rule, TroubleKind, troubles
+from diagnostics.config import DeskConfig
+from diagnostics.dmarc import ReportStore
+from diagnostics.dmarc.trend import DomainTrend
+from diagnostics.dns import Resolver
+
+__all__ = ["evidence_of", "mark_new_reports", "refresh_account", "refresh_accounts"]
+
+Progress = Callable[[int, int], None]
+
+
+def evidence_of(diagnosis: AccountDiagnosis, trend: DomainTrend | None) -> QueueEvidence:
+    """What the queue decides an account's troubles from: its diagnosis, as it is."""
+    active = diagnosis.active
+    health = diagnosis.health
+    check = health.dmarc_check if health is not None else None
+    rua = bool(check is not None and check.record is not None and check.record.rua)
+    return QueueEvidence(
+        account_id=diagnosis.account_id,
+        name=diagnosis.account_name,
+        plan=diagnosis.plan.value,
+        provider=active.provider if active is not None else None,
+        domain=diagnosis.domain,
+        problems=diagnosis.problems,
+        active=active.label if active is not None else None,
+        spf_codes=frozenset(f.code for f in health.spf.findings) if health else frozenset(),
+        publishes_rua=rua,
+        trend=trend,
+    )
+
+
+def refresh_account(
+    store: Store,
+    account_id: int,
+    *,
+    report_store: ReportStore,
+    resolver: Resolver,
+    config: DeskConfig | None = None,
+    rules: dict[TroubleKind, Rule] | None = None,
+    now: dt.datetime | None = None,
+) -> QueueEntry:
+    """Diagnose the account, decide its troubles with the desk's rules and store its row."""
+    store.acting_as("system").require(Permission.VIEW_CONNECTIONS)
+    moment = now or dt.datetime.now(dt.UTC)
+    diagnosis = diagnose_account(
+        store, account_id, report_store=report_store, resolver=resolver, config=config, now=moment
+    )
+    trend = report_store.domain_trend(diagnosis.domain, moment) if diagnosis.domain else None
+    evidence = evidence_of(diagnosis, trend)
+    return store.queue.save(evidence, troubles(evidence, rules or desk_rules(store)))
+
+
+def refresh_accounts(
+    store: Store,
+    account_ids: Sequence[int],
+    *,
+    report_store: ReportStore,
+    resolver: Resolver,
+    config: DeskConfig | None = None,
+    now: dt.datetime | None = None,
+    progress: Progress | None = None,
+) -> list[QueueEntry]:
+    """`refresh_account` for each id in turn (one diagnosis in memory at a time); an account
+    deleted meanwhile loses its row. `progress(done, total)` after each."""
+    rules = desk_rules(store)
+    done: list[QueueEntry] = []
+    for n, account_id in enumerate(account_ids, start=1):
+        try:
+            done.append(
+                refresh_account(
+                    store,
+                    account_id,
+                    report_store=report_store,
+                    resolver=resolver,
+                    config=config,
+                    rules=rules,
+                    now=now,
+                )
+            )
+        except NotFound:
+            store.queue.forget(account_id)
+        if progress is not None:
+            progress(n, len(account_ids))
+    return done
+
+
+def mark_new_reports(store: Store, report_store: ReportStore) -> int:
+    """Mark the accounts of the domains with reports stored since the last call, however they
+    came (an upload, the report mailbox, `python -m diagnostics reports import`, the receiver);
+    how many rows were marked. Called before every refresh of the changed accounts."""
+    last, newest = store.queue.report_mark(), report_store.report_mark()
+    if newest <= last:
+        return 0
+    marked = store.queue.mark_stale(domains=report_store.domains_since(last)) if last else 0
+    # The first call only notes where the reports stand: the rows written from now on are
+    # refreshed with what is stored already.
+    store.queue.set_report_mark(newest)
+    return marked
+
+
+def desk_rules(store: Store) -> dict[TroubleKind, Rule]:
+    """The desk's rules, whose thresholds decide the troubles."""
+    return store.queue.rules()
