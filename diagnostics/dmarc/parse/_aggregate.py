@@ -19,7 +19,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, BinaryIO
@@ -35,6 +35,7 @@ from diagnostics.dmarc.parse._bounds import (
     cut_to_bytes,
     quoted,
 )
+from diagnostics.dmarc.parse._budget import UploadBudget
 from diagnostics.dmarc.parse._columns import MAX_COUNT, RecordColumns, ReportHeader, utc
 from diagnostics.dmarc.parse._limits import ParseLimits
 from diagnostics.domains import public_suffix_list
@@ -408,12 +409,17 @@ def parse_aggregate_xml(
     *,
     head: bytes,
     fast: bool = True,
+    budget: UploadBudget | None = None,
 ) -> ReportMeta:
     """Parse one aggregate report from `stream` (whose first bytes are `head`) into `columns`.
 
     Raises `ReportError` (with a plain reason) when it is not a readable aggregate report, after
-    removing any rows it had added.
+    removing any rows it had added. `budget` is the upload's (one is made from `limits` when none
+    is given): the report may hold the records the upload has left.
     """
+    budget = budget or UploadBudget(limits)
+    # The readers check one number, the report's records; the upload's cap is what is left of it.
+    limits = replace(limits, max_records=max(budget.records_left(), 1))
     _check_prologue(head)
     mark = columns.mark()
     report = _Report()
@@ -457,9 +463,15 @@ def parse_aggregate_xml(
             ) from None
     except (ReportError, etree.XMLSyntaxError) as error:
         columns.rollback(mark)
+        if isinstance(error, ReportTooLarge) and "max_records" in str(error) and budget.records:
+            raise budget.too_many_records() from None
         if isinstance(error, ReportError):
             raise
         raise ReportError(f"the XML is malformed ({_describe(error)})") from None
+    budget.spend_records(meta.record_count)
+    if budget.records_left() < 0:
+        columns.rollback(mark)
+        raise budget.too_many_records()
     columns.close_report(meta.header, mark)
     return meta
 

@@ -20,10 +20,11 @@ from typing import BinaryIO
 import pandas as pd
 
 from diagnostics.dmarc.parse._aggregate import ReportMeta, parse_aggregate_xml
+from diagnostics.dmarc.parse._budget import UploadBudget
 from diagnostics.dmarc.parse._columns import RecordColumns
 from diagnostics.dmarc.parse._failure import FAILURE_COLUMNS, FailureReport, parse_failure_report
 from diagnostics.dmarc.parse._limits import DEFAULT_LIMITS, ParseLimits
-from diagnostics.dmarc.parse._tls import TLS_COLUMNS, TlsReport, parse_tls_report
+from diagnostics.dmarc.parse._tls import TLS_COLUMNS, TlsReport, parse_tls_report, read_json
 from diagnostics.dmarc.parse._unpack import Kind, Piece, Rejected, unpack
 from diagnostics.errors import ReportError
 
@@ -117,8 +118,9 @@ def parse_report(source: Source, *, limits: ParseLimits = DEFAULT_LIMITS) -> Agg
         name, opened = _open(source)
     except OSError as error:
         raise ReportError(f"the file cannot be read ({error.strerror or error})") from None
+    budget = UploadBudget(limits)
     with opened as stream:
-        for piece in unpack(name, stream, limits):
+        for piece in unpack(name, stream, budget):
             if isinstance(piece, Rejected):
                 raise ReportError(piece.reason)
             if piece.kind is not Kind.XML:
@@ -128,7 +130,7 @@ def parse_report(source: Source, *, limits: ParseLimits = DEFAULT_LIMITS) -> Agg
                 raise ReportError(f"this is {kind}; load_reports reads failure and TLS reports")
             if found:
                 raise ReportError("the input holds more than one report; use load_reports")
-            found.append(_parse_piece(piece, columns, limits))
+            found.append(_parse_piece(piece, columns, budget))
     if not found:
         raise ReportError("the input holds no aggregate report")
     return AggregateReport(source=name, meta=found[0], records=columns.to_frame())
@@ -151,11 +153,14 @@ def load_reports(
     total = len(inputs)
     for done, source in enumerate(inputs, start=1):
         name = _name(source)
+        budget = UploadBudget(limits)  # one per input, shared by everything nested in it
         try:
             name, opened = _open(source)
             with opened as stream:
-                for piece in unpack(name, stream, limits):
-                    _take(piece, columns, limits, report_rows, failures, tls, errors)
+                for piece in unpack(name, stream, budget):
+                    _take(piece, columns, budget, report_rows, failures, tls, errors)
+                    if budget.stopped:
+                        break  # a cap of the upload was reached: nothing more of it is read
         except ReportError as error:
             errors.append((name, str(error)))
         except OSError as error:
@@ -183,7 +188,7 @@ def load_reports(
 def _take(
     piece: Piece | Rejected,
     columns: RecordColumns,
-    limits: ParseLimits,
+    budget: UploadBudget,
     report_rows: list[dict[str, object]],
     failures: list[FailureReport],
     tls: list[TlsReport],
@@ -194,20 +199,22 @@ def _take(
         return
     try:
         if piece.kind is Kind.XML:
-            meta = _parse_piece(piece, columns, limits)
+            meta = _parse_piece(piece, columns, budget)
             row: dict[str, object] = {"source": piece.name}
             row.update({name: getattr(meta, name) for name in REPORT_COLUMNS[1:]})
             report_rows.append(row)
         elif piece.kind is Kind.JSON:
-            tls.append(parse_tls_report(piece.stream.read(), piece.name))
-        else:
+            document = read_json(piece.stream, budget)
+            tls.append(parse_tls_report(document, piece.name, budget=budget))
+        else:  # a whole message, read whole only when under max_message_bytes (mime.py)
             failures.append(parse_failure_report(piece.stream.read(), piece.name))
     except ReportError as error:
         errors.append((piece.name, str(error)))
 
 
-def _parse_piece(piece: Piece, columns: RecordColumns, limits: ParseLimits) -> ReportMeta:
-    return parse_aggregate_xml(piece.stream, columns, limits, head=piece.stream.peek(8192))  # type: ignore[arg-type]
+def _parse_piece(piece: Piece, columns: RecordColumns, budget: UploadBudget) -> ReportMeta:
+    head = piece.stream.peek(8192)
+    return parse_aggregate_xml(piece.stream, columns, budget.limits, head=head, budget=budget)  # type: ignore[arg-type]
 
 
 def _reports_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
