@@ -38,6 +38,7 @@ from diagnostics.dmarc.parse._bounds import (
 from diagnostics.dmarc.parse._budget import UploadBudget
 from diagnostics.dmarc.parse._columns import MAX_COUNT, RecordColumns, ReportHeader, utc
 from diagnostics.dmarc.parse._limits import ParseLimits
+from diagnostics.dmarc.parse._validate import check_dates, check_rows
 from diagnostics.domains import public_suffix_list
 from diagnostics.errors import InvalidInput, ReportError, ReportTooLarge
 from diagnostics.idn import domain_name
@@ -450,10 +451,18 @@ def parse_aggregate_xml(
             if data is None:
                 raise ReportError(str(error)) from None
             report = _reparse(data, columns, limits, mark, str(error))
+        # Both readers' rows end here: validated once (validate.py), whichever read them.
+        dropped, dropped_messages, notes = check_rows(columns, mark)
+        report.records -= dropped
+        report.messages -= dropped_messages
+        report.warnings.extend(notes)
         for name, longest, limit in columns.cut_fields(mark):
             report.warnings.append(cut_note(f"a record's {name}", longest, limit))
         try:
             meta = _meta(report)
+            dated = check_dates(meta.begin, meta.end)
+            if dated:
+                meta = replace(meta, warnings=(*meta.warnings, *dated))
         except ReportError as error:
             if report.recovered_from is None:
                 raise

@@ -286,6 +286,13 @@ class _Borrowed(io.RawIOBase):
             raise ReportError("the file was opened in text mode; open it in binary mode ('rb')")
         return bytes(data)
 
+    @property
+    def size(self) -> int | None:
+        """The caller's stated size (a Streamlit upload has one), so a file over the cap is
+        refused unread."""
+        size = getattr(self._raw, "size", None)
+        return size if isinstance(size, int) else None
+
     def close(self) -> None:
         super().close()
 

@@ -220,6 +220,13 @@ class RecordColumns:
         del self.ips[mark:]
         del self.combos[mark:]
 
+    def keep_rows(self, mark: int, keep: list[bool]) -> None:
+        """Keep of the rows added since `mark` those whose `keep` is true (validate.py)."""
+        for values in (self.counts, self.ips, self.combos):
+            kept = [value for value, wanted in zip(values[mark:], keep, strict=True) if wanted]
+            del values[mark:]
+            values.extend(kept)
+
     def cut_fields(self, mark: int) -> list[tuple[str, int, int]]:
         """(column, longest original length, limit) of each column with a value cut to its limit
         among the rows added since `mark`, in column order."""

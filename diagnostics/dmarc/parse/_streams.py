@@ -9,6 +9,7 @@ member of spaces is stopped after its first MiB, not after the cap.
 from __future__ import annotations
 
 import io
+import os
 import zlib
 from collections.abc import Callable
 from typing import Protocol
@@ -64,16 +65,35 @@ class Peekable(io.RawIOBase):
 
 
 class Counted:
-    """The upload's own bytes, each read counted against `max_input_bytes` and the clock."""
+    """The upload's own bytes, each read counted against `max_input_bytes` and the clock. A file
+    whose size is known beforehand (a path, bytes, an upload that states it) and is over the cap is
+    refused before its first byte is read."""
 
     def __init__(self, raw: Readable, budget: UploadBudget) -> None:
         self._raw = raw
         self._budget = budget
+        size = known_size(raw)
+        if size is not None and size > budget.limits.max_input_bytes:
+            budget.spend_input(size)  # raises, naming the cap
 
     def read(self, size: int = -1) -> bytes:
         data = self._raw.read(CHUNK if size is None or size < 0 else size)
         self._budget.spend_input(len(data))
         return data
+
+
+def known_size(raw: object) -> int | None:
+    """The bytes `raw` holds from its position on, when that is known without reading them."""
+    size = getattr(raw, "size", None)  # a Streamlit upload; `_Borrowed` passes it on
+    if isinstance(size, int):
+        return size
+    if isinstance(raw, io.BytesIO):
+        return raw.getbuffer().nbytes - raw.tell()
+    try:
+        fileno = raw.fileno()  # type: ignore[attr-defined]
+        return os.fstat(fileno).st_size - raw.tell()  # type: ignore[attr-defined, no-any-return]
+    except (AttributeError, OSError, ValueError):
+        return None
 
 
 class Inflater:

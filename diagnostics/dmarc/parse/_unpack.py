@@ -101,8 +101,8 @@ def unpack(
     Pieces must be consumed in order: each one streams from the input and is done with before the
     next is produced. Once a cap of `budget` is reached the upload is over: what follows is not read.
     """
-    stream = Peekable(Counted(raw, budget) if _depth == 0 else raw)
     try:
+        stream = Peekable(Counted(raw, budget) if _depth == 0 else raw)
         head = stream.peek(_HEAD)
     except ReportError as error:
         yield Rejected(name, str(error))

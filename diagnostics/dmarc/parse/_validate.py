@@ -1,0 +1,123 @@
+"""Every aggregate record validated at the edge, where both XML readers have built its row: what
+cannot be true is kept out of the tables or flagged, always with a warning naming the record and
+the value, never stored in silence.
+
+- A source address that is not an IP address (`999.1.1.1`, `108r.166.27.220` from a corrupted
+  report) or is missing: the record is left out, since no verdict can be attributed to it.
+- A record of no messages (count 0): left out, with a warning; it adds nothing to any figure.
+- A count above `PLAUSIBLE_COUNT` (no sender sends a billion messages from one address in one
+  report): left out, so it cannot swamp a chart.
+- A report dated before DMARC existed (`EARLIEST`, 2012) or ending more than a day in the future:
+  kept, flagged with a warning; the reports page's default period and charts leave it out
+  (`plausible_period`).
+
+The warnings say which file (the batch names it), which record (its position in the report) and
+which value; past `_MAX_NAMED` records of one kind the rest are counted, not listed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+
+from diagnostics.dmarc.parse._bounds import quoted
+from diagnostics.dmarc.parse._columns import RecordColumns
+from diagnostics.wording import plural
+
+__all__ = ["EARLIEST", "PLAUSIBLE_COUNT", "check_dates", "check_rows", "latest_plausible"]
+
+# DMARC's first specification was published in January 2012; no report covers time before it.
+EARLIEST = datetime(2012, 1, 1, tzinfo=UTC)
+# A report may end a little ahead of the receiver's clock, never more than a day ahead of ours.
+_AHEAD = timedelta(days=1)
+PLAUSIBLE_COUNT = 1_000_000_000
+_MAX_NAMED = 5
+
+
+def latest_plausible(now: datetime | None = None) -> datetime:
+    """The latest time a report may end: a day after `now`."""
+    return (now or datetime.now(UTC)) + _AHEAD
+
+
+@lru_cache(maxsize=65_536)
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def check_rows(columns: RecordColumns, mark: int) -> tuple[int, int, list[str]]:
+    """Validate the rows added since `mark` (one report's), leaving out those that cannot be true.
+    Returns how many rows and messages were left out, and the warnings."""
+    ips = columns.ips
+    counts = columns.counts
+    values = columns.encoders["source_ip"].values
+    bad_codes = {code for code in set(ips[mark:]) if code < 0 or not _is_ip(values[code])}
+    if not bad_codes and all(0 < count <= PLAUSIBLE_COUNT for count in counts[mark:]):
+        return 0, 0, []  # the usual case: one pass over the report's counts, nothing to do
+    keep: list[bool] = []
+    named: dict[str, list[str]] = {"address": [], "empty": [], "count": []}
+    dropped_messages = 0
+    for number, (code, count) in enumerate(zip(ips[mark:], counts[mark:], strict=True), 1):
+        if code in bad_codes:
+            kind = "empty" if code < 0 and count == 0 else "address"
+        elif count == 0:
+            kind = "empty"
+        elif count > PLAUSIBLE_COUNT:
+            kind = "count"
+        else:
+            keep.append(True)
+            continue
+        keep.append(False)
+        dropped_messages += count
+        address = values[code] if code >= 0 else None
+        named[kind].append(_described(number, address, count))
+    columns.keep_rows(mark, keep)
+    warnings = []
+    for kind, lead in (
+        ("address", "its source address is not an IP address"),
+        ("empty", "it counts no messages"),
+        ("count", f"its count is over {PLAUSIBLE_COUNT:,}, which no single address sends"),
+    ):
+        found = named[kind]
+        if found:
+            shown = "; ".join(found[:_MAX_NAMED])
+            more = (
+                f"; and {plural(len(found) - _MAX_NAMED, 'more')}"
+                if len(found) > _MAX_NAMED
+                else ""
+            )
+            warnings.append(
+                f"{plural(len(found), 'record')} left out because {lead}: {shown}{more}"
+            )
+    return keep.count(False), dropped_messages, warnings
+
+
+def _described(number: int, address: str | None, count: int) -> str:
+    shown = "no source address" if address is None else f"source address {quoted(address)}"
+    return f"record {number:,} ({shown}, count {count:,})"
+
+
+def check_dates(
+    begin: datetime | None, end: datetime | None, now: datetime | None = None
+) -> list[str]:
+    """Warnings for a report's date range that cannot be true (the module docstring says which)."""
+    warnings = []
+    latest = latest_plausible(now)
+    for which, moment in (("begins", begin), ("ends", end)):
+        if moment is None:
+            continue
+        if moment < EARLIEST:
+            warnings.append(
+                f"the report {which} on {moment:%Y-%m-%d}, before DMARC existed (2012): its date "
+                "is wrong, and the charts and the default period leave it out"
+            )
+        elif moment > latest:
+            warnings.append(
+                f"the report {which} on {moment:%Y-%m-%d}, more than a day in the future: its date "
+                "is wrong, and the charts and the default period leave it out"
+            )
+    return warnings
