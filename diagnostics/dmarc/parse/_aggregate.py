@@ -425,6 +425,9 @@ def parse_aggregate_xml(
     mark = columns.mark()
     report = _Report()
     tee = _Tee(stream)
+    # Why lxml refused what the fast reader left (metadata, policy), when it did: the reason to
+    # give if the document is too large to read again (a 100 MB attribute, say).
+    skeleton_error: str | None = None
     try:
         try:
             if not fast:
@@ -440,11 +443,12 @@ def parse_aggregate_xml(
             # What is left without the records is small: metadata and policy, read by lxml.
             try:
                 _run(io.BytesIO(skeleton), columns, report, limits, recover=False)
-            except etree.XMLSyntaxError:
+            except etree.XMLSyntaxError as error:
+                skeleton_error = _describe(error)
                 raise fastpath.NotPlain from None
         except fastpath.NotPlain:
             columns.rollback(mark)
-            report = _general(tee, columns, limits, mark)
+            report = _general(tee, columns, limits, mark, skeleton_error)
         except fastpath.Malformed as error:
             columns.rollback(mark)
             data = tee.replay()
@@ -488,10 +492,19 @@ def parse_aggregate_xml(
 _FIRST_READ = 64 * 1024
 
 
-def _general(tee: _Tee, columns: RecordColumns, limits: ParseLimits, mark: int) -> _Report:
-    """The document again, through lxml: strictly, then repaired if need be."""
+def _general(
+    tee: _Tee,
+    columns: RecordColumns,
+    limits: ParseLimits,
+    mark: int,
+    skeleton_error: str | None = None,
+) -> _Report:
+    """The document again, through lxml: strictly, then repaired if need be. `skeleton_error`:
+    why lxml already refused part of it, the reason when it cannot be read again."""
     data = tee.replay()
     if data is None:
+        if skeleton_error is not None:
+            raise ReportError(f"the XML is malformed ({skeleton_error})")
         raise ReportError(
             "the report is over 32 MiB and uses XML features (namespace prefixes, comments, another "
             "encoding) that only the slower general reader handles, past the point it can re-read"
@@ -547,6 +560,9 @@ def _reparse(
 
 def _describe(error: etree.XMLSyntaxError) -> str:
     message = str(error.msg or error).strip()
+    if "limit exceeded" in message or "XML_PARSE_HUGE" in message:
+        # libxml2's own words name a parser flag; a person needs what was too long.
+        message = "one value or tag is longer than any report holds (over 10 MB)"
     line = error.position[0] if error.position else None
     return f"line {line}: {message}" if line else message
 

@@ -130,7 +130,7 @@ class PartReader:
         self._lines = lines
         self._stop = stop
         self._decode = _decoder(encoding)
-        self._out = b""
+        self._out = bytearray()  # grown in place: a part is tens of thousands of lines
         self._done = False
 
     def read(self, size: int = -1) -> bytes:
@@ -145,12 +145,13 @@ class PartReader:
                 self._done = True
                 break
             self._out += self._decode(item[0], False)
-        out, self._out = self._out[:size], self._out[size:]
+        out = bytes(self._out[:size])
+        del self._out[:size]
         return out
 
     def drain(self) -> None:
         """Skip what is left of the part, without decoding it."""
-        self._out = b""
+        self._out.clear()
         while not self._done:
             item = self._lines.next()
             if item is None or self._stop(*item):

@@ -9,7 +9,6 @@ member of spaces is stopped after its first MiB, not after the cap.
 from __future__ import annotations
 
 import io
-import os
 import zlib
 from collections.abc import Callable
 from typing import Protocol
@@ -87,13 +86,15 @@ def known_size(raw: object) -> int | None:
     size = getattr(raw, "size", None)  # a Streamlit upload; `_Borrowed` passes it on
     if isinstance(size, int):
         return size
-    if isinstance(raw, io.BytesIO):
-        return raw.getbuffer().nbytes - raw.tell()
     try:
-        fileno = raw.fileno()  # type: ignore[attr-defined]
-        return os.fstat(fileno).st_size - raw.tell()  # type: ignore[attr-defined, no-any-return]
+        if not raw.seekable():  # type: ignore[attr-defined]
+            return None
+        here = raw.tell()  # type: ignore[attr-defined]
+        end = raw.seek(0, io.SEEK_END)  # type: ignore[attr-defined]
+        raw.seek(here)  # type: ignore[attr-defined]
     except (AttributeError, OSError, ValueError):
         return None
+    return int(end - here)
 
 
 class Inflater:

@@ -337,7 +337,11 @@ def _unpack_message(
                 continue
             if kind is Kind.JSON and content_type == "text/plain":
                 continue
-            found = True
+            if not found:
+                # A message with a report attached is not itself a failure report: no copy of
+                # it is needed any more (what is kept would grow with the attachment).
+                found = True
+                lines.take_kept()
             label = leaf.headers.get_filename() or f"part {leaf.index}"
             yield from unpack(f"{name}:{label}", part, budget, _depth=depth + 1)
     except ReportTooLarge as error:
@@ -353,7 +357,9 @@ def _unpack_message(
     kept = lines.take_kept()
     if found and not state.failure:
         return
-    if kept is None or overflow:
+    if found:
+        yield Rejected(name, "the message holds a report attachment before a failure report's part")
+    elif kept is None or overflow:
         what = "a failure report" if state.failure else "no report attachment"
         yield Rejected(
             name,
