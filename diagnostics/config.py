@@ -146,18 +146,28 @@ class ChecksConfig:
 
 @dataclass(frozen=True, slots=True)
 class ReportsConfig:
-    """How much one upload of DMARC reports may take: each file at most `max_upload_mb`
-    megabytes, `max_upload_files` files at once; and the parser's caps inside each file."""
+    """How much one import of DMARC reports may take: each file at most `max_upload_mb` megabytes,
+    `max_upload_files` files at once; and inside each file, what its decompression may produce in
+    all (`max_report_mb`, every nesting level and member together) and how long it may be read
+    (`max_read_seconds`). The defaults are sized from real reports (diagnostics.dmarc.parse's
+    `_limits` says how)."""
 
     max_upload_mb: int = 50
     max_upload_files: int = 500
+    max_report_mb: int = 256
+    max_read_seconds: float = 30.0
 
     def parse_limits(self) -> ParseLimits:
-        """The parser's caps. No variable sets one yet, so they are the parser's defaults; a cap
-        that becomes a setting is a field here, passed on by name."""
+        """The parser's caps: one file as the page takes it (`max_upload_mb`), what it may
+        decompress to and how long it may take; the others are the parser's defaults."""
         from diagnostics.dmarc.parse import ParseLimits
 
-        return ParseLimits()
+        mib = 1024 * 1024  # the page's megabyte (desk.uploads.UploadLimits) is the same
+        return ParseLimits(
+            max_input_bytes=self.max_upload_mb * mib,
+            max_report_bytes=self.max_report_mb * mib,
+            max_seconds=self.max_read_seconds,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +195,8 @@ VARIABLES: Mapping[str, str] = {
     "DESK_CHECK_TIMEOUT": "checks.timeout",
     "DESK_MAX_UPLOAD_MB": "reports.max_upload_mb",
     "DESK_MAX_UPLOAD_FILES": "reports.max_upload_files",
+    "DESK_MAX_REPORT_MB": "reports.max_report_mb",
+    "DESK_MAX_READ_SECONDS": "reports.max_read_seconds",
     "DESK_AUTH": "auth.mode",
     "DESK_OIDC_TRUSTED_ISSUERS": "auth.trusted_issuers",
     "DESK_SESSION_IDLE_MINUTES": "auth.session_idle",
@@ -237,6 +249,8 @@ class DeskConfig:
             reports=ReportsConfig(
                 max_upload_mb=read.value("DESK_MAX_UPLOAD_MB", _count("megabytes"), 50),
                 max_upload_files=read.value("DESK_MAX_UPLOAD_FILES", _count("files"), 500),
+                max_report_mb=read.value("DESK_MAX_REPORT_MB", _count("megabytes"), 256),
+                max_read_seconds=read.value("DESK_MAX_READ_SECONDS", _seconds(), 30.0),
             ),
             auth=AuthConfig(
                 mode=read.value("DESK_AUTH", _auth_mode, None),
