@@ -48,7 +48,7 @@ class ParseLimits:
     ratio_grace_bytes: int = MiB
     max_tls_items: int = 10_000
     max_seconds: float = 30.0
-    max_message_bytes: int = 8 * MiB
+    max_message_bytes: int = 2 * MiB
     max_json_bytes: int = 4 * MiB
 
     def __post_init__(self) -> None:

@@ -25,6 +25,8 @@ from diagnostics.dmarc.parse._streams import CHUNK, Readable
 from diagnostics.errors import ReportError, ReportTooLarge
 
 MAX_LINE = 64 * 1024
+# A line that may be a boundary or a mailbox's separator, found after a line break.
+_MAY_END = re.compile(rb"\n(?:--|From )")
 # A message's header block larger than this is not a message a receiver sent.
 _MAX_HEADER_BYTES = 1024 * 1024
 
@@ -73,6 +75,30 @@ class Lines:
         self._continued = not found.endswith(b"\n")
         self._remember(found)
         return found, continued
+
+    def block(self) -> bytes:
+        """Whole lines from the reader's position, none of which can end a part (a line that
+        starts with "--" or "From " might: `next()` reads those one at a time). Empty when the
+        next line is such a line, a fragment of a long one, or put back. This is what makes a
+        large attachment cost a few regular expression searches per chunk, not work per line."""
+        if self._back is not None or self._continued:
+            return b""
+        start = self._start
+        if self._buffer.startswith((b"--", b"From "), start):
+            return b""
+        if self._buffer.find(b"\n", start) < 0 and not self._eof:
+            chunk = self._raw.read(CHUNK)
+            self._buffer = self._buffer[start:] + chunk
+            self._start = start = 0
+            self._eof = not chunk
+        candidate = _MAY_END.search(self._buffer, start)
+        end = candidate.start() + 1 if candidate else self._buffer.rfind(b"\n") + 1
+        if end <= start:
+            return b""
+        found = self._buffer[start:end]
+        self._start = end
+        self._remember(found)
+        return found
 
     def _remember(self, line: bytes) -> None:
         if self.kept is not None:
@@ -137,6 +163,10 @@ class PartReader:
         if size is None or size < 0:
             size = CHUNK
         while len(self._out) < size and not self._done:
+            block = self._lines.block()
+            if block:
+                self._out += self._decode(block, False)
+                continue
             item = self._lines.next()
             if item is None or self._stop(*item):
                 if item is not None:
@@ -153,6 +183,8 @@ class PartReader:
         """Skip what is left of the part, without decoding it."""
         self._out.clear()
         while not self._done:
+            if self._lines.block():
+                continue
             item = self._lines.next()
             if item is None or self._stop(*item):
                 if item is not None:
@@ -182,7 +214,10 @@ def _decoder(encoding: str) -> Callable[[bytes, bool], bytes]:
     if encoding in ("x-uuencode", "uuencode", "x-uue"):
         inside = {"on": False}
 
-        def uu(line: bytes, final: bool) -> bytes:
+        def uu(lines: bytes, final: bool) -> bytes:
+            return b"".join(uu_line(line, final) for line in lines.splitlines(keepends=True))
+
+        def uu_line(line: bytes, final: bool) -> bytes:
             text = line.strip()
             if not inside["on"]:
                 inside["on"] = text.startswith(b"begin ")
