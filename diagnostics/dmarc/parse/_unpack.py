@@ -373,6 +373,8 @@ def _unpack_message(
 
 def _skip(lines: Lines, stop: _Stop) -> None:
     """Past the rest of a message that was rejected, to the next one's separator."""
+    if stop is never:
+        return  # a message file: nothing after it to read
     while (item := lines.next()) is not None:
         if stop(*item):
             lines.back(item)

@@ -18,8 +18,11 @@ which value; past `_MAX_NAMED` records of one kind the rest are counted, not lis
 from __future__ import annotations
 
 import ipaddress
+from array import array
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+
+import numpy as np
 
 from diagnostics.dmarc.parse._bounds import quoted
 from diagnostics.dmarc.parse._columns import RecordColumns
@@ -55,9 +58,14 @@ def check_rows(columns: RecordColumns, mark: int) -> tuple[int, int, list[str]]:
     ips = columns.ips
     counts = columns.counts
     values = columns.encoders["source_ip"].values
-    bad_codes = {code for code in set(ips[mark:]) if code < 0 or not _is_ip(values[code])}
-    if not bad_codes and all(0 < count <= PLAUSIBLE_COUNT for count in counts[mark:]):
-        return 0, 0, []  # the usual case: one pass over the report's counts, nothing to do
+    if len(counts) == mark:
+        return 0, 0, []
+    # Whole-array checks first (a report can hold a million rows); rows are visited one by one
+    # only when something is wrong.
+    codes, lowest, highest = _summary(ips, counts, mark)
+    bad_codes = {code for code in codes if code < 0 or not _is_ip(values[code])}
+    if not bad_codes and lowest > 0 and highest <= PLAUSIBLE_COUNT:
+        return 0, 0, []  # the usual case: nothing to do
     keep: list[bool] = []
     named: dict[str, list[str]] = {"address": [], "empty": [], "count": []}
     dropped_messages = 0
@@ -94,6 +102,14 @@ def check_rows(columns: RecordColumns, mark: int) -> tuple[int, int, list[str]]:
                 f"{plural(len(found), 'record')} left out because {lead}: {shown}{more}"
             )
     return keep.count(False), dropped_messages, warnings
+
+
+def _summary(ips: array[int], counts: array[int], mark: int) -> tuple[list[int], int, int]:
+    """The distinct address codes and the lowest and highest count of the rows since `mark`.
+    (Its own function: numpy's views of the arrays must be gone before rows are removed.)"""
+    view = np.frombuffer(counts, dtype=np.int64)[mark:]
+    codes = np.unique(np.frombuffer(ips, dtype=np.int32)[mark:])
+    return [int(code) for code in codes], int(view.min()), int(view.max())
 
 
 def _described(number: int, address: str | None, count: int) -> str:
