@@ -105,7 +105,7 @@ def build_zip_of_gzips(path: Path) -> None:
             archive.writestr(f"report{index}.xml.gz", bomb)
 
 
-def build_eml_180m(path: Path) -> None:
+def build_eml_180m(path: Path, size: int = 180 * MiB) -> None:
     """An e-mail whose base64 attachment is a report head and 180 MiB of spaces."""
     boundary = b"BOMB-BOUNDARY"
     with path.open("wb") as out:
@@ -116,13 +116,19 @@ def build_eml_180m(path: Path) -> None:
             b'Content-Disposition: attachment; filename="report.xml"\n\n'
         )
         pending = b""
-        for chunk in _spaces(180 * MiB)():  # type: ignore[attr-defined]
+        for chunk in _spaces(size)():  # type: ignore[attr-defined]
             pending += chunk  # type: ignore[operator]
             usable = len(pending) - len(pending) % 57
             encoded = base64.encodebytes(pending[:usable])
             out.write(encoded)
             pending = pending[usable:]
         out.write(base64.encodebytes(pending) + b"--" + boundary + b"--\n")
+
+
+def build_eml_45m(path: Path) -> None:
+    """The same with 45 MiB of spaces: a 61 MB file, under the input cap, so it is read (the
+    message streamed; the XML reader sees 45 MiB without a record)."""
+    build_eml_180m(path, 45 * MiB)
 
 
 def build_tls_10m(path: Path) -> None:
@@ -169,6 +175,7 @@ BOMBS: dict[str, tuple[str, Callable[[Path], None]]] = {
     "zip-of-zips": ("zip of ten zips of 400 MiB", build_zip_of_zips),
     "zip-of-gzips": ("zip of twenty gzip bombs", build_zip_of_gzips),
     "eml-180m": ("e-mail, 180 MiB base64 attachment", build_eml_180m),
+    "eml-45m": ("e-mail, 45 MiB (under the input cap)", build_eml_45m),
     "tls-10m": ("TLS report, 10M failure details", build_tls_10m),
     "zip-500m": ("zip inflating to 500 MiB", build_zip_500m),
     "attribute-100m": ("100 MB attribute (gzip)", build_attribute_100m),

@@ -562,7 +562,7 @@ def _describe(error: etree.XMLSyntaxError) -> str:
     message = str(error.msg or error).strip()
     if "limit exceeded" in message or "XML_PARSE_HUGE" in message:
         # libxml2's own words name a parser flag; a person needs what was too long.
-        message = "one value or tag is longer than any report holds (over 10 MB)"
+        message = "one value, tag or run of text is longer than any report holds (over 10 MB)"
     line = error.position[0] if error.position else None
     return f"line {line}: {message}" if line else message
 
