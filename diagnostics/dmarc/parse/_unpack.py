@@ -122,11 +122,7 @@ def unpack(
         except ReportError as error:
             yield Rejected(name, str(error))
             return
-        inner_kind = sniff(inner_head)
-        if inner_kind in (Kind.XML, Kind.JSON):
-            yield Piece(name, inner_kind, inner)
-        else:
-            yield from unpack(name, inner, budget, _depth=_depth + 1)
+        yield from _decompressed(name, inner, inner_head, budget, _depth)
     elif kind is Kind.ZIP:
         yield from _unpack_zip(name, stream, budget, _depth)
     elif kind is Kind.EMAIL:
@@ -201,11 +197,18 @@ def _unpack_zip(
             except (*_ZIP_ERRORS, zlib.error) as error:
                 yield Rejected(member_name, f"this zip member cannot be read ({error})")
                 continue
-            kind = sniff(head)
-            if kind in (Kind.XML, Kind.JSON):
-                yield Piece(member_name, kind, content)
-            else:
-                yield from unpack(member_name, content, budget, _depth=depth + 1)
+            yield from _decompressed(member_name, content, head, budget, depth)
+
+
+def _decompressed(
+    name: str, content: Peekable, head: bytes, budget: UploadBudget, depth: int
+) -> Iterator[Piece | Rejected]:
+    """What a gzip stream or a zip member holds: a document, or more to unpack one level down."""
+    kind = sniff(head)
+    if kind in (Kind.XML, Kind.JSON):
+        yield Piece(name, kind, content)
+    else:
+        yield from unpack(name, content, budget, _depth=depth + 1)
 
 
 _LOCAL_HEADER = struct.Struct("<4s22xHH")

@@ -5,6 +5,7 @@ and one budget shared by every nesting level, member and report of an upload."""
 from __future__ import annotations
 
 import base64
+import copy
 import gzip
 import io
 import json
@@ -20,6 +21,7 @@ from diagnostics.dmarc.parse._streams import CHUNK
 from diagnostics.dmarc.parse._unpack import Piece, Rejected, unpack
 from diagnostics.errors import ReportError, ReportTooLarge
 from tests.diagnostics.dmarc.conftest import SAMPLES
+from tests.fuzz.test_found import TLS_REPORT
 
 MiB = 1024 * 1024
 GOOD = (SAMPLES / "aggregate" / "old_draft_from_wiki.xml").read_bytes()
@@ -157,24 +159,10 @@ def test_a_file_over_the_input_cap_is_refused_unread(tmp_path: object) -> None:
 
 
 def tls_report(details: int) -> bytes:
-    document = {
-        "organization-name": "receiver.example",
-        "date-range": {
-            "start-datetime": "2024-01-01T00:00:00Z",
-            "end-datetime": "2024-01-02T00:00:00Z",
-        },
-        "report-id": "1",
-        "policies": [
-            {
-                "policy": {"policy-type": "sts", "policy-domain": "example.com"},
-                "summary": {"total-successful-session-count": 1, "total-failure-session-count": 1},
-                "failure-details": [
-                    {"result-type": "certificate-expired", "failed-session-count": 1}
-                ]
-                * details,
-            }
-        ],
-    }
+    """tests/fuzz/test_found.py's TLS report with `details` failure details."""
+    document = copy.deepcopy(TLS_REPORT)
+    policy = document["policies"][0]  # type: ignore[index]
+    policy["failure-details"] = policy["failure-details"] * details
     return json.dumps(document).encode()
 
 
