@@ -706,7 +706,7 @@ def bomb_templates() -> tuple[bytes, ...]:
         31,
     )
     attribute = _deflate([b'<?xml version="1.0"?>\n<feedback note="', b"A" * _MiB, b'">'], 12, 31)
-    attachment = base64.encodebytes(_BOMB_HEAD + b" " * (2 * _MiB) + b"</feedback>")
+    attachment = base64.encodebytes(_BOMB_HEAD + b" " * (_MiB // 2) + b"</feedback>")
     eml = (
         b"From: bomb@bomb.test\nSubject: Report\nMIME-Version: 1.0\n"
         b'Content-Type: multipart/mixed; boundary="b"\n\n--b\nContent-Type: application/xml\n'

