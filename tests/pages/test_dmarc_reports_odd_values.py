@@ -34,5 +34,5 @@ def test_the_default_period_and_a_reports_warnings(url: str) -> None:  # noqa: F
     at.selectbox(key="dmarc_report").set_value(pk).run()
     assert not at.exception
     shown = messages(at).replace("\\", "")  # shown as text: Markdown's characters escaped
-    assert "1 record left out because its source address is not an IP address" in shown
+    assert "1 record left out (source address not an IP address)" in shown
     assert "record 2 (source address '999.1.1.1', count 5)" in shown

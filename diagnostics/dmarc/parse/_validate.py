@@ -86,9 +86,9 @@ def check_rows(columns: RecordColumns, mark: int) -> tuple[int, int, list[str]]:
     columns.keep_rows(mark, keep)
     warnings = []
     for kind, lead in (
-        ("address", "its source address is not an IP address"),
-        ("empty", "it counts no messages"),
-        ("count", f"its count is over {PLAUSIBLE_COUNT:,}, which no single address sends"),
+        ("address", "source address not an IP address"),
+        ("empty", "no messages counted"),
+        ("count", f"a count over {PLAUSIBLE_COUNT:,}, which no single address sends"),
     ):
         found = named[kind]
         if found:
@@ -98,9 +98,7 @@ def check_rows(columns: RecordColumns, mark: int) -> tuple[int, int, list[str]]:
                 if len(found) > _MAX_NAMED
                 else ""
             )
-            warnings.append(
-                f"{plural(len(found), 'record')} left out because {lead}: {shown}{more}"
-            )
+            warnings.append(f"{plural(len(found), 'record')} left out ({lead}): {shown}{more}")
     return keep.count(False), dropped_messages, warnings
 
 

@@ -56,7 +56,7 @@ def test_addresses_that_are_not_ip_addresses_are_left_out_and_named(fast: bool) 
     assert addresses == ["192.0.2.1", "2001:db8::1"]
     assert (meta.record_count, meta.message_count) == (2, 5)
     [warning] = meta.warnings
-    assert warning.startswith("2 records left out because its source address is not an IP address")
+    assert warning.startswith("2 records left out (source address not an IP address): ")
     assert "record 2 (source address '999.1.1.1', count 5)" in warning
     assert "record 3 (source address '108r.166.27.220', count 7)" in warning
 
@@ -66,7 +66,7 @@ def test_an_empty_record_is_left_out_with_a_warning(fast: bool) -> None:
     meta, addresses = parse(report([("192.0.2.1", 1), (None, 0), ("192.0.2.2", 0)]), fast)
     assert addresses == ["192.0.2.1"]
     [warning] = meta.warnings
-    assert warning.startswith("2 records left out because it counts no messages")
+    assert warning.startswith("2 records left out (no messages counted): ")
     assert "record 2 (no source address, count 0)" in warning
     assert "record 3 (source address '192.0.2.2', count 0)" in warning
 
