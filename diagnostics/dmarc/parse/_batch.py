@@ -14,6 +14,7 @@ import logging
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO
 
@@ -173,9 +174,13 @@ def load_reports(
             )
         if progress is not None:
             progress(done, total, name)
+    if report_rows:
+        reports, records = _reports_frame(report_rows), columns.to_frame()
+    else:  # nothing read (a rejected file): building two empty tables costs more than its reading
+        reports, records = (table.copy() for table in _empty_tables())
     return ReportBatch(
-        reports=_reports_frame(report_rows),
-        records=columns.to_frame(),
+        reports=reports,
+        records=records,
         failure_reports=pd.DataFrame([f.as_row() for f in failures], columns=list(FAILURE_COLUMNS)),
         tls_reports=pd.DataFrame(
             [row for report in tls for row in report.rows()], columns=list(TLS_COLUMNS)
@@ -215,6 +220,12 @@ def _take(
 def _parse_piece(piece: Piece, columns: RecordColumns, budget: UploadBudget) -> ReportMeta:
     head = piece.stream.peek(8192)
     return parse_aggregate_xml(piece.stream, columns, budget.limits, head=head, budget=budget)  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=1)
+def _empty_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The reports and records tables of a batch without an aggregate report (copied for each)."""
+    return _reports_frame([]), RecordColumns().to_frame()
 
 
 def _reports_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
