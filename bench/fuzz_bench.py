@@ -350,6 +350,10 @@ def run(count: int, seed: int, timeout: float, only: list[str]) -> int:
     for module in ("diagnostics.dmarc", "diagnostics.spf", "diagnostics.headers"):
         if module != "diagnostics.headers" or "headers.analyze" in parsers:
             importlib.import_module(module)  # before the worker forks: see _Pool
+    if "load_reports.bombs" in parsers:
+        mutations.bomb_templates()  # built once here, not in each worker within the hang guard
+    import parsedmarc  # noqa: F401  (failure reports: imported on first use, else in the guard)
+
     pool = _Pool()
     bad = 0
     reports: list[tuple[str, Tally]] = []
