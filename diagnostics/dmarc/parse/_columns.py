@@ -179,6 +179,8 @@ class RecordColumns:
         self.raw_ips: dict[bytes, int] = {}
         self.raw_counts: dict[bytes, int] = {}
         self.raw_parts: dict[object, tuple[int, ...]] = {}
+        # Whether each source_ip value (by code) is an IP address (validate.py), judged once.
+        self.valid_ips = bytearray()
         # One entry per report: its header and how many rows it contributed.
         self._headers: list[ReportHeader] = []
         self._sizes: list[int] = []
