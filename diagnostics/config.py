@@ -158,13 +158,14 @@ class ReportsConfig:
     max_read_seconds: float = 30.0
 
     def parse_limits(self) -> ParseLimits:
-        """The parser's caps: one file as the page takes it (`max_upload_mb`), what it may
-        decompress to and how long it may take; the others are the parser's defaults."""
+        """The parser's caps: what one file may decompress to and how long it may take; a file as
+        stored at least as large as the page takes (`max_upload_mb`; the command line reads files
+        up to the parser's own 128 MiB); the others are the parser's defaults."""
         from diagnostics.dmarc.parse import ParseLimits
 
         mib = 1024 * 1024  # the page's megabyte (desk.uploads.UploadLimits) is the same
         return ParseLimits(
-            max_input_bytes=self.max_upload_mb * mib,
+            max_input_bytes=max(self.max_upload_mb * mib, ParseLimits().max_input_bytes),
             max_report_bytes=self.max_report_mb * mib,
             max_seconds=self.max_read_seconds,
         )

@@ -232,7 +232,9 @@ def test_the_resolver_is_fresh_each_time_and_asks_the_configured_nameserver() ->
 
 def test_the_parse_caps_follow_the_upload_settings() -> None:
     limits = ReportsConfig(5, 2, 100, 12.5).parse_limits()
-    assert limits.max_input_bytes == 5 * 1024 * 1024  # the page's per-file cap, the parser's too
+    # The parser reads any file the page takes (the page refuses a larger one unread).
+    assert limits.max_input_bytes == ParseLimits().max_input_bytes == 128 * 1024 * 1024
+    assert ReportsConfig(max_upload_mb=500).parse_limits().max_input_bytes == 500 * 1024 * 1024
     assert limits.max_report_bytes == 100 * 1024 * 1024
     assert limits.max_seconds == 12.5
     # The rest are the parser's defaults, sized from real reports.

@@ -7,8 +7,8 @@ Every cap is a plain number with a default sized from real reports; the desk's c
 never truncated silently.
 
 Why these defaults: the largest real aggregate reports are tens of MB of XML (a few MB of gzip),
-and real reports compress 10 to 30 times. So one upload may be 64 MiB as stored, may decompress to
-256 MiB in all, and a stream that decompresses more than 200 times its size past its first MiB is
+and real reports compress 10 to 30 times. So one upload may be 128 MiB as stored, may decompress
+to 256 MiB in all, and a stream that decompresses more than 200 times its size past its first MiB is
 a bomb, not a report. One upload holds at most a million records and 10,000 JSON objects of TLS
 reports (policies, failure details), and is read in at most 30 seconds.
 """
@@ -38,7 +38,7 @@ class ParseLimits:
     report's JSON may be (real ones are a few KB).
     """
 
-    max_input_bytes: int = 64 * MiB
+    max_input_bytes: int = 128 * MiB
     max_report_bytes: int = 256 * MiB
     max_records: int = 1_000_000
     max_archive_members: int = 1_000
