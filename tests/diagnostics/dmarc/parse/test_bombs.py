@@ -22,6 +22,7 @@ from diagnostics.dmarc.parse._unpack import Piece, Rejected, unpack
 from diagnostics.errors import ReportError, ReportTooLarge
 from tests.diagnostics.dmarc.conftest import SAMPLES
 from tests.fuzz.test_found import TLS_REPORT
+from tests.fuzz.test_found import _zip as zipped
 
 MiB = 1024 * 1024
 GOOD = (SAMPLES / "aggregate" / "old_draft_from_wiki.xml").read_bytes()
@@ -50,14 +51,6 @@ def spaces_gzip(size: int) -> bytes:
     parts += [compressor.compress(b" " * MiB) for _ in range(size // MiB)]
     parts.append(compressor.flush())
     return b"".join(parts)
-
-
-def zipped(members: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", method) as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 def read_upload(data: bytes, limits: ParseLimits) -> tuple[UploadBudget, list[str]]:
