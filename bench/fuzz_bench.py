@@ -71,6 +71,8 @@ def _macro_case(rng: random.Random) -> dict[str, Any]:
 MAKERS: dict[str, Callable[[random.Random], Any]] = {
     "parse_report": mutations.report_input,
     "load_reports": lambda rng: [mutations.report_input(rng) for _ in range(rng.choice((1, 1, 2)))],
+    # Issue 13's bomb shapes (tests/fuzz/mutations.py bomb_input): rejected within the guard.
+    "load_reports.bombs": lambda rng: [mutations.bomb_input(rng)],
     "spf.parse_record": mutations.spf_record,
     "spf.expand": _macro_case,
     "spf.check_host": _spf_case,
@@ -136,7 +138,7 @@ class _Worker:
             except ReportError as error:
                 return REJECTED, str(error)
             return ACCEPTED, ""
-        if parser == "load_reports":
+        if parser in ("load_reports", "load_reports.bombs"):
             self.net.caught.clear()
             batch = dmarc.load_reports(data)
             if self.net.caught:
@@ -348,6 +350,10 @@ def run(count: int, seed: int, timeout: float, only: list[str]) -> int:
     for module in ("diagnostics.dmarc", "diagnostics.spf", "diagnostics.headers"):
         if module != "diagnostics.headers" or "headers.analyze" in parsers:
             importlib.import_module(module)  # before the worker forks: see _Pool
+    if "load_reports.bombs" in parsers:
+        mutations.bomb_templates()  # built once here, not in each worker within the hang guard
+    import parsedmarc  # noqa: F401  (failure reports: imported on first use, else in the guard)
+
     pool = _Pool()
     bad = 0
     reports: list[tuple[str, Tally]] = []

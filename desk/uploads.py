@@ -12,6 +12,7 @@ from typing import Any
 
 from admin import PermissionDenied, Store
 from admin.reports import import_reports
+from desk.import_slot import import_slot
 from diagnostics.config import ReportsConfig
 from diagnostics.dmarc import FileResult, ImportSummary, ReportStore
 
@@ -65,12 +66,14 @@ def import_uploads(
     *,
     admin_store: Store,
     progress: _Progress | None = None,
+    on_wait: Callable[[], None] | None = None,
 ) -> ImportSummary:
     """Import uploaded files (Streamlit uploads, or anything `ReportStore.import_files` takes) one
     at a time, as the user `admin_store` is bound to (a page's `desk.resources.store_or_stop()`):
     admin.reports checks their role and writes the audit entry. A file over the size cap is
     rejected with the reason, without being read; a role that may not upload gets every file
-    rejected with the refusal in plain words, never a traceback."""
+    rejected with the refusal in plain words, never a traceback. One import runs at a time on the
+    server (desk.import_slot); `on_wait()` is called when this one has to wait for another."""
     items: list[Any] = []
     for done, upload in enumerate(uploads, start=1):
         name = str(getattr(upload, "name", f"upload {done}"))
@@ -80,7 +83,10 @@ def import_uploads(
         else:
             items.append(upload)
     try:
-        return import_reports(admin_store, admin_store.principal, store, items, progress=progress)
+        with import_slot(on_wait):
+            return import_reports(
+                admin_store, admin_store.principal, store, items, progress=progress
+            )
     except PermissionDenied as exc:
         refused = [
             FileResult(

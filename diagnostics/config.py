@@ -149,22 +149,32 @@ class ChecksConfig:
 
 @dataclass(frozen=True, slots=True)
 class ReportsConfig:
-    """How much one upload of DMARC reports may take: each file at most `max_upload_mb`
-    megabytes, `max_upload_files` files at once; the parser's caps inside each file; and the
-    addresses receivers send reports to (`addresses`)."""
+    """How much one import of DMARC reports may take: each file at most `max_upload_mb` megabytes,
+    `max_upload_files` files at once; inside each file, what its decompression may produce in
+    all (`max_report_mb`, every nesting level and member together) and how long it may be read
+    (`max_read_seconds`), sized from real reports (diagnostics.dmarc.parse's `_limits` says how);
+    and the addresses receivers send reports to (`addresses`)."""
 
     max_upload_mb: int = 50
     max_upload_files: int = 500
+    max_report_mb: int = 256
+    max_read_seconds: float = 30.0
     # The desk's report addresses (its mailbox's, or its own receiver's): the rua= each
     # customer is told to publish. Empty: the desk shows no rua= to publish.
     addresses: tuple[str, ...] = ()
 
     def parse_limits(self) -> ParseLimits:
-        """The parser's caps. No variable sets one yet, so they are the parser's defaults; a cap
-        that becomes a setting is a field here, passed on by name."""
+        """The parser's caps: what one file may decompress to and how long it may take; a file as
+        stored at least as large as the page takes (`max_upload_mb`; the command line reads files
+        up to the parser's own 128 MiB); the others are the parser's defaults."""
         from diagnostics.dmarc.parse import ParseLimits
 
-        return ParseLimits()
+        mib = 1024 * 1024  # the page's megabyte (desk.uploads.UploadLimits) is the same
+        return ParseLimits(
+            max_input_bytes=max(self.max_upload_mb * mib, ParseLimits().max_input_bytes),
+            max_report_bytes=self.max_report_mb * mib,
+            max_seconds=self.max_read_seconds,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +204,8 @@ VARIABLES: Mapping[str, str] = {
     "DESK_MAX_UPLOAD_MB": "reports.max_upload_mb",
     "DESK_MAX_UPLOAD_FILES": "reports.max_upload_files",
     "DESK_REPORT_ADDRESSES": "reports.addresses",
+    "DESK_MAX_REPORT_MB": "reports.max_report_mb",
+    "DESK_MAX_READ_SECONDS": "reports.max_read_seconds",
     "DESK_AUTH": "auth.mode",
     "DESK_OIDC_TRUSTED_ISSUERS": "auth.trusted_issuers",
     "DESK_SESSION_IDLE_MINUTES": "auth.session_idle",
@@ -250,6 +262,8 @@ class DeskConfig:
                 max_upload_mb=read.value("DESK_MAX_UPLOAD_MB", _count("megabytes"), 50),
                 max_upload_files=read.value("DESK_MAX_UPLOAD_FILES", _count("files"), 500),
                 addresses=read.value("DESK_REPORT_ADDRESSES", _addresses, ()),
+                max_report_mb=read.value("DESK_MAX_REPORT_MB", _count("megabytes"), 256),
+                max_read_seconds=read.value("DESK_MAX_READ_SECONDS", _seconds(), 30.0),
             ),
             auth=AuthConfig(
                 mode=read.value("DESK_AUTH", _auth_mode, None),

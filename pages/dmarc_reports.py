@@ -88,7 +88,14 @@ with st.expander("Import reports", icon=":material/upload_file:", expanded=domai
 
         try:
             summary = import_uploads(
-                store, uploads or [], limits, admin_store=store_or_stop(), progress=moved
+                store,
+                uploads or [],
+                limits,
+                admin_store=store_or_stop(),
+                progress=moved,
+                on_wait=lambda: bar.progress(
+                    0.0, text="Another import is running on the desk; yours starts when it ends…"
+                ),
             )
         except DiagnosticsError as exc:
             show_error(exc)

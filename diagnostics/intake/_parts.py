@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Leaf", "decoded", "leaves", "report_parts"]
+__all__ = ["StructureLeaf", "decoded", "leaves", "report_parts"]
 
 _GZIP = b"\x1f\x8b"
 _ZIP = (b"PK\x03\x04", b"PK\x05\x06")
@@ -33,7 +33,7 @@ _PLAIN = {"7bit", "8bit", "binary", ""}
 
 
 @dataclass(frozen=True, slots=True)
-class Leaf:
+class StructureLeaf:
     """One leaf part of a message: its IMAP section ("2", "1.2"), type, transfer encoding, file
     name (None without one) and position among the leaves (the parser's "part N" label)."""
 
@@ -44,10 +44,10 @@ class Leaf:
     index: int
 
 
-def leaves(structure: Any, most: int) -> list[Leaf] | None:
+def leaves(structure: Any, most: int) -> list[StructureLeaf] | None:
     """The leaf parts of a message whose BODYSTRUCTURE (as imapclient gives it) is `structure`,
     in order; None when the whole message must be read instead (module docstring)."""
-    found: list[Leaf] = []
+    found: list[StructureLeaf] = []
     try:
         if not _walk(structure, "", found):
             return None
@@ -56,7 +56,7 @@ def leaves(structure: Any, most: int) -> list[Leaf] | None:
     return found if 0 < len(found) <= most else None
 
 
-def _walk(node: Any, prefix: str, found: list[Leaf]) -> bool:
+def _walk(node: Any, prefix: str, found: list[StructureLeaf]) -> bool:
     if isinstance(node[0], list):  # multipart: (parts, subtype, ...)
         for number, part in enumerate(node[0], start=1):
             if not _walk(part, f"{prefix}{number}.", found):
@@ -80,7 +80,7 @@ def _walk(node: Any, prefix: str, found: list[Leaf]) -> bool:
         return False
     filename = names.get("filename") or params.get("name")
     section = prefix.rstrip(".") or "1"
-    found.append(Leaf(section, f"{kind}/{subtype}", encoding, filename, len(found)))
+    found.append(StructureLeaf(section, f"{kind}/{subtype}", encoding, filename, len(found)))
     return True
 
 
@@ -125,7 +125,7 @@ def decoded(data: bytes, encoding: str) -> bytes | None:
 
 
 def report_parts(
-    parts: Sequence[tuple[Leaf, bytes]], most_bytes: int
+    parts: Sequence[tuple[StructureLeaf, bytes]], most_bytes: int
 ) -> list[tuple[str, bytes]] | None:
     """The (label, bytes) of each decoded part that is a report, as the parser labels it (its
     file name, else "part N"); None when the whole message must be read instead: a part over

@@ -52,7 +52,7 @@ from imapclient.exceptions import LoginError
 from diagnostics.dmarc import ParseLimits, ReportStore
 from diagnostics.errors import InvalidInput, MailboxError, MailboxLoginRefused, MailboxUnreachable
 from diagnostics.intake._fetch import FetchParseError, body, fetch_items
-from diagnostics.intake._parts import Leaf, decoded, leaves, report_parts
+from diagnostics.intake._parts import StructureLeaf, decoded, leaves, report_parts
 from diagnostics.intake.endpoints import parse_endpoint
 from diagnostics.intake.messages import STORE_DOWN, InboundMessage, store_messages
 from diagnostics.intake.retry import Backoff
@@ -521,7 +521,7 @@ def _read(
     the server gave allows it (_parts.py), one FETCH for all messages shaped alike; the whole
     message otherwise. A message expunged meanwhile is simply absent."""
     inbound: dict[int, InboundMessage] = {}
-    shapes: dict[tuple[str, ...], list[tuple[int, list[Leaf]]]] = {}
+    shapes: dict[tuple[str, ...], list[tuple[int, list[StructureLeaf]]]] = {}
     whole: list[int] = []
     for uid in uids:
         found = leaves(heads[uid].structure, limits.max_email_parts)

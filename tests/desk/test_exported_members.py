@@ -37,6 +37,7 @@ SURFACE = {
     "desk.configuration": {"app_config", "use_config"},
     "desk.connection_tests": {"SavedConnection", "run_probe"},
     "desk.database_faults": {"DATABASE_FAULTS", "said_alone", "said_in_page"},
+    "desk.import_slot": {"import_slot"},
     "desk.labels": {"share_text"},
     "desk.markdown": {"Markdown", "code", "data", "joined", "md", "plain", "table", "text"},
     "desk.page_access": {"PAGE_PERMISSIONS", "may_see", "visible_pages"},

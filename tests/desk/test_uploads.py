@@ -4,6 +4,7 @@ over a real (temporary SQLite) report store; the page itself is tests/pages/test
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 import admin
 from admin import AuditAction, Principal, Role
+from desk.import_slot import import_slot
 from desk.uploads import UploadLimits, import_uploads, too_many, upload_limits
 from diagnostics.config import ReportsConfig
 from diagnostics.dmarc import Outcome, ReportStore
@@ -89,3 +91,29 @@ def test_an_analyst_forcing_an_import_gets_a_plain_refusal_and_nothing_is_stored
     )
     entry = desk.audit_log(limit=1)[0]
     assert (entry.actor, entry.action) == ("ann", AuditAction.REPORTS_REFUSED)
+
+
+def test_one_import_at_a_time_and_the_waiting_one_is_told(
+    stores: tuple[ReportStore, admin.Store],
+) -> None:
+    reports, desk = stores
+    told = threading.Event()
+    results: list[object] = []
+
+    def second() -> None:
+        upload = named(SAMPLE.read_bytes(), SAMPLE.name)
+        results.append(
+            import_uploads(reports, [upload], UploadLimits(), admin_store=desk, on_wait=told.set)
+        )
+
+    with import_slot():  # another session's import, still running
+        worker = threading.Thread(target=second)
+        worker.start()
+        assert told.wait(5)  # told at once that it waits
+        worker.join(0.2)
+        assert worker.is_alive()  # and it does wait
+        assert reports.reports().empty  # while reading goes on as usual
+    worker.join(10)
+    assert not worker.is_alive()
+    [summary] = results
+    assert [f.outcome for f in summary.files] == [Outcome.IMPORTED]  # type: ignore[attr-defined]

@@ -78,6 +78,8 @@ def test_every_variable_sets_its_field(tmp_path: Path) -> None:
         "DESK_MAX_UPLOAD_MB": " 5 ",
         "DESK_MAX_UPLOAD_FILES": "2",
         "DESK_REPORT_ADDRESSES": " dmarc@reports.example.net, ,tls@reports.example.net",
+        "DESK_MAX_REPORT_MB": "100",
+        "DESK_MAX_READ_SECONDS": "12.5",
         "DESK_AUTH": " OIDC ",
         "DESK_OIDC_TRUSTED_ISSUERS": " https://a.example ,, https://b.example/v2.0",
         "DESK_SESSION_IDLE_MINUTES": "5",
@@ -96,7 +98,9 @@ def test_every_variable_sets_its_field(tmp_path: Path) -> None:
         dns=DnsConfig("[::1]:5353", 1.5),
         smtp=SmtpConfig(25.0, cafile),
         checks=ChecksConfig(0.5, network=True),
-        reports=ReportsConfig(5, 2, ("dmarc@reports.example.net", "tls@reports.example.net")),
+        reports=ReportsConfig(
+            5, 2, 100, 12.5, ("dmarc@reports.example.net", "tls@reports.example.net")
+        ),
         auth=AuthConfig(
             AuthMode.OIDC,
             frozenset({"https://a.example", "https://b.example/v2.0"}),
@@ -241,8 +245,16 @@ def test_the_resolver_is_fresh_each_time_and_asks_the_configured_nameserver() ->
     assert DnsConfig().resolver().timeout == 3.0
 
 
-def test_the_parse_caps_are_the_parsers_own_defaults() -> None:
-    assert ReportsConfig().parse_limits() == ParseLimits()
+def test_the_parse_caps_follow_the_upload_settings() -> None:
+    limits = ReportsConfig(5, 2, 100, 12.5).parse_limits()
+    # The parser reads any file the page takes (the page refuses a larger one unread).
+    assert limits.max_input_bytes == ParseLimits().max_input_bytes == 128 * 1024 * 1024
+    assert ReportsConfig(max_upload_mb=500).parse_limits().max_input_bytes == 500 * 1024 * 1024
+    assert limits.max_report_bytes == 100 * 1024 * 1024
+    assert limits.max_seconds == 12.5
+    # The rest are the parser's defaults, sized from real reports.
+    defaults = ParseLimits()
+    assert (limits.max_records, limits.max_ratio) == (defaults.max_records, defaults.max_ratio)
 
 
 def test_from_env_reads_each_listed_variable_and_no_other() -> None:

@@ -656,3 +656,78 @@ def header_text(rng: random.Random, *, oversized: bool = True) -> str:
             + text[at:]
         )
     return text
+
+
+# ---- bombs (issue 13's shapes, small) ---------------------------------------------------------
+
+_BOMB_HEAD = (
+    b'<?xml version="1.0"?>\n<feedback><report_metadata><org_name>bomb.test</org_name>'
+    b"<email>a@bomb.test</email><report_id>1</report_id><date_range><begin>1700000000</begin>"
+    b"<end>1700086399</end></date_range></report_metadata><policy_published><domain>example.com"
+    b"</domain><p>none</p></policy_published>\n"
+)
+_MiB = 1024 * 1024
+
+
+def _deflate(parts: list[bytes], repeat: int, wbits: int) -> bytes:
+    import zlib
+
+    compressor = zlib.compressobj(9, zlib.DEFLATED, wbits)
+    out = [compressor.compress(parts[0])]
+    out += [compressor.compress(parts[1]) for _ in range(repeat)]
+    out += [compressor.compress(parts[2]), compressor.flush()]
+    return b"".join(out)
+
+
+@lru_cache(maxsize=1)
+def bomb_templates() -> tuple[bytes, ...]:
+    """The bombs of bench/bomb_bench.py at 8 to 16 MiB (built once per process): each is stopped by
+    the ratio after its first MiB, so a call stays far under the hang guard."""
+    spaces, zeros = b" " * _MiB, bytes(_MiB)
+    gzip_bomb = _deflate([_BOMB_HEAD, spaces, b"</feedback>"], 16, 31)
+    zip_member = io.BytesIO()
+    with zipfile.ZipFile(zip_member, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("report.xml", _BOMB_HEAD + spaces * 16 + b"</feedback>")
+    zip_bomb = zip_member.getvalue()
+    nested = io.BytesIO()
+    with zipfile.ZipFile(nested, "w", zipfile.ZIP_STORED) as archive:
+        for index in range(10):
+            archive.writestr(f"inner{index}.zip", zip_bomb)
+            archive.writestr(f"r{index}.xml.gz", gzip_bomb)
+    detail = b'{"result-type":"certificate-expired","failed-session-count":1},'
+    tls = _deflate(
+        [
+            b'{"organization-name":"bomb.test","date-range":{},"policies":[{"policy":{},'
+            b'"failure-details":[',
+            detail * 16_000,
+            b'{"result-type":"x"}]}]}',
+        ],
+        10,
+        31,
+    )
+    attribute = _deflate([b'<?xml version="1.0"?>\n<feedback note="', b"A" * _MiB, b'">'], 12, 31)
+    attachment = base64.encodebytes(_BOMB_HEAD + b" " * (_MiB // 2) + b"</feedback>")
+    eml = (
+        b"From: bomb@bomb.test\nSubject: Report\nMIME-Version: 1.0\n"
+        b'Content-Type: multipart/mixed; boundary="b"\n\n--b\nContent-Type: application/xml\n'
+        b"Content-Transfer-Encoding: base64\n\n" + attachment + b"--b--\n"
+    )
+    return (
+        gzip_bomb,
+        _deflate([_BOMB_HEAD, zeros, b""], 16, 31),
+        zip_bomb,
+        nested.getvalue(),
+        tls,
+        attribute,
+        eml,
+    )
+
+
+def bomb_input(rng: random.Random) -> bytes:
+    """One of issue 13's bomb shapes, now and then damaged or wrapped once more."""
+    data = rng.choice(bomb_templates())
+    if rng.random() < 0.2:
+        data = mutate_bytes(rng, data)
+    for _ in range(rng.choice((0, 0, 1, 2))):
+        data = rng.choice(WRAPPERS)(rng, data)
+    return data

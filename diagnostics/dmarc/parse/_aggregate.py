@@ -19,7 +19,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, BinaryIO
@@ -35,8 +35,10 @@ from diagnostics.dmarc.parse._bounds import (
     cut_to_bytes,
     quoted,
 )
+from diagnostics.dmarc.parse._budget import UploadBudget
 from diagnostics.dmarc.parse._columns import MAX_COUNT, RecordColumns, ReportHeader, utc
 from diagnostics.dmarc.parse._limits import ParseLimits
+from diagnostics.dmarc.parse._validate import check_dates, check_rows
 from diagnostics.domains import public_suffix_list
 from diagnostics.errors import InvalidInput, ReportError, ReportTooLarge
 from diagnostics.idn import domain_name
@@ -408,16 +410,24 @@ def parse_aggregate_xml(
     *,
     head: bytes,
     fast: bool = True,
+    budget: UploadBudget | None = None,
 ) -> ReportMeta:
     """Parse one aggregate report from `stream` (whose first bytes are `head`) into `columns`.
 
     Raises `ReportError` (with a plain reason) when it is not a readable aggregate report, after
-    removing any rows it had added.
+    removing any rows it had added. `budget` is the upload's (one is made from `limits` when none
+    is given): the report may hold the records the upload has left.
     """
+    budget = budget or UploadBudget(limits)
+    # The readers check one number, the report's records; the upload's cap is what is left of it.
+    limits = replace(limits, max_records=max(budget.records_left(), 1))
     _check_prologue(head)
     mark = columns.mark()
     report = _Report()
     tee = _Tee(stream)
+    # Why lxml refused what the fast reader left (metadata, policy), when it did: the reason to
+    # give if the document is too large to read again (a 100 MB attribute, say).
+    skeleton_error: str | None = None
     try:
         try:
             if not fast:
@@ -433,21 +443,30 @@ def parse_aggregate_xml(
             # What is left without the records is small: metadata and policy, read by lxml.
             try:
                 _run(io.BytesIO(skeleton), columns, report, limits, recover=False)
-            except etree.XMLSyntaxError:
+            except etree.XMLSyntaxError as error:
+                skeleton_error = _describe(error)
                 raise fastpath.NotPlain from None
         except fastpath.NotPlain:
             columns.rollback(mark)
-            report = _general(tee, columns, limits, mark)
+            report = _general(tee, columns, limits, mark, skeleton_error)
         except fastpath.Malformed as error:
             columns.rollback(mark)
             data = tee.replay()
             if data is None:
                 raise ReportError(str(error)) from None
             report = _reparse(data, columns, limits, mark, str(error))
+        # Both readers' rows end here: validated once (validate.py), whichever read them.
+        dropped, dropped_messages, notes = check_rows(columns, mark)
+        report.records -= dropped
+        report.messages -= dropped_messages
+        report.warnings.extend(notes)
         for name, longest, limit in columns.cut_fields(mark):
             report.warnings.append(cut_note(f"a record's {name}", longest, limit))
         try:
             meta = _meta(report)
+            dated = check_dates(meta.begin, meta.end)
+            if dated:
+                meta = replace(meta, warnings=(*meta.warnings, *dated))
         except ReportError as error:
             if report.recovered_from is None:
                 raise
@@ -457,9 +476,15 @@ def parse_aggregate_xml(
             ) from None
     except (ReportError, etree.XMLSyntaxError) as error:
         columns.rollback(mark)
+        if isinstance(error, ReportTooLarge) and "max_records" in str(error) and budget.records:
+            raise budget.too_many_records() from None
         if isinstance(error, ReportError):
             raise
         raise ReportError(f"the XML is malformed ({_describe(error)})") from None
+    budget.spend_records(meta.record_count)
+    if budget.records_left() < 0:
+        columns.rollback(mark)
+        raise budget.too_many_records()
     columns.close_report(meta.header, mark)
     return meta
 
@@ -467,10 +492,19 @@ def parse_aggregate_xml(
 _FIRST_READ = 64 * 1024
 
 
-def _general(tee: _Tee, columns: RecordColumns, limits: ParseLimits, mark: int) -> _Report:
-    """The document again, through lxml: strictly, then repaired if need be."""
+def _general(
+    tee: _Tee,
+    columns: RecordColumns,
+    limits: ParseLimits,
+    mark: int,
+    skeleton_error: str | None = None,
+) -> _Report:
+    """The document again, through lxml: strictly, then repaired if need be. `skeleton_error`:
+    why lxml already refused part of it, the reason when it cannot be read again."""
     data = tee.replay()
     if data is None:
+        if skeleton_error is not None:
+            raise ReportError(f"the XML is malformed ({skeleton_error})")
         raise ReportError(
             "the report is over 32 MiB and uses XML features (namespace prefixes, comments, another "
             "encoding) that only the slower general reader handles, past the point it can re-read"
@@ -526,6 +560,9 @@ def _reparse(
 
 def _describe(error: etree.XMLSyntaxError) -> str:
     message = str(error.msg or error).strip()
+    if "limit exceeded" in message or "XML_PARSE_HUGE" in message:
+        # libxml2's own words name a parser flag; a person needs what was too long.
+        message = "one value, tag or run of text is longer than any report holds (over 10 MB)"
     line = error.position[0] if error.position else None
     return f"line {line}: {message}" if line else message
 

@@ -14,16 +14,18 @@ import logging
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO
 
 import pandas as pd
 
 from diagnostics.dmarc.parse._aggregate import ReportMeta, parse_aggregate_xml
+from diagnostics.dmarc.parse._budget import UploadBudget
 from diagnostics.dmarc.parse._columns import RecordColumns
 from diagnostics.dmarc.parse._failure import FAILURE_COLUMNS, FailureReport, parse_failure_report
 from diagnostics.dmarc.parse._limits import DEFAULT_LIMITS, ParseLimits
-from diagnostics.dmarc.parse._tls import TLS_COLUMNS, TlsReport, parse_tls_report
+from diagnostics.dmarc.parse._tls import TLS_COLUMNS, TlsReport, parse_tls_report, read_json
 from diagnostics.dmarc.parse._unpack import Kind, Piece, Rejected, unpack
 from diagnostics.errors import ReportError
 
@@ -117,8 +119,9 @@ def parse_report(source: Source, *, limits: ParseLimits = DEFAULT_LIMITS) -> Agg
         name, opened = _open(source)
     except OSError as error:
         raise ReportError(f"the file cannot be read ({error.strerror or error})") from None
+    budget = UploadBudget(limits)
     with opened as stream:
-        for piece in unpack(name, stream, limits):
+        for piece in unpack(name, stream, budget):
             if isinstance(piece, Rejected):
                 raise ReportError(piece.reason)
             if piece.kind is not Kind.XML:
@@ -128,7 +131,7 @@ def parse_report(source: Source, *, limits: ParseLimits = DEFAULT_LIMITS) -> Agg
                 raise ReportError(f"this is {kind}; load_reports reads failure and TLS reports")
             if found:
                 raise ReportError("the input holds more than one report; use load_reports")
-            found.append(_parse_piece(piece, columns, limits))
+            found.append(_parse_piece(piece, columns, budget))
     if not found:
         raise ReportError("the input holds no aggregate report")
     return AggregateReport(source=name, meta=found[0], records=columns.to_frame())
@@ -151,11 +154,14 @@ def load_reports(
     total = len(inputs)
     for done, source in enumerate(inputs, start=1):
         name = _name(source)
+        budget = UploadBudget(limits)  # one per input, shared by everything nested in it
         try:
             name, opened = _open(source)
             with opened as stream:
-                for piece in unpack(name, stream, limits):
-                    _take(piece, columns, limits, report_rows, failures, tls, errors)
+                for piece in unpack(name, stream, budget):
+                    _take(piece, columns, budget, report_rows, failures, tls, errors)
+                    if budget.stopped:
+                        break  # a cap of the upload was reached: nothing more of it is read
         except ReportError as error:
             errors.append((name, str(error)))
         except OSError as error:
@@ -168,9 +174,13 @@ def load_reports(
             )
         if progress is not None:
             progress(done, total, name)
+    if report_rows:
+        reports, records = _reports_frame(report_rows), columns.to_frame()
+    else:  # nothing read (a rejected file): building two empty tables costs more than its reading
+        reports, records = (table.copy() for table in _empty_tables())
     return ReportBatch(
-        reports=_reports_frame(report_rows),
-        records=columns.to_frame(),
+        reports=reports,
+        records=records,
         failure_reports=pd.DataFrame([f.as_row() for f in failures], columns=list(FAILURE_COLUMNS)),
         tls_reports=pd.DataFrame(
             [row for report in tls for row in report.rows()], columns=list(TLS_COLUMNS)
@@ -183,7 +193,7 @@ def load_reports(
 def _take(
     piece: Piece | Rejected,
     columns: RecordColumns,
-    limits: ParseLimits,
+    budget: UploadBudget,
     report_rows: list[dict[str, object]],
     failures: list[FailureReport],
     tls: list[TlsReport],
@@ -194,20 +204,28 @@ def _take(
         return
     try:
         if piece.kind is Kind.XML:
-            meta = _parse_piece(piece, columns, limits)
+            meta = _parse_piece(piece, columns, budget)
             row: dict[str, object] = {"source": piece.name}
             row.update({name: getattr(meta, name) for name in REPORT_COLUMNS[1:]})
             report_rows.append(row)
         elif piece.kind is Kind.JSON:
-            tls.append(parse_tls_report(piece.stream.read(), piece.name))
-        else:
+            document = read_json(piece.stream, budget)
+            tls.append(parse_tls_report(document, piece.name, budget=budget))
+        else:  # a whole message, read whole only when under max_message_bytes (mime.py)
             failures.append(parse_failure_report(piece.stream.read(), piece.name))
     except ReportError as error:
         errors.append((piece.name, str(error)))
 
 
-def _parse_piece(piece: Piece, columns: RecordColumns, limits: ParseLimits) -> ReportMeta:
-    return parse_aggregate_xml(piece.stream, columns, limits, head=piece.stream.peek(8192))  # type: ignore[arg-type]
+def _parse_piece(piece: Piece, columns: RecordColumns, budget: UploadBudget) -> ReportMeta:
+    head = piece.stream.peek(8192)
+    return parse_aggregate_xml(piece.stream, columns, budget.limits, head=head, budget=budget)  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=1)
+def _empty_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The reports and records tables of a batch without an aggregate report (copied for each)."""
+    return _reports_frame([]), RecordColumns().to_frame()
 
 
 def _reports_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
@@ -278,6 +296,13 @@ class _Borrowed(io.RawIOBase):
         if not isinstance(data, bytes | bytearray | memoryview):
             raise ReportError("the file was opened in text mode; open it in binary mode ('rb')")
         return bytes(data)
+
+    @property
+    def size(self) -> int | None:
+        """The caller's stated size (a Streamlit upload has one), so a file over the cap is
+        refused unread."""
+        size = getattr(self._raw, "size", None)
+        return size if isinstance(size, int) else None
 
     def close(self) -> None:
         super().close()

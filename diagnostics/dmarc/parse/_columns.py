@@ -179,6 +179,8 @@ class RecordColumns:
         self.raw_ips: dict[bytes, int] = {}
         self.raw_counts: dict[bytes, int] = {}
         self.raw_parts: dict[object, tuple[int, ...]] = {}
+        # Whether each source_ip value (by code) is an IP address (validate.py), judged once.
+        self.valid_ips = bytearray()
         # One entry per report: its header and how many rows it contributed.
         self._headers: list[ReportHeader] = []
         self._sizes: list[int] = []
@@ -219,6 +221,13 @@ class RecordColumns:
         del self.counts[mark:]
         del self.ips[mark:]
         del self.combos[mark:]
+
+    def keep_rows(self, mark: int, keep: list[bool]) -> None:
+        """Keep of the rows added since `mark` those whose `keep` is true (validate.py)."""
+        for values in (self.counts, self.ips, self.combos):
+            kept = [value for value, wanted in zip(values[mark:], keep, strict=True) if wanted]
+            del values[mark:]
+            values.extend(kept)
 
     def cut_fields(self, mark: int) -> list[tuple[str, int, int]]:
         """(column, longest original length, limit) of each column with a value cut to its limit

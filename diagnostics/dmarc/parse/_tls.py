@@ -2,6 +2,11 @@
 
 A report is JSON (usually gzip-compressed, sometimes attached to an email). Each policy in it becomes
 one row of `tls_reports`, with its failure details kept as a list and summarised in a column.
+
+Bounded, not whole: real TLS reports are a few KB, so at most `max_json_bytes` of a document is ever
+read (a gzip of ten million failure details is refused there, or earlier by its compression ratio),
+and every JSON object is counted against the upload's `max_tls_items` as the decoder builds it, so
+what is built stops at the cap too.
 """
 
 from __future__ import annotations
@@ -12,7 +17,10 @@ from datetime import datetime
 from typing import Any
 
 from diagnostics.dmarc.parse._bounds import MAX_TEXT, cut_to
-from diagnostics.errors import InvalidInput, ReportError
+from diagnostics.dmarc.parse._budget import UploadBudget, size_text
+from diagnostics.dmarc.parse._limits import DEFAULT_LIMITS
+from diagnostics.dmarc.parse._streams import CHUNK, Readable
+from diagnostics.errors import InvalidInput, ReportError, ReportTooLarge
 from diagnostics.idn import domain_name
 
 TLS_COLUMNS: tuple[str, ...] = (
@@ -86,10 +94,33 @@ class TlsReport:
         ]
 
 
-def parse_tls_report(data: bytes, source: str) -> TlsReport:
-    """The TLS report in `data` (JSON bytes); `ReportError` with a plain reason when it is not one."""
+def read_json(stream: Readable, budget: UploadBudget) -> bytes:
+    """A JSON document from `stream`, read in chunks up to `max_json_bytes` and no further."""
+    cap = budget.limits.max_json_bytes
+    parts: list[bytes] = []
+    size = 0
+    while chunk := stream.read(min(CHUNK, cap + 1 - size)):
+        parts.append(chunk)
+        size += len(chunk)
+        if size > cap:
+            raise ReportTooLarge(
+                f"the JSON document is larger than {size_text(cap)} (the max_json_bytes cap; real "
+                "TLS reports are a few KB); it is rejected whole rather than read in part"
+            )
+    return b"".join(parts)
+
+
+def parse_tls_report(data: bytes, source: str, *, budget: UploadBudget | None = None) -> TlsReport:
+    """The TLS report in `data` (JSON bytes); `ReportError` with a plain reason when it is not one,
+    `ReportTooLarge` when its objects go over the `max_tls_items` cap of `budget`."""
+    spend = (budget or UploadBudget(DEFAULT_LIMITS)).spend_tls
+
+    def counted(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        spend()
+        return dict(pairs)
+
     try:
-        document = json.loads(data)
+        document = json.loads(data, object_pairs_hook=counted)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ReportError(f"the JSON is malformed ({error})") from None
     except RecursionError:

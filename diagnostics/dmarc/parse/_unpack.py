@@ -4,31 +4,35 @@ Receivers send aggregate reports as bare XML, gzip, zip, or attached to an email
 quoted-printable, uuencode); people upload those, whole mailboxes (mbox) and folders of them. File names
 lie (`.xml` that is gzip, `.zip` that is an email), so the format is always read from the first bytes.
 
-Decompression is streamed and capped: every reader draws on a byte budget (`ParseLimits`), so a gzip or
-zip bomb stops at the cap with `ReportTooLarge` instead of filling memory, and a report is never cut
-short silently.
+Everything is streamed and draws on the upload's one `UploadBudget`: the file's bytes, what every
+gzip and zip member at every nesting level decompresses to (judged by its ratio as it grows), and
+the time. A bomb stops at the first cap it reaches with `ReportTooLarge` naming the cap, instead of
+filling memory, and a report is never cut short silently.
 """
 
 from __future__ import annotations
 
-import email
-import email.policy
 import io
 import re
+import struct
+import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from email.message import Message
 from enum import StrEnum
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
-from diagnostics.dmarc.parse._limits import MiB, ParseLimits
+from diagnostics.dmarc.parse._budget import UploadBudget
+from diagnostics.dmarc.parse._mime import Lines, Walk, mbox_separator, never, walk
+from diagnostics.dmarc.parse._streams import CHUNK, Counted, Inflater, Peekable, Readable
 from diagnostics.errors import ReportError, ReportTooLarge
 
-_CHUNK = 256 * 1024
 # Nesting deeper than "mailbox > message > zip > gzip" is not something receivers produce.
 _MAX_DEPTH = 4
+_HEAD = 8192
+# A zip is read from a temporary file: in memory up to this size, on disk beyond.
+_SPOOL_IN_MEMORY = 8 * 1024 * 1024
 
 
 class Kind(StrEnum):
@@ -69,134 +73,16 @@ def sniff(head: bytes) -> Kind:
     return Kind.UNKNOWN
 
 
-class Budget:
-    """Bytes that may still be produced by decompression for one input (shared by its members)."""
-
-    __slots__ = ("cap", "remaining", "what")
-
-    def __init__(self, cap: int, what: str = "max_report_bytes") -> None:
-        self.cap = cap
-        self.remaining = cap
-        self.what = what
-
-    def spend(self, size: int) -> None:
-        self.remaining -= size
-        if self.remaining < 0:
-            raise ReportTooLarge(
-                f"it decompresses to more than {_size(self.cap)} (the {self.what} cap); it is "
-                "rejected whole, as a possible decompression bomb, rather than read in part"
-            )
-
-
-class CappedReader(io.RawIOBase):
-    """A read-only stream over `raw` that fails once more than the budget has been read.
-
-    `peek(n)` returns the first bytes without consuming them, so the format can be sniffed.
-    """
-
-    def __init__(self, raw: BinaryIO, budget: Budget) -> None:
-        super().__init__()
-        self._raw = raw
-        self._budget = budget
-        self._buffer = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def peek(self, size: int) -> bytes:
-        while len(self._buffer) < size:
-            chunk = self._raw.read(size - len(self._buffer))
-            if not chunk:
-                break
-            self._budget.spend(len(chunk))
-            self._buffer += chunk
-        return self._buffer[:size]
-
-    def read(self, size: int | None = -1) -> bytes:
-        if size is None or size < 0:
-            parts = [self._buffer]
-            self._buffer = b""
-            while chunk := self._raw.read(_CHUNK):
-                self._budget.spend(len(chunk))
-                parts.append(chunk)
-            return b"".join(parts)
-        if self._buffer:
-            out, self._buffer = self._buffer[:size], self._buffer[size:]
-            return out
-        chunk = self._raw.read(size)
-        self._budget.spend(len(chunk))
-        return chunk
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-
-class GzipStream(io.RawIOBase):
-    """Streaming gzip decompression that tolerates what receivers send.
-
-    Concatenated members are read in turn; bytes after the last member that are not another gzip
-    member are ignored (Mimecast appends two stray bytes, which makes `gzip.GzipFile` fail).
-    """
-
-    def __init__(self, raw: BinaryIO) -> None:
-        super().__init__()
-        self._raw = raw
-        self._inflate = zlib.decompressobj(zlib.MAX_WBITS | 16)
-        self._pending = b""
-        self._done = False
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int | None = -1) -> bytes:
-        if size is None or size < 0:
-            size = _CHUNK
-        while not self._done:
-            if self._inflate.unconsumed_tail:
-                data = self._inflate.unconsumed_tail
-            else:
-                data = self._pending or self._raw.read(_CHUNK)
-                self._pending = b""
-                if not data:
-                    if not self._inflate.eof:
-                        raise ReportError(
-                            "the gzip data is truncated (it ends before its end marker)"
-                        )
-                    self._done = True
-                    break
-            try:
-                out = self._inflate.decompress(data, size)
-            except zlib.error as error:
-                raise ReportError(f"the gzip data is corrupt ({error})") from None
-            if self._inflate.eof:
-                rest = self._inflate.unused_data
-                if rest.startswith(b"\x1f\x8b"):
-                    self._inflate = zlib.decompressobj(zlib.MAX_WBITS | 16)
-                    self._pending = rest
-                else:
-                    self._done = True
-            if out:
-                return out
-        return b""
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-
 @dataclass(frozen=True, slots=True)
 class Piece:
     """One document found inside an input: `kind` is XML, JSON or EMAIL (a failure report candidate).
 
-    `stream` is a capped reader positioned at the document's first byte.
+    `stream` is positioned at the document's first byte; `peek` shows its head.
     """
 
     name: str
     kind: Kind
-    stream: CappedReader
+    stream: Peekable
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,23 +94,17 @@ class Rejected:
 
 
 def unpack(
-    name: str, raw: BinaryIO, limits: ParseLimits, *, _depth: int = 0
+    name: str, raw: Readable, budget: UploadBudget, *, _depth: int = 0
 ) -> Iterator[Piece | Rejected]:
-    """Every report document inside `raw` (an input named `name`), or why a part was rejected.
+    """Every report document inside `raw` (an upload named `name`), or why a part was rejected.
 
     Pieces must be consumed in order: each one streams from the input and is done with before the
-    next is produced.
+    next is produced. Once a cap of `budget` is reached the upload is over: what follows is not read.
     """
-    stream = CappedReader(
-        raw,
-        Budget(
-            limits.max_report_bytes if _depth else limits.max_input_bytes,
-            "max_report_bytes" if _depth else "max_input_bytes",
-        ),
-    )
     try:
-        head = stream.peek(8192)
-    except ReportTooLarge as error:
+        stream = Peekable(Counted(raw, budget) if _depth == 0 else raw)
+        head = stream.peek(_HEAD)
+    except ReportError as error:
         yield Rejected(name, str(error))
         return
     kind = sniff(head)
@@ -236,24 +116,19 @@ def unpack(
     elif kind in (Kind.XML, Kind.JSON):
         yield Piece(name, kind, stream)
     elif kind is Kind.GZIP:
-        inner = GzipStream(stream)  # type: ignore[arg-type]
-        capped = CappedReader(inner, Budget(limits.max_report_bytes))  # type: ignore[arg-type]
+        inner = Peekable(Inflater(stream, budget, gzip=True, what="gzip data"))
         try:
-            inner_head = capped.peek(8192)
+            inner_head = inner.peek(_HEAD)
         except ReportError as error:
             yield Rejected(name, str(error))
             return
-        inner_kind = sniff(inner_head)
-        if inner_kind in (Kind.XML, Kind.JSON):
-            yield Piece(name, inner_kind, capped)
-        else:
-            yield from unpack(name, capped, limits, _depth=_depth + 1)  # type: ignore[arg-type]
+        yield from _decompressed(name, inner, inner_head, budget, _depth)
     elif kind is Kind.ZIP:
-        yield from _unpack_zip(name, stream, limits, _depth)
+        yield from _unpack_zip(name, stream, budget, _depth)
     elif kind is Kind.EMAIL:
-        yield from _unpack_email(name, stream.read(), limits, _depth)
+        yield from _unpack_message(name, Lines(stream), budget, _depth, never)
     elif kind is Kind.MBOX:
-        yield from _unpack_mbox(name, stream.read(), limits, _depth)
+        yield from _unpack_mbox(name, Lines(stream), budget, _depth)
     else:
         yield Rejected(
             name,
@@ -261,155 +136,268 @@ def unpack(
         )
 
 
-def _unpack_zip(
-    name: str, stream: CappedReader, limits: ParseLimits, depth: int
-) -> Iterator[Piece | Rejected]:
+# ---- zip ---------------------------------------------------------------------------------------
+
+_ZIP_ERRORS = (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError, RuntimeError)
+
+
+def _spool(stream: Readable) -> IO[bytes]:
+    """The rest of `stream` in a temporary file (zipfile needs to seek), read in chunks."""
+    # Returned open: the caller's `with` closes it; closed here when reading fails.
+    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)  # noqa: SIM115
     try:
-        archive = zipfile.ZipFile(io.BytesIO(stream.read()))
-        # Not `is_dir()`: it indexes the last character and fails on a member with an empty name.
-        members = [m for m in archive.infolist() if not m.filename.endswith("/")]
-    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError) as error:
-        # NotImplementedError: zipfile's word for a "version needed to extract" it does not know.
-        yield Rejected(name, f"the zip archive is damaged ({error})")
+        while chunk := stream.read(CHUNK):
+            spool.write(chunk)
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return spool
+
+
+def _unpack_zip(
+    name: str, stream: Peekable, budget: UploadBudget, depth: int
+) -> Iterator[Piece | Rejected]:
+    limits = budget.limits
+    try:
+        spool = _spool(stream)
+    except ReportError as error:
+        yield Rejected(name, str(error))
         return
-    if len(members) > limits.max_archive_members:
-        yield Rejected(
-            name,
-            f"the zip archive holds {len(members)} files, more than the max_archive_members cap "
-            f"({limits.max_archive_members})",
-        )
-        return
-    if not members:
-        yield Rejected(name, "the zip archive is empty")
-        return
-    # One budget for the whole archive: many small members must not add up to a bomb either.
-    budget = Budget(limits.max_report_bytes)
-    for member in members:
-        member_name = f"{name}:{member.filename}"
+    with spool:
         try:
-            capped = CappedReader(_ZipMember(archive.open(member)), budget)  # type: ignore[arg-type]
-            head = capped.peek(8192)
-        except ReportTooLarge as error:
-            yield Rejected(member_name, str(error))
+            archive = zipfile.ZipFile(spool)
+            # Not `is_dir()`: it indexes the last character and fails on a member with an empty name.
+            members = [m for m in archive.infolist() if not m.filename.endswith("/")]
+        except _ZIP_ERRORS as error:
+            # NotImplementedError: zipfile's word for a "version needed to extract" it does not know.
+            yield Rejected(name, f"the zip archive is damaged ({error})")
             return
-        except ReportError as error:
-            yield Rejected(member_name, str(error))
-            continue
-        except (
-            zipfile.BadZipFile,
-            NotImplementedError,
-            RuntimeError,
-            OSError,
-            ValueError,
-            EOFError,
-            zlib.error,
-        ) as error:
-            yield Rejected(member_name, f"this zip member cannot be read ({error})")
-            continue
-        kind = sniff(head)
-        if kind in (Kind.XML, Kind.JSON):
-            yield Piece(member_name, kind, capped)
-        else:
-            yield from unpack(member_name, capped, limits, _depth=depth + 1)  # type: ignore[arg-type]
+        if len(members) > limits.max_archive_members:
+            yield Rejected(
+                name,
+                f"the zip archive holds {len(members)} files, more than the max_archive_members "
+                f"cap ({limits.max_archive_members})",
+            )
+            return
+        if not members:
+            yield Rejected(name, "the zip archive is empty")
+            return
+        for member in members:
+            member_name = f"{name}:{member.filename}"
+            try:
+                content = Peekable(_member(archive, spool, member, budget))
+                head = content.peek(_HEAD)
+            except ReportTooLarge as error:
+                yield Rejected(member_name, str(error))
+                return
+            except ReportError as error:
+                yield Rejected(member_name, str(error))
+                continue
+            except (*_ZIP_ERRORS, zlib.error) as error:
+                yield Rejected(member_name, f"this zip member cannot be read ({error})")
+                continue
+            yield from _decompressed(member_name, content, head, budget, depth)
 
 
-class _ZipMember(io.RawIOBase):
-    """A zip member's stream whose read errors are `ReportError`s.
+def _decompressed(
+    name: str, content: Peekable, head: bytes, budget: UploadBudget, depth: int
+) -> Iterator[Piece | Rejected]:
+    """What a gzip stream or a zip member holds: a document, or more to unpack one level down."""
+    kind = sniff(head)
+    if kind in (Kind.XML, Kind.JSON):
+        yield Piece(name, kind, content)
+    else:
+        yield from unpack(name, content, budget, _depth=depth + 1)
 
-    A damaged member (corrupt deflate data, a bad CRC, a header that points outside the archive)
-    can fail on any read, long after its first bytes were sniffed, inside the XML or JSON reader.
-    """
 
-    def __init__(self, raw: BinaryIO) -> None:
-        super().__init__()
+_LOCAL_HEADER = struct.Struct("<4s22xHH")
+
+
+def _member(
+    archive: zipfile.ZipFile, spool: IO[bytes], member: zipfile.ZipInfo, budget: UploadBudget
+) -> Readable:
+    """A reader of one member's content. Stored and deflated members (what receivers send) are
+    inflated here, so their ratio is known exactly; other methods go through zipfile."""
+    if member.flag_bits & 0x1:
+        raise ReportError("this zip member is encrypted; reports are never sent encrypted")
+    if member.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        return _Checked(_Guarded(archive.open(member)), member, budget, counted=True)
+    spool.seek(member.header_offset)
+    signature, name_length, extra_length = _LOCAL_HEADER.unpack(spool.read(30).ljust(30, b"\0"))
+    if signature != b"PK\x03\x04":
+        raise ReportError("this zip member cannot be read (its local header is missing)")
+    stored_name = spool.read(name_length).decode(
+        "utf-8" if member.flag_bits & 0x800 else "cp437", errors="replace"
+    )
+    if stored_name != member.orig_filename:
+        # What zipfile checks too: two names for one member is how archives hide a file.
+        raise ReportError("this zip member cannot be read (its two names in the archive differ)")
+    start = member.header_offset + 30 + name_length + extra_length
+    raw = _Slice(spool, start, member.compress_size)
+    if member.compress_type == zipfile.ZIP_STORED:
+        return _Checked(raw, member, budget, counted=False)
+    inflated = Inflater(raw, budget, gzip=False, what="zip member")
+    return _Checked(inflated, member, budget, counted=False)
+
+
+class _Slice:
+    """`size` bytes of `spool` from `start`, read wherever the spool's position was left."""
+
+    def __init__(self, spool: IO[bytes], start: int, size: int) -> None:
+        self._spool = spool
+        self._position = start
+        self._left = size
+
+    def read(self, size: int = -1) -> bytes:
+        size = self._left if size is None or size < 0 else min(size, self._left)
+        if size <= 0:
+            return b""
+        self._spool.seek(self._position)
+        data = self._spool.read(size)
+        self._position += len(data)
+        self._left -= len(data)
+        return data
+
+
+class _Checked:
+    """A member's content checked against its stated size and CRC at the end, so a damaged member
+    is named, not read as a short report. `counted`: decompression this module does not do
+    (bzip2, lzma) is counted here against the budget, its ratio judged on the stated size."""
+
+    def __init__(
+        self, raw: Readable, member: zipfile.ZipInfo, budget: UploadBudget, *, counted: bool
+    ) -> None:
+        self._raw = raw
+        self._member = member
+        self._budget = budget
+        self._counted = counted
+        self._crc = 0
+        self._size = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(CHUNK if size is None or size < 0 else size)
+        if data:
+            self._crc = zlib.crc32(data, self._crc)
+            self._size += len(data)
+            if self._counted:
+                self._budget.spend_inflated(len(data))
+                self._budget.check_ratio(self._size, self._member.compress_size)
+            return data
+        if self._size != self._member.file_size or self._crc != self._member.CRC:
+            raise ReportError("this zip member is damaged (its size or checksum does not match)")
+        return b""
+
+
+class _Guarded:
+    """A zipfile member stream whose read errors are `ReportError`s (a damaged member can fail on
+    any read, long after its first bytes were sniffed, inside the XML or JSON reader)."""
+
+    def __init__(self, raw: BinaryIO | IO[bytes]) -> None:
         self._raw = raw
 
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int | None = -1) -> bytes:
+    def read(self, size: int = -1) -> bytes:
         try:
-            return self._raw.read(-1 if size is None else size)
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as error:
+            return self._raw.read(size)
+        except (*_ZIP_ERRORS, zlib.error) as error:
             raise ReportError(f"this zip member cannot be read ({error})") from None
 
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
-    def close(self) -> None:
-        self._raw.close()
-        super().close()
+# ---- e-mail ------------------------------------------------------------------------------------
 
 
-def _unpack_email(
-    name: str, data: bytes, limits: ParseLimits, depth: int
+# Where a message ends: `never` (a message file) or a mailbox's next separator line.
+_Stop = Callable[[bytes, bool], bool]
+
+
+def _unpack_message(
+    name: str, lines: Lines, budget: UploadBudget, depth: int, stop: _Stop
 ) -> Iterator[Piece | Rejected]:
-    message = email.message_from_bytes(data, policy=email.policy.compat32)
-    parts = list(_leaf_parts(message, limits.max_email_parts + 1))
-    if len(parts) > limits.max_email_parts:
+    """The reports attached to the message at the reader's position (which ends at `stop`: a
+    mailbox's next separator), or the message itself when it may be a failure report."""
+    limits = budget.limits
+    lines.keep(limits.max_message_bytes)
+    state = Walk()
+    found = False
+    try:
+        for leaf in walk(lines, state, stop, limits.max_email_parts):
+            content_type = leaf.headers.get_content_type()
+            if content_type == "message/feedback-report":
+                # A failure (forensic) report: the whole message is the report; the parts after
+                # this one are the sample of the failing mail, not reports.
+                state.failure = True
+                continue
+            if state.failure:
+                continue
+            part = Peekable(leaf.body)
+            head = part.peek(_HEAD)
+            if not head.strip():
+                continue
+            kind = sniff(head)
+            if kind is Kind.XML and b"feedback" not in head[:4096]:
+                continue  # an HTML or other XML body, not an aggregate report
+            if kind not in (Kind.XML, Kind.JSON, Kind.GZIP, Kind.ZIP):
+                continue
+            if kind is Kind.JSON and content_type == "text/plain":
+                continue
+            if not found:
+                # A message with a report attached is not itself a failure report: no copy of
+                # it is needed any more (what is kept would grow with the attachment).
+                found = True
+                lines.take_kept()
+            label = leaf.headers.get_filename() or f"part {leaf.index}"
+            yield from unpack(f"{name}:{label}", part, budget, _depth=depth + 1)
+    except ReportTooLarge as error:
+        lines.take_kept()
+        yield Rejected(name, str(error))
+        return
+    except ReportError as error:
+        lines.take_kept()
+        yield Rejected(name, str(error))
+        _skip(lines, stop)
+        return
+    overflow = lines.overflow
+    kept = lines.take_kept()
+    if found and not state.failure:
+        return
+    if found:
+        yield Rejected(name, "the message holds a report attachment before a failure report's part")
+    elif kept is None or overflow:
+        what = "a failure report" if state.failure else "no report attachment"
         yield Rejected(
             name,
-            f"the message has more than {limits.max_email_parts} parts (the max_email_parts cap)",
+            f"the message holds {what} and is larger than a failure report may be (the "
+            f"max_message_bytes cap, {limits.max_message_bytes:,} bytes)",
         )
-        return
-    if any(part.get_content_type() == "message/feedback-report" for part in parts):
-        # A failure (forensic) report: the whole message is the report; its attachments are the
-        # sample of the failing mail, not reports.
-        yield Piece(name, Kind.EMAIL, CappedReader(io.BytesIO(data), Budget(len(data) + 1)))
-        return
-    found = False
-    for index, part in enumerate(parts):
-        payload = part.get_payload(decode=True)
-        if not isinstance(payload, bytes) or not payload.strip():
-            continue
-        kind = sniff(payload[:8192])
-        if kind is Kind.XML and b"feedback" not in payload[:4096]:
-            continue  # an HTML or other XML body, not an aggregate report
-        if kind not in (Kind.XML, Kind.JSON, Kind.GZIP, Kind.ZIP):
-            continue
-        if kind is Kind.JSON and part.get_content_type() == "text/plain":
-            continue
-        found = True
-        label = part.get_filename() or f"part {index + 1}"
-        yield from unpack(f"{name}:{label}", io.BytesIO(payload), limits, _depth=depth + 1)
-    if not found:
+    elif kept.strip():
         # No attachment: possibly a failure report without an ARF part (Exim sends plain text).
-        yield Piece(name, Kind.EMAIL, CappedReader(io.BytesIO(data), Budget(len(data) + 1)))
+        yield Piece(name, Kind.EMAIL, Peekable(io.BytesIO(kept)))
 
 
-def _leaf_parts(message: Message, limit: int) -> Iterator[Message]:
-    count = 0
-    for part in message.walk():
-        if part.is_multipart():
-            continue
-        count += 1
-        yield part
-        if count >= limit:
+def _skip(lines: Lines, stop: _Stop) -> None:
+    """Past the rest of a message that was rejected, to the next one's separator."""
+    if stop is never:
+        return  # a message file: nothing after it to read
+    while (item := lines.next()) is not None:
+        if stop(*item):
+            lines.back(item)
             return
-
-
-_MBOX_SPLIT = re.compile(rb"(?:\r?\n)(?=From [^\r\n]*\r?\n)")
 
 
 def _unpack_mbox(
-    name: str, data: bytes, limits: ParseLimits, depth: int
+    name: str, lines: Lines, budget: UploadBudget, depth: int
 ) -> Iterator[Piece | Rejected]:
-    messages = _MBOX_SPLIT.split(data)
-    if len(messages) > limits.max_mbox_messages:
-        yield Rejected(
-            name,
-            f"the mailbox holds {len(messages)} messages, more than the max_mbox_messages cap "
-            f"({limits.max_mbox_messages})",
-        )
-        return
-    for number, message in enumerate(messages, start=1):
-        body = message.split(b"\n", 1)[1] if message.startswith(b"From ") else message
-        if not body.strip():
-            continue
-        yield from _unpack_email(f"{name}#{number}", body, limits, depth + 1)
-
-
-def _size(size: int) -> str:
-    return f"{size / MiB:g} MiB" if size >= MiB else f"{size} bytes"
+    limits = budget.limits
+    number = 0
+    while (item := lines.next()) is not None:
+        if not mbox_separator(*item):
+            continue  # only after a message was rejected mid-way, or stray text before the first
+        number += 1
+        if number > limits.max_mbox_messages:
+            yield Rejected(
+                name,
+                f"the mailbox holds more than {limits.max_mbox_messages:,} messages (the "
+                "max_mbox_messages cap); the rest was not read",
+            )
+            return
+        yield from _unpack_message(f"{name}#{number}", lines, budget, depth + 1, mbox_separator)

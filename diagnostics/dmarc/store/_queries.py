@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 
 from diagnostics.dmarc._keys import KEYS
+from diagnostics.dmarc.parse._validate import EARLIEST, latest_plausible
 from diagnostics.dmarc.store import _tables as tables
 from diagnostics.dmarc.store._tables import DAY
 from diagnostics.errors import InvalidInput
@@ -223,15 +224,24 @@ def reports_query(domain: str | None, start: Moment, end: Moment) -> Select[Any]
     )
 
 
-def domains_query() -> Select[Any]:
+def domains_query(now: datetime | None = None) -> Select[Any]:
+    """One row per domain. Its first and last dates are those of its reports with plausible dates
+    (parse/_validate.py: from 2012 to a day after `now`), so one report dated 1979 does not stretch
+    the default period over 45 empty years; a domain with none but implausible ones keeps them."""
+    earliest = int(EARLIEST.timestamp())
+    latest = int(latest_plausible(now).timestamp())
+    plausible_begin = case((_p.c.begin_ts.between(earliest, latest), _p.c.begin_ts))
+    plausible_end = case((_p.c.end_ts.between(earliest, latest), _p.c.end_ts))
     return (
         select(
             _p.c.policy_domain,
             func.count().label("reports"),
             func.sum(_p.c.record_count).label("records"),
             func.sum(_p.c.message_count).label("messages"),
-            func.min(_p.c.begin_ts).label("first_begin_ts"),
-            func.max(_p.c.end_ts).label("last_end_ts"),
+            func.coalesce(func.min(plausible_begin), func.min(_p.c.begin_ts)).label(
+                "first_begin_ts"
+            ),
+            func.coalesce(func.max(plausible_end), func.max(_p.c.end_ts)).label("last_end_ts"),
         )
         .where(tables.visible())
         .group_by(_p.c.policy_domain)

@@ -15,7 +15,7 @@ from diagnostics.dmarc import load_reports
 from diagnostics.dmarc.parse import DEFAULT_LIMITS
 from diagnostics.dmarc.parse._aggregate import parse_aggregate_xml
 from diagnostics.dmarc.parse._columns import RecordColumns
-from diagnostics.dmarc.parse._unpack import Budget, CappedReader
+from diagnostics.dmarc.parse._streams import Peekable
 from tests.diagnostics.dmarc.conftest import AGGREGATE_SAMPLES, SAMPLES
 
 GOOD = SAMPLES / "aggregate" / "old_draft_from_wiki.xml"
@@ -78,7 +78,7 @@ def test_progress_is_reported_after_each_input() -> None:
 
 def _parse(data: bytes, fast: bool) -> tuple[object, pd.DataFrame]:
     columns = RecordColumns()
-    stream = CappedReader(io.BytesIO(data), Budget(len(data) + 1))  # type: ignore[arg-type]
+    stream = Peekable(io.BytesIO(data))
     try:
         meta: object = parse_aggregate_xml(
             stream,  # type: ignore[arg-type]

@@ -157,7 +157,6 @@ def test_long_values_are_cut_with_a_warning_naming_the_field(fast: bool) -> None
     xml = _with(xml, "extra_contact_info", "c" * HUGE)
     xml = _with(xml, "error", "e" * HUGE)
     xml = _with(xml, "header_from", "h" * HUGE)
-    xml = _with(xml, "source_ip", "9" * HUGE)
     xml = _with(xml, "selector", "s" * HUGE)
     meta, records = _parse(xml, fast=fast)
     assert meta.org_name == "o" * KEY_BYTES or meta.org_name == "O" * KEY_BYTES
@@ -165,15 +164,26 @@ def test_long_values_are_cut_with_a_warning_naming_the_field(fast: bool) -> None
     assert meta.org_extra_contact_info == "c" * MAX_TEXT
     assert meta.errors == ("e" * MAX_TEXT,)
     assert records["header_from"].iloc[0] == "h" * MAX_DOMAIN
-    assert records["source_ip"].iloc[0] == "9" * MAX_WORD
     assert records["dkim_selectors"].iloc[0] == "s" * MAX_TEXT
     warned = "\n".join(meta.warnings)
     for field in ("org_name", "report_id", "extra_contact_info", "an <error>"):
         assert f"{field} was " in warned, warned
-    for field in ("header_from", "source_ip", "dkim_selectors"):
+    for field in ("header_from", "dkim_selectors"):
         assert f"a record's {field} was " in warned, warned
     assert "200,000" in warned
     assert len(warned) < 3_000  # the warnings name the fields, they do not repeat the values
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast path", "general path"])
+def test_a_long_source_address_is_no_address_and_its_record_is_left_out(fast: bool) -> None:
+    whole = _parse(report("example.com"), fast=fast)[1]
+    meta, records = _parse(_with(report("example.com"), "source_ip", "9" * HUGE), fast=fast)
+    assert len(records) == len(whole) - 1 == meta.record_count
+    assert not records["source_ip"].str.startswith("999").any()
+    warned = "\n".join(meta.warnings)
+    assert "record 1 (source address '" + "9" * MAX_WORD in warned, warned
+    assert "(source address not an IP address)" in warned
+    assert len(warned) < 3_000
 
 
 def test_one_cut_value_warns_only_the_reports_that_hold_it() -> None:
