@@ -21,7 +21,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from typing import Any, BinaryIO
 
 from lxml import etree
@@ -35,11 +34,16 @@ from diagnostics.dmarc.parse._bounds import (
     cut_to_bytes,
     quoted,
 )
-from diagnostics.dmarc.parse._columns import MAX_COUNT, RecordColumns, ReportHeader, utc
+from diagnostics.dmarc.parse._columns import RecordColumns, ReportHeader, utc
 from diagnostics.dmarc.parse._limits import ParseLimits
+from diagnostics.dmarc.parse._record import clean as _clean
+from diagnostics.dmarc.parse._record import count_of, read_record
+from diagnostics.dmarc.parse._record import local as _local
+from diagnostics.dmarc.parse._record import lower as _lower
 from diagnostics.domains import public_suffix_list
 from diagnostics.errors import InvalidInput, ReportError, ReportTooLarge
 from diagnostics.idn import domain_name
+from diagnostics.wording import plural
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,28 +88,6 @@ class ReportMeta:
             policy_adkim=self.policy_adkim,
             policy_aspf=self.policy_aspf,
         )
-
-
-# ---- strings -----------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=4096)
-def _local(tag: str) -> str:
-    return tag.rpartition("}")[2]
-
-
-def _clean(text: str | None) -> str | None:
-    if text is None:
-        return None
-    text = text.strip()
-    return text or None
-
-
-def _lower(text: str | None) -> str | None:
-    if text is None:
-        return None
-    text = text.strip().lower()
-    return text or None
 
 
 # ---- safety ------------------------------------------------------------------------------------
@@ -195,80 +177,10 @@ RowSink = Callable[[Any], None]
 def _row_sink(columns: RecordColumns, report: _Report, limits: ParseLimits) -> RowSink:
     """A function that adds one `<record>` element to `columns`."""
     max_records = limits.max_records
-    local = _local
 
     def add(record: Any) -> None:
-        ip = count = disposition = dkim_v = spf_v = None
-        header_from = envelope_from = envelope_to = None
-        reasons: list[str] = []
-        dkim: list[tuple[str, str | None, str | None]] = []
-        spf: list[tuple[str, str | None, str | None]] = []
-        for section in record:
-            tag = section.tag
-            if not isinstance(tag, str):
-                continue
-            name = local(tag)
-            if name == "row":
-                for item in section:
-                    if not isinstance(item.tag, str):
-                        continue
-                    key = local(item.tag)
-                    if key == "source_ip":
-                        ip = item.text
-                    elif key == "count":
-                        count = item.text
-                    elif key == "policy_evaluated":
-                        for verdict in item:
-                            if not isinstance(verdict.tag, str):
-                                continue
-                            vkey = local(verdict.tag)
-                            if vkey == "disposition":
-                                disposition = verdict.text
-                            elif vkey == "dkim":
-                                dkim_v = verdict.text
-                            elif vkey == "spf":
-                                spf_v = verdict.text
-                            elif vkey == "reason":
-                                for part in verdict:
-                                    if isinstance(part.tag, str) and local(part.tag) == "type":
-                                        reason = _clean(part.text)
-                                        if reason:
-                                            reasons.append(reason)
-            elif name in ("identifiers", "identities"):
-                for item in section:
-                    if not isinstance(item.tag, str):
-                        continue
-                    key = local(item.tag)
-                    if key == "header_from":
-                        header_from = item.text
-                    elif key == "envelope_from":
-                        envelope_from = item.text
-                    elif key == "envelope_to":
-                        envelope_to = item.text
-            elif name == "auth_results":
-                for result in section:
-                    if not isinstance(result.tag, str):
-                        continue
-                    kind = local(result.tag)
-                    domain = second = outcome = None
-                    for item in result:
-                        if not isinstance(item.tag, str):
-                            continue
-                        key = local(item.tag)
-                        if key == "domain":
-                            domain = item.text
-                        elif key == "result":
-                            outcome = item.text
-                        elif key in ("selector", "scope"):
-                            second = item.text
-                    domain = _lower(domain)
-                    if domain is None:
-                        continue  # a result without a domain says nothing (parsedmarc drops it too)
-                    if kind == "dkim":
-                        dkim.append((domain, _clean(second), _lower(outcome)))
-                    elif kind == "spf":
-                        spf.append((domain, _lower(second), _lower(outcome)))
-        count_value = _count(count)
+        ip, count, combo_values = read_record(record)
+        count_value = count_of(count)
         if count_value is None:
             report.warnings.append(
                 f"a record from {quoted(_clean(ip))} was skipped: its count {quoted(count)} is not "
@@ -282,46 +194,23 @@ def _row_sink(columns: RecordColumns, report: _Report, limits: ParseLimits) -> R
                 "rejected whole rather than cut short"
             )
         report.messages += count_value
-        envelope = _lower(envelope_from)
-        if envelope is None and spf and spf[-1][1] in (None, "mfrom"):
-            # The SPF check of the envelope sender names its domain; receivers that leave
-            # envelope_from out still report it there.
-            envelope = spf[-1][0]
-        combo = columns.combo(
-            (
-                _lower(disposition) or "none",
-                _lower(dkim_v) or "fail",
-                _lower(spf_v) or "fail",
-                ",".join(reasons) if reasons else None,
-                _lower(header_from),
-                envelope,
-                _lower(envelope_to),
-                ",".join(s[0] for s in spf) if spf else None,
-                ",".join(s[1] or "mfrom" for s in spf) if spf else None,
-                ",".join(s[2] or "none" for s in spf) if spf else None,
-                ",".join(d[0] for d in dkim) if dkim else None,
-                ",".join(d[1] or "none" for d in dkim) if dkim else None,
-                ",".join(d[2] or "none" for d in dkim) if dkim else None,
-            )
-        )
-        columns.add_row(count_value, _clean(ip), combo)
+        columns.add_row(count_value, _clean(ip), columns.combo(combo_values))
 
     return add
 
 
-def _count(text: str | None) -> int | None:
-    if text is None:
-        return None
-    try:
-        value = int(text.strip())
-    except ValueError:
-        return None
-    return value if 0 <= value <= MAX_COUNT else None
-
-
 def _run(
-    stream: BinaryIO, columns: RecordColumns, report: _Report, limits: ParseLimits, recover: bool
+    stream: BinaryIO,
+    columns: RecordColumns,
+    report: _Report,
+    limits: ParseLimits,
+    recover: bool,
+    *,
+    marked: bool = False,
 ) -> None:
+    """Read the document with lxml. With `marked`, it is the fast reader's skeleton: its first
+    `<record>` is the empty one standing for the records already read, and any other is a
+    reason to hand the whole document to this reader (raises NotPlain)."""
     add = _row_sink(columns, report, limits)
     events = etree.iterparse(
         stream,
@@ -329,18 +218,30 @@ def _run(
         tag=("{*}feedback", "{*}record", "{*}report_metadata", "{*}policy_published", "{*}version"),
         **_parser_options(recover),
     )
+    feedback = None
+    stray = 0
     for event, element in events:
         name = _local(element.tag)
         if event == "start":
             if name == "feedback" and report.root is None:
                 report.root = name
+                feedback = element
                 namespace = (
                     element.tag[1:].partition("}")[0] if element.tag.startswith("{") else None
                 )
                 report.namespace = namespace
             continue
         if name == "record":
-            add(element)
+            # Only a child of the report's <feedback> is one of its records (RFC 7489 C).
+            inside = feedback is not None and element.getparent() is feedback
+            if marked:
+                if not inside or len(element) or element.text:
+                    raise fastpath.NotPlain
+                marked = False
+            elif inside:
+                add(element)
+            else:
+                stray += 1
         elif name == "report_metadata":
             _read_metadata(element, report)
         elif name == "policy_published":
@@ -355,6 +256,11 @@ def _run(
         if parent is not None:
             while element.getprevious() is not None:
                 del parent[0]
+    if stray:
+        report.warnings.append(
+            f"{plural(stray, '<record> element')} outside <feedback> "
+            f"{'was' if stray == 1 else 'were'} not counted"
+        )
 
 
 _XML_DECLARATION = re.compile(rb"^\s*<\?xml[^>]*\?>")
@@ -422,7 +328,7 @@ def parse_aggregate_xml(
         try:
             if not fast:
                 raise fastpath.NotPlain
-            skeleton = fastpath.scan(
+            skeleton, marked, fast_records = fastpath.scan(
                 tee,  # type: ignore[arg-type]
                 columns,
                 _row_sink(columns, report, limits),
@@ -432,9 +338,10 @@ def parse_aggregate_xml(
             )
             # What is left without the records is small: metadata and policy, read by lxml.
             try:
-                _run(io.BytesIO(skeleton), columns, report, limits, recover=False)
+                _run(io.BytesIO(skeleton), columns, report, limits, recover=False, marked=marked)
             except etree.XMLSyntaxError:
                 raise fastpath.NotPlain from None
+            columns.fast_rows += fast_records
         except fastpath.NotPlain:
             columns.rollback(mark)
             report = _general(tee, columns, limits, mark)
