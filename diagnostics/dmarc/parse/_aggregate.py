@@ -241,7 +241,11 @@ def _run(
             elif inside:
                 add(element)
             else:
+                # Emptied, but its siblings are kept: its parent (report_metadata, say) may be
+                # read yet.
                 stray += 1
+                element.clear(keep_tail=False)
+                continue
         elif name == "report_metadata":
             _read_metadata(element, report)
         elif name == "policy_published":

@@ -190,7 +190,7 @@ def scan(
                     ip, count = pair.groups()
                     key = part[: pair.start()] + b"\x00" + part[pair.end() :]
                 else:
-                    key, ip, count = _apart(part)  # type: ignore[assignment]
+                    key, ip, count = _apart(part)
                 combo = None
                 value = raw_counts.get(count) if count is not None else None
                 if value is None and count is not None:
@@ -225,7 +225,7 @@ def scan(
                         f"the report has more than {max_records:,} records (the max_records cap); "
                         "it is rejected whole rather than cut short"
                     )
-                messages += value  # type: ignore[operator]
+                messages += value
                 append_count(value)  # type: ignore[arg-type]
                 append_ip(ip_code)
                 append_combo(combo)
@@ -271,7 +271,7 @@ def _combo(
     if tree is None or tree.tag != "record":
         return None
     values = read_record(tree)
-    if values.ip != text_value(ip, decode) or values.count != text_value(count, decode):
+    if values.ip != text_value(ip, decode) or values.count_text != text_value(count, decode):
         return None
     return columns.combo(values.combo)
 

@@ -21,7 +21,7 @@ class RecordValues(NamedTuple):
     order of `COMBO_COLUMNS`."""
 
     ip: str | None
-    count: str | None
+    count_text: str | None
     combo: tuple[str | None, ...]
 
 
