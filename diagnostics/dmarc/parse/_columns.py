@@ -178,6 +178,7 @@ class RecordColumns:
         self.raw_combos: dict[bytes, int] = {}
         self.raw_ips: dict[bytes, int] = {}
         self.raw_counts: dict[bytes, int] = {}
+        self.raw_parts: dict[bytes, object] = {}
         # How many rows the fast reader read itself (the rest were read by lxml): the benches
         # report it as the fast-path share.
         self.fast_rows = 0

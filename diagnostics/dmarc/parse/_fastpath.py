@@ -23,9 +23,17 @@ from typing import Any, BinaryIO, NamedTuple
 
 from lxml import etree
 
-from diagnostics.dmarc.parse._columns import RecordColumns
-from diagnostics.dmarc.parse._record import clean, count_of, read_record
-from diagnostics.dmarc.parse._tree import Decode, parse, text_value
+from diagnostics.dmarc.parse._columns import COMBO_COLUMNS, RecordColumns
+from diagnostics.dmarc.parse._record import (
+    Result,
+    auth_columns,
+    clean,
+    count_of,
+    read_record,
+    read_result,
+    spf_envelope,
+)
+from diagnostics.dmarc.parse._tree import Decode, Element, parse, parse_flat, text_value
 from diagnostics.errors import ReportError, ReportTooLarge
 
 # Blocks small enough that the gap check (`MAX_GAP`) stops a bomb early.
@@ -188,7 +196,7 @@ def scan(
                 pair = search_pair(part)
                 if pair is not None:
                     ip, count = pair.groups()
-                    key = part[: pair.start()] + b"\x00" + part[pair.end() :]
+                    key = part[: pair.start()] + _PAIR_MARK + part[pair.end() :]
                 else:
                     key, ip, count = _apart(part)
                 combo = None
@@ -202,7 +210,7 @@ def scan(
                 if value is not None:
                     combo = raw_combos.get(key)
                     if combo is None:
-                        combo = _combo(part, ip, count, decode, columns)
+                        combo = _combo(key, decode, columns)
                         if combo is not None:
                             if len(raw_combos) >= _MAX_CACHED:
                                 raw_combos.clear()
@@ -240,40 +248,212 @@ def scan(
 
 def _apart(part: bytes) -> tuple[bytes, bytes | None, bytes | None]:
     """The key, source address and count of a record whose two are not side by side (either may
-    be missing: the record is then read by lxml)."""
+    be missing: the record is then read by lxml). Each is marked in the key by its own byte."""
     ip = _IP.search(part)
     count = _COUNT.search(part)
     if ip is None or count is None:
         return part, None, None
-    if ip.start() < count.start():
-        key = b"\x01".join(
-            (part[: ip.start()], part[ip.end() : count.start()], part[count.end() :])
-        )
+    first, second = (ip, count) if ip.start() < count.start() else (count, ip)
+    return (
+        b"".join(
+            (
+                part[: first.start()],
+                _IP_MARK if first is ip else _COUNT_MARK,
+                part[first.end() : second.start()],
+                _IP_MARK if second is ip else _COUNT_MARK,
+                part[second.end() :],
+            )
+        ),
+        ip.group(1),
+        count.group(1),
+    )
+
+
+# Where the address and count were cut out of a key: bytes that plain XML text never holds, so a
+# key says where they were. To read a section, each mark is replaced by its element with a stand-in
+# value; a key holds no other `<source_ip` or `<count`, so `read_record` finding the stand-ins in the
+# row shows the address and count cut out are the row's own.
+_PAIR_MARK, _IP_MARK, _COUNT_MARK = b"\x00", b"\x01", b"\x02"
+_STANDIN = "-"
+_IP_STANDIN = b"<source_ip>-</source_ip>"
+_COUNT_STANDIN = b"<count>-</count>"
+_RECORD_START = re.compile(rb"\s*<record[ \t\r\n]*>")
+_CHILD_START = re.compile(rb"\s*<([A-Za-z_][A-Za-z0-9_.-]*)[ \t\r\n]*(/?)>")
+_END_TAG = re.compile(rb"</auth_results[ \t\r\n]*>")
+# What a record without identifiers or auth results says (read_record's defaults), as codes.
+_NO_IDENTIFIERS = (-1, None, -1)
+_NO_AUTH = (-1, -1, -1, -1, -1, -1, None)
+_INVALID = object()
+
+
+def _standins(data: bytes) -> bytes:
+    if _PAIR_MARK in data:
+        data = data.replace(_PAIR_MARK, _IP_STANDIN + _COUNT_STANDIN)
+    if _IP_MARK in data or _COUNT_MARK in data:
+        data = data.replace(_IP_MARK, _IP_STANDIN).replace(_COUNT_MARK, _COUNT_STANDIN)
+    return data
+
+
+def _read(raw: bytes, decode: Decode) -> Any:
+    """What one element of a record says, as `read_record` reads a record holding only it, or
+    `_INVALID` when it is not plain XML."""
+    data = _standins(raw)
+    tree = parse_flat(data, decode) or parse(data, decode)
+    if tree is None:
+        return _INVALID
+    record = Element("record", None)
+    record.children.append(tree)
+    return read_record(record)
+
+
+_CHILD = re.compile(
+    rb"(\s*<([A-Za-z_][A-Za-z0-9_.-]*)[ \t\r\n]*(?:/>|>.*?</\2[ \t\r\n]*>))", re.DOTALL
+)
+
+
+def _children(raw: bytes, start: int, end: int) -> list[tuple[bytes, bytes]] | None:
+    """The bytes and name of each child element between `start` and `end` of `raw` (the
+    element's content), or None when anything but whitespace lies between them. Text never
+    holds `<` (`_T`), so the first `</name>` after a child's start tag ends it; if a child nests
+    its own name, the bytes cut there do not parse and the record goes to lxml."""
+    children = _CHILD.findall(raw, start, end)
+    # The children found tile the content (up to trailing whitespace) only if nothing was
+    # skipped between them: each ends with `>`, so they lie within it, and their lengths add up.
+    content = raw[start:end].rstrip()
+    if sum(len(child) for child, _ in children) != len(content):
+        return None
+    return children
+
+
+def _row(raw: bytes, decode: Decode, columns: RecordColumns) -> Any:
+    values = _read(raw, decode)
+    # The stand-ins must be the row's address and count (read_record keeps the last of each).
+    if values is _INVALID or values.ip != _STANDIN or values.count_text != _STANDIN:
+        return _INVALID
+    encoders = columns.encoders
+    disposition, dkim, spf, reasons = values.combo[:4]
+    return (
+        encoders["disposition"].code(disposition),
+        encoders["dkim_aligned"].code(dkim),
+        encoders["spf_aligned"].code(spf),
+        encoders["override_reasons"].code(reasons),
+    )
+
+
+def _identifiers(raw: bytes, decode: Decode, columns: RecordColumns) -> Any:
+    values = _read(raw, decode)
+    if values is _INVALID:
+        return _INVALID
+    header_from, envelope_from, envelope_to = values.combo[4:7]
+    encoders = columns.encoders
+    return (
+        encoders["header_from"].code(header_from),
+        envelope_from,  # None: the SPF result's domain stands in (see `_combo`)
+        encoders["envelope_to"].code(envelope_to),
+    )
+
+
+def _auth_results(raw: bytes, decode: Decode, columns: RecordColumns) -> Any:
+    """The six auth columns' codes and the envelope domain SPF names; each `<dkim>` and `<spf>`
+    is read once per distinct bytes."""
+    start = _CHILD_START.match(raw)
+    if start is None:
+        return _INVALID
+    if start.group(2):
+        children: list[tuple[bytes, bytes]] | None = []
     else:
-        key = b"\x02".join(
-            (part[: count.start()], part[count.end() : ip.start()], part[ip.end() :])
+        close = raw.rfind(b"</auth_results")
+        if close < start.end() or _END_TAG.fullmatch(raw, close) is None:
+            return _INVALID
+        children = _children(raw, start.end(), close)
+    if children is None:
+        return _INVALID
+    cache = columns.raw_parts
+    dkim: list[Result] = []
+    spf: list[Result] = []
+    for child, _ in children:
+        found: Any = cache.get(child, _MISSING)
+        if found is _MISSING:
+            data = _standins(child)
+            tree = parse_flat(data, decode) or parse(data, decode)
+            found = _INVALID if tree is None else read_result(tree)
+            _remember(cache, child, found)
+        if found is _INVALID:
+            return _INVALID
+        if found is not None:
+            kind, result = found
+            (dkim if kind == "dkim" else spf).append(result)
+    encoders = columns.encoders
+    codes = tuple(
+        encoders[name].code(value)
+        for name, value in zip(_AUTH_COLUMNS, auth_columns(dkim, spf), strict=True)
+    )
+    return (*codes, spf_envelope(spf))
+
+
+_SECTIONS: dict[bytes, Callable[[bytes, Decode, RecordColumns], Any]] = {
+    b"row": _row,
+    b"identifiers": _identifiers,
+    b"identities": _identifiers,
+    b"auth_results": _auth_results,
+}
+_AUTH_COLUMNS = COMBO_COLUMNS[7:]
+_SLOTS = {b"row": 0, b"identifiers": 1, b"identities": 1, b"auth_results": 2}
+_MISSING = object()
+
+
+def _remember(cache: dict[bytes, object], raw: bytes, value: object) -> None:
+    if len(cache) >= _MAX_CACHED:
+        cache.clear()
+    cache[raw] = value
+
+
+def _combo(key: bytes, decode: Decode, columns: RecordColumns) -> int | None:
+    """The combination code of a record's values other than its address and count, from its key,
+    or None when the record is not plain XML or the address and count cut out are not the ones
+    its row has. Each top-level element (row, identifiers, auth results) is read once per
+    distinct bytes, since whole records repeat less than their parts."""
+    start = _RECORD_START.match(key)
+    if start is None or key.count(b"<source_ip") or key.count(b"<count"):
+        return None
+    # Exactly the marks of one cut: any other control byte is not plain XML.
+    marks = (key.count(_PAIR_MARK), key.count(_IP_MARK), key.count(_COUNT_MARK))
+    if marks != (1, 0, 0) and marks != (0, 1, 1):
+        return None
+    sections = _children(key, start.end(), len(key))
+    if sections is None:
+        return None
+    found: list[Any] = [None, None, None]
+    cache = columns.raw_parts
+    for raw, name in sections:
+        value = cache.get(raw, _MISSING)
+        if value is _MISSING:
+            read = _SECTIONS.get(name)
+            value = read(raw, decode, columns) if read else _read(raw, decode)
+            _remember(cache, raw, value)
+        if value is _INVALID:
+            return None
+        slot = _SLOTS.get(name)
+        if slot is not None:
+            if found[slot] is not None:
+                return None  # a repeated section: lxml's reading of it is the reference
+            found[slot] = value
+    row, identifiers, auth = found
+    if row is None:
+        return None
+    header_from, envelope, envelope_to = identifiers or _NO_IDENTIFIERS
+    auth = auth or _NO_AUTH
+    if envelope is None:
+        envelope = auth[6]
+    return columns.combo_of_codes(
+        (
+            *row,
+            header_from,
+            columns.encoders["envelope_from"].code(envelope),
+            envelope_to,
+            *auth[:6],
         )
-    return key, ip.group(1), count.group(1)
-
-
-def _combo(
-    part: bytes, ip: bytes | None, count: bytes | None, decode: Decode, columns: RecordColumns
-) -> int | None:
-    """The combination code of a record's values other than its address and count, or None when
-    the record is not plain XML or the address and count found are not the ones it has."""
-    if ip is None or count is None:
-        return None
-    # The address and count cut out must be the record's only ones, in its row, so that every
-    # record with the same bytes around them (the cache key) reads the same way.
-    if part.count(b"<source_ip") != 1 or part.count(b"<count") != 1:
-        return None
-    tree = parse(part, decode, open_root=True)
-    if tree is None or tree.tag != "record":
-        return None
-    values = read_record(tree)
-    if values.ip != text_value(ip, decode) or values.count_text != text_value(count, decode):
-        return None
-    return columns.combo(values.combo)
+    )
 
 
 def _add_unusual(part: bytes, add_element: Callable[[Any], None]) -> None:

@@ -15,6 +15,9 @@ from typing import Any, NamedTuple
 
 from diagnostics.dmarc.parse._columns import MAX_COUNT
 
+# (domain, selector or scope, result) of one DKIM or SPF result.
+Result = tuple[str, str | None, str | None]
+
 
 class RecordValues(NamedTuple):
     """A record's source address and count as written, and its other values normalised in the
@@ -62,8 +65,8 @@ def read_record(record: Any) -> RecordValues:
     ip = count = disposition = dkim_v = spf_v = None
     header_from = envelope_from = envelope_to = None
     reasons: list[str] = []
-    dkim: list[tuple[str, str | None, str | None]] = []
-    spf: list[tuple[str, str | None, str | None]] = []
+    dkim: list[Result] = []
+    spf: list[Result] = []
     for section in record:
         tag = section.tag
         if not isinstance(tag, str):
@@ -108,32 +111,12 @@ def read_record(record: Any) -> RecordValues:
                     envelope_to = item.text
         elif name == "auth_results":
             for result in section:
-                if not isinstance(result.tag, str):
-                    continue
-                kind = local(result.tag)
-                domain = second = outcome = None
-                for item in result:
-                    if not isinstance(item.tag, str):
-                        continue
-                    key = local(item.tag)
-                    if key == "domain":
-                        domain = item.text
-                    elif key == "result":
-                        outcome = item.text
-                    elif key in ("selector", "scope"):
-                        second = item.text
-                domain = lower(domain)
-                if domain is None:
-                    continue  # a result without a domain says nothing (parsedmarc drops it too)
-                if kind == "dkim":
-                    dkim.append((domain, clean(second), lower(outcome)))
-                elif kind == "spf":
-                    spf.append((domain, lower(second), lower(outcome)))
+                read = read_result(result)
+                if read is not None:
+                    (dkim if read[0] == "dkim" else spf).append(read[1])
     envelope = lower(envelope_from)
-    if envelope is None and spf and spf[-1][1] in (None, "mfrom"):
-        # The SPF check of the envelope sender names its domain; receivers that leave
-        # envelope_from out still report it there.
-        envelope = spf[-1][0]
+    if envelope is None:
+        envelope = spf_envelope(spf)
     return RecordValues(
         ip,
         count,
@@ -145,11 +128,55 @@ def read_record(record: Any) -> RecordValues:
             lower(header_from),
             envelope,
             lower(envelope_to),
-            ",".join(s[0] for s in spf) if spf else None,
-            ",".join(s[1] or "mfrom" for s in spf) if spf else None,
-            ",".join(s[2] or "none" for s in spf) if spf else None,
-            ",".join(d[0] for d in dkim) if dkim else None,
-            ",".join(d[1] or "none" for d in dkim) if dkim else None,
-            ",".join(d[2] or "none" for d in dkim) if dkim else None,
+            *auth_columns(dkim, spf),
         ),
+    )
+
+
+def read_result(result: Any) -> tuple[str, Result] | None:
+    """One `<dkim>` or `<spf>` of `<auth_results>`: its kind and (domain, selector or scope,
+    result) normalised, or None when it says nothing (not one of the two, or no domain:
+    parsedmarc drops those too)."""
+    if not isinstance(result.tag, str):
+        return None
+    kind = local(result.tag)
+    if kind not in ("dkim", "spf"):
+        return None
+    domain = second = outcome = None
+    for item in result:
+        if not isinstance(item.tag, str):
+            continue
+        key = local(item.tag)
+        if key == "domain":
+            domain = item.text
+        elif key == "result":
+            outcome = item.text
+        elif key in ("selector", "scope"):
+            second = item.text
+    domain = lower(domain)
+    if domain is None:
+        return None
+    if kind == "dkim":
+        return kind, (domain, clean(second), lower(outcome))
+    return kind, (domain, lower(second), lower(outcome))
+
+
+def spf_envelope(spf: list[Result]) -> str | None:
+    """The envelope sender's domain as the SPF check of it names it: receivers that leave
+    envelope_from out still report it there."""
+    if spf and spf[-1][1] in (None, "mfrom"):
+        return spf[-1][0]
+    return None
+
+
+def auth_columns(dkim: list[Result], spf: list[Result]) -> tuple[str | None, ...]:
+    """The spf_domain, spf_scope, spf_result, dkim_domains, dkim_selectors and dkim_results
+    columns: one comma-separated entry per result, in the report's order."""
+    return (
+        ",".join(s[0] for s in spf) if spf else None,
+        ",".join(s[1] or "mfrom" for s in spf) if spf else None,
+        ",".join(s[2] or "none" for s in spf) if spf else None,
+        ",".join(d[0] for d in dkim) if dkim else None,
+        ",".join(d[1] or "none" for d in dkim) if dkim else None,
+        ",".join(d[2] or "none" for d in dkim) if dkim else None,
     )

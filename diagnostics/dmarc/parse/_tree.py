@@ -90,3 +90,28 @@ def parse(data: bytes, decode: Decode, *, open_root: bool = False) -> Element | 
     if open_root:
         return root if len(stack) == 1 else None
     return root if not stack else None
+
+
+# An element whose children are all leaves (text or empty), as `<dkim>`, `<spf>` and
+# `<identifiers>` are: checked whole by one expression, its leaves found by another.
+_FLAT = re.compile(
+    rb"[ \t\r\n]*<([A-Za-z_][A-Za-z0-9_.-]*)[ \t\r\n]*>([^<]*)"
+    rb"((?:<([A-Za-z_][A-Za-z0-9_.-]*)[ \t\r\n]*(?:/>|>[^<]*</\4[ \t\r\n]*>)[^<]*)*)"
+    rb"</\1[ \t\r\n]*>[ \t\r\n]*"
+)
+_LEAF = re.compile(rb"<([A-Za-z_][A-Za-z0-9_.-]*)[ \t\r\n]*(?:/>|>([^<]*)</\1[ \t\r\n]*>)")
+
+
+def parse_flat(data: bytes, decode: Decode) -> Element | None:
+    """`parse` for an element whose children are all leaves, in one pass of two expressions;
+    None when `data` is not such an element (`parse` may still read it) or not plain."""
+    match = _FLAT.fullmatch(data)
+    if match is None or _NOT_PLAIN.search(data):
+        return None
+    name, text, body = match.group(1, 2, 3)
+    element = Element(name.decode("ascii"), text_value(text, decode))
+    element.children = [
+        Element(leaf.decode("ascii"), text_value(value, decode))
+        for leaf, value in _LEAF.findall(body)
+    ]
+    return element
