@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, BinaryIO
 
 from lxml import etree
@@ -40,6 +41,7 @@ from diagnostics.dmarc.parse._record import clean as _clean
 from diagnostics.dmarc.parse._record import count_of, read_record
 from diagnostics.dmarc.parse._record import local as _local
 from diagnostics.dmarc.parse._record import lower as _lower
+from diagnostics.dmarc.parse._tree import Decode, parse_document
 from diagnostics.domains import public_suffix_list
 from diagnostics.errors import InvalidInput, ReportError, ReportTooLarge
 from diagnostics.idn import domain_name
@@ -267,6 +269,44 @@ def _run(
         )
 
 
+# The elements lxml's reader (`_run`) acts on, wherever they are.
+_HANDLED = frozenset({"feedback", "record", "report_metadata", "policy_published", "version"})
+
+
+def _read_skeleton(skeleton: bytes, report: _Report, decode: Decode, marked: bool) -> bool:
+    """Read what the fast reader left (the document without its records) without lxml, when it
+    is plain; False when lxml must read it. For a report of a few records, building lxml's
+    parser costs more than all the rest, and reports come by the thousand."""
+    try:
+        parsed = parse_document(skeleton, decode)
+    except UnicodeDecodeError:
+        return False
+    if parsed is None or parsed[0].tag != "feedback":
+        return False
+    root, namespace = parsed
+    # `_run` acts on its elements at any depth, in the order they end; only as children of the
+    # root is that the order read here, so anything deeper goes to lxml.
+    pending = [grandchild for child in root for grandchild in child]
+    while pending:
+        element = pending.pop()
+        if element.tag in _HANDLED:
+            return False
+        pending.extend(element.children)
+    records = [child for child in root if child.tag == "record"]
+    if len(records) != marked or (marked and (records[0].children or records[0].text)):
+        return False
+    report.root = "feedback"
+    report.namespace = namespace
+    for child in root:
+        if child.tag == "report_metadata":
+            _read_metadata(child, report)
+        elif child.tag == "policy_published":
+            _read_policy(child, report)
+        elif child.tag == "version":
+            report.version = _clean(child.text)
+    return True
+
+
 _XML_DECLARATION = re.compile(rb"^\s*<\?xml[^>]*\?>")
 _SCHEMA_TAG = re.compile(rb"</?xs:schema[^<>]*>")
 
@@ -332,7 +372,7 @@ def parse_aggregate_xml(
         try:
             if not fast:
                 raise fastpath.NotPlain
-            skeleton, marked, fast_records = fastpath.scan(
+            skeleton, marked, fast_records, decode = fastpath.scan(
                 tee,  # type: ignore[arg-type]
                 columns,
                 _row_sink(columns, report, limits),
@@ -340,11 +380,15 @@ def parse_aggregate_xml(
                 limits.max_records,
                 tee.read(_FIRST_READ),
             )
-            # What is left without the records is small: metadata and policy, read by lxml.
-            try:
-                _run(io.BytesIO(skeleton), columns, report, limits, recover=False, marked=marked)
-            except etree.XMLSyntaxError:
-                raise fastpath.NotPlain from None
+            # What is left without the records is small: metadata and policy, read by lxml
+            # unless it is plain.
+            if not _read_skeleton(skeleton, report, decode, marked):
+                try:
+                    _run(
+                        io.BytesIO(skeleton), columns, report, limits, recover=False, marked=marked
+                    )
+                except etree.XMLSyntaxError:
+                    raise fastpath.NotPlain from None
             columns.fast_rows += fast_records
         except fastpath.NotPlain:
             columns.rollback(mark)
@@ -455,6 +499,7 @@ def _bounded(
     return kept
 
 
+@lru_cache(maxsize=4096)
 def _policy_domain(text: str | None) -> str:
     """The policy domain as receivers use it (lower case, A-labels); ReportError when it is
     missing or not a domain name, one with an invisible character included (diagnostics.idn)."""
@@ -553,6 +598,7 @@ def _timestamp(text: str | None, which: str) -> datetime:
         ) from None
 
 
+@lru_cache(maxsize=4096)
 def _org_name(org_name: str | None, email: str | None) -> str | None:
     """The reporting organisation as parsedmarc names it: the registered domain when the name is a
     domain (so `Outlook.com` and `outlook.com` group together), else the name as sent; when it is

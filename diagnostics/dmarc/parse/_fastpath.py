@@ -125,6 +125,7 @@ class Scan(NamedTuple):
     skeleton: bytes
     marked: bool
     fast_records: int
+    decode: Decode
 
 
 def scan(
@@ -243,7 +244,7 @@ def scan(
             raise NotPlain from None  # lxml knows this encoding's rules better
         raise Malformed(f"a value is not valid UTF-8 ({error.reason})") from None
     report.records, report.messages = records, messages
-    return Scan(b"".join(skeleton), started, fast)
+    return Scan(b"".join(skeleton), started, fast, decode)
 
 
 def _apart(part: bytes) -> tuple[bytes, bytes | None, bytes | None]:
@@ -274,6 +275,8 @@ def _apart(part: bytes) -> tuple[bytes, bytes | None, bytes | None]:
 # value; a key holds no other `<source_ip` or `<count`, so `read_record` finding the stand-ins in the
 # row shows the address and count cut out are the row's own.
 _PAIR_MARK, _IP_MARK, _COUNT_MARK = b"\x00", b"\x01", b"\x02"
+_MARKS = re.compile(rb"[\x00-\x02]|<source_ip|<count")
+_ONE_CUT = ([_PAIR_MARK], [_IP_MARK, _COUNT_MARK], [_COUNT_MARK, _IP_MARK])
 _STANDIN = "-"
 _IP_STANDIN = b"<source_ip>-</source_ip>"
 _COUNT_STANDIN = b"<count>-</count>"
@@ -306,21 +309,30 @@ def _read(raw: bytes, decode: Decode) -> Any:
     return read_record(record)
 
 
-_CHILD = re.compile(
-    rb"(\s*<([A-Za-z_][A-Za-z0-9_.-]*)[ \t\r\n]*(?:/>|>.*?</\2[ \t\r\n]*>))", re.DOTALL
-)
-
-
 def _children(raw: bytes, start: int, end: int) -> list[tuple[bytes, bytes]] | None:
     """The bytes and name of each child element between `start` and `end` of `raw` (the
     element's content), or None when anything but whitespace lies between them. Text never
-    holds `<` (`_T`), so the first `</name>` after a child's start tag ends it; if a child nests
+    holds `<` (`_T`), so the first `</name` after a child's start tag ends it; if a child nests
     its own name, the bytes cut there do not parse and the record goes to lxml."""
-    children = _CHILD.findall(raw, start, end)
-    # The children found tile the content (up to trailing whitespace) only if nothing was
-    # skipped between them: each ends with `>`, so they lie within it, and their lengths add up.
-    content = raw[start:end].rstrip()
-    if sum(len(child) for child, _ in children) != len(content):
+    children = []
+    position = start
+    match = _CHILD_START.match
+    find = raw.find
+    while True:
+        child = match(raw, position, end)
+        if child is None:
+            break
+        name, empty = child.groups()
+        if empty:
+            stop = child.end()
+        else:
+            close = find(b"</" + name, child.end(), end)
+            stop = find(b">", close, end) + 1
+            if close < 0 or stop <= 0:
+                return None
+        children.append((raw[child.start() : stop], name))
+        position = stop
+    if position != end and not raw[position:end].isspace():
         return None
     return children
 
@@ -414,11 +426,9 @@ def _combo(key: bytes, decode: Decode, columns: RecordColumns) -> int | None:
     its row has. Each top-level element (row, identifiers, auth results) is read once per
     distinct bytes, since whole records repeat less than their parts."""
     start = _RECORD_START.match(key)
-    if start is None or key.count(b"<source_ip") or key.count(b"<count"):
-        return None
-    # Exactly the marks of one cut: any other control byte is not plain XML.
-    marks = (key.count(_PAIR_MARK), key.count(_IP_MARK), key.count(_COUNT_MARK))
-    if marks != (1, 0, 0) and marks != (0, 1, 1):
+    # Exactly the marks of one cut, and no other address or count: any other control byte is
+    # not plain XML.
+    if start is None or _MARKS.findall(key) not in _ONE_CUT:
         return None
     sections = _children(key, start.end(), len(key))
     if sections is None:

@@ -19,9 +19,9 @@ Decode = Callable[[bytes], str]
 # A tag and the text after it up to the next `<`. An XML name here is ASCII letters, digits and
 # `_.-` (a prefix `x:` is not plain); whitespace is allowed before `>` as XML allows.
 _TOKEN = re.compile(rb"<(/?)([A-Za-z_][A-Za-z0-9_.-]*)[ \t\r\n]*(/?)>([^<]*)")
-# What plain text never holds: an entity or character reference, a character XML forbids, the
-# end of a CDATA section (forbidden in text).
-_NOT_PLAIN = re.compile(rb"[&\x00-\x08\x0b\x0c\x0e-\x1f]|\]\]>")
+# What plain text never holds: an entity or character reference, a character XML forbids (U+FFFE
+# and U+FFFF in UTF-8 too), the end of a CDATA section (forbidden in text).
+_NOT_PLAIN = re.compile(rb"[&\x00-\x08\x0b\x0c\x0e-\x1f]|\]\]>|\xef\xbf[\xbe\xbf]")
 
 
 class Element:
@@ -115,3 +115,61 @@ def parse_flat(data: bytes, decode: Decode) -> Element | None:
         for leaf, value in _LEAF.findall(body)
     ]
     return element
+
+
+# The XML declaration and the root's start tag with its attributes, as receivers write them:
+# `<?xml version="1.0" encoding="..." standalone="..."?>` and `<feedback xmlns="..." ...>`.
+_DECLARATION = re.compile(
+    rb"""<\?xml[ \t\r\n]+version[ \t\r\n]*=[ \t\r\n]*(["'])1\.[0-9]\1"""
+    rb"""(?:[ \t\r\n]+encoding[ \t\r\n]*=[ \t\r\n]*(["'])[A-Za-z][A-Za-z0-9._-]*\2)?"""
+    rb"""(?:[ \t\r\n]+standalone[ \t\r\n]*=[ \t\r\n]*(["'])(?:yes|no)\3)?[ \t\r\n]*\?>"""
+)
+_ROOT_TAG = re.compile(
+    rb"""<([A-Za-z_][A-Za-z0-9_.-]*)((?:[ \t\r\n]+[A-Za-z_][A-Za-z0-9_.:-]*[ \t\r\n]*="""
+    rb"""[ \t\r\n]*(?:"[^"<&]*"|'[^'<&]*'))*)[ \t\r\n]*>"""
+)
+_ATTRIBUTE = re.compile(
+    rb"""([A-Za-z_][A-Za-z0-9_.:-]*)[ \t\r\n]*=[ \t\r\n]*(?:"([^"<&]*)"|'([^'<&]*)')"""
+)
+
+
+def parse_document(data: bytes, decode: Decode) -> tuple[Element, str | None] | None:
+    """The root of a whole document and its default namespace, or None when the document is not
+    plain: attributes only on the root (namespace declarations and attributes in a declared
+    prefix), no comment, processing instruction other than the XML declaration, or DOCTYPE."""
+    position = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    while position < len(data) and data[position] in b" \t\r\n":
+        position += 1
+    declaration = _DECLARATION.match(data, position)
+    if declaration is not None:
+        position = declaration.end()
+    while position < len(data) and data[position] in b" \t\r\n":
+        position += 1
+    root = _ROOT_TAG.match(data, position)
+    if root is None:
+        return None
+    namespace: str | None = None
+    names: set[bytes] = set()
+    prefixes: set[bytes] = set()
+    used: set[bytes] = set()
+    for name, double, single in _ATTRIBUTE.findall(root.group(2)):
+        value = double or single
+        if name in names or b"\t" in value or b"\n" in value or b"\r" in value:
+            return None  # a repeated attribute is an error; other whitespace lxml normalises
+        names.add(name)
+        prefix, colon, local = name.partition(b":")
+        if name == b"xmlns":
+            namespace = decode(value) or None
+        elif prefix == b"xmlns" and colon:
+            if not value or not local or b":" in local:
+                return None
+            prefixes.add(local)
+        elif colon:
+            if not local or b":" in local:
+                return None
+            used.add(prefix)
+    if not used <= prefixes or b"xml" in prefixes:
+        return None
+    # The root without its attributes, read as any element.
+    tree = parse(b"<" + root.group(1) + b">" + data[root.end() :], decode)
+    return None if tree is None else (tree, namespace)
