@@ -271,12 +271,11 @@ def _apart(part: bytes) -> tuple[bytes, bytes | None, bytes | None]:
 
 
 # Where the address and count were cut out of a key: bytes that plain XML text never holds, so a
-# key says where they were. To read a section, each mark is replaced by its element with a stand-in
-# value; a key holds no other `<source_ip` or `<count`, so `read_record` finding the stand-ins in the
-# row shows the address and count cut out are the row's own.
+# key says where they were. To read the row, each mark is replaced by its element with a stand-in
+# value; the row holds no other `<source_ip` or `<count`, so `read_record` finding the stand-ins
+# there shows the address and count cut out are the row's own. A mark anywhere else is a control
+# byte, which `_tree.parse` refuses.
 _PAIR_MARK, _IP_MARK, _COUNT_MARK = b"\x00", b"\x01", b"\x02"
-_MARKS = re.compile(rb"[\x00-\x02]|<source_ip|<count")
-_ONE_CUT = ([_PAIR_MARK], [_IP_MARK, _COUNT_MARK], [_COUNT_MARK, _IP_MARK])
 _STANDIN = "-"
 _IP_STANDIN = b"<source_ip>-</source_ip>"
 _COUNT_STANDIN = b"<count>-</count>"
@@ -299,9 +298,8 @@ def _standins(data: bytes) -> bytes:
 
 def _read(raw: bytes, decode: Decode) -> Any:
     """What one element of a record says, as `read_record` reads a record holding only it, or
-    `_INVALID` when it is not plain XML."""
-    data = _standins(raw)
-    tree = parse_flat(data, decode) or parse(data, decode)
+    `_INVALID` when it is not plain XML (a mark left in it is a control byte: not plain)."""
+    tree = parse_flat(raw, decode) or parse(raw, decode)
     if tree is None:
         return _INVALID
     record = Element("record", None)
@@ -338,7 +336,14 @@ def _children(raw: bytes, start: int, end: int) -> list[tuple[bytes, bytes]] | N
 
 
 def _row(raw: bytes, decode: Decode, columns: RecordColumns) -> Any:
-    values = _read(raw, decode)
+    # The pair cut out must be the row's only address and count, cut once, so every record
+    # with these bytes around it reads the same way.
+    if raw.count(b"<source_ip") or raw.count(b"<count"):
+        return _INVALID
+    marks = (raw.count(_PAIR_MARK), raw.count(_IP_MARK), raw.count(_COUNT_MARK))
+    if marks != (1, 0, 0) and marks != (0, 1, 1):
+        return _INVALID
+    values = _read(_standins(raw), decode)
     # The stand-ins must be the row's address and count (read_record keeps the last of each).
     if values is _INVALID or values.ip != _STANDIN or values.count_text != _STANDIN:
         return _INVALID
@@ -386,8 +391,7 @@ def _auth_results(raw: bytes, decode: Decode, columns: RecordColumns) -> Any:
     for child, _ in children:
         found: Any = cache.get(child, _MISSING)
         if found is _MISSING:
-            data = _standins(child)
-            tree = parse_flat(data, decode) or parse(data, decode)
+            tree = parse_flat(child, decode) or parse(child, decode)
             found = _INVALID if tree is None else read_result(tree)
             _remember(cache, child, found)
         if found is _INVALID:
@@ -428,7 +432,7 @@ def _combo(key: bytes, decode: Decode, columns: RecordColumns) -> int | None:
     start = _RECORD_START.match(key)
     # Exactly the marks of one cut, and no other address or count: any other control byte is
     # not plain XML.
-    if start is None or _MARKS.findall(key) not in _ONE_CUT:
+    if start is None:
         return None
     sections = _children(key, start.end(), len(key))
     if sections is None:
