@@ -398,7 +398,8 @@ def parse_aggregate_xml(
             data = tee.replay()
             if data is None:
                 raise ReportError(str(error)) from None
-            report = _reparse(data, columns, limits, mark, str(error))
+            # lxml's reading, as the general reader gives it (its messages name the line).
+            report = _strict_then_repaired(data, columns, limits, mark)
         for name, longest, limit in columns.cut_fields(mark):
             report.warnings.append(cut_note(f"a record's {name}", longest, limit))
         try:
@@ -430,6 +431,12 @@ def _general(tee: _Tee, columns: RecordColumns, limits: ParseLimits, mark: int) 
             "the report is over 32 MiB and uses XML features (namespace prefixes, comments, another "
             "encoding) that only the slower general reader handles, past the point it can re-read"
         )
+    return _strict_then_repaired(data, columns, limits, mark)
+
+
+def _strict_then_repaired(
+    data: bytes, columns: RecordColumns, limits: ParseLimits, mark: int
+) -> _Report:
     report = _Report()
     try:
         _run(io.BytesIO(data), columns, report, limits, recover=False)

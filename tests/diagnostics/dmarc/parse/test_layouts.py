@@ -186,3 +186,18 @@ def test_windows_1252_values_are_decoded_as_declared() -> None:
     _meta, rows, fast_rows = _assert_same(data)
     assert rows["header_from"].tolist() == ["caf\u00e9.example"] * 2
     assert fast_rows == 2
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_mutated_layouts_read_the_same_either_way(seed: int) -> None:
+    # Elements renamed, swapped, duplicated, emptied or given odd text, bytes flipped or cut
+    # (tests/fuzz/mutations.py) in every layout: whatever the fast reader accepts, it must read
+    # exactly as lxml does, and whatever it refuses lxml decides.
+    from tests.fuzz.mutations import mutate_bytes, mutate_xml
+
+    rng = random.Random(seed)
+    for number in range(60):
+        data = report(LAYOUTS[number % len(LAYOUTS)], rng, number, rng.randint(1, 6))
+        for _ in range(rng.randint(1, 3)):
+            data = mutate_xml(rng, data) if rng.random() < 0.8 else mutate_bytes(rng, data)
+        _assert_same(data)
