@@ -51,6 +51,13 @@ def text_value(raw: bytes, decode: Decode) -> str | None:
     return text
 
 
+def _check_encoding(data: bytes, decode: Decode) -> None:
+    """Raise UnicodeDecodeError when any byte of `data` (text between elements too, which no
+    reader of a value decodes) is not in the document's encoding: lxml refuses the document."""
+    if not data.isascii():
+        decode(data)
+
+
 def parse(data: bytes, decode: Decode, *, open_root: bool = False) -> Element | None:
     """The one element in `data` (whitespace around it allowed), or None when `data` is not
     plain XML. With `open_root`, the root's end tag is expected to be missing (a record cut at
@@ -63,6 +70,7 @@ def parse(data: bytes, decode: Decode, *, open_root: bool = False) -> Element | 
         return None
     if _NOT_PLAIN.search(data):
         return None
+    _check_encoding(data, decode)
     root: Element | None = None
     stack: list[tuple[bytes, Element]] = []
     for close, name, empty, text in tokens:
@@ -108,6 +116,7 @@ def parse_flat(data: bytes, decode: Decode) -> Element | None:
     match = _FLAT.fullmatch(data)
     if match is None or _NOT_PLAIN.search(data):
         return None
+    _check_encoding(data, decode)
     name, text, body = match.group(1, 2, 3)
     element = Element(name.decode("ascii"), text_value(text, decode))
     element.children = [
@@ -148,6 +157,7 @@ def parse_document(data: bytes, decode: Decode) -> tuple[Element, str | None] | 
     root = _ROOT_TAG.match(data, position)
     if root is None:
         return None
+    _check_encoding(root.group(2), decode)
     namespace: str | None = None
     names: set[bytes] = set()
     prefixes: set[bytes] = set()
