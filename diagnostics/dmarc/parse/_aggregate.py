@@ -233,9 +233,11 @@ def _run(
                 )
                 report.namespace = namespace
             continue
+        # Only a child of the report's <feedback> is one of its parts (RFC 7489 C): the same
+        # names deeper (in a record, say) are something else, and the fast reader, which cuts
+        # records out, never sees them.
+        inside = feedback is not None and element.getparent() is feedback
         if name == "record":
-            # Only a child of the report's <feedback> is one of its records (RFC 7489 C).
-            inside = feedback is not None and element.getparent() is feedback
             if marked:
                 if not inside or len(element) or element.text:
                     raise fastpath.NotPlain
@@ -248,6 +250,8 @@ def _run(
                 stray += 1
                 element.clear(keep_tail=False)
                 continue
+        elif not inside:
+            continue  # left to its parent, which is read or freed as a whole
         elif name == "report_metadata":
             _read_metadata(element, report)
         elif name == "policy_published":

@@ -188,6 +188,18 @@ def test_windows_1252_values_are_decoded_as_declared() -> None:
     assert fast_rows == 2
 
 
+def test_report_parts_inside_a_record_are_not_the_reports() -> None:
+    # A <version> or <report_metadata> deeper than <feedback>'s children is not the report's.
+    record = _RECORD.format(ip="192.0.2.1", count=1).replace(
+        "<row>",
+        "<version>9.9</version><report_metadata><org_name>x</org_name></report_metadata><row>",
+    )
+    meta, rows, _ = _assert_same(_document(record, record))
+    assert meta.xml_schema == "draft"  # type: ignore[attr-defined]
+    assert meta.org_name == "receiver.example"  # type: ignore[attr-defined]
+    assert len(rows) == 2
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_mutated_layouts_read_the_same_either_way(seed: int) -> None:
     # Elements renamed, swapped, duplicated, emptied or given odd text, bytes flipped or cut
@@ -201,3 +213,14 @@ def test_mutated_layouts_read_the_same_either_way(seed: int) -> None:
         for _ in range(rng.randint(1, 3)):
             data = mutate_xml(rng, data) if rng.random() < 0.8 else mutate_bytes(rng, data)
         _assert_same(data)
+
+
+def test_mutated_real_reports_read_the_same_either_way() -> None:
+    from tests.fuzz.mutations import mutate_bytes, mutate_xml
+
+    rng = random.Random(1)
+    for _, data in REAL_DOCUMENTS:
+        if len(data) < 60_000:  # the two large ones would only slow the test
+            for _ in range(rng.randint(1, 3)):
+                data = mutate_xml(rng, data) if rng.random() < 0.8 else mutate_bytes(rng, data)
+            _assert_same(data)
