@@ -31,9 +31,17 @@ from diagnostics.dmarc.parse._record import (
     count_of,
     read_record,
     read_result,
+    result_of,
     spf_envelope,
 )
-from diagnostics.dmarc.parse._tree import Decode, Element, parse, parse_flat, text_value
+from diagnostics.dmarc.parse._tree import (
+    Decode,
+    Element,
+    flat_items,
+    parse,
+    parse_flat,
+    text_value,
+)
 from diagnostics.errors import ReportError, ReportTooLarge
 
 # Blocks small enough that the gap check (`MAX_GAP`) stops a bomb early.
@@ -391,8 +399,12 @@ def _auth_results(raw: bytes, decode: Decode, columns: RecordColumns) -> Any:
     for child, _ in children:
         found: Any = cache.get(child, _MISSING)
         if found is _MISSING:
-            tree = parse_flat(child, decode) or parse(child, decode)
-            found = _INVALID if tree is None else read_result(tree)
+            flat = flat_items(child, decode)
+            if flat is not None:
+                found = result_of(flat[0], flat[2])
+            else:
+                tree = parse(child, decode)
+                found = _INVALID if tree is None else read_result(tree)
             _remember(cache, child, found)
         if found is _INVALID:
             return _INVALID

@@ -10,6 +10,7 @@ iteration.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -139,20 +140,22 @@ def read_result(result: Any) -> tuple[str, Result] | None:
     parsedmarc drops those too)."""
     if not isinstance(result.tag, str):
         return None
-    kind = local(result.tag)
+    items = ((local(item.tag), item.text) for item in result if isinstance(item.tag, str))
+    return result_of(local(result.tag), items)
+
+
+def result_of(kind: str, items: Iterable[tuple[str, str | None]]) -> tuple[str, Result] | None:
+    """`read_result` given the element's name and its children's (name, text)."""
     if kind not in ("dkim", "spf"):
         return None
     domain = second = outcome = None
-    for item in result:
-        if not isinstance(item.tag, str):
-            continue
-        key = local(item.tag)
+    for key, text in items:
         if key == "domain":
-            domain = item.text
+            domain = text
         elif key == "result":
-            outcome = item.text
+            outcome = text
         elif key in ("selector", "scope"):
-            second = item.text
+            second = text
     domain = lower(domain)
     if domain is None:
         return None

@@ -117,19 +117,32 @@ _FLAT = re.compile(
 _LEAF = re.compile(rb"<([A-Za-z_][A-Za-z0-9_.-]*)[ \t\r\n]*(?:/>|>([^<]*)</\1[ \t\r\n]*>)")
 
 
-def parse_flat(data: bytes, decode: Decode) -> Element | None:
-    """`parse` for an element whose children are all leaves, in one pass of two expressions;
-    None when `data` is not such an element (`parse` may still read it) or not plain."""
+Leaves = list[tuple[str, str | None]]
+
+
+def flat_items(data: bytes, decode: Decode) -> tuple[str, str | None, Leaves] | None:
+    """The name and text of an element whose children are all leaves, and each leaf's (name,
+    text), in one pass of two expressions; None when `data` is not such an element (`parse` may
+    still read it) or not plain."""
     match = _FLAT.fullmatch(data)
     if match is None or _not_plain(data):
         return None
     _check_encoding(data, decode)
     name, text, body = match.group(1, 2, 3)
-    element = Element(name.decode("ascii"), text_value(text, decode))
-    element.children = [
-        Element(leaf.decode("ascii"), text_value(value, decode))
-        for leaf, value in _LEAF.findall(body)
+    leaves = [
+        (leaf.decode("ascii"), text_value(value, decode)) for leaf, value in _LEAF.findall(body)
     ]
+    return name.decode("ascii"), text_value(text, decode), leaves
+
+
+def parse_flat(data: bytes, decode: Decode) -> Element | None:
+    """`parse` for an element whose children are all leaves (see `flat_items`)."""
+    items = flat_items(data, decode)
+    if items is None:
+        return None
+    name, text, leaves = items
+    element = Element(name, text)
+    element.children = [Element(leaf, value) for leaf, value in leaves]
     return element
 
 
