@@ -179,6 +179,7 @@ class RecordColumns:
         self.raw_ips: dict[bytes, int] = {}
         self.raw_counts: dict[bytes, int] = {}
         self.raw_parts: dict[bytes, object] = {}
+        self.raw_schema_parts: dict[object, tuple[int, ...]] = {}
         # How many rows the fast reader read itself (the rest were read by lxml): the benches
         # report it as the fast-path share.
         self.fast_rows = 0

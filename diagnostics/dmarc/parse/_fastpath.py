@@ -23,6 +23,7 @@ from typing import Any, BinaryIO, NamedTuple
 
 from lxml import etree
 
+from diagnostics.dmarc.parse import _schema_order as schema_order
 from diagnostics.dmarc.parse._columns import COMBO_COLUMNS, RecordColumns
 from diagnostics.dmarc.parse._record import (
     Result,
@@ -441,9 +442,13 @@ def _combo(key: bytes, decode: Decode, columns: RecordColumns) -> int | None:
     or None when the record is not plain XML or the address and count cut out are not the ones
     its row has. Each top-level element (row, identifiers, auth results) is read once per
     distinct bytes, since whole records repeat less than their parts."""
+    if decode is _utf8:
+        head = schema_order.HEAD.match(key)
+        if head is not None:
+            combo = schema_order.schema_combo(key[head.end() :], columns)
+            if combo is not None:
+                return combo
     start = _RECORD_START.match(key)
-    # Exactly the marks of one cut, and no other address or count: any other control byte is
-    # not plain XML.
     if start is None:
         return None
     sections = _children(key, start.end(), len(key))
