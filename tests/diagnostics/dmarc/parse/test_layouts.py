@@ -8,7 +8,6 @@ warnings must be identical; the fast reader must have read every record itself.
 
 from __future__ import annotations
 
-import io
 import json
 import random
 from pathlib import Path
@@ -19,33 +18,15 @@ import pytest
 from bench.receiver_layouts import LAYOUTS, report
 from diagnostics.dmarc import load_reports
 from diagnostics.dmarc.parse import DEFAULT_LIMITS
-from diagnostics.dmarc.parse._aggregate import parse_aggregate_xml
-from diagnostics.dmarc.parse._columns import RecordColumns
-from diagnostics.dmarc.parse._unpack import Budget, CappedReader, Kind, Piece, unpack
+from diagnostics.dmarc.parse._unpack import Kind, Piece, unpack
+from tests.diagnostics.dmarc.conftest import read_aggregate
 
 REAL = Path(__file__).parents[3] / "data" / "dmarc-real"
 
 
-def _read(data: bytes, *, fast: bool) -> tuple[object, pd.DataFrame, int]:
-    """(metadata or the error, records table, rows the fast reader read itself)."""
-    columns = RecordColumns()
-    stream = CappedReader(io.BytesIO(data), Budget(len(data) + 1))  # type: ignore[arg-type]
-    try:
-        meta: object = parse_aggregate_xml(
-            stream,  # type: ignore[arg-type]
-            columns,
-            DEFAULT_LIMITS,
-            head=stream.peek(8192),
-            fast=fast,
-        )
-    except Exception as error:
-        meta = (type(error), str(error))
-    return meta, columns.to_frame().astype(object), columns.fast_rows
-
-
 def _assert_same(data: bytes) -> tuple[object, pd.DataFrame, int]:
-    fast = _read(data, fast=True)
-    general = _read(data, fast=False)
+    fast = read_aggregate(data, fast=True)
+    general = read_aggregate(data, fast=False)
     assert fast[0] == general[0]
     pd.testing.assert_frame_equal(fast[1], general[1])
     assert general[2] == 0
