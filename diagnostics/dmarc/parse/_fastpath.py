@@ -2,17 +2,20 @@
 
 A day of reports holds millions of records that repeat a few thousand combinations of verdicts,
 identifiers and auth results. So each `<record>` is cut where it ends, its source address and
-count are found by one regular expression, and the rest of its bytes is looked up in a cache of
-combinations already read. Only bytes not seen before are read as a tree (`_tree.py`), by the same
-`read_record` lxml's reader uses, in whatever element order, whitespace and optional elements the
-receiver writes (RFC 7489 uses `xs:all`: any order is valid). That is several times faster than
-building lxml elements, and it is still a full check of the document: each record's bytes are
-read strictly or by lxml, and the rest of the document (metadata, policy) is read by lxml.
+count are found by one regular expression, and the rest of its bytes (the key) is looked up in a
+cache of combinations already read. A key not seen before is read in any element order,
+whitespace and choice of optional elements (RFC 7489 uses `xs:all`: any order is valid): a record
+in the schema's order by one expression (`_schema_order.py`), any other by cutting it into its
+row, identifiers and auth results, each read once per distinct bytes as a small tree
+(`_tree.py`) by the same `read_record` lxml's reader uses. It is still a full check of the
+document: each record's bytes are read strictly or by lxml, and the rest of the document
+(metadata, policy: the skeleton) is read strictly by `_tree.parse_document` or by lxml.
 
 Anything else hands over to lxml: a record with attributes, entities or a comment is read by lxml
 on its own; a document with namespace prefixes, comments or CDATA between records, an encoding
 other than UTF-8 and the single-byte ones receivers declare, or another root element is read by
-lxml as a whole (`NotPlain`). Tests check both readers give identical tables.
+lxml as a whole (`NotPlain`). Tests check both readers give identical tables, on every receiver's
+layout, every real report and mutations of both.
 """
 
 from __future__ import annotations
@@ -147,9 +150,9 @@ def scan(
 ) -> Scan:
     """Read the whole document, adding its records to `columns`.
 
-    Every byte is checked: each record either has a tree `_tree.parse` accepts, read by
-    `read_record`, or is parsed by lxml, and the rest goes to lxml (the skeleton), so nothing
-    malformed slips through. Each byte is searched once: a block is searched for `</record>` only
+    Every byte is checked: each record is read strictly (its key's parts accepted by `_tree` or
+    the schema-order expression) or parsed by lxml, and the rest is returned (the skeleton) to be
+    read as strictly, so nothing malformed slips through. Each byte is searched once: a block is searched for `</record>` only
     past what was searched before. Raises NotPlain to hand the document to the general parser,
     Malformed when a value is not UTF-8, ReportTooLarge when records are more than `MAX_GAP` apart.
     """
