@@ -1,8 +1,10 @@
 """Streaming parser of DMARC aggregate report XML (RFC 7489 and RFC 9990) into `RecordColumns`.
 
-Documents are read in blocks by the fast path (`fastpath.py`, a regular expression per record);
-anything it does not cover is read here by lxml's `iterparse`, which hands over one `<record>` at a
-time and frees it, so memory stays flat however many rows a report has either way.
+Documents are read in blocks by the fast reader (`_fastpath.py`: records cached by their bytes, in
+any element order); anything it does not cover is read here by lxml's `iterparse`, which hands
+over one `<record>` at a time and frees it, so memory stays flat however many rows a report has
+either way. Both read a record with `_record.read_record`, and only the children of `<feedback>`
+are the report's records, metadata and policy.
 
 Safety: a document that declares a DTD (`<!DOCTYPE`) is rejected before parsing, since reports never
 need one and it is how entity bombs and XXE work; the parser itself is also told not to resolve
