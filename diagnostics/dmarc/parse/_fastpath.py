@@ -29,7 +29,7 @@ from lxml import etree
 from diagnostics.dmarc.parse import _schema_order as schema_order
 from diagnostics.dmarc.parse._columns import COMBO_COLUMNS, RecordColumns
 from diagnostics.dmarc.parse._record import (
-    Result,
+    AuthResult,
     auth_columns,
     clean,
     count_of,
@@ -398,8 +398,8 @@ def _auth_results(raw: bytes, decode: Decode, columns: RecordColumns) -> Any:
     if children is None:
         return _INVALID
     cache = columns.raw_parts
-    dkim: list[Result] = []
-    spf: list[Result] = []
+    dkim: list[AuthResult] = []
+    spf: list[AuthResult] = []
     for child, _ in children:
         found: Any = cache.get(child, _MISSING)
         if found is _MISSING:

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 from diagnostics.dmarc.parse._columns import MAX_COUNT
 
 # (domain, selector or scope, result) of one DKIM or SPF result.
-Result = tuple[str, str | None, str | None]
+AuthResult = tuple[str, str | None, str | None]
 
 
 class RecordValues(NamedTuple):
@@ -66,8 +66,8 @@ def read_record(record: Any) -> RecordValues:
     ip = count = disposition = dkim_v = spf_v = None
     header_from = envelope_from = envelope_to = None
     reasons: list[str] = []
-    dkim: list[Result] = []
-    spf: list[Result] = []
+    dkim: list[AuthResult] = []
+    spf: list[AuthResult] = []
     for section in record:
         tag = section.tag
         if not isinstance(tag, str):
@@ -134,7 +134,7 @@ def read_record(record: Any) -> RecordValues:
     )
 
 
-def read_result(result: Any) -> tuple[str, Result] | None:
+def read_result(result: Any) -> tuple[str, AuthResult] | None:
     """One `<dkim>` or `<spf>` of `<auth_results>`: its kind and (domain, selector or scope,
     result) normalised, or None when it says nothing (not one of the two, or no domain:
     parsedmarc drops those too)."""
@@ -144,7 +144,7 @@ def read_result(result: Any) -> tuple[str, Result] | None:
     return result_of(local(result.tag), items)
 
 
-def result_of(kind: str, items: Iterable[tuple[str, str | None]]) -> tuple[str, Result] | None:
+def result_of(kind: str, items: Iterable[tuple[str, str | None]]) -> tuple[str, AuthResult] | None:
     """`read_result` given the element's name and its children's (name, text)."""
     if kind not in ("dkim", "spf"):
         return None
@@ -164,7 +164,7 @@ def result_of(kind: str, items: Iterable[tuple[str, str | None]]) -> tuple[str, 
     return kind, (domain, lower(second), lower(outcome))
 
 
-def spf_envelope(spf: list[Result]) -> str | None:
+def spf_envelope(spf: list[AuthResult]) -> str | None:
     """The envelope sender's domain as the SPF check of it names it: receivers that leave
     envelope_from out still report it there."""
     if spf and spf[-1][1] in (None, "mfrom"):
@@ -172,7 +172,7 @@ def spf_envelope(spf: list[Result]) -> str | None:
     return None
 
 
-def auth_columns(dkim: list[Result], spf: list[Result]) -> tuple[str | None, ...]:
+def auth_columns(dkim: list[AuthResult], spf: list[AuthResult]) -> tuple[str | None, ...]:
     """The spf_domain, spf_scope, spf_result, dkim_domains, dkim_selectors and dkim_results
     columns: one comma-separated entry per result, in the report's order."""
     return (
