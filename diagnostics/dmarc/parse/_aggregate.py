@@ -43,7 +43,6 @@ from diagnostics.dmarc.parse._record import clean as _clean
 from diagnostics.dmarc.parse._record import count_of, read_record
 from diagnostics.dmarc.parse._record import local as _local
 from diagnostics.dmarc.parse._record import lower as _lower
-from diagnostics.dmarc.parse._tree import Decode, parse_document
 from diagnostics.domains import public_suffix_list
 from diagnostics.errors import InvalidInput, ReportError, ReportTooLarge
 from diagnostics.idn import domain_name
@@ -279,38 +278,40 @@ def _run(
 _HANDLED = frozenset({"feedback", "record", "report_metadata", "policy_published", "version"})
 
 
-def _read_skeleton(skeleton: bytes, report: _Report, decode: Decode, marked: bool) -> bool:
-    """Read what the fast reader left (the document without its records) without lxml, when it
-    is plain; False when lxml must read it. For a report of a few records, building lxml's
-    parser costs more than all the rest, and reports come by the thousand."""
+def _read_skeleton(skeleton: bytes, report: _Report, marked: bool) -> bool:
+    """Read what the fast reader left (the document without its records) as one small tree, when
+    its shape is plain; False when `_run` must read it. For a report of a few records, setting up
+    `iterparse` costs more than all the rest, and reports come by the thousand."""
     try:
-        parsed = parse_document(skeleton, decode)
-    except UnicodeDecodeError:
+        root = etree.fromstring(skeleton, _SKELETON_PARSER)
+    except etree.XMLSyntaxError:
+        return False  # `_run` raises it again, which hands the document over
+    if not isinstance(root.tag, str) or _local(root.tag) != "feedback":
         return False
-    if parsed is None or parsed[0].tag != "feedback":
-        return False
-    root, namespace = parsed
+    children = [child for child in root if isinstance(child.tag, str)]
     # `_run` acts on its elements at any depth, in the order they end; only as children of the
-    # root is that the order read here, so anything deeper goes to lxml.
-    pending = [grandchild for child in root for grandchild in child]
-    while pending:
-        element = pending.pop()
-        if element.tag in _HANDLED:
-            return False
-        pending.extend(element.children)
-    records = [child for child in root if child.tag == "record"]
-    if len(records) != marked or (marked and (records[0].children or records[0].text)):
+    # root is that the order read here, so anything deeper goes to `_run`.
+    for child in children:
+        for element in child.iterdescendants():
+            if isinstance(element.tag, str) and _local(element.tag) in _HANDLED:
+                return False
+    records = [child for child in children if _local(child.tag) == "record"]
+    if len(records) != marked or (marked and (len(records[0]) or records[0].text)):
         return False
     report.root = "feedback"
-    report.namespace = namespace
-    for child in root:
-        if child.tag == "report_metadata":
+    report.namespace = root.tag[1:].partition("}")[0] if root.tag.startswith("{") else None
+    for child in children:
+        name = _local(child.tag)
+        if name == "report_metadata":
             _read_metadata(child, report)
-        elif child.tag == "policy_published":
+        elif name == "policy_published":
             _read_policy(child, report)
-        elif child.tag == "version":
+        elif name == "version":
             report.version = _clean(child.text)
     return True
+
+
+_SKELETON_PARSER = etree.XMLParser(**_parser_options(recover=False))
 
 
 _XML_DECLARATION = re.compile(rb"^\s*<\?xml[^>]*\?>")
@@ -378,7 +379,7 @@ def parse_aggregate_xml(
         try:
             if not fast:
                 raise fastpath.NotPlain
-            skeleton, marked, fast_records, decode = fastpath.scan(
+            skeleton, marked, fast_records = fastpath.scan(
                 tee,  # type: ignore[arg-type]
                 columns,
                 _row_sink(columns, report, limits),
@@ -388,7 +389,7 @@ def parse_aggregate_xml(
             )
             # What is left without the records is small: metadata and policy, read by lxml
             # unless it is plain.
-            if not _read_skeleton(skeleton, report, decode, marked):
+            if not _read_skeleton(skeleton, report, marked):
                 try:
                     _run(
                         io.BytesIO(skeleton), columns, report, limits, recover=False, marked=marked

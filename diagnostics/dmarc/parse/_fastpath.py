@@ -9,7 +9,7 @@ in the schema's order by one expression (`_schema_order.py`), any other by cutti
 row, identifiers and auth results, each read once per distinct bytes as a small tree
 (`_tree.py`) by the same `read_record` lxml's reader uses. It is still a full check of the
 document: each record's bytes are read strictly or by lxml, and the rest of the document
-(metadata, policy: the skeleton) is read strictly by `_tree.parse_document` or by lxml.
+(metadata, policy: the skeleton) is read by lxml as one small tree.
 
 Anything else hands over to lxml: a record with attributes, entities or a comment is read by lxml
 on its own; a document with namespace prefixes, comments or CDATA between records, an encoding
@@ -137,7 +137,6 @@ class Scan(NamedTuple):
     skeleton: bytes
     marked: bool
     fast_records: int
-    decode: Decode
 
 
 def scan(
@@ -256,7 +255,7 @@ def scan(
             raise NotPlain from None  # lxml knows this encoding's rules better
         raise Malformed(f"a value is not valid UTF-8 ({error.reason})") from None
     report.records, report.messages = records, messages
-    return Scan(b"".join(skeleton), started, fast, decode)
+    return Scan(b"".join(skeleton), started, fast)
 
 
 def _apart(part: bytes) -> tuple[bytes, bytes | None, bytes | None]:

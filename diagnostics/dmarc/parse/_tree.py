@@ -65,10 +65,9 @@ def _check_encoding(data: bytes, decode: Decode) -> None:
         decode(data)
 
 
-def parse(data: bytes, decode: Decode, *, open_root: bool = False) -> Element | None:
+def parse(data: bytes, decode: Decode) -> Element | None:
     """The one element in `data` (whitespace around it allowed), or None when `data` is not
-    plain XML. With `open_root`, the root's end tag is expected to be missing (a record cut at
-    its `</record>`). Raises UnicodeDecodeError when a text is not in the document's encoding."""
+    plain XML. Raises UnicodeDecodeError when a text is not in the document's encoding."""
     tokens = _TOKEN.findall(data)
     first = data.find(b"<")
     # Every `<` must start a tag the expression read: a `<` it skipped is a comment, a tag with
@@ -100,11 +99,7 @@ def parse(data: bytes, decode: Decode, *, open_root: bool = False) -> Element | 
                 return None
         else:
             stack.append((name, element))
-    if root is None:
-        return None
-    if open_root:
-        return root if len(stack) == 1 else None
-    return root if not stack else None
+    return root if root is not None and not stack else None
 
 
 # An element whose children are all leaves (text or empty), as `<dkim>`, `<spf>` and
@@ -144,62 +139,3 @@ def parse_flat(data: bytes, decode: Decode) -> Element | None:
     element = Element(name, text)
     element.children = [Element(leaf, value) for leaf, value in leaves]
     return element
-
-
-# The XML declaration and the root's start tag with its attributes, as receivers write them:
-# `<?xml version="1.0" encoding="..." standalone="..."?>` and `<feedback xmlns="..." ...>`.
-_DECLARATION = re.compile(
-    rb"""<\?xml[ \t\r\n]+version[ \t\r\n]*=[ \t\r\n]*(["'])1\.[0-9]\1"""
-    rb"""(?:[ \t\r\n]+encoding[ \t\r\n]*=[ \t\r\n]*(["'])[A-Za-z][A-Za-z0-9._-]*\2)?"""
-    rb"""(?:[ \t\r\n]+standalone[ \t\r\n]*=[ \t\r\n]*(["'])(?:yes|no)\3)?[ \t\r\n]*\?>"""
-)
-_ROOT_TAG = re.compile(
-    rb"""<([A-Za-z_][A-Za-z0-9_.-]*)((?:[ \t\r\n]+[A-Za-z_][A-Za-z0-9_.:-]*[ \t\r\n]*="""
-    rb"""[ \t\r\n]*(?:"[^"<&]*"|'[^'<&]*'))*)[ \t\r\n]*>"""
-)
-_ATTRIBUTE = re.compile(
-    rb"""([A-Za-z_][A-Za-z0-9_.:-]*)[ \t\r\n]*=[ \t\r\n]*(?:"([^"<&]*)"|'([^'<&]*)')"""
-)
-
-
-def parse_document(data: bytes, decode: Decode) -> tuple[Element, str | None] | None:
-    """The root of a whole document and its default namespace, or None when the document is not
-    plain: attributes only on the root (namespace declarations and attributes in a declared
-    prefix), no comment, processing instruction other than the XML declaration, or DOCTYPE."""
-    position = 3 if data.startswith(b"\xef\xbb\xbf") else 0
-    while position < len(data) and data[position] in b" \t\r\n":
-        position += 1
-    declaration = _DECLARATION.match(data, position)
-    if declaration is not None:
-        position = declaration.end()
-    while position < len(data) and data[position] in b" \t\r\n":
-        position += 1
-    root = _ROOT_TAG.match(data, position)
-    if root is None:
-        return None
-    _check_encoding(root.group(2), decode)
-    namespace: str | None = None
-    names: set[bytes] = set()
-    prefixes: set[bytes] = set()
-    used: set[bytes] = set()
-    for name, double, single in _ATTRIBUTE.findall(root.group(2)):
-        value = double or single
-        if name in names or b"\t" in value or b"\n" in value or b"\r" in value:
-            return None  # a repeated attribute is an error; other whitespace lxml normalises
-        names.add(name)
-        prefix, colon, local = name.partition(b":")
-        if name == b"xmlns":
-            namespace = decode(value) or None
-        elif prefix == b"xmlns" and colon:
-            if not value or not local or b":" in local:
-                return None
-            prefixes.add(local)
-        elif colon:
-            if not local or b":" in local:
-                return None
-            used.add(prefix)
-    if not used <= prefixes or b"xml" in prefixes:
-        return None
-    # The root without its attributes, read as any element.
-    tree = parse(b"<" + root.group(1) + b">" + data[root.end() :], decode)
-    return None if tree is None else (tree, namespace)
