@@ -251,16 +251,8 @@ def _run(
                 stray += 1
                 element.clear(keep_tail=False)
                 continue
-        elif not inside:
+        elif not inside or not _read_part(name, element, report):
             continue  # left to its parent, which is read or freed as a whole
-        elif name == "report_metadata":
-            _read_metadata(element, report)
-        elif name == "policy_published":
-            _read_policy(element, report)
-        elif name == "version":
-            report.version = _clean(element.text)
-        else:
-            continue
         # Free what has been read: the element's children and the siblings before it.
         element.clear(keep_tail=False)
         parent = element.getparent()
@@ -301,13 +293,20 @@ def _read_skeleton(skeleton: bytes, report: _Report, marked: bool) -> bool:
     report.root = "feedback"
     report.namespace = root.tag[1:].partition("}")[0] if root.tag.startswith("{") else None
     for child in children:
-        name = _local(child.tag)
-        if name == "report_metadata":
-            _read_metadata(child, report)
-        elif name == "policy_published":
-            _read_policy(child, report)
-        elif name == "version":
-            report.version = _clean(child.text)
+        _read_part(_local(child.tag), child, report)
+    return True
+
+
+def _read_part(name: str, element: Any, report: _Report) -> bool:
+    """Read a child of <feedback> other than a record; False when it is none of the parts."""
+    if name == "report_metadata":
+        _read_metadata(element, report)
+    elif name == "policy_published":
+        _read_policy(element, report)
+    elif name == "version":
+        report.version = _clean(element.text)
+    else:
+        return False
     return True
 
 
