@@ -131,6 +131,14 @@ def _starts(node: ast.Call) -> bool:
     return False
 
 
+# Threads that run blocking I/O, never a coroutine, each named with why.
+_BLOCKING_IO_THREADS = {
+    # The IMAP client is synchronous: its commands run on one thread of their own so that the
+    # next chunk is fetched while the store writes the last (the intake bench's pipelining).
+    "diagnostics/intake/imap.py": "ThreadPoolExecutor",
+}
+
+
 def test_no_other_module_starts_a_loop_or_a_thread_to_call_async_code() -> None:
     found = []
     paths = [ROOT / "app.py", *(p for d in SOURCES for p in (ROOT / d).rglob("*.py"))]
@@ -140,6 +148,9 @@ def test_no_other_module_starts_a_loop_or_a_thread_to_call_async_code() -> None:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and _starts(node):
+                where = str(path.relative_to(ROOT))
+                if _BLOCKING_IO_THREADS.get(where) == ast.unparse(node.func):
+                    continue
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno} {ast.unparse(node.func)}")
     assert found == []
 

@@ -1,8 +1,10 @@
 """Streaming parser of DMARC aggregate report XML (RFC 7489 and RFC 9990) into `RecordColumns`.
 
-Documents are read in blocks by the fast path (`fastpath.py`, a regular expression per record);
-anything it does not cover is read here by lxml's `iterparse`, which hands over one `<record>` at a
-time and frees it, so memory stays flat however many rows a report has either way.
+Documents are read in blocks by the fast reader (`_fastpath.py`: records cached by their bytes, in
+any element order); anything it does not cover is read here by lxml's `iterparse`, which hands
+over one `<record>` at a time and frees it, so memory stays flat however many rows a report has
+either way. Both read a record with `_record.read_record`, and only the children of `<feedback>`
+are the report's records, metadata and policy.
 
 Safety: a document that declares a DTD (`<!DOCTYPE`) is rejected before parsing, since reports never
 need one and it is how entity bombs and XXE work; the parser itself is also told not to resolve
@@ -36,12 +38,17 @@ from diagnostics.dmarc.parse._bounds import (
     quoted,
 )
 from diagnostics.dmarc.parse._budget import UploadBudget
-from diagnostics.dmarc.parse._columns import MAX_COUNT, RecordColumns, ReportHeader, utc
+from diagnostics.dmarc.parse._columns import RecordColumns, ReportHeader, utc
 from diagnostics.dmarc.parse._limits import ParseLimits
+from diagnostics.dmarc.parse._record import clean as _clean
+from diagnostics.dmarc.parse._record import count_of, read_record
+from diagnostics.dmarc.parse._record import local as _local
+from diagnostics.dmarc.parse._record import lower as _lower
 from diagnostics.dmarc.parse._validate import check_dates, check_rows
 from diagnostics.domains import public_suffix_list
 from diagnostics.errors import InvalidInput, ReportError, ReportTooLarge
 from diagnostics.idn import domain_name
+from diagnostics.wording import plural
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,28 +93,6 @@ class ReportMeta:
             policy_adkim=self.policy_adkim,
             policy_aspf=self.policy_aspf,
         )
-
-
-# ---- strings -----------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=4096)
-def _local(tag: str) -> str:
-    return tag.rpartition("}")[2]
-
-
-def _clean(text: str | None) -> str | None:
-    if text is None:
-        return None
-    text = text.strip()
-    return text or None
-
-
-def _lower(text: str | None) -> str | None:
-    if text is None:
-        return None
-    text = text.strip().lower()
-    return text or None
 
 
 # ---- safety ------------------------------------------------------------------------------------
@@ -197,80 +182,10 @@ RowSink = Callable[[Any], None]
 def _row_sink(columns: RecordColumns, report: _Report, limits: ParseLimits) -> RowSink:
     """A function that adds one `<record>` element to `columns`."""
     max_records = limits.max_records
-    local = _local
 
     def add(record: Any) -> None:
-        ip = count = disposition = dkim_v = spf_v = None
-        header_from = envelope_from = envelope_to = None
-        reasons: list[str] = []
-        dkim: list[tuple[str, str | None, str | None]] = []
-        spf: list[tuple[str, str | None, str | None]] = []
-        for section in record:
-            tag = section.tag
-            if not isinstance(tag, str):
-                continue
-            name = local(tag)
-            if name == "row":
-                for item in section:
-                    if not isinstance(item.tag, str):
-                        continue
-                    key = local(item.tag)
-                    if key == "source_ip":
-                        ip = item.text
-                    elif key == "count":
-                        count = item.text
-                    elif key == "policy_evaluated":
-                        for verdict in item:
-                            if not isinstance(verdict.tag, str):
-                                continue
-                            vkey = local(verdict.tag)
-                            if vkey == "disposition":
-                                disposition = verdict.text
-                            elif vkey == "dkim":
-                                dkim_v = verdict.text
-                            elif vkey == "spf":
-                                spf_v = verdict.text
-                            elif vkey == "reason":
-                                for part in verdict:
-                                    if isinstance(part.tag, str) and local(part.tag) == "type":
-                                        reason = _clean(part.text)
-                                        if reason:
-                                            reasons.append(reason)
-            elif name in ("identifiers", "identities"):
-                for item in section:
-                    if not isinstance(item.tag, str):
-                        continue
-                    key = local(item.tag)
-                    if key == "header_from":
-                        header_from = item.text
-                    elif key == "envelope_from":
-                        envelope_from = item.text
-                    elif key == "envelope_to":
-                        envelope_to = item.text
-            elif name == "auth_results":
-                for result in section:
-                    if not isinstance(result.tag, str):
-                        continue
-                    kind = local(result.tag)
-                    domain = second = outcome = None
-                    for item in result:
-                        if not isinstance(item.tag, str):
-                            continue
-                        key = local(item.tag)
-                        if key == "domain":
-                            domain = item.text
-                        elif key == "result":
-                            outcome = item.text
-                        elif key in ("selector", "scope"):
-                            second = item.text
-                    domain = _lower(domain)
-                    if domain is None:
-                        continue  # a result without a domain says nothing (parsedmarc drops it too)
-                    if kind == "dkim":
-                        dkim.append((domain, _clean(second), _lower(outcome)))
-                    elif kind == "spf":
-                        spf.append((domain, _lower(second), _lower(outcome)))
-        count_value = _count(count)
+        ip, count, combo_values = read_record(record)
+        count_value = count_of(count)
         if count_value is None:
             report.warnings.append(
                 f"a record from {quoted(_clean(ip))} was skipped: its count {quoted(count)} is not "
@@ -284,46 +199,23 @@ def _row_sink(columns: RecordColumns, report: _Report, limits: ParseLimits) -> R
                 "rejected whole rather than cut short"
             )
         report.messages += count_value
-        envelope = _lower(envelope_from)
-        if envelope is None and spf and spf[-1][1] in (None, "mfrom"):
-            # The SPF check of the envelope sender names its domain; receivers that leave
-            # envelope_from out still report it there.
-            envelope = spf[-1][0]
-        combo = columns.combo(
-            (
-                _lower(disposition) or "none",
-                _lower(dkim_v) or "fail",
-                _lower(spf_v) or "fail",
-                ",".join(reasons) if reasons else None,
-                _lower(header_from),
-                envelope,
-                _lower(envelope_to),
-                ",".join(s[0] for s in spf) if spf else None,
-                ",".join(s[1] or "mfrom" for s in spf) if spf else None,
-                ",".join(s[2] or "none" for s in spf) if spf else None,
-                ",".join(d[0] for d in dkim) if dkim else None,
-                ",".join(d[1] or "none" for d in dkim) if dkim else None,
-                ",".join(d[2] or "none" for d in dkim) if dkim else None,
-            )
-        )
-        columns.add_row(count_value, _clean(ip), combo)
+        columns.add_row(count_value, _clean(ip), columns.combo(combo_values))
 
     return add
 
 
-def _count(text: str | None) -> int | None:
-    if text is None:
-        return None
-    try:
-        value = int(text.strip())
-    except ValueError:
-        return None
-    return value if 0 <= value <= MAX_COUNT else None
-
-
 def _run(
-    stream: BinaryIO, columns: RecordColumns, report: _Report, limits: ParseLimits, recover: bool
+    stream: BinaryIO,
+    columns: RecordColumns,
+    report: _Report,
+    limits: ParseLimits,
+    recover: bool,
+    *,
+    marked: bool = False,
 ) -> None:
+    """Read the document with lxml. With `marked`, it is the fast reader's skeleton: its first
+    `<record>` is the empty one standing for the records already read, and any other is a
+    reason to hand the whole document to this reader (raises NotPlain)."""
     add = _row_sink(columns, report, limits)
     events = etree.iterparse(
         stream,
@@ -331,32 +223,96 @@ def _run(
         tag=("{*}feedback", "{*}record", "{*}report_metadata", "{*}policy_published", "{*}version"),
         **_parser_options(recover),
     )
+    feedback = None
+    stray = 0
     for event, element in events:
         name = _local(element.tag)
         if event == "start":
             if name == "feedback" and report.root is None:
                 report.root = name
+                feedback = element
                 namespace = (
                     element.tag[1:].partition("}")[0] if element.tag.startswith("{") else None
                 )
                 report.namespace = namespace
             continue
+        # Only a child of the report's <feedback> is one of its parts (RFC 7489 C): the same
+        # names deeper (in a record, say) are something else, and the fast reader, which cuts
+        # records out, never sees them.
+        inside = feedback is not None and element.getparent() is feedback
         if name == "record":
-            add(element)
-        elif name == "report_metadata":
-            _read_metadata(element, report)
-        elif name == "policy_published":
-            _read_policy(element, report)
-        elif name == "version":
-            report.version = _clean(element.text)
-        else:
-            continue
+            if marked:
+                if not inside or len(element) or element.text:
+                    raise fastpath.NotPlain
+                marked = False
+            elif inside:
+                add(element)
+            else:
+                # Emptied, but its siblings are kept: its parent (report_metadata, say) may be
+                # read yet.
+                stray += 1
+                element.clear(keep_tail=False)
+                continue
+        elif not inside or not _read_part(name, element, report):
+            continue  # left to its parent, which is read or freed as a whole
         # Free what has been read: the element's children and the siblings before it.
         element.clear(keep_tail=False)
         parent = element.getparent()
         if parent is not None:
             while element.getprevious() is not None:
                 del parent[0]
+    if stray:
+        report.warnings.append(
+            f"{plural(stray, '<record> element')} outside <feedback> "
+            f"{'was' if stray == 1 else 'were'} not counted"
+        )
+
+
+# The elements lxml's reader (`_run`) acts on, wherever they are.
+_HANDLED = frozenset({"feedback", "record", "report_metadata", "policy_published", "version"})
+
+
+def _read_skeleton(skeleton: bytes, report: _Report, marked: bool) -> bool:
+    """Read what the fast reader left (the document without its records) as one small tree, when
+    its shape is plain; False when `_run` must read it. For a report of a few records, setting up
+    `iterparse` costs more than all the rest, and reports come by the thousand."""
+    try:
+        root = etree.fromstring(skeleton, _SKELETON_PARSER)
+    except etree.XMLSyntaxError:
+        return False  # `_run` raises it again, which hands the document over
+    if not isinstance(root.tag, str) or _local(root.tag) != "feedback":
+        return False
+    children = [child for child in root if isinstance(child.tag, str)]
+    # `_run` acts on its elements at any depth, in the order they end; only as children of the
+    # root is that the order read here, so anything deeper goes to `_run`.
+    for child in children:
+        for element in child.iterdescendants():
+            if isinstance(element.tag, str) and _local(element.tag) in _HANDLED:
+                return False
+    records = [child for child in children if _local(child.tag) == "record"]
+    if len(records) != marked or (marked and (len(records[0]) or records[0].text)):
+        return False
+    report.root = "feedback"
+    report.namespace = root.tag[1:].partition("}")[0] if root.tag.startswith("{") else None
+    for child in children:
+        _read_part(_local(child.tag), child, report)
+    return True
+
+
+def _read_part(name: str, element: Any, report: _Report) -> bool:
+    """Read a child of <feedback> other than a record; False when it is none of the parts."""
+    if name == "report_metadata":
+        _read_metadata(element, report)
+    elif name == "policy_published":
+        _read_policy(element, report)
+    elif name == "version":
+        report.version = _clean(element.text)
+    else:
+        return False
+    return True
+
+
+_SKELETON_PARSER = etree.XMLParser(**_parser_options(recover=False))
 
 
 _XML_DECLARATION = re.compile(rb"^\s*<\?xml[^>]*\?>")
@@ -432,7 +388,7 @@ def parse_aggregate_xml(
         try:
             if not fast:
                 raise fastpath.NotPlain
-            skeleton = fastpath.scan(
+            skeleton, marked, fast_records = fastpath.scan(
                 tee,  # type: ignore[arg-type]
                 columns,
                 _row_sink(columns, report, limits),
@@ -440,12 +396,17 @@ def parse_aggregate_xml(
                 limits.max_records,
                 tee.read(_FIRST_READ),
             )
-            # What is left without the records is small: metadata and policy, read by lxml.
-            try:
-                _run(io.BytesIO(skeleton), columns, report, limits, recover=False)
-            except etree.XMLSyntaxError as error:
-                skeleton_error = _describe(error)
-                raise fastpath.NotPlain from None
+            # What is left without the records is small: metadata and policy, read by lxml
+            # unless it is plain.
+            if not _read_skeleton(skeleton, report, marked):
+                try:
+                    _run(
+                        io.BytesIO(skeleton), columns, report, limits, recover=False, marked=marked
+                    )
+                except etree.XMLSyntaxError as error:
+                    skeleton_error = _describe(error)
+                    raise fastpath.NotPlain from None
+            columns.fast_rows += fast_records
         except fastpath.NotPlain:
             columns.rollback(mark)
             report = _general(tee, columns, limits, mark, skeleton_error)
@@ -454,7 +415,8 @@ def parse_aggregate_xml(
             data = tee.replay()
             if data is None:
                 raise ReportError(str(error)) from None
-            report = _reparse(data, columns, limits, mark, str(error))
+            # lxml's reading, as the general reader gives it (its messages name the line).
+            report = _strict_then_repaired(data, columns, limits, mark)
         # Both readers' rows end here: validated once (validate.py), whichever read them.
         dropped, dropped_messages, notes = check_rows(columns, mark)
         report.records -= dropped
@@ -509,6 +471,12 @@ def _general(
             "the report is over 32 MiB and uses XML features (namespace prefixes, comments, another "
             "encoding) that only the slower general reader handles, past the point it can re-read"
         )
+    return _strict_then_repaired(data, columns, limits, mark)
+
+
+def _strict_then_repaired(
+    data: bytes, columns: RecordColumns, limits: ParseLimits, mark: int
+) -> _Report:
     report = _Report()
     try:
         _run(io.BytesIO(data), columns, report, limits, recover=False)
@@ -581,6 +549,7 @@ def _bounded(
     return kept
 
 
+@lru_cache(maxsize=4096)
 def _policy_domain(text: str | None) -> str:
     """The policy domain as receivers use it (lower case, A-labels); ReportError when it is
     missing or not a domain name, one with an invisible character included (diagnostics.idn)."""
@@ -679,6 +648,7 @@ def _timestamp(text: str | None, which: str) -> datetime:
         ) from None
 
 
+@lru_cache(maxsize=4096)
 def _org_name(org_name: str | None, email: str | None) -> str | None:
     """The reporting organisation as parsedmarc names it: the registered domain when the name is a
     domain (so `Outlook.com` and `outlook.com` group together), else the name as sent; when it is

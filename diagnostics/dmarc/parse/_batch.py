@@ -12,6 +12,7 @@ import glob
 import io
 import logging
 import os
+import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -253,9 +254,14 @@ def _expand(sources: Source | Iterable[Source]) -> tuple[list[Source], list[tupl
         if isinstance(item, (str, os.PathLike)):
             text = os.fspath(item)
             path = Path(text)
-            if path.is_dir():
+            # One stat a path: a day of reports is thousands of files.
+            try:
+                mode = os.stat(text).st_mode
+            except (OSError, ValueError):
+                mode = 0
+            if stat.S_ISDIR(mode):
                 inputs.extend(sorted(str(p) for p in path.rglob("*") if p.is_file()))
-            elif path.is_file():
+            elif stat.S_ISREG(mode):
                 inputs.append(text)
             elif _GLOB_CHARACTERS & set(text):
                 matches = sorted(glob.glob(text, recursive=True))

@@ -178,7 +178,11 @@ class RecordColumns:
         self.raw_combos: dict[bytes, int] = {}
         self.raw_ips: dict[bytes, int] = {}
         self.raw_counts: dict[bytes, int] = {}
-        self.raw_parts: dict[object, tuple[int, ...]] = {}
+        self.raw_parts: dict[bytes, object] = {}
+        self.raw_schema_parts: dict[object, tuple[int, ...]] = {}
+        # How many rows the fast reader read itself (the rest were read by lxml): the benches
+        # report it as the fast-path share.
+        self.fast_rows = 0
         # Whether each source_ip value (by code) is an IP address (validate.py), judged once.
         self.valid_ips = bytearray()
         # One entry per report: its header and how many rows it contributed.

@@ -1,30 +1,55 @@
-"""The fast path for aggregate report XML: one regular expression per record instead of a tree walk.
+"""The fast reader of aggregate report XML: records read from their bytes, values normalised once.
 
-Most reports are machine-written in the schema's element order. For those, each `<record>` is read by
-two anchored regular expressions over its raw bytes (fixed tag names, text free of markup, entities
-and control characters), and the values are normalised once per distinct raw value, not once per
-record. That is several times faster than building lxml elements, which is what makes months of
-reports load in seconds. It is still a full check of the document: every record part must match
-to its end or be parsed by lxml, and the rest of the document (metadata, policy) is parsed by lxml.
+A day of reports holds millions of records that repeat a few thousand combinations of verdicts,
+identifiers and auth results. So each `<record>` is cut where it ends, its source address and
+count are found by one regular expression, and the rest of its bytes (the key) is looked up in a
+cache of combinations already read. A key not seen before is read in any element order,
+whitespace and choice of optional elements (RFC 7489 uses `xs:all`: any order is valid): a record
+in the schema's order by one expression (`_schema_order.py`), any other by cutting it into its
+row, identifiers and auth results, each read once per distinct bytes as a small tree
+(`_tree.py`) by the same `read_record` lxml's reader uses. It is still a full check of the
+document: each record's bytes are read strictly or by lxml, and the rest of the document
+(metadata, policy: the skeleton) is read by lxml as one small tree.
 
-Anything unusual hands over to the general lxml parser in `aggregate.py`: a record in another
-element order, with attributes, entities or self-closing tags is read by lxml on its own; a document
-with namespace prefixes, comments or CDATA between records, a non-UTF-8 encoding or another root
-element is read by lxml as a whole (`NotPlain`). Tests check both paths give identical tables.
+Anything else hands over to lxml: a record with attributes, entities or a comment is read by lxml
+on its own; a document with namespace prefixes, comments or CDATA between records, an encoding
+other than UTF-8 and the single-byte ones receivers declare, or another root element is read by
+lxml as a whole (`NotPlain`). Tests check both readers give identical tables, on every receiver's
+layout, every real report and mutations of both.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from lxml import etree
 
-from diagnostics.dmarc.parse._columns import MAX_COUNT, RecordColumns
+from diagnostics.dmarc.parse import _schema_order as schema_order
+from diagnostics.dmarc.parse._columns import COMBO_COLUMNS, RecordColumns
+from diagnostics.dmarc.parse._record import (
+    AuthResult,
+    auth_columns,
+    clean,
+    count_of,
+    read_record,
+    read_result,
+    result_of,
+    spf_envelope,
+)
+from diagnostics.dmarc.parse._tree import (
+    Decode,
+    Element,
+    flat_items,
+    parse,
+    parse_flat,
+    text_value,
+)
 from diagnostics.errors import ReportError, ReportTooLarge
 
-_BLOCK = 1024 * 1024
+# Blocks small enough that the gap check (`MAX_GAP`) stops a bomb early.
+_BLOCK = 256 * 1024
 
 
 class NotPlain(Exception):
@@ -37,117 +62,81 @@ class Malformed(ReportError):
 
 _T = rb"[^<&\x00-\x08\x0b\x0c\x0e-\x1f]*+"
 _TEXT = b"(" + _T + b")"
-# A record is read in two steps: `_HEAD` up to the verdicts, then `_REST` to its end. The rest
-# (verdicts, identifiers, auth results) repeats across a sender's records, so it is looked up as raw
-# bytes first and `_REST` only runs on bytes not seen before.
-_HEAD = re.compile(
-    rb"\s*<record>\s*<row>\s*"
-    rb"<source_ip>" + _TEXT + rb"</source_ip>\s*"
-    rb"<count>" + _TEXT + rb"</count>\s*"
-    rb"<policy_evaluated>"
-)
-_REST = re.compile(
-    rb"\s*<disposition>" + _TEXT + rb"</disposition>\s*"
-    rb"<dkim>" + _TEXT + rb"</dkim>\s*"
-    rb"<spf>" + _TEXT + rb"</spf>\s*"
-    rb"((?:<reason>\s*<type>"
-    + _T
-    + rb"</type>\s*(?:<comment>"
-    + _T
-    + rb"</comment>\s*)?</reason>\s*)*)"
-    rb"</policy_evaluated>\s*</row>\s*"
-    rb"<identifiers>\s*"
-    rb"(?:<envelope_to>" + _TEXT + rb"</envelope_to>\s*)?"
-    rb"(?:<envelope_from>" + _TEXT + rb"</envelope_from>\s*)?"
-    rb"<header_from>" + _TEXT + rb"</header_from>\s*"
-    rb"</identifiers>\s*"
-    rb"(?:<auth_results>\s*"
-    rb"((?:<dkim>\s*<domain>" + _T + rb"</domain>\s*(?:<selector>" + _T + rb"</selector>\s*)?"
-    rb"<result>"
-    + _T
-    + rb"</result>\s*(?:<human_result>"
-    + _T
-    + rb"</human_result>\s*)?</dkim>\s*)*)"
-    rb"((?:<spf>\s*<domain>" + _T + rb"</domain>\s*(?:<scope>" + _T + rb"</scope>\s*)?"
-    rb"<result>"
-    + _T
-    + rb"</result>\s*(?:<human_result>"
-    + _T
-    + rb"</human_result>\s*)?</spf>\s*)*)"
-    rb"</auth_results>\s*|<auth_results\s*/>\s*)?\Z"
-)
+# A record's source address and count are cut out of its bytes; what is left (the verdicts,
+# identifiers and auth results) repeats across a sender's records and is looked up as raw bytes,
+# so the record's tree is built only for bytes not seen before. Receivers nearly always write the
+# two side by side; any other place is found by two searches.
+_IP_COUNT = re.compile(rb"<source_ip>" + _TEXT + rb"</source_ip>\s*<count>" + _TEXT + rb"</count>")
+_IP = re.compile(rb"<source_ip>" + _TEXT + rb"</source_ip>")
+_COUNT = re.compile(rb"<count>" + _TEXT + rb"</count>")
 # Bounds on the fast reader's caches of raw bytes, so a batch of millions of distinct records
 # cannot grow them without limit (they are cleared and refilled).
 _MAX_CACHED = 50_000
-_REASON = re.compile(rb"<type>(" + _T + rb")</type>")
-_DKIM = re.compile(
-    rb"<dkim>\s*<domain>("
-    + _T
-    + rb")</domain>\s*(?:<selector>("
-    + _T
-    + rb")</selector>\s*)?<result>("
-    + _T
-    + rb")</result>"
-)
-_SPF = re.compile(
-    rb"<spf>\s*<domain>("
-    + _T
-    + rb")</domain>\s*(?:<scope>("
-    + _T
-    + rb")</scope>\s*)?<result>("
-    + _T
-    + rb")</result>"
-)
 _PREFIXED_TAG = re.compile(rb"</?[A-Za-z_][\w.-]*:")
 _DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _ROOT = re.compile(rb"<(?![?!])([^\s/>]+)")
+_BOM = b"\xef\xbb\xbf"
+# Encodings whose text the fast reader decodes itself: UTF-8 and the single-byte encodings
+# receivers declare (AOL writes windows-1252). Their markup is ASCII, so the same expressions
+# find the tags. Any other declaration goes to lxml whole.
+_UTF8 = {b"utf-8", b"utf8"}
+_CODECS = {
+    b"utf-8": "utf-8",
+    b"utf8": "utf-8",
+    b"us-ascii": "ascii",
+    b"ascii": "ascii",
+    b"windows-1252": "cp1252",
+    b"cp1252": "cp1252",
+    b"iso-8859-1": "latin-1",
+    b"latin1": "latin-1",
+    b"latin-1": "latin-1",
+    b"iso-8859-15": "iso8859-15",
+}
+# The most XML read between two records (or before the first, or after the last). A record is a
+# few hundred bytes and a report's metadata a few kilobytes; a megabyte without a record is
+# padding or a bomb, and reading on would cost time and memory for nothing.
+MAX_GAP = 1024 * 1024
 
 
-def _text(raw: bytes) -> str | None:
-    text = raw.decode("utf-8").strip()
-    return text or None
-
-
-def _lower(raw: bytes) -> str | None:
-    text = raw.decode("utf-8").strip().lower()
-    return text or None
-
-
-def _joined_dkim(items: list[tuple[bytes, bytes, bytes]]) -> tuple[str, str, str] | None:
-    kept = [(d, s, r) for d, s, r in items if _lower(d) is not None]
-    if not kept:
-        return None
-    return (
-        ",".join(str(_lower(d)) for d, _, _ in kept),
-        ",".join(_text(s) or "none" for _, s, _ in kept),
-        ",".join(_lower(r) or "none" for _, _, r in kept),
-    )
-
-
-def _joined_spf(items: list[tuple[bytes, bytes, bytes]]) -> tuple[str, str, str] | None:
-    kept = [(d, s, r) for d, s, r in items if _lower(d) is not None]
-    if not kept:
-        return None
-    return (
-        ",".join(str(_lower(d)) for d, _, _ in kept),
-        ",".join(_lower(s) or "mfrom" for _, s, _ in kept),
-        ",".join(_lower(r) or "none" for _, _, r in kept),
-    )
-
-
-def check_plain_head(head: bytes) -> None:
-    """Raise NotPlain unless the document is UTF-8 with an unprefixed `<feedback>` root."""
+def check_plain_head(head: bytes) -> Decode:
+    """How the fast reader decodes the document's text; raises NotPlain unless it is in an encoding
+    the fast reader knows, with an unprefixed `<feedback>` root."""
+    bom = head.startswith(_BOM)
+    if bom:
+        head = head[len(_BOM) :]
     declared = _DECLARED_ENCODING.match(head)
-    if declared and declared.group(1).lower() not in (b"utf-8", b"utf8", b"us-ascii", b"ascii"):
+    encoding = declared.group(1).lower() if declared else b"utf-8"
+    codec = _CODECS.get(encoding)
+    if codec is None or (bom and encoding not in _UTF8):
         raise NotPlain
     # The first element start (a comment holding a tag also lands here: handed over, safely).
     match = _ROOT.search(head)
-    if match is None:
+    if match is None or match.group(1) != b"feedback":
         raise NotPlain
-    if match.group(1) != b"feedback":
-        raise NotPlain
-    if head.startswith(b"\xef\xbb\xbf"):
-        raise NotPlain
+    if codec == "utf-8":
+        return _utf8
+    return lambda raw: raw.decode(codec)
+
+
+def _utf8(raw: bytes) -> str:
+    return raw.decode("utf-8")
+
+
+def _too_far_apart() -> ReportTooLarge:
+    return ReportTooLarge(
+        f"the report has more than {MAX_GAP // 1024 // 1024} MiB of XML between two records "
+        "(a record is a few hundred bytes), which only padding or a decompression bomb has; it is "
+        "rejected rather than read on"
+    )
+
+
+class Scan(NamedTuple):
+    """What `scan` leaves for lxml: the document without its records, one empty `<record/>` where
+    they were (`marked`), and how many records the fast reader read itself."""
+
+    skeleton: bytes
+    marked: bool
+    fast_records: int
 
 
 def scan(
@@ -157,21 +146,21 @@ def scan(
     report: Any,
     max_records: int,
     first: bytes,
-) -> bytes:
-    """Read the whole document, adding its records to `columns`; returns the document with its
-    records cut out (metadata and policy: small), which the caller reads with lxml.
+) -> Scan:
+    """Read the whole document, adding its records to `columns`.
 
-    Every byte is checked: each record part either matches `_HEAD` + `_REST` to its end (fixed
-    tag names, text free of markup and control characters) or is parsed by lxml, and the rest goes
-    to lxml, so nothing malformed slips through. Raises NotPlain to hand the document to the
-    general parser and Malformed when a value is not UTF-8.
+    Every byte is checked: each record is read strictly (its key's parts accepted by `_tree` or
+    the schema-order expression) or parsed by lxml, and the rest is returned (the skeleton) to be
+    read as strictly, so nothing malformed slips through. Each byte is searched once: a block is searched for `</record>` only
+    past what was searched before. Raises NotPlain to hand the document to the general parser,
+    Malformed when a value is not UTF-8, ReportTooLarge when records are more than `MAX_GAP` apart.
     """
-    check_plain_head(first)
+    decode = check_plain_head(first)
     raw_combos = columns.raw_combos
     raw_ips = columns.raw_ips
     raw_counts = columns.raw_counts
     ip_encoder = columns.encoders["source_ip"]
-    match_head = _HEAD.match
+    search_pair = _IP_COUNT.search
     append_count = columns.counts.append
     append_ip = columns.ips.append
     append_combo = columns.combos.append
@@ -180,175 +169,328 @@ def scan(
     pending = b""
     chunk = first
     started = False
-    done = False
     records = report.records
     messages = report.messages
+    fast = 0
     try:
-        while not done:
-            if not chunk:
-                done = True
-            data = pending + chunk if pending else chunk
-            if done:
-                parts = [data]
-            else:
-                cut = data.rfind(b"</record>")
+        while True:
+            if chunk:
+                data = pending + chunk if pending else chunk
+                # Only the new bytes (and a tag that may straddle the join) are searched.
+                cut = data.rfind(b"</record>", max(0, len(pending) - 8))
                 if cut < 0:
+                    if len(data) > MAX_GAP:
+                        raise _too_far_apart()
                     pending = data
                     chunk = stream.read(_BLOCK)
                     continue
                 cut += 9
                 parts = data[:cut].split(b"</record>")
-                parts[-1] = data[cut:]
-            # Every part but the last is "<whitespace><record>...": one record.
-            last = parts.pop()
+                pending = data[cut:]
+                parts.pop()  # the empty bytes after the last `</record>`
+            else:
+                if len(pending) > MAX_GAP:
+                    raise _too_far_apart()
+                skeleton.append(pending)
+                break
+            # Each part is "<whitespace><record>...": one record.
             for part in parts:
                 if not started:
                     start = part.find(b"<record")
                     if start < 0 or _PREFIXED_TAG.search(part, 0, start):
                         raise NotPlain
-                    skeleton.append(part[:start])
+                    if start > MAX_GAP:
+                        raise _too_far_apart()
+                    # One empty record stands for all of them, so lxml checks where they are.
+                    skeleton += (part[:start], b"<record/>")
                     part = part[start:]
                     started = True
-                head = match_head(part)
+                pair = search_pair(part)
+                if pair is not None:
+                    ip, count = pair.groups()
+                    key = part[: pair.start()] + _PAIR_MARK + part[pair.end() :]
+                else:
+                    key, ip, count = _apart(part)
                 combo = None
-                if head is not None:
-                    rest = part[head.end() :]
-                    combo = raw_combos.get(rest)
+                value = raw_counts.get(count) if count is not None else None
+                if value is None and count is not None:
+                    value = count_of(count)
+                    if value is not None:
+                        if len(raw_counts) >= _MAX_CACHED:
+                            raw_counts.clear()
+                        raw_counts[count] = value
+                if value is not None:
+                    combo = raw_combos.get(key)
                     if combo is None:
-                        combo = _combo(rest, columns)
+                        combo = _combo(key, decode, columns)
                         if combo is not None:
                             if len(raw_combos) >= _MAX_CACHED:
                                 raw_combos.clear()
-                            raw_combos[rest] = combo
+                            raw_combos[key] = combo
                 if combo is None:
+                    # Not plain, or a count that is not a number (lxml warns): lxml reads it.
                     report.records, report.messages = records, messages
                     _add_unusual(part, add_element)
                     records, messages = report.records, report.messages
                     continue
-                ip, count = head.groups()  # type: ignore[union-attr]
-                value = raw_counts.get(count)
-                if value is None:
-                    value = raw_counts[count] = _count(count)
                 ip_code = raw_ips.get(ip)
                 if ip_code is None:
                     if len(raw_ips) >= _MAX_CACHED:
                         raw_ips.clear()
-                    ip_code = raw_ips[ip] = ip_encoder.code(_text(ip))
+                    ip_code = raw_ips[ip] = ip_encoder.code(clean(text_value(ip, decode)))
                 records += 1
+                fast += 1
                 if records > max_records:
                     raise ReportTooLarge(
                         f"the report has more than {max_records:,} records (the max_records cap); "
                         "it is rejected whole rather than cut short"
                     )
                 messages += value
-                append_count(value)
+                append_count(value)  # type: ignore[arg-type]
                 append_ip(ip_code)
                 append_combo(combo)
-            if done:
-                skeleton.append(last)
-            else:
-                pending = last
-                chunk = stream.read(_BLOCK)
+            chunk = stream.read(_BLOCK)
     except UnicodeDecodeError as error:
+        if decode is not _utf8:
+            raise NotPlain from None  # lxml knows this encoding's rules better
         raise Malformed(f"a value is not valid UTF-8 ({error.reason})") from None
     report.records, report.messages = records, messages
-    return b"".join(skeleton)
+    return Scan(b"".join(skeleton), started, fast)
 
 
-def _combo(rest: bytes, columns: RecordColumns) -> int | None:
-    """The combination code of a record's verdicts, identifiers and auth results, or None when
-    `rest` is not in the shape `_REST` reads. Each part is normalised once per distinct raw value
-    (`raw_parts`), since whole combinations repeat less than their parts."""
-    match = _REST.match(rest)
-    if match is None:
-        return None
-    (
-        disposition,
-        dkim_v,
-        spf_v,
-        reasons,
-        envelope_to,
-        envelope_from,
-        header_from,
-        dkim_block,
-        spf_block,
-    ) = match.groups()
-    parts = columns.raw_parts
-    if len(parts) >= _MAX_CACHED:
-        parts.clear()
-    encoders = columns.encoders
-    verdicts = parts.get((1, disposition, dkim_v, spf_v, reasons))
-    if verdicts is None:
-        types = [t for t in (_text(r) for r in _REASON.findall(reasons)) if t] if reasons else []
-        verdicts = parts[(1, disposition, dkim_v, spf_v, reasons)] = (
-            encoders["disposition"].code(_lower(disposition) or "none"),
-            encoders["dkim_aligned"].code(_lower(dkim_v) or "fail"),
-            encoders["spf_aligned"].code(_lower(spf_v) or "fail"),
-            encoders["override_reasons"].code(",".join(types) if types else None),
-        )
-    spf_key = (2, spf_block)
-    spf = parts.get(spf_key)
-    if spf is None:
-        joined = _joined_spf(_SPF.findall(spf_block or b""))
-        if joined is None:
-            spf = (-1, -1, -1)
-            fallback = None
-        else:
-            spf = (
-                encoders["spf_domain"].code(joined[0]),
-                encoders["spf_scope"].code(joined[1]),
-                encoders["spf_result"].code(joined[2]),
-            )
-            # Receivers that leave envelope_from out still name it in the SPF check of the
-            # envelope sender (scope mfrom).
-            fallback = (
-                joined[0].rsplit(",", 1)[-1] if joined[1].rsplit(",", 1)[-1] == "mfrom" else None
-            )
-        parts[spf_key] = spf
-        parts[(3, spf_block)] = (encoders["envelope_from"].code(fallback),)
-    envelope = _lower(envelope_from) if envelope_from else None
-    # The SPF block matters to the identity only when envelope_from is missing (the fallback).
-    identity_key = (
-        (4, header_from, envelope_to, envelope)
-        if envelope is not None
-        else (6, header_from, envelope_to, spf_block)
-    )
-    identity = parts.get(identity_key)
-    if identity is None:
-        identity = parts[identity_key] = (
-            encoders["header_from"].code(_lower(header_from)),
-            encoders["envelope_from"].code(envelope)
-            if envelope is not None
-            else parts[(3, spf_block)][0],
-            encoders["envelope_to"].code(_lower(envelope_to) if envelope_to is not None else None),
-        )
-    dkim = parts.get((5, dkim_block))
-    if dkim is None:
-        joined = _joined_dkim(_DKIM.findall(dkim_block or b""))
-        dkim = parts[(5, dkim_block)] = (
+def _apart(part: bytes) -> tuple[bytes, bytes | None, bytes | None]:
+    """The key, source address and count of a record whose two are not side by side (either may
+    be missing: the record is then read by lxml). Each is marked in the key by its own byte."""
+    ip = _IP.search(part)
+    count = _COUNT.search(part)
+    if ip is None or count is None:
+        return part, None, None
+    first, second = (ip, count) if ip.start() < count.start() else (count, ip)
+    return (
+        b"".join(
             (
-                encoders["dkim_domains"].code(joined[0]),
-                encoders["dkim_selectors"].code(joined[1]),
-                encoders["dkim_results"].code(joined[2]),
+                part[: first.start()],
+                _IP_MARK if first is ip else _COUNT_MARK,
+                part[first.end() : second.start()],
+                _IP_MARK if second is ip else _COUNT_MARK,
+                part[second.end() :],
             )
-            if joined
-            else (-1, -1, -1)
+        ),
+        ip.group(1),
+        count.group(1),
+    )
+
+
+# Where the address and count were cut out of a key: bytes that plain XML text never holds, so a
+# key says where they were. To read the row, each mark is replaced by its element with a stand-in
+# value; the row holds no other `<source_ip` or `<count`, so `read_record` finding the stand-ins
+# there shows the address and count cut out are the row's own. A mark anywhere else is a control
+# byte, which `_tree.parse` refuses.
+_PAIR_MARK, _IP_MARK, _COUNT_MARK = b"\x00", b"\x01", b"\x02"
+_STANDIN = "-"
+_IP_STANDIN = b"<source_ip>-</source_ip>"
+_COUNT_STANDIN = b"<count>-</count>"
+_RECORD_START = re.compile(rb"\s*<record[ \t\r\n]*>")
+_CHILD_START = re.compile(rb"\s*<([A-Za-z_][A-Za-z0-9_.-]*)[ \t\r\n]*(/?)>")
+_END_TAG = re.compile(rb"</auth_results[ \t\r\n]*>")
+# What a record without identifiers or auth results says (read_record's defaults), as codes.
+_NO_IDENTIFIERS = (-1, None, -1)
+_NO_AUTH = (-1, -1, -1, -1, -1, -1, None)
+_INVALID = object()
+
+
+def _standins(data: bytes) -> bytes:
+    if _PAIR_MARK in data:
+        data = data.replace(_PAIR_MARK, _IP_STANDIN + _COUNT_STANDIN)
+    if _IP_MARK in data or _COUNT_MARK in data:
+        data = data.replace(_IP_MARK, _IP_STANDIN).replace(_COUNT_MARK, _COUNT_STANDIN)
+    return data
+
+
+def _read(raw: bytes, decode: Decode) -> Any:
+    """What one element of a record says, as `read_record` reads a record holding only it, or
+    `_INVALID` when it is not plain XML (a mark left in it is a control byte: not plain)."""
+    tree = parse_flat(raw, decode) or parse(raw, decode)
+    if tree is None:
+        return _INVALID
+    record = Element("record", None)
+    record.children.append(tree)
+    return read_record(record)
+
+
+def _children(raw: bytes, start: int, end: int) -> list[tuple[bytes, bytes]] | None:
+    """The bytes and name of each child element between `start` and `end` of `raw` (the
+    element's content), or None when anything but whitespace lies between them. Text never
+    holds `<` (`_T`), so the first `</name` after a child's start tag ends it; if a child nests
+    its own name, the bytes cut there do not parse and the record goes to lxml."""
+    children = []
+    position = start
+    match = _CHILD_START.match
+    find = raw.find
+    while True:
+        child = match(raw, position, end)
+        if child is None:
+            break
+        name, empty = child.groups()
+        if empty:
+            stop = child.end()
+        else:
+            close = find(b"</" + name, child.end(), end)
+            stop = find(b">", close, end) + 1
+            if close < 0 or stop <= 0:
+                return None
+        children.append((raw[child.start() : stop], name))
+        position = stop
+    if position != end and not raw[position:end].isspace():
+        return None
+    return children
+
+
+def _row(raw: bytes, decode: Decode, columns: RecordColumns) -> Any:
+    # The pair cut out must be the row's only address and count, cut once, so every record
+    # with these bytes around it reads the same way.
+    if raw.count(b"<source_ip") or raw.count(b"<count"):
+        return _INVALID
+    marks = (raw.count(_PAIR_MARK), raw.count(_IP_MARK), raw.count(_COUNT_MARK))
+    if marks != (1, 0, 0) and marks != (0, 1, 1):
+        return _INVALID
+    values = _read(_standins(raw), decode)
+    # The stand-ins must be the row's address and count (read_record keeps the last of each).
+    if values is _INVALID or values.ip != _STANDIN or values.count_text != _STANDIN:
+        return _INVALID
+    encoders = columns.encoders
+    disposition, dkim, spf, reasons = values.combo[:4]
+    return (
+        encoders["disposition"].code(disposition),
+        encoders["dkim_aligned"].code(dkim),
+        encoders["spf_aligned"].code(spf),
+        encoders["override_reasons"].code(reasons),
+    )
+
+
+def _identifiers(raw: bytes, decode: Decode, columns: RecordColumns) -> Any:
+    values = _read(raw, decode)
+    if values is _INVALID:
+        return _INVALID
+    header_from, envelope_from, envelope_to = values.combo[4:7]
+    encoders = columns.encoders
+    return (
+        encoders["header_from"].code(header_from),
+        envelope_from,  # None: the SPF result's domain stands in (see `_combo`)
+        encoders["envelope_to"].code(envelope_to),
+    )
+
+
+def _auth_results(raw: bytes, decode: Decode, columns: RecordColumns) -> Any:
+    """The six auth columns' codes and the envelope domain SPF names; each `<dkim>` and `<spf>`
+    is read once per distinct bytes."""
+    start = _CHILD_START.match(raw)
+    if start is None:
+        return _INVALID
+    if start.group(2):
+        children: list[tuple[bytes, bytes]] | None = []
+    else:
+        close = raw.rfind(b"</auth_results")
+        if close < start.end() or _END_TAG.fullmatch(raw, close) is None:
+            return _INVALID
+        children = _children(raw, start.end(), close)
+    if children is None:
+        return _INVALID
+    cache = columns.raw_parts
+    dkim: list[AuthResult] = []
+    spf: list[AuthResult] = []
+    for child, _ in children:
+        found: Any = cache.get(child, _MISSING)
+        if found is _MISSING:
+            flat = flat_items(child, decode)
+            if flat is not None:
+                found = result_of(flat[0], flat[2])
+            else:
+                tree = parse(child, decode)
+                found = _INVALID if tree is None else read_result(tree)
+            _remember(cache, child, found)
+        if found is _INVALID:
+            return _INVALID
+        if found is not None:
+            kind, result = found
+            (dkim if kind == "dkim" else spf).append(result)
+    encoders = columns.encoders
+    codes = tuple(
+        encoders[name].code(value)
+        for name, value in zip(_AUTH_COLUMNS, auth_columns(dkim, spf), strict=True)
+    )
+    return (*codes, spf_envelope(spf))
+
+
+_SECTIONS: dict[bytes, Callable[[bytes, Decode, RecordColumns], Any]] = {
+    b"row": _row,
+    b"identifiers": _identifiers,
+    b"identities": _identifiers,
+    b"auth_results": _auth_results,
+}
+_AUTH_COLUMNS = COMBO_COLUMNS[7:]
+_SLOTS = {b"row": 0, b"identifiers": 1, b"identities": 1, b"auth_results": 2}
+_MISSING = object()
+
+
+def _remember(cache: dict[bytes, object], raw: bytes, value: object) -> None:
+    if len(cache) >= _MAX_CACHED:
+        cache.clear()
+    cache[raw] = value
+
+
+def _combo(key: bytes, decode: Decode, columns: RecordColumns) -> int | None:
+    """The combination code of a record's values other than its address and count, from its key,
+    or None when the record is not plain XML or the address and count cut out are not the ones
+    its row has. Each top-level element (row, identifiers, auth results) is read once per
+    distinct bytes, since whole records repeat less than their parts."""
+    if decode is _utf8:
+        head = schema_order.HEAD.match(key)
+        if head is not None:
+            combo = schema_order.schema_combo(key[head.end() :], columns)
+            if combo is not None:
+                return combo
+    start = _RECORD_START.match(key)
+    if start is None:
+        return None
+    sections = _children(key, start.end(), len(key))
+    if sections is None:
+        return None
+    found: list[Any] = [None, None, None]
+    cache = columns.raw_parts
+    for raw, name in sections:
+        value = cache.get(raw, _MISSING)
+        if value is _MISSING:
+            read = _SECTIONS.get(name)
+            value = read(raw, decode, columns) if read else _read(raw, decode)
+            _remember(cache, raw, value)
+        if value is _INVALID:
+            return None
+        slot = _SLOTS.get(name)
+        if slot is not None:
+            if found[slot] is not None:
+                return None  # a repeated section: lxml's reading of it is the reference
+            found[slot] = value
+    row, identifiers, auth = found
+    if row is None:
+        return None
+    header_from, envelope, envelope_to = identifiers or _NO_IDENTIFIERS
+    auth = auth or _NO_AUTH
+    if envelope is None:
+        envelope = auth[6]
+    return columns.combo_of_codes(
+        (
+            *row,
+            header_from,
+            columns.encoders["envelope_from"].code(envelope),
+            envelope_to,
+            *auth[:6],
         )
-    return columns.combo_of_codes(verdicts + identity + spf + dkim)
-
-
-def _count(raw: bytes) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise NotPlain from None  # the general parser skips the record with a warning
-    if not 0 <= value <= MAX_COUNT:
-        raise NotPlain
-    return value
+    )
 
 
 def _add_unusual(part: bytes, add_element: Callable[[Any], None]) -> None:
-    """A record the regular expression does not cover: read it with lxml on its own."""
+    """A record the fast reader does not cover: read it with lxml on its own."""
     stripped = part.lstrip()
     if not stripped.startswith(b"<record") or b"<!" in part or b"<?" in part:
         raise NotPlain

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
+
+from diagnostics.dmarc.parse import DEFAULT_LIMITS
+from diagnostics.dmarc.parse._aggregate import parse_aggregate_xml
+from diagnostics.dmarc.parse._columns import RecordColumns
+from diagnostics.dmarc.parse._streams import Peekable
 
 SAMPLES = Path(__file__).parents[2] / "data" / "dmarc"
 AGGREGATE_SAMPLES = sorted(
@@ -34,3 +42,21 @@ def record_row(ip: str, count: int, domain: str = "example.com", **verdicts: str
         "disposition": "none",
     }
     return row | verdicts
+
+
+def read_aggregate(data: bytes, *, fast: bool) -> tuple[object, pd.DataFrame, int]:
+    """One aggregate report read by the fast reader or by lxml alone: (its metadata, or the
+    error's type and message; its records table; the rows the fast reader read itself)."""
+    columns = RecordColumns()
+    stream = Peekable(io.BytesIO(data))
+    try:
+        meta: object = parse_aggregate_xml(
+            stream,  # type: ignore[arg-type]
+            columns,
+            DEFAULT_LIMITS,
+            head=stream.peek(8192),
+            fast=fast,
+        )
+    except Exception as error:
+        meta = (type(error), str(error))
+    return meta, columns.to_frame().astype(object), columns.fast_rows

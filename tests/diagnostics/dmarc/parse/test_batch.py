@@ -3,7 +3,6 @@ record reader and the general lxml reader agree everywhere."""
 
 from __future__ import annotations
 
-import io
 import random
 from pathlib import Path
 
@@ -12,11 +11,7 @@ import pytest
 
 from bench.make_dmarc_corpus import _report
 from diagnostics.dmarc import load_reports
-from diagnostics.dmarc.parse import DEFAULT_LIMITS
-from diagnostics.dmarc.parse._aggregate import parse_aggregate_xml
-from diagnostics.dmarc.parse._columns import RecordColumns
-from diagnostics.dmarc.parse._streams import Peekable
-from tests.diagnostics.dmarc.conftest import AGGREGATE_SAMPLES, SAMPLES
+from tests.diagnostics.dmarc.conftest import AGGREGATE_SAMPLES, SAMPLES, read_aggregate
 
 GOOD = SAMPLES / "aggregate" / "old_draft_from_wiki.xml"
 
@@ -77,19 +72,8 @@ def test_progress_is_reported_after_each_input() -> None:
 
 
 def _parse(data: bytes, fast: bool) -> tuple[object, pd.DataFrame]:
-    columns = RecordColumns()
-    stream = Peekable(io.BytesIO(data))
-    try:
-        meta: object = parse_aggregate_xml(
-            stream,  # type: ignore[arg-type]
-            columns,
-            DEFAULT_LIMITS,
-            head=stream.peek(8192),
-            fast=fast,
-        )
-    except Exception as error:
-        meta = (type(error), str(error))
-    return meta, columns.to_frame().astype(object)
+    meta, records, _ = read_aggregate(data, fast=fast)
+    return meta, records
 
 
 def _documents() -> list[tuple[str, bytes]]:

@@ -6,6 +6,7 @@ import gzip
 import http.server
 import io
 import threading
+import time
 import tracemalloc
 import zipfile
 import zlib
@@ -115,10 +116,12 @@ def test_external_dtd_is_never_fetched(http_server: str) -> None:
 
 
 def test_gzip_bomb_is_rejected_with_bounded_memory() -> None:
-    # 200 MiB of zeros inside ~200 KiB of gzip, with a valid report start.
+    # 200 MiB of records inside ~200 KiB of gzip, with a valid report start (padding between
+    # records is refused sooner: see the next test).
     compressor = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
     parts = [compressor.compress(_report(1)[:-12])]
-    zeros = b" " * MiB
+    record = _report(1).split(b"<record>")[1].split(b"</feedback>")[0]
+    zeros = (b"<record>" + record) * (MiB // (len(record) + 8))
     parts += [compressor.compress(zeros) for _ in range(200)]
     parts.append(compressor.flush())
     bomb = b"".join(parts)
@@ -135,6 +138,33 @@ def test_gzip_bomb_is_rejected_with_bounded_memory() -> None:
     assert "20 MiB" in str(caught.value)
     assert "max_report_bytes" in str(caught.value)
     assert peak < 80 * MiB  # streamed: nowhere near the 200 MiB it expands to
+
+
+@pytest.mark.parametrize("where", ["before the first record", "between records", "after the last"])
+def test_a_megabyte_without_a_record_is_refused_at_once(where: str) -> None:
+    # A report head, then 200 MiB of spaces in ~200 KiB of gzip: refused after about 1 MiB,
+    # long before the decompression cap, with the reason named. The compression-ratio cap would
+    # refuse it first (test_bombs.py): set high here, so that the scan's own cap is what is tested.
+    report = _report(3)
+    cut = {
+        "before the first record": report.index(b"<record>"),
+        "between records": report.index(b"</record>") + 9,
+        "after the last": report.rindex(b"</record>") + 9,
+    }[where]
+    compressor = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    parts = [compressor.compress(report[:cut])]
+    parts += [compressor.compress(b" " * MiB) for _ in range(200)]
+    parts += [compressor.compress(report[cut:]), compressor.flush()]
+    started = time.perf_counter()
+    tracemalloc.start()
+    try:
+        with pytest.raises(ReportTooLarge, match="more than 1 MiB of XML between two records"):
+            parse_report(b"".join(parts), limits=ParseLimits(max_ratio=100_000))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert time.perf_counter() - started < 2
+    assert peak < 20 * MiB
 
 
 def test_zip_bomb_members_share_one_budget() -> None:
