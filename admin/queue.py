@@ -168,14 +168,35 @@ class SupportQueue(BoundPart):
         with self._tx.read() as s:
             return alert_rules.load(s)
 
-    def to_refresh(self, *, limit: int | None = None, actor: Actor = "system") -> list[int]:
-        """Accounts whose row is stale or missing, stale ones first by id."""
+    def to_refresh(
+        self,
+        *,
+        domains: Iterable[str] | None = None,
+        limit: int | None = None,
+        actor: Actor = "system",
+    ) -> list[int]:
+        """Accounts whose row is stale or missing, stale ones first by id. With `domains`: only
+        the stale rows of accounts sending from them (after an import for those domains)."""
         self._allow(actor, Permission.VIEW_ACCOUNTS)
+        if domains is not None:
+            return self._stale_of(domains, limit)
         with self._tx.read() as s:
             missing = select(AccountRow.id).where(~AccountRow.id.in_(select(QueueRow.account_id)))
             stale = select(QueueRow.account_id).where(QueueRow.stale.is_(True))
             ids = [*s.scalars(stale.order_by(QueueRow.account_id))]
             ids += [*s.scalars(missing.order_by(AccountRow.id))]
+        return ids[:limit] if limit is not None else ids
+
+    def _stale_of(self, domains: Iterable[str], limit: int | None) -> list[int]:
+        names = sorted({d.strip().lower() for d in domains})
+        ids: list[int] = []
+        with self._tx.read() as s:
+            for i in range(0, len(names), _CHUNK):
+                stale = select(QueueRow.account_id).where(
+                    QueueRow.stale.is_(True), QueueRow.domain.in_(names[i : i + _CHUNK])
+                )
+                ids += s.scalars(stale)
+        ids.sort()
         return ids[:limit] if limit is not None else ids
 
     # -- writing -----------------------------------------------------------------------------------

@@ -12,7 +12,14 @@ from typing import Any
 import pytest
 
 from admin import PermissionDenied, Principal, Role, Store, ensure_sample_data
-from admin.queue_refresh import mark_new_reports, refresh_account, refresh_accounts
+from admin.diagnosis import diagnose_account
+from admin.queue_refresh import (
+    mark_new_reports,
+    refresh_account,
+    refresh_accounts,
+    refresh_reported,
+    save_diagnosis,
+)
 from admin.reports import import_reports
 from admin.troubles import TroubleKind
 from diagnostics.dmarc import ReportStore
@@ -166,3 +173,93 @@ def test_analysts_read_the_queue_and_refresh_nothing(
         text = repr(entry.to_dict())
         assert "smtp." not in text
         assert "SG." not in text
+
+
+def test_a_diagnosis_already_got_saves_the_row_as_a_refresh_would(
+    store: Store, reports: ReportStore, refresh: Callable[..., Any], nameserver: Any
+) -> None:
+    """The Overview's path: the row is saved from the diagnosis it has just got, no second one."""
+    refresh()
+    bakery = next(a for a in store.list_accounts() if a.name == "Bluebird Bakery")
+    before = store.queue.entry(bakery.id)
+    assert before is not None
+    assert TroubleKind.CONNECTION_FAILING not in before.kinds
+    (conn,) = store.list_connections(bakery.id)
+    store.record_probe(
+        bakery.id,
+        conn.id,
+        {"ok": False, "symptom": "auth_failed", "stage": "auth", "duration": 0.2},
+    )
+    found = diagnose_account(
+        store, bakery.id, report_store=reports, resolver=nameserver(ZONE).resolver(), now=NOW
+    )
+    entry = save_diagnosis(store, found, report_store=reports)
+    assert not entry.stale
+    assert entry.kinds[0] is TroubleKind.CONNECTION_FAILING
+    assert entry.refreshed_at >= before.refreshed_at
+    assert store.queue.entry(bakery.id) == entry
+    assert store.queue.to_refresh() == []
+
+
+def test_an_analysts_diagnosis_never_overwrites_the_row(
+    store: Store, reports: ReportStore, refresh: Callable[..., Any], nameserver: Any
+) -> None:
+    """Without the connections, the row would lose their troubles: refused, whoever saves."""
+    refresh()
+    lumen = next(a for a in store.list_accounts() if a.name == "Lumen Fitness")
+    before = store.queue.entry(lumen.id)
+    assert before is not None
+    assert TroubleKind.CONNECTION_LINT in before.kinds
+    analyst = store.as_user(Principal("ana", Role.ANALYST))
+    found = diagnose_account(
+        analyst, lumen.id, report_store=reports, resolver=nameserver(ZONE).resolver(), now=NOW
+    )
+    assert not found.connections_visible
+    for saver in (analyst, store):
+        with pytest.raises(PermissionDenied):
+            save_diagnosis(saver, found, report_store=reports)
+    assert store.queue.entry(lumen.id) == before
+
+
+def test_after_an_import_its_domains_marked_accounts_are_refreshed_at_most_a_limit(
+    store: Store, reports: ReportStore, refresh: Callable[..., Any], nameserver: Any
+) -> None:
+    domains = ("lumenfitness.example", "bluebird-bakery.example")
+    # Two weeks ago both domains' mail came from one known sender, passing.
+    reports.import_files(
+        [
+            aggregate_xml(d, NOW - dt.timedelta(days=14), [("192.0.2.1", 500, True)], report_id=d)
+            for d in domains
+        ]
+    )
+    refresh()
+    assert mark_new_reports(store, reports) == 0  # the first look notes where reports stand
+    accounts = {a.name: a.id for a in store.list_accounts()}
+    lumen, bakery = accounts["Lumen Fitness"], accounts["Bluebird Bakery"]
+    before = {i: store.queue.entry(i) for i in (lumen, bakery)}
+    assert TroubleKind.UNKNOWN_SENDERS not in before[lumen].kinds  # type: ignore[union-attr]
+    since = reports.report_mark()
+    # A new sender failing DMARC with most of this week's mail of both domains.
+    admin_user = Principal("dana", Role.ADMIN)
+    for domain in domains:
+        xml = aggregate_xml(
+            domain, NOW - dt.timedelta(days=1), [("192.0.2.77", 5000, False)], report_id="new"
+        )
+        import_reports(store.as_user(admin_user), admin_user, reports, [xml])
+    assert sorted(store.queue.to_refresh()) == sorted([lumen, bakery])
+
+    def entries() -> list[Any]:
+        return refresh_reported(
+            store, reports, since=since, resolver=nameserver(ZONE).resolver(), limit=1, now=NOW
+        )
+
+    (first,) = entries()
+    assert first.account_id == min(lumen, bakery)
+    assert not first.stale
+    assert TroubleKind.UNKNOWN_SENDERS in first.kinds
+    # The rest stay marked for the page, the command line and the alert run.
+    assert store.queue.to_refresh() == [max(lumen, bakery)]
+    (second,) = entries()
+    assert TroubleKind.UNKNOWN_SENDERS in second.kinds
+    assert store.queue.to_refresh() == []
+    assert entries() == []
