@@ -175,6 +175,8 @@ def refresh_reported(
     `report_store.report_mark()` before it), at most `limit` of them; the rest stay marked."""
     mark_new_reports(store, report_store)
     ids = store.queue.to_refresh(domains=report_store.domains_since(since), limit=limit)
+    if progress is not None and ids:
+        progress(0, len(ids))  # a bar from the start: each step is a diagnosis
     return refresh_accounts(
         store,
         ids,

@@ -6,6 +6,9 @@ DNS check and the DMARC reports page, so every page shows the same words and the
     route_box(found); live_connection(found, ...); problems_list(found)
     health_section(found.health); records_section(found)
 
+A diagnosis got anew also refreshes the account's row in the support queue (desk.queue_upkeep),
+when it was got with the account's connections.
+
 What is kept: the diagnosis (public DNS answers, report figures, lint findings in words; never a
 password), keyed by the account, its last change, the report store's generation and its newest
 test, for at most DNS_FRESH_SECONDS (a resolver's own cache bound).
@@ -22,6 +25,7 @@ from admin import Account, AdminError, Connection, PermissionDenied, RouteMode, 
 from admin.diagnosis import AccountDiagnosis, AccountProblem, diagnose_account
 from desk.configuration import app_config
 from desk.markdown import Markdown, data, md, text
+from desk.queue_upkeep import save_queue_row
 from desk.report_views import DNS_FRESH_SECONDS
 from desk.resources import app_resolver, report_store
 from desk.widgets import finding_cards, publish_record, show_error
@@ -96,6 +100,7 @@ def account_diagnosis(store: Store, account: Account) -> AccountDiagnosis | None
         st.error(text(exc), icon=":material/error:")
         return None
     st.session_state[_KEPT] = (key, time.monotonic(), found)
+    save_queue_row(store, found)  # the queue reads what this page has just worked out
     return found
 
 

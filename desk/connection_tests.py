@@ -1,6 +1,7 @@
 """A test of a saved SMTP connection, run from a page: the Test mail page and the Overview's "Run
 test" run the same probe with the same settings (DESK_SMTP_CAFILE, the app's resolver) and keep
-the result in the account's history as the signed-in user."""
+the result in the account's history as the signed-in user, then refresh the account's row in the
+support queue (desk.queue_upkeep)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import streamlit as st
 from admin import AdminError, ProbeRecord, Store
 from desk.configuration import app_config
 from desk.markdown import md, text
+from desk.queue_upkeep import refresh_after_test
 from desk.resources import app_resolver, current_actor
 from diagnostics import DiagnosticsError
 from diagnostics.smtp import probe
@@ -34,9 +36,12 @@ def run_probe(
     send_to: str | None,
     timeout: float,
     tls_verify: bool = True,
+    refresh_queue: bool = True,
 ) -> ProbeRecord | None:
-    """Probe the saved connection, keep the result in the history, and return that record; None
-    (with the reason shown) when the store or the probe refuses."""
+    """Probe the saved connection, keep the result in the history, refresh the account's queue
+    row (unless `refresh_queue` is False: a page that diagnoses the account again right after
+    saves the row from that diagnosis) and return the record; None (with the reason shown) when
+    the store or the probe refuses."""
     what = f"Sending a test message to {send_to}" if send_to else "Checking the connection"
     try:
         with st.status(
@@ -62,10 +67,13 @@ def run_probe(
                 ),
                 state="complete" if result.ok else "error",
             )
-        return store.record_probe(account_id, conn.id, result, actor=current_actor())
+        record = store.record_probe(account_id, conn.id, result, actor=current_actor())
     except (AdminError, DiagnosticsError) as exc:
         st.error(text(exc), icon=":material/warning:")
         return None
+    if refresh_queue:
+        refresh_after_test(store, account_id)
+    return record
 
 
 __all__ = ["SavedConnection", "run_probe"]

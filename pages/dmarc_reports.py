@@ -14,6 +14,7 @@ from desk import report_views as views
 from desk.configuration import app_config
 from desk.labels import share_text
 from desk.markdown import data, md, plain, text
+from desk.queue_upkeep import refresh_after_import
 from desk.report_layout import Explained, Section
 from desk.report_mailbox import report_mailbox_section
 from desk.report_tables import name_senders, records_csv, shown_name
@@ -87,6 +88,7 @@ with st.expander("Import reports", icon=":material/upload_file:", expanded=domai
             )
 
         try:
+            since = store.report_mark()  # what the import adds comes after it
             summary = import_uploads(
                 store,
                 uploads or [],
@@ -100,6 +102,8 @@ with st.expander("Import reports", icon=":material/upload_file:", expanded=domai
         except DiagnosticsError as exc:
             show_error(exc)
             st.stop()
+        # The support queue's rows of the imported domains, checked again while the page waits.
+        refresh_after_import(store_or_stop(), store, since)
         st.session_state[SUMMARY_KEY] = (summary.ok, summary.lines())
         st.session_state[UPLOADER_KEY] = round_no + 1
         st.rerun()

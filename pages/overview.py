@@ -47,8 +47,14 @@ if found is None:
 route_box(found)
 may_test = current_actor().can(Permission.RUN_PROBES) and found.connections_visible
 if live_connection(found, may_test=may_test) and found.active is not None:
+    # The run after it diagnoses the account anew, which saves its queue row: no second refresh.
     record = run_probe(
-        store, account.id, found.active, send_to=None, timeout=app_config().smtp.timeout
+        store,
+        account.id,
+        found.active,
+        send_to=None,
+        timeout=app_config().smtp.timeout,
+        refresh_queue=False,
     )
     if record is not None:
         forget_diagnosis()

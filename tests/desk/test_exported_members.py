@@ -98,6 +98,7 @@ SURFACE = {
         "too_many",
         "upload_limits",
     },
+    "desk.queue_upkeep": {"refresh_after_import", "refresh_after_test", "save_queue_row"},
     "desk.queue_views": {
         "QUEUE_COLUMNS",
         "alerts_frame",
