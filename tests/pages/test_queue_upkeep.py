@@ -109,8 +109,10 @@ def test_a_refresh_that_fails_leaves_the_row_marked_and_the_page_whole(desk) -> 
         "Bluebird Bakery · Nano",
         "Live connection: SendGrid",
     ]
-    assert any("What to fix first" == s.value for s in at.subheader)
-    assert "read-only" not in str([*at.error, *at.warning, *at.info])
+    assert any(s.value == "What to fix first" for s in at.subheader)
+    said = " ".join(str(m.value) for m in [*at.error, *at.warning, *at.info, *at.success])
+    assert said
+    assert "read-only" not in said
     assert store.queue.entry(bakery).stale  # type: ignore[union-attr]
     with reports.engine.begin() as connection:
         connection.exec_driver_sql("DROP TRIGGER refuse")
