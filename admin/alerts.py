@@ -386,14 +386,29 @@ class AlertDesk(BoundPart):
         `timeout` and `cafile`: the SMTP test's (DESK_SMTP_TIMEOUT, DESK_SMTP_CAFILE)."""
         self._allow(actor, Permission.EDIT_ALERTS)
         moment = now or self._tx.now()
-        result = AlertRun()
         ids = None if account_ids is None else sorted(set(account_ids))
+        result = self._open_and_resolve(moment, ids)
+        self._deliver(moment, send_with, timeout, cafile, result)
+        return result
+
+    def evaluate(
+        self, account_ids: Iterable[int], *, now: datetime | None = None, actor: Actor = "system"
+    ) -> AlertRun:
+        """Open, update and resolve the alerts of `account_ids` from their queue rows, and queue
+        their notices, without sending: what follows a refresh after a test or an import (the
+        issue's "evaluated after each import and each test"), so a page never waits on an SMTP
+        server or a webhook. The next `run` (cron, the page's button) sends what is due. Those who
+        may refresh the queue (who see connections) may evaluate it."""
+        self._allow(actor, Permission.VIEW_CONNECTIONS)
+        return self._open_and_resolve(now or self._tx.now(), sorted(set(account_ids)))
+
+    def _open_and_resolve(self, moment: datetime, ids: list[int] | None) -> AlertRun:
+        result = AlertRun()
         with self._tx.write() as s:
             channels = {c.channel: c for c in s.scalars(select(AlertChannelRow)) if c.enabled}
             self._evaluate(s, moment, ids, sorted(channels), result)
             if ids is None:
                 self._queue_digests(s, moment, [c for c in channels.values() if c.digest], result)
-        self._deliver(moment, send_with, timeout, cafile, result)
         return result
 
     def _evaluate(

@@ -172,12 +172,13 @@ def refresh_reported(
 ) -> list[QueueEntry]:
     """After an import: mark the reports stored by any way (`mark_new_reports`), then refresh
     the marked accounts of the domains with reports stored after `since` (the import's
-    `report_store.report_mark()` before it), at most `limit` of them; the rest stay marked."""
+    `report_store.report_mark()` before it), at most `limit` of them, and evaluate their alerts;
+    the rest stay marked."""
     mark_new_reports(store, report_store)
     ids = store.queue.to_refresh(domains=report_store.domains_since(since), limit=limit)
     if progress is not None and ids:
         progress(0, len(ids))  # a bar from the start: each step is a diagnosis
-    return refresh_accounts(
+    found = refresh_accounts(
         store,
         ids,
         report_store=report_store,
@@ -186,6 +187,10 @@ def refresh_reported(
         now=now,
         progress=progress,
     )
+    # Alerts are evaluated after each import (sent by the next run: AlertDesk.evaluate).
+    if found:
+        store.alerts.evaluate([entry.account_id for entry in found], now=now)
+    return found
 
 
 def desk_rules(store: Store) -> dict[TroubleKind, Rule]:

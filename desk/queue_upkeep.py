@@ -51,8 +51,8 @@ def save_queue_row(store: Store, found: AccountDiagnosis) -> bool:
 
 
 def refresh_after_test(store: Store, account_id: int) -> bool:
-    """Diagnose again the account whose connection was just tested and store its row; True when
-    the row was saved."""
+    """Diagnose again the account whose connection was just tested, store its row and evaluate
+    its alerts; True when the row was saved."""
     if not _may_refresh(store):
         return False
     try:
@@ -63,6 +63,8 @@ def refresh_after_test(store: Store, account_id: int) -> bool:
             resolver=app_resolver(),
             config=app_config(),
         )
+        # Alerts are evaluated after each test; the next alert run sends what opened or ended.
+        store.alerts.evaluate([account_id])
     except _LEFT_STALE:
         return False
     return True

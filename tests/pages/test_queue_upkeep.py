@@ -132,6 +132,9 @@ def test_a_test_on_the_test_mail_page_refreshes_the_row(store, server) -> None:
     assert entry is not None
     assert not entry.stale
     assert TroubleKind.CONNECTION_FAILING in entry.kinds
+    # Its alerts are evaluated at once (sent by the next alert run).
+    opened = store.alerts.history(active=True, account_id=account.id)
+    assert TroubleKind.CONNECTION_FAILING in [alert.kind for alert in opened]
 
 
 def test_an_import_refreshes_the_rows_of_its_domains(desk, tmp_path: Path) -> None:
@@ -166,4 +169,6 @@ def test_an_import_refreshes_the_rows_of_its_domains(desk, tmp_path: Path) -> No
     assert not after.stale
     assert TroubleKind.UNKNOWN_SENDERS in after.kinds
     assert after.refreshed_at > before.refreshed_at
+    opened = store.alerts.history(active=True, account_id=bakery)
+    assert TroubleKind.UNKNOWN_SENDERS in [alert.kind for alert in opened]
     assert store.queue.to_refresh(domains=[BAKERY]) == []
