@@ -47,6 +47,7 @@ from diagnostics import run_sync
 from diagnostics.config import DeskConfig
 from diagnostics.dmarc import Diagnosis, ReportStore, explain, selectors_seen
 from diagnostics.dns import Resolver
+from diagnostics.enrich import EnrichmentCache
 from diagnostics.errors import DiagnosticsError
 from diagnostics.findings import Finding
 from diagnostics.health import DomainHealth, NetworkChecks, TlsReportSummary, check_domain_async
@@ -64,6 +65,7 @@ __all__ = [
     "by_impact",
     "describe_test",
     "diagnose_account",
+    "explain_within",
     "failing_dmarc",
     "find_account",
     "network_checks",
@@ -116,7 +118,14 @@ def diagnose_account(
     health, note = _health(domain, evidence, resolver, timeout)
     diagnoses: list[Diagnosis] | None = []
     if len(records):
-        diagnoses = _explain(records, keys, hosts, resolver, timeout, report_store)
+        diagnoses = explain_within(
+            records,
+            resolver,
+            timeout,
+            cache=report_store.enrichment_cache(),
+            providers=keys,
+            hosts=hosts,
+        )
     return assemble(
         Gathered(
             account=account,
@@ -263,22 +272,26 @@ def _health(
         return None, str(exc)
 
 
-def _explain(
+def explain_within(
     records: pd.DataFrame,
-    keys: Sequence[str],
-    hosts: Sequence[str],
     resolver: Resolver,
     timeout: float,
-    report_store: ReportStore,
+    *,
+    cache: EnrichmentCache | None = None,
+    providers: Sequence[str] = (),
+    hosts: Sequence[str] = (),
 ) -> list[Diagnosis] | None:
-    """explain with the account's connections as evidence; None when it takes longer than
-    `timeout` (it runs on a thread no limit can cancel; each look-up is bounded by the
-    resolver's own timeout, so a thread left behind ends on its own)."""
-    cache = report_store.enrichment_cache()
+    """`explain(records)`, or None when it takes longer than `timeout` seconds. `cache`: the
+    store's enrichment cache, whose reverse DNS names sources that today's DNS cannot;
+    `providers` and `hosts`: the account's connections, as evidence. The diagnosis and the DMARC
+    reports page's own period both explain through it."""
+    # explain is synchronous, so it runs on a thread, which no time limit can cancel; its look-ups
+    # are bounded one by one by the resolver's timeout, so a thread left behind after the limit
+    # ends on its own, and the bridge does not wait for it.
     try:
         return run_sync(
             lambda: asyncio.to_thread(
-                explain, records, providers=keys, hosts=hosts, resolver=resolver, cache=cache
+                explain, records, providers=providers, hosts=hosts, resolver=resolver, cache=cache
             ),
             timeout=timeout,
         )

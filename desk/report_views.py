@@ -24,8 +24,8 @@ import pandas as pd
 import pyarrow as pa
 import streamlit as st
 
+from admin.diagnosis import explain_within
 from desk._report_charts import Spec, volume_charts
-from desk.bounded_checks import explain_within
 from desk.configuration import app_config
 from desk.markdown import table
 from desk.report_layout import Explained, arrow, lay_out

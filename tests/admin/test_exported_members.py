@@ -71,6 +71,7 @@ def test_the_account_diagnosis_surface() -> None:
         "by_impact",
         "describe_test",
         "diagnose_account",
+        "explain_within",
         "failing_dmarc",
         "find_account",
         "network_checks",

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from desk.bounded_checks import check_health, explain_within
+from admin.diagnosis import explain_within
+from desk.bounded_checks import check_health
 from diagnostics.dmarc import ReportStore
 from diagnostics.dns import Resolver
 from tests.pages.test_dmarc_reports import SMALL

@@ -33,7 +33,7 @@ SURFACE = {
         "route_box",
         "spf_record",
     },
-    "desk.bounded_checks": {"check_health", "explain_within"},
+    "desk.bounded_checks": {"check_health"},
     "desk.configuration": {"app_config", "use_config"},
     "desk.connection_tests": {"SavedConnection", "run_probe"},
     "desk.database_faults": {"DATABASE_FAULTS", "said_alone", "said_in_page"},
