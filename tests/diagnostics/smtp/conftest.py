@@ -69,7 +69,9 @@ def smtp_server() -> Iterator[Callable[..., SmtpServer]]:
 def resolver(nameserver: Callable[..., Any]) -> Resolver:
     """Resolves the providers' host names to 127.0.0.1; `nowhere.test` does not exist."""
     zone = {host: {"A": "127.0.0.1"} for host in HOSTS}
-    resolver: Resolver = nameserver(zone).resolver(timeout=1.0)
+    # Every name here is answered at once (nowhere.test with NXDOMAIN): the timeout only bounds a
+    # loaded machine's delay, and 1 s was once too short with four test workers on two cores.
+    resolver: Resolver = nameserver(zone).resolver(timeout=3.0)
     return resolver
 
 
