@@ -179,9 +179,8 @@ def _read_policy(element: Any, report: _Report) -> None:
 RowSink = Callable[[Any], None]
 
 
-def _row_sink(columns: RecordColumns, report: _Report, limits: ParseLimits) -> RowSink:
-    """A function that adds one `<record>` element to `columns`."""
-    max_records = limits.max_records
+def _row_sink(columns: RecordColumns, report: _Report, max_records: int) -> RowSink:
+    """A function that adds one `<record>` element to `columns`, at most `max_records`."""
 
     def add(record: Any) -> None:
         ip, count, combo_values = read_record(record)
@@ -208,7 +207,7 @@ def _run(
     stream: BinaryIO,
     columns: RecordColumns,
     report: _Report,
-    limits: ParseLimits,
+    max_records: int,
     recover: bool,
     *,
     marked: bool = False,
@@ -216,7 +215,7 @@ def _run(
     """Read the document with lxml. With `marked`, it is the fast reader's skeleton: its first
     `<record>` is the empty one standing for the records already read, and any other is a
     reason to hand the whole document to this reader (raises NotPlain)."""
-    add = _row_sink(columns, report, limits)
+    add = _row_sink(columns, report, max_records)
     events = etree.iterparse(
         stream,
         events=("start", "end"),
@@ -270,32 +269,41 @@ def _run(
 
 # The elements lxml's reader (`_run`) acts on, wherever they are.
 _HANDLED = frozenset({"feedback", "record", "report_metadata", "policy_published", "version"})
+# Their start tags, with any namespace prefix (lxml's reader goes by the local name).
+_HANDLED_TAG = re.compile(
+    rb"<(?:[A-Za-z_][\w.-]*:)?(feedback|record|report_metadata|policy_published|version)[\s/>]"
+)
 
 
 def _read_skeleton(skeleton: bytes, report: _Report, marked: bool) -> bool:
     """Read what the fast reader left (the document without its records) as one small tree, when
     its shape is plain; False when `_run` must read it. For a report of a few records, setting up
     `iterparse` costs more than all the rest, and reports come by the thousand."""
+    # `_run` acts on its elements at any depth, in the order they end; only as children of the
+    # root is that the order read here. Each named at most once (one record: the mark) and found
+    # among the root's children below means none is deeper. A name in a comment or text counts
+    # too, and sends the document to `_run`, which is always right.
+    seen = _HANDLED_TAG.findall(skeleton)
+    if len(seen) != len(set(seen)) or seen.count(b"record") != marked:
+        return False
     try:
         root = etree.fromstring(skeleton, _SKELETON_PARSER)
     except etree.XMLSyntaxError:
         return False  # `_run` raises it again, which hands the document over
-    if not isinstance(root.tag, str) or _local(root.tag) != "feedback":
+    tag = root.tag
+    if not isinstance(tag, str) or _local(tag) != "feedback":
         return False
-    children = [child for child in root if isinstance(child.tag, str)]
-    # `_run` acts on its elements at any depth, in the order they end; only as children of the
-    # root is that the order read here, so anything deeper goes to `_run`.
-    for child in children:
-        for element in child.iterdescendants():
-            if isinstance(element.tag, str) and _local(element.tag) in _HANDLED:
-                return False
-    records = [child for child in children if _local(child.tag) == "record"]
-    if len(records) != marked or (marked and (len(records[0]) or records[0].text)):
-        return False
+    children = [(_local(child.tag), child) for child in root if isinstance(child.tag, str)]
+    if len(seen) != 1 + sum(name in _HANDLED for name, _ in children):
+        return False  # one is deeper than a child of the root
+    if marked:
+        record = next(child for name, child in children if name == "record")
+        if len(record) or record.text:
+            return False
     report.root = "feedback"
-    report.namespace = root.tag[1:].partition("}")[0] if root.tag.startswith("{") else None
-    for child in children:
-        _read_part(_local(child.tag), child, report)
+    report.namespace = tag[1:].partition("}")[0] if tag.startswith("{") else None
+    for name, child in children:
+        _read_part(name, child, report)
     return True
 
 
@@ -376,7 +384,7 @@ def parse_aggregate_xml(
     """
     budget = budget or UploadBudget(limits)
     # The readers check one number, the report's records; the upload's cap is what is left of it.
-    limits = replace(limits, max_records=max(budget.records_left(), 1))
+    max_records = max(budget.records_left(), 1)
     _check_prologue(head)
     mark = columns.mark()
     report = _Report()
@@ -391,9 +399,9 @@ def parse_aggregate_xml(
             skeleton, marked, fast_records = fastpath.scan(
                 tee,  # type: ignore[arg-type]
                 columns,
-                _row_sink(columns, report, limits),
+                _row_sink(columns, report, max_records),
                 report,
-                limits.max_records,
+                max_records,
                 tee.read(_FIRST_READ),
             )
             # What is left without the records is small: metadata and policy, read by lxml
@@ -401,7 +409,12 @@ def parse_aggregate_xml(
             if not _read_skeleton(skeleton, report, marked):
                 try:
                     _run(
-                        io.BytesIO(skeleton), columns, report, limits, recover=False, marked=marked
+                        io.BytesIO(skeleton),
+                        columns,
+                        report,
+                        max_records,
+                        recover=False,
+                        marked=marked,
                     )
                 except etree.XMLSyntaxError as error:
                     skeleton_error = _describe(error)
@@ -409,14 +422,14 @@ def parse_aggregate_xml(
             columns.fast_rows += fast_records
         except fastpath.NotPlain:
             columns.rollback(mark)
-            report = _general(tee, columns, limits, mark, skeleton_error)
+            report = _general(tee, columns, max_records, mark, skeleton_error)
         except fastpath.Malformed as error:
             columns.rollback(mark)
             data = tee.replay()
             if data is None:
                 raise ReportError(str(error)) from None
             # lxml's reading, as the general reader gives it (its messages name the line).
-            report = _strict_then_repaired(data, columns, limits, mark)
+            report = _strict_then_repaired(data, columns, max_records, mark)
         # Both readers' rows end here: validated once (validate.py), whichever read them.
         dropped, dropped_messages, notes = check_rows(columns, mark)
         report.records -= dropped
@@ -457,7 +470,7 @@ _FIRST_READ = 64 * 1024
 def _general(
     tee: _Tee,
     columns: RecordColumns,
-    limits: ParseLimits,
+    max_records: int,
     mark: int,
     skeleton_error: str | None = None,
 ) -> _Report:
@@ -471,25 +484,25 @@ def _general(
             "the report is over 32 MiB and uses XML features (namespace prefixes, comments, another "
             "encoding) that only the slower general reader handles, past the point it can re-read"
         )
-    return _strict_then_repaired(data, columns, limits, mark)
+    return _strict_then_repaired(data, columns, max_records, mark)
 
 
 def _strict_then_repaired(
-    data: bytes, columns: RecordColumns, limits: ParseLimits, mark: int
+    data: bytes, columns: RecordColumns, max_records: int, mark: int
 ) -> _Report:
     report = _Report()
     try:
-        _run(io.BytesIO(data), columns, report, limits, recover=False)
+        _run(io.BytesIO(data), columns, report, max_records, recover=False)
     except etree.XMLSyntaxError as strict_error:
         columns.rollback(mark)
-        return _reparse(data, columns, limits, mark, _describe(strict_error))
+        return _reparse(data, columns, max_records, mark, _describe(strict_error))
     return report
 
 
 def _reparse(
     data: bytes,
     columns: RecordColumns,
-    limits: ParseLimits,
+    max_records: int,
     mark: int,
     strict_error: str,
 ) -> _Report:
@@ -505,7 +518,7 @@ def _reparse(
     for recover in (False, True):
         report = _Report()
         try:
-            _run(io.BytesIO(repaired), columns, report, limits, recover=recover)
+            _run(io.BytesIO(repaired), columns, report, max_records, recover=recover)
         except etree.XMLSyntaxError:
             columns.rollback(mark)
             continue

@@ -16,11 +16,9 @@ import binascii
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from email.message import Message
-from email.parser import BytesHeaderParser
-from email.policy import compat32
 
 from diagnostics.dmarc.parse._budget import size_text
+from diagnostics.dmarc.parse._part_headers import PartHeaders, part_headers
 from diagnostics.dmarc.parse._streams import CHUNK, Readable
 from diagnostics.errors import ReportError, ReportTooLarge
 
@@ -127,7 +125,7 @@ class Lines:
 class Leaf:
     """One non-multipart part: its headers, and a reader of its decoded body."""
 
-    headers: Message
+    headers: PartHeaders
     body: PartReader
     index: int
 
@@ -248,23 +246,30 @@ def _base64_only(text: bytes) -> bytes:
     return data
 
 
-def _headers(lines: Lines, stop: Callable[[bytes, bool], bool]) -> Message | None:
-    """The header block at the reader's position (up to the blank line), or None when it is
-    larger than any real message's."""
+def _headers(lines: Lines, stop: Callable[[bytes, bool], bool]) -> PartHeaders | None:
+    """The Content-* fields of the header block at the reader's position (up to the blank line),
+    or None when the block is larger than any real message's. Only they are ever asked for (type,
+    boundary, transfer encoding, file name), and a receiver's message carries dozens of others
+    (Received, DKIM and ARC signatures) that would cost more to parse than the report."""
     block: list[bytes] = []
     size = 0
+    keep = False
     while (item := lines.next()) is not None:
         line, continued = item
-        if not continued and stop(line, continued):
-            lines.back(item)
-            break
-        if not continued and line in (b"\n", b"\r\n"):
-            break
+        if not continued:
+            if stop(line, continued):
+                lines.back(item)
+                break
+            if line in (b"\n", b"\r\n"):
+                break
+            if line[:1] not in (b" ", b"\t"):  # a field's first line; others continue it
+                keep = line[:8].lower() == b"content-"
         size += len(line)
         if size > _MAX_HEADER_BYTES:
             return None
-        block.append(line)
-    return BytesHeaderParser(policy=compat32).parsebytes(b"".join(block))
+        if keep:
+            block.append(line)
+    return part_headers(b"".join(block))
 
 
 def walk(
@@ -278,10 +283,8 @@ def walk(
             f"the message has a header block larger than {size_text(_MAX_HEADER_BYTES)}, which no "
             "mail server sends"
         )
-    content_type = headers.get_content_type()
-    boundary = (
-        headers.get_param("boundary") if headers.get_content_maintype() == "multipart" else None
-    )
+    content_type = headers.content_type()
+    boundary = headers.boundary() if content_type.partition("/")[0] == "multipart" else None
     if isinstance(boundary, str) and boundary:
         inner = boundary.encode("utf-8", "surrogateescape")
         walk_state.stops.append(inner)
@@ -320,7 +323,7 @@ def walk(
         raise ReportTooLarge(
             f"the message has more than {max_leaves} parts (the max_email_parts cap)"
         )
-    encoding = str(headers.get("content-transfer-encoding", "")).strip().lower()
+    encoding = headers.transfer_encoding()
     body = PartReader(lines, encoding, stop)
     yield Leaf(headers, body, walk_state.leaves)
     body.drain()

@@ -321,7 +321,7 @@ def _unpack_message(
     found = False
     try:
         for leaf in walk(lines, state, stop, limits.max_email_parts):
-            content_type = leaf.headers.get_content_type()
+            content_type = leaf.headers.content_type()
             if content_type == "message/feedback-report":
                 # A failure (forensic) report: the whole message is the report; the parts after
                 # this one are the sample of the failing mail, not reports.
@@ -345,7 +345,7 @@ def _unpack_message(
                 # it is needed any more (what is kept would grow with the attachment).
                 found = True
                 lines.take_kept()
-            label = leaf.headers.get_filename() or f"part {leaf.index}"
+            label = leaf.headers.filename() or f"part {leaf.index}"
             yield from unpack(f"{name}:{label}", part, budget, _depth=depth + 1)
     except ReportTooLarge as error:
         lines.take_kept()

@@ -36,6 +36,8 @@ EARLIEST = datetime(2012, 1, 1, tzinfo=UTC)
 _AHEAD = timedelta(days=1)
 PLAUSIBLE_COUNT = 1_000_000_000
 _MAX_NAMED = 5
+# Up to this many rows a report's rows are checked by a loop; numpy pays off beyond it.
+_FEW_ROWS = 64
 
 
 def latest_plausible(now: datetime | None = None) -> datetime:
@@ -120,6 +122,11 @@ def _summary(
     """The address codes of the rows since `mark` that are no IP address (-1: none given), and
     their lowest and highest count. (Its own function: numpy's views of the arrays must be gone
     before rows are removed.)"""
+    if len(counts) - mark <= _FEW_ROWS:
+        # Most reports hold a few rows, where setting up numpy's views costs more than a loop.
+        rows = counts[mark:]
+        bad = {code for code in set(ips[mark:]) if code < 0 or not judged[code]}
+        return bad, min(rows), max(rows)
     view = np.frombuffer(counts, dtype=np.int64)[mark:]
     codes = np.unique(np.frombuffer(ips, dtype=np.int32)[mark:])
     known = codes[codes >= 0]
