@@ -156,6 +156,7 @@ def scan(
     Malformed when a value is not UTF-8, ReportTooLarge when records are more than `MAX_GAP` apart.
     """
     decode = check_plain_head(first)
+    layout = _Layout(decode)
     raw_combos = columns.raw_combos
     raw_ips = columns.raw_ips
     raw_counts = columns.raw_counts
@@ -222,7 +223,7 @@ def scan(
                 if value is not None:
                     combo = raw_combos.get(key)
                     if combo is None:
-                        combo = _combo(key, decode, columns)
+                        combo = _combo(key, decode, columns, layout)
                         if combo is not None:
                             if len(raw_combos) >= _MAX_CACHED:
                                 raw_combos.clear()
@@ -439,17 +440,34 @@ def _remember(cache: dict[bytes, object], raw: bytes, value: object) -> None:
     cache[raw] = value
 
 
-def _combo(key: bytes, decode: Decode, columns: RecordColumns) -> int | None:
+class _Layout:
+    """Whether the document's records are in the schema's order, as far as its records so far
+    tell: the schema-order expression is tried while it keeps matching, and given up after a
+    few records it did not match (receivers keep one layout per document), where trying it
+    would cost more than it saves."""
+
+    __slots__ = ("score",)
+
+    def __init__(self, decode: Decode) -> None:
+        # Only UTF-8 (the expression reads bytes as UTF-8); two misses before giving up.
+        self.score = 2 if decode is _utf8 else 0
+
+    def schema_combo(self, key: bytes, columns: RecordColumns) -> int | None:
+        head = schema_order.HEAD.match(key)
+        combo = None if head is None else schema_order.schema_combo(key[head.end() :], columns)
+        self.score = min(self.score + 1, 8) if combo is not None else self.score - 1
+        return combo
+
+
+def _combo(key: bytes, decode: Decode, columns: RecordColumns, layout: _Layout) -> int | None:
     """The combination code of a record's values other than its address and count, from its key,
     or None when the record is not plain XML or the address and count cut out are not the ones
     its row has. Each top-level element (row, identifiers, auth results) is read once per
     distinct bytes, since whole records repeat less than their parts."""
-    if decode is _utf8:
-        head = schema_order.HEAD.match(key)
-        if head is not None:
-            combo = schema_order.schema_combo(key[head.end() :], columns)
-            if combo is not None:
-                return combo
+    if layout.score > 0:
+        combo = layout.schema_combo(key, columns)
+        if combo is not None:
+            return combo
     start = _RECORD_START.match(key)
     if start is None:
         return None

@@ -25,6 +25,10 @@ from diagnostics.errors import ReportError, ReportTooLarge
 MAX_LINE = 64 * 1024
 # A line that may be a boundary or a mailbox's separator, found after a line break.
 _MAY_END = re.compile(rb"\n(?:--|From )")
+# The blank line that ends a header block.
+_BLANK_LINE = re.compile(rb"\n\r?\n")
+# The Content-* fields of a header block, with their continuation lines.
+_CONTENT_FIELDS = re.compile(rb"^content-[^\n]*\n(?:[ \t][^\n]*\n)*", re.IGNORECASE | re.MULTILINE)
 # A message's header block larger than this is not a message a receiver sent.
 _MAX_HEADER_BYTES = 1024 * 1024
 
@@ -97,6 +101,38 @@ class Lines:
         self._start = end
         self._remember(found)
         return found
+
+    def header_block(self) -> bytes | None:
+        """The lines of the header block at the reader's position, and past its blank line, in
+        one step when the block is whole in a buffer and none of its lines could end a part (a
+        line starting with "--" or "From "); None, nothing read, when it must be read line by
+        line. A receiver's header block is dozens of lines, and this is the common case."""
+        if self._back is not None or self._continued:
+            return None
+        start = self._start
+        if self._buffer.find(b"\n", start) < 0 and not self._eof:
+            chunk = self._raw.read(CHUNK)
+            self._buffer = self._buffer[start:] + chunk
+            self._start = start = 0
+            self._eof = not chunk
+        buffer = self._buffer
+        if buffer.startswith((b"--", b"From "), start):
+            return None
+        if buffer.startswith((b"\n", b"\r\n"), start):
+            end = start  # no header at all: the blank line right away
+            after = buffer.index(b"\n", start) + 1
+        else:
+            blank = _BLANK_LINE.search(buffer, start)
+            if blank is None:
+                return None
+            end, after = blank.start() + 1, blank.end()
+            if _MAY_END.search(buffer, start, end) or buffer.find(b"\n", start, end) < 0:
+                return None
+            if max(map(len, buffer[start:end].split(b"\n"))) >= MAX_LINE:
+                return None  # a line read in fragments: line by line is the reference
+        self._start = after
+        self._remember(buffer[start:after])
+        return buffer[start:end]
 
     def _remember(self, line: bytes) -> None:
         if self.kept is not None:
@@ -251,6 +287,9 @@ def _headers(lines: Lines, stop: Callable[[bytes, bool], bool]) -> PartHeaders |
     or None when the block is larger than any real message's. Only they are ever asked for (type,
     boundary, transfer encoding, file name), and a receiver's message carries dozens of others
     (Received, DKIM and ARC signatures) that would cost more to parse than the report."""
+    whole = lines.header_block()
+    if whole is not None:
+        return part_headers(b"".join(_CONTENT_FIELDS.findall(whole)))
     block: list[bytes] = []
     size = 0
     keep = False
