@@ -317,7 +317,8 @@ class _Borrowed(io.RawIOBase):
 def _open(source: Source) -> tuple[str, BinaryIO]:
     name = _name(source)
     if isinstance(source, (str, os.PathLike)):
-        return name, open(os.fspath(source), "rb")  # closed by the caller's `with`
+        # Unbuffered: the readers buffer what they peek at themselves, and a copy less is faster.
+        return name, open(os.fspath(source), "rb", buffering=0)  # closed by the caller's `with`
     if isinstance(source, bytes):
         return name, io.BytesIO(source)
     return name, _Borrowed(source)  # type: ignore[return-value]

@@ -180,6 +180,8 @@ class RecordColumns:
         self.raw_counts: dict[bytes, int] = {}
         self.raw_parts: dict[bytes, object] = {}
         self.raw_schema_parts: dict[object, tuple[int, ...]] = {}
+        # (DKIM results, SPF results) -> the auth columns' codes and the SPF envelope domain.
+        self.raw_auth: dict[object, tuple[object, ...]] = {}
         # How many rows the fast reader read itself (the rest were read by lxml): the benches
         # report it as the fast-path share.
         self.fast_rows = 0

@@ -415,12 +415,19 @@ def _auth_results(raw: bytes, decode: Decode, columns: RecordColumns) -> Any:
         if found is not None:
             kind, result = found
             (dkim if kind == "dkim" else spf).append(result)
-    encoders = columns.encoders
-    codes = tuple(
-        encoders[name].code(value)
-        for name, value in zip(_AUTH_COLUMNS, auth_columns(dkim, spf), strict=True)
-    )
-    return (*codes, spf_envelope(spf))
+    # The same results come in many layouts and spacings: their columns are joined and coded
+    # once per distinct results.
+    results = (tuple(dkim), tuple(spf))
+    coded = columns.raw_auth.get(results)
+    if coded is None:
+        encoders = columns.encoders
+        codes = tuple(
+            encoders[name].code(value)
+            for name, value in zip(_AUTH_COLUMNS, auth_columns(dkim, spf), strict=True)
+        )
+        coded = (*codes, spf_envelope(spf))
+        _remember(columns.raw_auth, results, coded)
+    return coded
 
 
 _SECTIONS: dict[bytes, Callable[[bytes, Decode, RecordColumns], Any]] = {
@@ -434,10 +441,10 @@ _SLOTS = {b"row": 0, b"identifiers": 1, b"identities": 1, b"auth_results": 2}
 _MISSING = object()
 
 
-def _remember(cache: dict[bytes, object], raw: bytes, value: object) -> None:
+def _remember(cache: dict[Any, Any], key: object, value: object) -> None:
     if len(cache) >= _MAX_CACHED:
         cache.clear()
-    cache[raw] = value
+    cache[key] = value
 
 
 class _Layout:
