@@ -8,7 +8,7 @@ client asks for each message's BODYSTRUCTURE with its size, fetches its leaf par
 "message:attachment", exactly as the parser names the parts it finds in a whole message.
 
 The rule for which parts are reports is the parser's own for an e-mail's parts
-(diagnostics.dmarc.parse reading a message): gzip and zip always, XML that holds a <feedback>, JSON
+(diagnostics.dmarc.parse reading a message): gzip and zip always, XML that holds a <feedback> tag, JSON
 that is not a text body. Anything else about a message, and the whole message is read as before:
 a message/* part (a failure report with its ARF part, a forwarded message), a parameter
 split in RFC 2231 pieces, an encoding other than base64, quoted-printable, 7bit, 8bit or binary, more parts
@@ -24,6 +24,8 @@ import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from diagnostics.dmarc.parse import holds_feedback
 
 __all__ = ["StructureLeaf", "decoded", "leaves", "report_parts"]
 
@@ -145,7 +147,7 @@ def _is_report(payload: bytes, content_type: str) -> bool:
         return True
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text.startswith(b"<"):
-        return b"feedback" in payload[:4096]  # not an HTML body or other XML
+        return holds_feedback(payload)  # not an HTML body or other XML
     if text.startswith((b"{", b"[")):
         return content_type != "text/plain"
     return False

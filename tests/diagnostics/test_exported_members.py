@@ -36,6 +36,7 @@ PARSE = {
     "TlsFailure",
     "TlsPolicy",
     "TlsReport",
+    "holds_feedback",
     "load_reports",
     "parse_report",
 }
@@ -70,7 +71,7 @@ STORE = {
 }
 # diagnostics.dmarc exports what it exported before the layers were split out, no more, no less.
 DMARC = {
-    *(PARSE - {"Progress", "Source"}),
+    *(PARSE - {"Progress", "Source", "holds_feedback"}),
     *(STORE - {"Moment", "Progress", "period_bound"}),
     *{"Action", "ActionCode", "Category", "Confidence", "Diagnosis", "Evidence", "Readiness"},
     *{"explain", "readiness", "selectors_seen"},

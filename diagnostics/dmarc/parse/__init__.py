@@ -23,6 +23,7 @@ from diagnostics.dmarc.parse._columns import RECORD_COLUMNS
 from diagnostics.dmarc.parse._failure import FAILURE_COLUMNS, FailureReport
 from diagnostics.dmarc.parse._limits import DEFAULT_LIMITS, ParseLimits
 from diagnostics.dmarc.parse._tls import TLS_COLUMNS, TlsFailure, TlsPolicy, TlsReport
+from diagnostics.dmarc.parse._unpack import holds_feedback
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -40,6 +41,7 @@ __all__ = [
     "TlsFailure",
     "TlsPolicy",
     "TlsReport",
+    "holds_feedback",
     "load_reports",
     "parse_report",
 ]

@@ -48,6 +48,17 @@ class Kind(StrEnum):
     UNKNOWN = "unknown"
 
 
+# An aggregate report's root element, with any namespace prefix.
+_FEEDBACK_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?feedback[\s/>]")
+
+
+def holds_feedback(head: bytes) -> bool:
+    """Whether an XML part whose first bytes are `head` may be an aggregate report: its first 4 KiB
+    hold a `<feedback>` tag. The tag, not the word: Outlook's HTML body says "feedback" in its
+    text. A part without it is a message's body, not a report."""
+    return _FEEDBACK_TAG.search(head, 0, 4096) is not None
+
+
 _HEADER_LINE = re.compile(rb"^[A-Za-z0-9][A-Za-z0-9-]{0,76}:[ \t]?")
 
 
@@ -334,7 +345,7 @@ def _unpack_message(
             if not head.strip():
                 continue
             kind = sniff(head)
-            if kind is Kind.XML and b"feedback" not in head[:4096]:
+            if kind is Kind.XML and not holds_feedback(head):
                 continue  # an HTML or other XML body, not an aggregate report
             if kind not in (Kind.XML, Kind.JSON, Kind.GZIP, Kind.ZIP):
                 continue
