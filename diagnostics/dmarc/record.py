@@ -50,6 +50,7 @@ __all__ = [
     "check_dmarc_async",
     "parse_dmarc",
     "record_flow",
+    "starting_record",
 ]
 
 _POLICIES = ("none", "quarantine", "reject")
@@ -592,6 +593,12 @@ def _policy_findings(check_domain: str, record: DmarcRecord, inherited: bool) ->
     return findings
 
 
+def starting_record(org: str) -> str:
+    """The DMARC record to start with where `org` publishes none: monitoring (p=none), with a
+    report address at the domain, so the reports show what passes before anything is tightened."""
+    return f"v=DMARC1; p=none; rua=mailto:dmarc-reports@{org}"
+
+
 def record_flow(domain: str) -> Generator[list[Question], list[Answer], DmarcCheck]:
     """The check of an already normalized `domain` as a DNS flow (diagnostics/_flow.py): it asks in
     batches, the look-ups for report destinations all at once."""
@@ -621,7 +628,7 @@ def record_flow(domain: str) -> Generator[list[Question], list[Answer], DmarcChe
                 + (f" (nor does {org})" if org != domain else "")
                 + ", so receivers have no policy "
                 "and send no reports. Publish this TXT record at "
-                f'_dmarc.{org}: "v=DMARC1; p=none; rua=mailto:dmarc-reports@{org}"',
+                f'_dmarc.{org}: "{starting_record(org)}"',
                 f"_dmarc.{org}",
             )
         )

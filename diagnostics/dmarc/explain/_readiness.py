@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING
 
 from diagnostics.dmarc.explain._categories import Category
 from diagnostics.dmarc.explain._policy import DmarcPolicy, next_policy, read_policy
+from diagnostics.dmarc.record import starting_record
 from diagnostics.dns import Resolver
+from diagnostics.domains import organizational_domain
 from diagnostics.wording import plural
 
 if TYPE_CHECKING:
@@ -88,6 +90,23 @@ def readiness(
             spoofed,
             f"No legitimate source of {domain} appears in these reports: keep {current} until "
             "reports show your own mail passing.",
+        )
+    if policy.record is None and not policy.unreadable:
+        # No record in DNS now (the reports' p= is from when they were written): there is nothing
+        # to tighten, and a record written from p= alone would have no rua=, so the reports would
+        # stop. The step is the record to start with, the one the DMARC check gives.
+        org = organizational_domain(domain)
+        return Readiness(
+            domain,
+            policy,
+            False,
+            None,
+            None,
+            (),
+            spoofed,
+            f"{domain} publishes no DMARC record receivers can use now, so they apply no policy "
+            f"to it and send no more reports. Publish this TXT record at _dmarc.{org} first: "
+            f'"{starting_record(org)}"; tighten it once the reports show your own mail passing.',
         )
     step = next_policy(policy)
     if step is None:

@@ -24,7 +24,11 @@ SEED_RECORD = "v=spf1 include:spf.trekmail.net include:sendgrid.net -all"
 
 @pytest.fixture
 def ns(nameserver):
-    zone = {**PROVIDERS, "seed.example": {"TXT": ["v=spf1 include:spf.trekmail.net -all"]}}
+    zone = {
+        **PROVIDERS,
+        "seed.example": {"TXT": ["v=spf1 include:spf.trekmail.net -all"]},
+        "_dmarc.seed.example": {"TXT": ["v=DMARC1; p=none; rua=mailto:dmarc@seed.example"]},
+    }
     return nameserver(zone).address
 
 
@@ -61,7 +65,10 @@ def test_explains_from_the_store_as_json(ns, report, tmp_path, capsys):
     assert actions[0]["record"] == SEED_RECORD
     # DKIM carries DMARC for every legitimate source, so the next policy step is offered
     assert document["readiness"]["ready"] is True
-    assert "p=quarantine" in document["readiness"]["record"]
+    # The next step keeps the record's other tags: the reports keep coming.
+    assert document["readiness"]["record"] == (
+        "v=DMARC1; p=quarantine; rua=mailto:dmarc@seed.example"
+    )
 
 
 def test_no_reports_for_the_domain_exits_2(tmp_path, capsys):

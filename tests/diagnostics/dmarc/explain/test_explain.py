@@ -12,11 +12,12 @@ import pytest
 import yaml
 
 from diagnostics import providers
-from diagnostics.dmarc import Category, explain, load_reports
+from diagnostics.dmarc import Category, explain, load_reports, readiness
 from diagnostics.dmarc.explain import DmarcPolicy
 from diagnostics.dmarc.explain._actions import custom_return_path
 from diagnostics.dmarc.explain._categories import Signals, classify
 from diagnostics.dmarc.explain._policy import next_policy
+from diagnostics.dmarc.record import check_dmarc
 from diagnostics.errors import InvalidInput
 from tests.diagnostics.dmarc.conftest import SAMPLES, record_row
 from tests.support.nameserver import LoopbackNameserver
@@ -253,12 +254,21 @@ def test_records_read_back_from_the_store_explain_like_the_parsed_ones(
     assert summary(stored) == summary(kept)
 
 
-def test_policy_from_the_reports_when_dns_has_no_dmarc_record(nameserver: Start) -> None:
+def test_no_dmarc_record_in_dns_asks_for_one_before_any_tightening(nameserver: Start) -> None:
+    # The reports say p=quarantine (they were written when a record was there); DNS has none now.
+    # Tightening to a record written from p= alone (no rua=) would stop the reports: the answer
+    # is the record to start with, the one the DMARC check gives, and no policy step.
     server = nameserver({**PROVIDER_ZONE, "example.com": {"TXT": ["v=spf1 -all"]}})
     records = pd.DataFrame(
         [_row("203.0.113.4", 9, spf_result="pass", spf_aligned="pass", policy_p="quarantine")]
     )
     [only] = explain(records, resolver=server.resolver())
-    assert only.action_codes == ("tighten_policy",)
-    assert only.actions[0].record == "v=DMARC1; p=reject"
-    assert only.actions[0].domain == "_dmarc.example.com"
+    assert "tighten_policy" not in only.action_codes
+    state = readiness("example.com", [only], resolver=server.resolver(), fallback="quarantine")
+    assert not state.ready
+    assert state.record is None
+    check = check_dmarc("example.com", resolver=server.resolver())
+    [finding] = [f for f in check.findings if f.code == "no_record"]
+    start = "v=DMARC1; p=none; rua=mailto:dmarc-reports@example.com"
+    assert start in state.message
+    assert start in finding.message
