@@ -88,7 +88,11 @@ def as_text(found: AccountDiagnosis) -> list[str]:
         who = f"{', '.join(names)} and the platform" if names else "the platform's own sending"
         lines.append(f"DNS of {found.domain} (checked for {who})")
         for part in found.health.parts:
-            lines.append(f"  {part.label}: {_STATUS[part.status]}. {part.summary}")
+            if not part.checked:
+                status = "Not checked"
+            else:
+                status = "Not set up" if part.absent else _STATUS[part.status]
+            lines.append(f"  {part.label}: {status}. {part.summary}")
         lines.append("")
     elif found.health_note:
         lines += [found.health_note, ""]

@@ -259,12 +259,17 @@ _TILE = {
 }
 # A part the configuration left out (the MX hosts' TLS without DESK_HEALTH_NETWORK): no verdict.
 _NOT_CHECKED = Markdown(":gray-badge[:material/remove: Not checked]")
+# An optional part the domain has not set up (MTA-STS, TLS reporting, BIMI): not a green OK.
+_NOT_SET_UP = Markdown(":gray-badge[:material/remove: Not set up]")
 _PER_ROW = 5
 
 
 def _tile(column: DeltaGenerator, part: Part) -> None:
     with column.container(border=True):
-        badge = _TILE[part.status] if part.checked else _NOT_CHECKED
+        if not part.checked:
+            badge = _NOT_CHECKED
+        else:
+            badge = _NOT_SET_UP if part.absent else _TILE[part.status]
         st.markdown(md("**{name}** &nbsp; {badge}", name=part.label, badge=badge))
         # The summary quotes DNS records: shown as text.
         st.markdown(text(part.summary))

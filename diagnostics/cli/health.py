@@ -180,7 +180,13 @@ def run(args: argparse.Namespace, config: DeskConfig) -> int:
 def _print(health: DomainHealth) -> None:
     print(f"Domain health for {health.domain} ({', '.join(health.providers)})")
     for part in health.parts:
-        mark = _MARK[part.status] if part.checked else "not checked"
+        mark = (
+            "not checked"
+            if not part.checked
+            else "not set up"
+            if part.absent
+            else _MARK[part.status]
+        )
         print(f"\n{part.label:6} {mark:8} {part.summary}")
         for finding in part.findings:
             print(f"  [{finding.severity.value}] {finding.title}")

@@ -40,12 +40,19 @@ class Part:
     def label(self) -> str:
         return _PART_LABELS.get(self.name, self.name.upper())
 
+    @property
+    def absent(self) -> bool:
+        """An optional part (MTA-STS, TLS reporting, BIMI) the domain has not set up: nothing is
+        wrong, but nothing is in place either, so every surface says "not set up", not "OK"."""
+        return self.status is Verdict.OK and any(f.code.endswith("_absent") for f in self.findings)
+
     def to_dict(self) -> dict[str, object]:
         return {
             "name": self.name,
             "label": self.label,
             "status": self.status.value,
             "checked": self.checked,
+            "absent": self.absent,
             "summary": self.summary,
             "findings": [f.to_dict() for f in self.findings],
         }

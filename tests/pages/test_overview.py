@@ -174,6 +174,14 @@ def test_custom_route_domain_tiles_and_the_spf_fix(desk):
     assert [t.label.split(" (")[0] for t in at.tabs][:9] == [p.label for p in expected.parts]
     assert "Not checked" in page
     assert "MTA_STS" not in page
+    # The bakery has set up none of the optional parts: their tiles say so, never a green OK.
+    absent = [p for p in expected.parts if p.absent]
+    assert {p.name for p in absent} >= {"mta_sts", "tls_rpt", "bimi"}
+    badges = [m.value for m in at.markdown if "badge[" in m.value]
+    for part in absent:
+        [badge] = [b for b in badges if b.startswith(f"**{part.label}**")]
+        assert "Not set up" in badge
+        assert "OK" not in badge
 
 
 def test_top_diagnoses_of_the_reports_with_their_records(desk):
