@@ -362,11 +362,12 @@ def parse_key_record(text: str) -> KeyRecord:
 
 
 def readable_target(pattern: str) -> str:
-    """A catalogue CNAME pattern as a person reads it: "s1.domainkey.uNNN.wlNNN.sendgrid.net",
-    "selector1-*._domainkey.*.onmicrosoft.com"."""
-    text = re.sub(r"\\d\+|\[0-9\]\+", "NNN", pattern)
-    text = text.replace("\\d", "N")
-    text = re.sub(r"\[[^\]]*\][+*]", "*", text)
+    """A catalogue CNAME pattern as a person reads it, its variable parts named in words:
+    "s1.domainkey.u<number>.wl<number>.sendgrid.net", "selector1-<name>._domainkey.<name>.
+    onmicrosoft.com". Shown in a sentence ("of the form ..."), never as a value to copy."""
+    text = re.sub(r"\\d\+|\[0-9\]\+", "<number>", pattern)
+    text = text.replace("\\d", "<digit>")
+    text = re.sub(r"\[[^\]]*\][+*]", "<name>", text)
     return text.replace("\\", "").replace("^", "").replace("$", "")
 
 
@@ -394,8 +395,8 @@ def _check(
                 Finding(
                     "cname_missing",
                     Severity.ERROR,
-                    f"{name} should be a CNAME to your provider's key "
-                    f"({readable_target(expected_cname)}), but "
+                    f"{name} should be a CNAME to your provider's key (a name of the form "
+                    f"{readable_target(expected_cname)}), but "
                     f"it is not a CNAME ({cname.describe()}). Publish the CNAME exactly as the "
                     "provider shows it, and remove any TXT record at that name.",
                     name,
@@ -406,8 +407,8 @@ def _check(
                 Finding(
                     "cname_wrong",
                     Severity.ERROR,
-                    f"{name} is a CNAME to {target}, not to the provider's key "
-                    f"({readable_target(expected_cname)}). Correct the CNAME target to the value the provider "
+                    f"{name} is a CNAME to {target}, not to the provider's key (a name of the "
+                    f"form {readable_target(expected_cname)}). Correct the CNAME target to the value the provider "
                     "shows (a common slip is pasting your own domain at the end).",
                     name,
                 )

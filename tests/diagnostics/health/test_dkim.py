@@ -196,12 +196,15 @@ def test_bad_selector_is_invalid_input():
 @pytest.mark.parametrize(
     ("pattern", "shown"),
     [
-        (r"s1\.domainkey\.u\d+\.wl\d+\.sendgrid\.net", "s1.domainkey.uNNN.wlNNN.sendgrid.net"),
+        (
+            r"s1\.domainkey\.u\d+\.wl\d+\.sendgrid\.net",
+            "s1.domainkey.u<number>.wl<number>.sendgrid.net",
+        ),
         (
             r"selector1-[a-z0-9-]+\._domainkey\.[a-z0-9-]+\.onmicrosoft\.com",
-            "selector1-*._domainkey.*.onmicrosoft.com",
+            "selector1-<name>._domainkey.<name>.onmicrosoft.com",
         ),
-        (r"dkim\d\.mandrillapp\.com", "dkimN.mandrillapp.com"),
+        (r"dkim\d\.mandrillapp\.com", "dkim<digit>.mandrillapp.com"),
     ],
 )
 def test_cname_patterns_shown_in_plain_words(pattern, shown):

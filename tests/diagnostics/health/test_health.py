@@ -204,7 +204,9 @@ def test_microsoft_365_cnames_right_testing_and_wrong(resolver):
     assert health.dkim.status is Verdict.WARNING
     assert {"testing", "cname_wrong"} <= set(codes(health.dkim))
     wrong = next(f for f in health.dkim.findings if f.code == "cname_wrong")
-    assert "(selector2-*._domainkey.*.onmicrosoft.com)" in wrong.message
+    assert (
+        "(a name of the form selector2-<name>._domainkey.<name>.onmicrosoft.com)" in wrong.message
+    )
     assert "still passes DKIM" in wrong.message
     assert health.spf.status is Verdict.OK
 
