@@ -51,6 +51,7 @@ from imapclient.exceptions import LoginError
 
 from diagnostics.dmarc import ParseLimits, ReportStore
 from diagnostics.errors import InvalidInput, MailboxError, MailboxLoginRefused, MailboxUnreachable
+from diagnostics.intake._backlog import Backlog
 from diagnostics.intake._fetch import FetchParseError, body, fetch_items
 from diagnostics.intake._parts import StructureLeaf, decoded, leaves, report_parts
 from diagnostics.intake.endpoints import parse_endpoint
@@ -405,14 +406,14 @@ def drain(
     uids = mailbox.pending()
     if not uids:
         return []
-    heads = mailbox.heads(uids)
     outcomes: list[MessageOutcome] = []
     touched: set[tuple[str, int | None]] = set()  # the rollup days to compact, once
     try:
-        _drain_chunks(mailbox, store, uids, heads, outcomes, touched, progress, on_outcome, stop)
+        _drain_chunks(mailbox, store, uids, outcomes, touched, progress, on_outcome, stop)
     finally:
-        # After the messages are filed: compaction only tidies the rollup (the figures are
-        # right without it), so it never holds a message back, and an error in it is logged.
+        # Compaction only tidies the rollup (the figures are right without it), so it never
+        # holds a message back, and an error in it is logged. Done already unless the pass
+        # failed: then it tidies what was stored.
         store.compact(touched)
     return outcomes
 
@@ -421,7 +422,6 @@ def _drain_chunks(
     mailbox: Mailbox,
     store: ReportStore,
     uids: list[int],
-    heads: dict[int, _Head],
     outcomes: list[MessageOutcome],
     touched: set[tuple[str, int | None]],
     progress: BacklogProgress | None,
@@ -429,13 +429,11 @@ def _drain_chunks(
     stop: threading.Event | None,
 ) -> None:
     """Pipelined: every IMAP command runs on one thread of its own, in order (one connection),
-    while this thread stores. The next chunk is fetched while this one is stored, and a chunk is
-    moved while the next is stored; a chunk's moves are queued only once its reports are
-    committed, and its outcomes are reported (here, on the caller's thread) once they are moved."""
+    while this thread stores. The heads of the next block of messages (_backlog.py) and the next
+    chunk's report parts are fetched while this chunk is stored, and a chunk is moved while the
+    next is stored; a chunk's moves are queued only once its reports are committed, and its
+    outcomes are reported (here, on the caller's thread) once they are moved."""
     settings = mailbox.settings
-    chunks = list(_chunks([u for u in uids if u in heads], heads, settings.max_message_bytes))
-    if not chunks:
-        return
 
     def report(chunk: list[int], done: dict[int, MessageOutcome], moved: Future[None]) -> None:
         moved.result()  # raises what the move raised: those messages stay, and are read again
@@ -443,26 +441,43 @@ def _drain_chunks(
             if uid not in done:
                 continue
             outcome = done[uid]
-            if heads[uid].subject:
-                outcome = _with_subject(outcome, heads[uid].subject)
+            subject = backlog.heads[uid].subject
+            if subject:
+                outcome = _with_subject(outcome, subject)
             outcomes.append(outcome)
             if on_outcome is not None:
                 on_outcome(outcome)
             if progress is not None:
-                progress(len(outcomes), len(heads))
+                progress(len(outcomes), backlog.total)
 
     with ThreadPoolExecutor(1, thread_name_prefix="imap") as imap:
-        fetched = imap.submit(_fetch_chunk, mailbox, chunks[0], heads, store.limits)
+        backlog: Backlog[_Head] = Backlog(
+            uids,
+            lambda block: imap.submit(mailbox.heads, block),
+            most=CHUNK_MESSAGES,
+            most_bytes=CHUNK_BYTES,
+            cap=settings.max_message_bytes,
+        )
+
+        def fetch(chunk: list[int]) -> Future[_Fetched]:
+            heads = {uid: backlog.heads[uid] for uid in chunk}
+            return imap.submit(_fetch_chunk, mailbox, chunk, heads, store.limits)
+
+        chunk = backlog.next()
+        if chunk is None:
+            return
+        fetched = fetch(chunk)
+        backlog.ask()  # the next block's heads, fetched after this chunk's parts
         waiting: tuple[list[int], dict[int, MessageOutcome], Future[None]] | None = None
         try:
-            for number, chunk in enumerate(chunks):
+            while chunk is not None:
                 if stop is not None and stop.is_set():
                     break
                 done, inbound = fetched.result()
-                if number + 1 < len(chunks):
-                    fetched = imap.submit(
-                        _fetch_chunk, mailbox, chunks[number + 1], heads, store.limits
-                    )
+                upcoming = backlog.next()
+                if upcoming is not None:
+                    fetched = fetch(upcoming)
+                    backlog.ask()
                 present = [uid for uid in chunk if uid in inbound]
                 if present:
                     # Committed before anything moves; StoreError leaves this chunk where it is.
@@ -477,19 +492,31 @@ def _drain_chunks(
                 archive = [u for u in chunk if u in done and done[u].done]
                 invalid = [u for u in chunk if u in done and not done[u].done]
                 waiting = (chunk, done, imap.submit(_move_chunk, mailbox, archive, invalid))
+                chunk = upcoming
+            if chunk is None:
+                # Everything is stored: the rollup is compacted while the last chunk is moved.
+                store.compact(touched)
         except BaseException:
             fetched.cancel()  # a fetch not yet begun is not needed any more
+            backlog.cancel()
             if waiting is not None:  # moved already, or moving: said, unless the move failed too
                 with suppress(Exception):
                     report(*waiting)
             raise
+        fetched.cancel()  # stopped: the next chunk is read next time
+        backlog.cancel()
         if waiting is not None:
             report(*waiting)
 
 
+# What the IMAP thread hands over for a chunk: the outcomes of messages judged unread (over the
+# size cap), and the rest as the store takes them.
+_Fetched = tuple[dict[int, MessageOutcome], dict[int, InboundMessage]]
+
+
 def _fetch_chunk(
     mailbox: Mailbox, chunk: list[int], heads: dict[int, _Head], limits: ParseLimits
-) -> tuple[dict[int, MessageOutcome], dict[int, InboundMessage]]:
+) -> _Fetched:
     """On the IMAP thread: the chunk's messages read (_read), and those over the size cap judged
     unread."""
     settings = mailbox.settings
@@ -621,20 +648,6 @@ class Watcher:
         with self._lock:
             if self._mailbox is not None:
                 self._mailbox.interrupt()
-
-
-def _chunks(uids: list[int], heads: dict[int, _Head], cap: int) -> Iterator[list[int]]:
-    chunk: list[int] = []
-    size = 0
-    for uid in uids:
-        weight = heads[uid].size if heads[uid].size <= cap else 0  # not fetched
-        if chunk and (len(chunk) >= CHUNK_MESSAGES or size + weight > CHUNK_BYTES):
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(uid)
-        size += weight
-    if chunk:
-        yield chunk
 
 
 @contextmanager
