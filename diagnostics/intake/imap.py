@@ -79,6 +79,7 @@ CHUNK_MESSAGES = 200
 CHUNK_BYTES = 32 * MiB
 # RFC 2177: a client should re-issue IDLE at least every 29 minutes.
 IDLE_SECONDS = 25 * 60
+_IMAPLIB_TRACE = "imapclient.imaplib"  # the logger imapclient gives imaplib's trace to
 _HEADS = "BODY.PEEK[HEADER.FIELDS (SUBJECT)]"
 _HEADS_KEY = b"BODY[HEADER.FIELDS (SUBJECT)]"
 
@@ -172,6 +173,12 @@ class Mailbox:
 
     def __init__(self, client: IMAPClient, settings: MailboxSettings) -> None:
         self._client = client
+        if not logging.getLogger(_IMAPLIB_TRACE).isEnabledFor(logging.DEBUG):
+            # imapclient sets imaplib's debug level to 5 to pass its trace to that logger, and
+            # imaplib then formats a repr of every line, literal and pattern match it reads,
+            # logged or not: half the CPU of reading a FETCH (measured: 2,000 heads 35 -> 18 ms,
+            # their report parts 39 -> 19 ms). Set only after the login, which it redacts.
+            client._imap.debug = 0
         self.settings = settings
         self.idle = client.has_capability("IDLE")
         self._move = client.has_capability("MOVE")

@@ -34,6 +34,7 @@ from types import TracebackType
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sqlalchemy import (
     Connection,
     Engine,
@@ -175,8 +176,7 @@ def write_batch(
         def written(item: _Small, stored: int | str | None) -> None:
             _count(item.result, stored, item.report, days)
 
-        # Plain dicts: a Series a row (iterrows) cost more than writing the report.
-        rows: list[dict[str, Any]] = batch.reports.to_dict("records")  # type: ignore[assignment]
+        rows = _plain_rows(batch.reports)
         for position, row in enumerate(rows):
             result = tally(str(row["source"]))
             report = report_row(row, now)
@@ -231,6 +231,15 @@ def write_batch(
         )
         for name, t in tallies.items()
     ]
+
+
+def _plain_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of `frame` as plain dicts. A Series a row (iterrows) cost more than writing the
+    report, and to_dict("records") boxes value by value: a list a column, zipped, is a third of
+    its time, with the same values."""
+    names = [str(name) for name in frame.columns]
+    columns = [frame[name].tolist() for name in names]
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
 def compact(engine: Engine, days: Iterable[rollup.Day], *, rows: int = DEFAULT_CHUNK_ROWS) -> None:
