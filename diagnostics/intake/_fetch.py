@@ -37,7 +37,7 @@ _TOKEN = re.compile(
 _ESCAPE = re.compile(rb"\\(.)")
 _START = re.compile(rb"(\d+) \(")
 _OPEN, _CLOSE, _QUOTE, _BRACE = b'()"{'
-_STRAY = b"[]"
+_SPECIAL = b'()"{[]'  # what no atom begins with
 
 
 class FetchParseError(ValueError):
@@ -105,7 +105,17 @@ class _Response:
         current, opened = self._current, self._open
         for token in _TOKEN.findall(line):
             first = token[0]
-            if first == _OPEN:
+            if first not in _SPECIAL:  # an atom, the commonest token: tested first
+                if len(token) == 3 and token.upper() == b"NIL":
+                    current.append(None)
+                else:
+                    current.append(token)
+            elif first == _QUOTE:
+                if len(token) == 1:
+                    raise FetchParseError("a quoted string never closed")
+                text = token[1:-1]
+                current.append(_ESCAPE.sub(rb"\1", text) if b"\\" in text else text)
+            elif first == _OPEN:
                 inner: list[Any] = []
                 current.append(inner)
                 opened.append(current)
@@ -114,24 +124,13 @@ class _Response:
                 if not opened:
                     raise FetchParseError("a ) with nothing open")
                 current = opened.pop()
-            elif first == _QUOTE:
-                if len(token) == 1:
-                    raise FetchParseError("a quoted string never closed")
-                text = token[1:-1]
-                current.append(_ESCAPE.sub(rb"\1", text) if b"\\" in text else text)
-            elif first == _BRACE:
-                if len(token) == 1:
-                    raise FetchParseError("a token this parser does not know: b'{'")
+            elif first == _BRACE and len(token) > 1:
                 if literal is None or len(literal) != int(token.strip()[1:-1]):
                     raise FetchParseError("a literal that did not arrive whole")
                 current.append(_Literal(literal))
                 literal = None
-            elif first in _STRAY:
+            else:  # a lone { [ or ]
                 raise FetchParseError(f"a token this parser does not know: {token!r}")
-            elif len(token) == 3 and token.upper() == b"NIL":
-                current.append(None)
-            else:
-                current.append(token)
         if literal is not None:
             raise FetchParseError("a literal no line announced")
         self._current = current

@@ -23,11 +23,12 @@ Messages over `max_message_bytes` (RFC822.SIZE, asked before any body is fetched
 downloaded: they go to the invalid folder with the cap named. The rest are fetched and stored in
 chunks (at most CHUNK_MESSAGES messages and CHUNK_BYTES bytes at a time), one transaction each.
 
-A backlog costs a few commands a chunk, not a few a message: the heads of up to a thousand messages
-(size, subject, BODYSTRUCTURE) in one FETCH, read by a small parser (_fetch.py); then only the
-report parts of each message (_parts.py), one FETCH for all messages of a chunk shaped alike; one
-MOVE per chunk and folder. The IMAP commands run on a thread of their own, so the next chunk is
-fetched, and the last one moved, while a chunk is stored.
+A backlog costs a few commands a chunk, not a few a message: the heads of a block of messages
+(size, subject, BODYSTRUCTURE) in one FETCH, read by a small parser (_fetch.py), a block ahead of
+the chunks cut from them (_backlog.py); then only the report parts of each message (_parts.py),
+one FETCH for all messages of a chunk shaped alike; one MOVE per chunk and folder. The IMAP
+commands run on a thread of their own, so the next heads and the next chunk are fetched, and the
+last chunk moved, while a chunk is stored.
 """
 
 from __future__ import annotations
