@@ -51,6 +51,7 @@ from imapclient import IMAPClient, SocketTimeout
 from imapclient.exceptions import LoginError
 
 from diagnostics.dmarc import ParseLimits, ReportStore
+from diagnostics.domains import public_suffix_list
 from diagnostics.errors import InvalidInput, MailboxError, MailboxLoginRefused, MailboxUnreachable
 from diagnostics.intake._backlog import Backlog
 from diagnostics.intake._fetch import FetchParseError, body, fetch_items
@@ -394,11 +395,26 @@ def check_mailbox(
     """One pass: every message now in the folder, stored and moved; the outcomes in order.
     Raises as `open_mailbox` does, MailboxUnreachable when the connection is lost and StoreError
     when the database cannot be written (what was done before stays done: see `on_outcome`)."""
-    mailbox = open_mailbox(settings)
+    with ThreadPoolExecutor(1, thread_name_prefix="imap-open") as opener:
+        opening = opener.submit(open_mailbox, settings)
+        try:
+            _warm_up()
+        except BaseException:
+            with suppress(Exception):
+                opening.result().close()
+            raise
+        mailbox = opening.result()  # raises what opening raised
     try:
         return drain(mailbox, store, progress=progress, on_outcome=on_outcome)
     finally:
         mailbox.close()
+
+
+def _warm_up() -> None:
+    """What the first reports would wait for, done while the server answers the connection and
+    the login: the public suffix list by which the parser names each report's sender, loaded once
+    a process (tens of ms of CPU), so the first pass of a process does not pay it after."""
+    public_suffix_list()
 
 
 def drain(
