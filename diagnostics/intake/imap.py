@@ -77,7 +77,10 @@ log = logging.getLogger(__name__)
 # Larger than any aggregate report a receiver sends (the big ones are a few MiB zipped), and than
 # what most mail hosts accept in one message.
 DEFAULT_MAX_MESSAGE_BYTES = 32 * MiB
-CHUNK_MESSAGES = 200
+# Each chunk costs the parser and the store a few ms whatever its size (frames, statements, a
+# commit): 2,000 one-report messages took about 5% less CPU in chunks of 500 than of 200. The
+# first chunks are smaller (_backlog.py), so the first reports are stored as soon as before.
+CHUNK_MESSAGES = 500
 CHUNK_BYTES = 32 * MiB
 # RFC 2177: a client should re-issue IDLE at least every 29 minutes.
 IDLE_SECONDS = 25 * 60
