@@ -71,18 +71,21 @@ def fetch_items(data: list[Any]) -> dict[int, dict[bytes, Any]]:
 
 def body(value: Any) -> Any:
     """A BODYSTRUCTURE value as imapclient shapes it (module docstring)."""
-    if not isinstance(value, list):
+    if type(value) is not list:  # the reader's lists are plain lists; a literal is bytes
         return value
-    if value and isinstance(value[0], list):  # multipart: its parts come first
-        count = 0
-        while count < len(value) and isinstance(value[count], list):
-            count += 1
-        return ([body(part) for part in value[:count]], *(_tuples(v) for v in value[count:]))
-    return _tuples(value)
+    count = 0  # a multipart's parts come first
+    for item in value:
+        if type(item) is not list:
+            break
+        count += 1
+    if count:
+        return ([body(part) for part in value[:count]], *_tuple(value[count:]))
+    return _tuple(value)
 
 
-def _tuples(value: Any) -> Any:
-    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+def _tuple(values: list[Any]) -> tuple[Any, ...]:
+    # List comprehensions, not generators: a third of the time, on 2,000 structures a read.
+    return tuple([_tuple(v) if type(v) is list else v for v in values])
 
 
 class _Literal(bytes):
