@@ -80,6 +80,7 @@ _KEYS_PER_QUERY = 500
 
 _p = tables.reports
 _r = tables.records
+_KEY_COLUMNS = (_p.c.org_name, _p.c.report_id, _p.c.policy_domain)
 
 
 @dataclass
@@ -398,11 +399,14 @@ def _write_many(
         return outcomes
     savepoint = connection.begin_nested()
     try:
+        # Each new id is matched to its report by the key it returns with, not by the order of
+        # the rows returned: asked in parameter order, SQLAlchemy runs the INSERT a row at a
+        # time on SQLite (500 statements a mailbox chunk); in any order, a few statements.
         inserted = connection.execute(
-            insert(_p).returning(_p.c.id, sort_by_parameter_order=True),
-            [items[i].report for i in fresh],
+            insert(_p).returning(_p.c.id, *_KEY_COLUMNS), [items[i].report for i in fresh]
         )
-        pks = [int(pk) for pk in inserted.scalars()]
+        ids = {(str(o), str(r), str(d)): int(pk) for pk, o, r, d in inserted}
+        pks = [ids[items[i].key] for i in fresh]
         rows: list[TableRow] = []
         if arrays is not None:
             for index, pk in zip(fresh, pks, strict=True):
