@@ -85,6 +85,7 @@ CHUNK_BYTES = 32 * MiB
 # RFC 2177: a client should re-issue IDLE at least every 29 minutes.
 IDLE_SECONDS = 25 * 60
 _IMAPLIB_TRACE = "imapclient.imaplib"  # the logger imapclient gives imaplib's trace to
+_READ_BUFFER = 256 * 1024
 _HEADS = "BODY.PEEK[HEADER.FIELDS (SUBJECT)]"
 _HEADS_KEY = b"BODY[HEADER.FIELDS (SUBJECT)]"
 
@@ -178,12 +179,7 @@ class Mailbox:
 
     def __init__(self, client: IMAPClient, settings: MailboxSettings) -> None:
         self._client = client
-        if not logging.getLogger(_IMAPLIB_TRACE).isEnabledFor(logging.DEBUG):
-            # imapclient sets imaplib's debug level to 5 to pass its trace to that logger, and
-            # imaplib then formats a repr of every line, literal and pattern match it reads,
-            # logged or not: half the CPU of reading a FETCH (measured: 2,000 heads 35 -> 18 ms,
-            # their report parts 39 -> 19 ms). Set only after the login, which it redacts.
-            client._imap.debug = 0
+        _read_quickly(client)
         self.settings = settings
         self.idle = client.has_capability("IDLE")
         self._move = client.has_capability("MOVE")
@@ -314,6 +310,25 @@ class Mailbox:
         except (OSError, imaplib.IMAP4.error):
             with suppress(OSError, imaplib.IMAP4.error):
                 self._client.shutdown()
+
+
+def _read_quickly(client: IMAPClient) -> None:
+    """Make imaplib, under imapclient, read responses with less CPU and fewer thread switches.
+    Called once logged in (and after STARTTLS, which makes a new reader), between commands, so
+    nothing the server sent is left in the reader replaced."""
+    imap = client._imap
+    if not logging.getLogger(_IMAPLIB_TRACE).isEnabledFor(logging.DEBUG):
+        # imapclient sets imaplib's debug level to 5 to pass its trace to that logger, and
+        # imaplib then formats a repr of every line, literal and pattern match it reads,
+        # logged or not: half the CPU of reading a FETCH (measured: 2,000 heads 35 -> 18 ms,
+        # their report parts 39 -> 19 ms). Set only after the login, which it redacts.
+        imap.debug = 0
+    # imaplib reads through an 8 KiB buffer: every refill is a read on the TLS socket, which lets
+    # go of the GIL and takes it back, a thread switch while the store works on the other thread.
+    # Measured with 256 KiB on 2,000 messages, 4 drains each way, alternated, twice: wall median
+    # 1.23 -> 1.04 s and 1.35 -> 1.27 s (the machine shared with other work; CPU the same).
+    replaced, imap.file = imap.file, imap.sock.makefile("rb", buffering=_READ_BUFFER)
+    replaced.close()  # its hold on the socket only: the socket stays open
 
 
 def open_mailbox(settings: MailboxSettings) -> Mailbox:
