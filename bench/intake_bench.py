@@ -18,9 +18,9 @@ Twice: on loopback, where a round trip to the server costs nothing, and through 
 `--rtt-ms` (10 ms by default: a mail host in the same region; Microsoft 365 or Gmail from another
 continent is 50 to 150 ms) to every round trip, as any real mailbox does. parsedmarc fetches and
 moves each message in its own commands, so it waits a round trip or more per message; the desk
-fetches the heads of the whole backlog at once, then only the report parts of a chunk of messages
-per command, stores the chunk in one transaction and moves it with one command, while the next
-chunk is fetched (diagnostics.intake.imap).
+fetches the heads of a block of messages at once, a block ahead, then only the report parts of a
+chunk of messages per command, stores the chunk in one transaction and moves it with one command,
+while the next chunk is fetched (diagnostics.intake.imap).
 
     python -m bench.intake_bench [--messages 2000] [--rtt-ms 10]
 """

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from diagnostics.dmarc import ReportStore, StoreError, load_reports
 from diagnostics.errors import DatabaseUnavailable
-from diagnostics.intake.triage import MessageOutcome, judge, parts_of
+from diagnostics.intake.triage import MessageOutcome, judge, parts_by_message
 
 __all__ = ["STORE_DOWN", "InboundMessage", "store_messages"]
 
@@ -71,4 +71,5 @@ def store_messages(
         raise ValueError("message names must be unique and hold no ':'")
     batch = load_reports([s for m in messages for s in m.sources()], limits=store.limits)
     summary = store.import_batch(batch, touched=touched)
-    return [judge(m.name, parts_of(m.name, summary.files)) for m in messages]
+    parts = parts_by_message(names, summary.files)
+    return [judge(m.name, parts[m.name]) for m in messages]

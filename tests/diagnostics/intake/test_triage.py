@@ -7,6 +7,7 @@ from diagnostics.intake.triage import (
     Disposition,
     RunCounts,
     judge,
+    parts_by_message,
     parts_of,
     smtp_reply,
     too_large,
@@ -57,6 +58,20 @@ def test_a_message_with_no_report_goes_to_invalid_with_the_reason() -> None:
 def test_parts_are_found_by_the_message_name_and_nothing_else() -> None:
     results = [FileResult("INBOX #1:a"), FileResult("INBOX #12:b"), FileResult("INBOX #1")]
     assert [r.source for r in parts_of("INBOX #1", results)] == ["INBOX #1:a", "INBOX #1"]
+
+
+def test_parts_by_message_finds_what_parts_of_finds() -> None:
+    results = [
+        FileResult("INBOX #1:a"),
+        FileResult("INBOX #12:b"),
+        FileResult("INBOX #1"),
+        FileResult("INBOX #1#2:c.xml"),
+        FileResult("m#1:a#b.xml"),
+        FileResult("other"),
+    ]
+    names = ["INBOX #1", "INBOX #12", "INBOX #1#2", "m", "nothing"]
+    grouped = parts_by_message(names, results)
+    assert grouped == {name: parts_of(name, results) for name in names}
 
 
 def test_the_smtp_replies() -> None:
