@@ -173,16 +173,21 @@ def assess_mta_sts(
     elif record is not None:
         findings.append(_fetch_finding(domain, fetched, mx_hosts, today))
     if record is None and problem is None and (policy is None or not policy.valid):
-        findings.append(
-            Finding(
-                "mta_sts_absent",
-                Severity.INFO,
+        if mx_hosts:
+            said = (
                 f"{domain} has no MTA-STS policy, so mail sent to it can be downgraded to "
                 "plain text or sent to an impostor server by anyone on the path. "
-                + _publish(domain, "testing", mx_hosts, _SUGGESTED_MAX_AGE, today),
-                sts_record_name(domain),
+                + _publish(domain, "testing", mx_hosts, _SUGGESTED_MAX_AGE, today)
             )
-        )
+        else:
+            # MTA-STS names the hosts that receive the domain's mail: with none, there is no
+            # policy to write (a made-up host in a file to copy would look real).
+            said = (
+                f"{domain} has no MTA-STS policy, and no MX hosts: it receives no mail, so there "
+                "is nothing for a policy to protect yet. Publish one once mail is delivered to "
+                "it; the check then gives the exact record and file, with its MX hosts."
+            )
+        findings.append(Finding("mta_sts_absent", Severity.INFO, said, sts_record_name(domain)))
     if problem is not None:
         summary_text = "MTA-STS record could not be used"
     elif record is None:

@@ -89,3 +89,5 @@ def test_scenario(
         said = "\n".join(f.message for f in part.findings) + "\n" + part.summary
         for text in expected.get("contains", []):
             assert text in said, (name, text, said)
+        for text in expected.get("lacks", []):
+            assert text not in said, (name, text, said)
