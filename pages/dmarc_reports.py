@@ -11,6 +11,7 @@ import streamlit as st
 
 from admin import Permission, account_setup
 from desk import report_views as views
+from desk.column_labels import column_labels
 from desk.configuration import app_config
 from desk.labels import share_text
 from desk.markdown import data, md, plain, text
@@ -344,7 +345,12 @@ with tab_reports:
                         total=int(row["record_count"]),
                     )
                 )
-            st.dataframe(rows, hide_index=True, width="stretch")
+            st.dataframe(
+                rows,
+                hide_index=True,
+                width="stretch",
+                column_config=column_labels(rows.column_names),
+            )
 
 
 for tab, kind, toggle, none_here in (
@@ -366,7 +372,12 @@ for tab, kind, toggle, none_here in (
             if table.empty:
                 st.info(none_here)
             else:
-                st.dataframe(table, hide_index=True, width="stretch")
+                st.dataframe(
+                    table,
+                    hide_index=True,
+                    width="stretch",
+                    column_config=column_labels(map(str, table.columns)),
+                )
 
 
 def show_diagnoses(

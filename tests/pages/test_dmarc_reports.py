@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -163,6 +164,12 @@ def test_drill_down_shows_one_reports_records(filled):
     expected = filled.records(report_pk=int(pick))
     assert len(shown) == len(expected) == reports.set_index("report_pk").loc[pick, "record_count"]
     assert list(shown["source_ip"]) == list(expected["source_ip"])
+    # The columns keep their names; their headings are words, not codes.
+    config = json.loads(at.tabs[1].dataframe[0].proto.columns)
+    labels = {name: config[name]["label"] for name in shown.columns}
+    assert labels["source_ip"] == "Sending IP"
+    assert labels["count"] == "Messages"
+    assert not [label for label in labels.values() if "_" in label], labels
 
 
 def test_csv_export_holds_the_filtered_records(filled):
