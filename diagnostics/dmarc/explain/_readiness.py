@@ -66,47 +66,30 @@ def readiness(
         + (d.actions[0].message if d.actions else "")
         for d in blocking
     )
+
+    def not_yet(message: str) -> Readiness:
+        return Readiness(domain, policy, False, None, None, blockers, spoofed, message)
+
     if blocking:
-        return Readiness(
-            domain,
-            policy,
-            False,
-            None,
-            None,
-            blockers,
-            spoofed,
+        return not_yet(
             f"Keep {current} for {domain} for now: DMARC still fails for "
             f"{plural(len(blocking), 'legitimate source')}. Fix these first: "
-            + " | ".join(blockers),
+            + " | ".join(blockers)
         )
     if not legit:
-        return Readiness(
-            domain,
-            policy,
-            False,
-            None,
-            None,
-            (),
-            spoofed,
+        return not_yet(
             f"No legitimate source of {domain} appears in these reports: keep {current} until "
-            "reports show your own mail passing.",
+            "reports show your own mail passing."
         )
     if policy.record is None and not policy.unreadable:
         # No record in DNS now (the reports' p= is from when they were written): there is nothing
         # to tighten, and a record written from p= alone would have no rua=, so the reports would
         # stop. The step is the record to start with, the one the DMARC check gives.
         org = organizational_domain(domain)
-        return Readiness(
-            domain,
-            policy,
-            False,
-            None,
-            None,
-            (),
-            spoofed,
+        return not_yet(
             f"{domain} publishes no DMARC record receivers can use now, so they apply no policy "
             f"to it and send no more reports. Publish this TXT record at _dmarc.{org} first: "
-            f'"{starting_record(org)}"; tighten it once the reports show your own mail passing.',
+            f'"{starting_record(org)}"; tighten it once the reports show your own mail passing.'
         )
     step = next_policy(policy)
     if step is None:
