@@ -34,6 +34,7 @@ SURFACE = {
         "spf_record",
     },
     "desk.bounded_checks": {"check_health"},
+    "desk.column_labels": {"column_labels"},
     "desk.configuration": {"app_config", "use_config"},
     "desk.connection_tests": {"SavedConnection", "run_probe"},
     "desk.database_faults": {"DATABASE_FAULTS", "said_alone", "said_in_page"},
