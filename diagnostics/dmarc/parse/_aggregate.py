@@ -37,7 +37,7 @@ from diagnostics.dmarc.parse._bounds import (
     cut_to_bytes,
     quoted,
 )
-from diagnostics.dmarc.parse._budget import UploadBudget
+from diagnostics.dmarc.parse._budget import TooManyRecords, UploadBudget
 from diagnostics.dmarc.parse._columns import RecordColumns, ReportHeader, utc
 from diagnostics.dmarc.parse._limits import ParseLimits
 from diagnostics.dmarc.parse._record import clean as _clean
@@ -46,7 +46,7 @@ from diagnostics.dmarc.parse._record import local as _local
 from diagnostics.dmarc.parse._record import lower as _lower
 from diagnostics.dmarc.parse._validate import check_dates, check_rows
 from diagnostics.domains import public_suffix_list
-from diagnostics.errors import InvalidInput, ReportError, ReportTooLarge
+from diagnostics.errors import InvalidInput, ReportError
 from diagnostics.idn import domain_name
 from diagnostics.wording import plural
 
@@ -193,10 +193,7 @@ def _row_sink(columns: RecordColumns, report: _Report, max_records: int) -> RowS
             return
         report.records += 1
         if report.records > max_records:
-            raise ReportTooLarge(
-                f"the report has more than {max_records:,} records (the max_records cap); it is "
-                "rejected whole rather than cut short"
-            )
+            raise TooManyRecords(max_records)
         report.messages += count_value
         columns.add_row(count_value, _clean(ip), columns.combo(combo_values))
 
@@ -451,7 +448,7 @@ def parse_aggregate_xml(
             ) from None
     except (ReportError, etree.XMLSyntaxError) as error:
         columns.rollback(mark)
-        if isinstance(error, ReportTooLarge) and "max_records" in str(error) and budget.records:
+        if isinstance(error, TooManyRecords) and budget.records:
             raise budget.too_many_records() from None
         if isinstance(error, ReportError):
             raise

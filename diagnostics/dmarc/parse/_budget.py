@@ -117,6 +117,16 @@ class UploadBudget:
             )
 
 
+class TooManyRecords(ReportTooLarge):
+    """One report holds more records than it may (`max_records` of what the upload has left)."""
+
+    def __init__(self, max_records: int) -> None:
+        super().__init__(
+            f"the report has more than {max_records:,} records (the max_records cap); it is "
+            "rejected whole rather than cut short"
+        )
+
+
 def size_text(size: int) -> str:
     """`size` as a person reads it: "20 MiB", "1.5 MiB", "4,096 bytes"."""
     if size < MiB:

@@ -27,6 +27,7 @@ from typing import Any, BinaryIO, NamedTuple
 from lxml import etree
 
 from diagnostics.dmarc.parse import _schema_order as schema_order
+from diagnostics.dmarc.parse._budget import TooManyRecords
 from diagnostics.dmarc.parse._columns import COMBO_COLUMNS, RecordColumns
 from diagnostics.dmarc.parse._record import (
     AuthResult,
@@ -242,10 +243,7 @@ def scan(
                 records += 1
                 fast += 1
                 if records > max_records:
-                    raise ReportTooLarge(
-                        f"the report has more than {max_records:,} records (the max_records cap); "
-                        "it is rejected whole rather than cut short"
-                    )
+                    raise TooManyRecords(max_records)
                 messages += value
                 append_count(value)  # type: ignore[arg-type]
                 append_ip(ip_code)
