@@ -29,8 +29,9 @@ from sqlalchemy.orm import Session
 from admin import alert_rules
 from admin._bound import BoundPart
 from admin.access import Actor, Permission
-from admin.models import AccountRow, MetaRow, QueueRow
+from admin.models import AccountRow, ConnectionRow, MetaRow, QueueRow
 from admin.plans import Plan
+from admin.sending import domain_of
 from admin.troubles import QueueEvidence, Rule, Trouble, TroubleKind, one_line, score
 from diagnostics import providers
 
@@ -196,6 +197,10 @@ class SupportQueue(BoundPart):
                     QueueRow.stale.is_(True), QueueRow.domain.in_(names[i : i + _CHUNK])
                 )
                 ids += s.scalars(stale)
+            # An account never diagnosed has no row to mark: it is refreshed too when it sends
+            # from one of these domains, or its first row would miss the reports just imported.
+            if names:
+                ids += _unlisted_sending_from(s, set(names))
         ids.sort()
         return ids[:limit] if limit is not None else ids
 
@@ -261,6 +266,37 @@ class SupportQueue(BoundPart):
             row = s.get(QueueRow, account_id)
             if row is not None:
                 s.delete(row)
+
+
+def _unlisted_sending_from(s: Session, domains: set[str]) -> list[int]:
+    """The accounts without a queue row whose sending domain (`admin.sending.sending_domain`: the
+    active connection's From domain, else the first saved connection's) is one of `domains`."""
+    rows = s.execute(
+        select(AccountRow.id, AccountRow.active_connection_id).where(
+            ~AccountRow.id.in_(select(QueueRow.account_id))
+        )
+    ).tuples()
+    unlisted = {account_id: active for account_id, active in rows}
+    senders: dict[int, list[tuple[int, str]]] = {}
+    accounts = sorted(unlisted)
+    for i in range(0, len(accounts), _CHUNK):
+        found_rows = s.execute(
+            select(ConnectionRow.account_id, ConnectionRow.id, ConnectionRow.from_address)
+            .where(ConnectionRow.account_id.in_(accounts[i : i + _CHUNK]))
+            .order_by(ConnectionRow.id)
+        ).tuples()
+        for account_id, connection_id, address in found_rows:
+            senders.setdefault(account_id, []).append((connection_id, address))
+    found = []
+    for account_id, connections in senders.items():
+        active = unlisted[account_id]
+        ordered = [a for c, a in connections if c == active] + [
+            a for c, a in connections if c != active
+        ]
+        domain = next((d for d in map(domain_of, ordered) if d), "")
+        if domain in domains:
+            found.append(account_id)
+    return found
 
 
 def mark_stale_in(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from admin.queue_refresh import (
 from admin.reports import import_reports
 from admin.troubles import TroubleKind
 from diagnostics.dmarc import ReportStore
+from tests.admin.settings_samples import sendgrid
 from tests.admin.test_diagnosis import NOW, ZONE, reports
 from tests.support.nameserver import LoopbackNameserver
 from tests.support.trend_reports import aggregate_xml
@@ -263,3 +265,46 @@ def test_after_an_import_its_domains_marked_accounts_are_refreshed_at_most_a_lim
     assert TroubleKind.UNKNOWN_SENDERS in second.kinds
     assert store.queue.to_refresh() == []
     assert entries() == []
+
+
+def test_an_account_never_diagnosed_is_refreshed_after_an_import_for_its_domain(
+    store: Store, reports: ReportStore, refresh: Callable[..., Any], nameserver: Any
+) -> None:
+    """A new account has no queue row to mark: the import for its domain refreshes it all the
+    same, so its first row holds the reports just imported. An account sending from another
+    domain is left for the page's upkeep."""
+    # Two weeks ago the domain's mail came from one known sender, passing.
+    reports.import_files(
+        [
+            aggregate_xml(
+                "orchard.example",
+                NOW - dt.timedelta(days=14),
+                [("192.0.2.1", 500, True)],
+                report_id="old",
+            )
+        ]
+    )
+    refresh()
+    mark_new_reports(store, reports)  # the first look notes where reports stand
+    fresh = store.create_account("Orchard Fresh", "Nano")
+    store.add_connection(fresh.id, replace(sendgrid(), from_address="news@orchard.example"))
+    other = store.create_account("Quiet Quarry", "Nano")
+    store.add_connection(other.id, replace(sendgrid(), from_address="hi@quarry.example"))
+    assert store.queue.entry(fresh.id) is None
+    since = reports.report_mark()
+    # A new sender failing DMARC with most of this week's mail.
+    admin_user = Principal("dana", Role.ADMIN)
+    xml = aggregate_xml(
+        "orchard.example", NOW - dt.timedelta(days=1), [("192.0.2.77", 5000, False)], report_id="o"
+    )
+    import_reports(store.as_user(admin_user), admin_user, reports, [xml])
+    assert store.queue.to_refresh(domains=["orchard.example"]) == [fresh.id]
+    found = refresh_reported(
+        store, reports, since=since, resolver=nameserver(ZONE).resolver(), now=NOW
+    )
+    assert [entry.account_id for entry in found] == [fresh.id]
+    entry = store.queue.entry(fresh.id)
+    assert entry is not None
+    assert entry.domain == "orchard.example"
+    assert TroubleKind.UNKNOWN_SENDERS in entry.kinds  # from the report just imported
+    assert store.queue.entry(other.id) is None
