@@ -9,12 +9,17 @@ from admin.plans import RouteMode
 from diagnostics import providers as catalogue
 from diagnostics.findings import Severity
 from diagnostics.spf.recommend import DnsRecord
-from diagnostics.verdict import Verdict
 
 __all__ = ["as_text", "record_lines"]
 
 _SEVERITY = {Severity.ERROR: "Problem", Severity.WARNING: "Warning", Severity.INFO: "Note"}
-_STATUS = {Verdict.OK: "OK", Verdict.WARNING: "Warning", Verdict.ERROR: "Problem"}
+_STATUS = {
+    "ok": "OK",
+    "warning": "Warning",
+    "error": "Problem",
+    "not_checked": "Not checked",
+    "not_set_up": "Not set up",
+}
 _ROUTE = {
     RouteMode.CUSTOM: "custom SMTP",
     RouteMode.MANAGED: "managed sending by the platform",
@@ -88,11 +93,7 @@ def as_text(found: AccountDiagnosis) -> list[str]:
         who = f"{', '.join(names)} and the platform" if names else "the platform's own sending"
         lines.append(f"DNS of {found.domain} (checked for {who})")
         for part in found.health.parts:
-            if not part.checked:
-                status = "Not checked"
-            else:
-                status = "Not set up" if part.absent else _STATUS[part.status]
-            lines.append(f"  {part.label}: {status}. {part.summary}")
+            lines.append(f"  {part.label}: {_STATUS[part.state]}. {part.summary}")
         lines.append("")
     elif found.health_note:
         lines += [found.health_note, ""]

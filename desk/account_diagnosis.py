@@ -32,7 +32,6 @@ from desk.widgets import finding_cards, publish_record, show_error
 from diagnostics import DiagnosticsError
 from diagnostics.findings import Severity
 from diagnostics.health import DomainHealth, Part
-from diagnostics.verdict import Verdict
 
 _KEPT = "account_diagnosis"  # session key: (what it was got for, when, the diagnosis)
 
@@ -253,24 +252,20 @@ def problems_list(found: AccountDiagnosis, limit: int = TOP_PROBLEMS) -> None:
 
 # The page's own Markdown (a badge with its icon), never a value.
 _TILE = {
-    Verdict.OK: Markdown(":green-badge[:material/check_circle: OK]"),
-    Verdict.WARNING: Markdown(":orange-badge[:material/warning: Warning]"),
-    Verdict.ERROR: Markdown(":red-badge[:material/error: Problem]"),
+    "ok": Markdown(":green-badge[:material/check_circle: OK]"),
+    "warning": Markdown(":orange-badge[:material/warning: Warning]"),
+    "error": Markdown(":red-badge[:material/error: Problem]"),
+    # A part the configuration left out (the MX hosts' TLS without DESK_HEALTH_NETWORK).
+    "not_checked": Markdown(":gray-badge[:material/remove: Not checked]"),
+    # An optional part the domain has not set up (MTA-STS, TLS reporting, BIMI): not a green OK.
+    "not_set_up": Markdown(":gray-badge[:material/remove: Not set up]"),
 }
-# A part the configuration left out (the MX hosts' TLS without DESK_HEALTH_NETWORK): no verdict.
-_NOT_CHECKED = Markdown(":gray-badge[:material/remove: Not checked]")
-# An optional part the domain has not set up (MTA-STS, TLS reporting, BIMI): not a green OK.
-_NOT_SET_UP = Markdown(":gray-badge[:material/remove: Not set up]")
 _PER_ROW = 5
 
 
 def _tile(column: DeltaGenerator, part: Part) -> None:
     with column.container(border=True):
-        if not part.checked:
-            badge = _NOT_CHECKED
-        else:
-            badge = _NOT_SET_UP if part.absent else _TILE[part.status]
-        st.markdown(md("**{name}** &nbsp; {badge}", name=part.label, badge=badge))
+        st.markdown(md("**{name}** &nbsp; {badge}", name=part.label, badge=_TILE[part.state]))
         # The summary quotes DNS records: shown as text.
         st.markdown(text(part.summary))
 

@@ -36,7 +36,13 @@ from diagnostics.errors import InvalidInput
 from diagnostics.health import DomainHealth, NetworkChecks, TlsReportSummary, check_domain
 from diagnostics.verdict import Verdict
 
-_MARK = {Verdict.OK: "ok", Verdict.WARNING: "WARNING", Verdict.ERROR: "ERROR"}
+_MARK = {
+    "ok": "ok",
+    "warning": "WARNING",
+    "error": "ERROR",
+    "not_checked": "not checked",
+    "not_set_up": "not set up",
+}
 _REPORT_DAYS = 30
 
 
@@ -180,14 +186,7 @@ def run(args: argparse.Namespace, config: DeskConfig) -> int:
 def _print(health: DomainHealth) -> None:
     print(f"Domain health for {health.domain} ({', '.join(health.providers)})")
     for part in health.parts:
-        mark = (
-            "not checked"
-            if not part.checked
-            else "not set up"
-            if part.absent
-            else _MARK[part.status]
-        )
-        print(f"\n{part.label:6} {mark:8} {part.summary}")
+        print(f"\n{part.label:6} {_MARK[part.state]:8} {part.summary}")
         for finding in part.findings:
             print(f"  [{finding.severity.value}] {finding.title}")
             # Unwrapped: a record to publish must survive copy and paste intact; a file to

@@ -46,13 +46,21 @@ class Part:
         wrong, but nothing is in place either, so every surface says "not set up", not "OK"."""
         return self.status is Verdict.OK and any(f.code.endswith("_absent") for f in self.findings)
 
+    @property
+    def state(self) -> str:
+        """What every surface shows for the part, as a code: "not_checked" (not run),
+        "not_set_up" (`absent`), else its status ("ok", "warning", "error")."""
+        if not self.checked:
+            return "not_checked"
+        return "not_set_up" if self.absent else self.status.value
+
     def to_dict(self) -> dict[str, object]:
         return {
             "name": self.name,
             "label": self.label,
             "status": self.status.value,
             "checked": self.checked,
-            "absent": self.absent,
+            "state": self.state,
             "summary": self.summary,
             "findings": [f.to_dict() for f in self.findings],
         }

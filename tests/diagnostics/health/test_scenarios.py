@@ -77,13 +77,7 @@ def test_scenario(
     for name, expected in scenario["expect"].items():
         assert name in NEW_PARTS, name
         part = getattr(health, name)
-        status = (
-            "not_checked"
-            if not part.checked
-            else "not_set_up"
-            if part.absent
-            else part.status.value
-        )
+        status = part.state
         codes = sorted(f.code for f in part.findings)
         assert (status, codes) == (expected["status"], sorted(expected["codes"])), name
         said = "\n".join(f.message for f in part.findings) + "\n" + part.summary
