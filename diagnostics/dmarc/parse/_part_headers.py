@@ -1,7 +1,8 @@
 """A message part's Content-* fields, read by hand when they are plain, by `email` otherwise.
 
-The unpacker asks a part's header four questions: its content type, its multipart boundary, its transfer encoding and its file name. `email`'s parser answers them, but costs more
-than reading a small report, and a day of reports is thousands of messages of three or four parts
+The unpacker asks a part's header four questions: its content type, its multipart boundary, its
+transfer encoding and its file name. `email`'s parser answers them, but costs more than reading a
+small report, and a day of reports is thousands of messages of three or four parts
 each. Receivers write these fields plainly (`application/gzip; name="report.xml.gz"`), so they
 are read here by one expression; anything the expression does not cover the same way `email`
 would (RFC 2231 parameters, encoded words, escapes, comments, non-ASCII bytes, a field given
@@ -52,10 +53,11 @@ _WANTED = (b"content-type", b"content-transfer-encoding", b"content-disposition"
 class _Plain:
     """The answers for plain fields (the module docstring says which), as compat32 gives them."""
 
-    __slots__ = ("_fields",)
+    __slots__ = ("_fields", "_params")
 
-    def __init__(self, fields: dict[str, str]) -> None:
+    def __init__(self, fields: dict[str, str], params: dict[str, dict[str, str]]) -> None:
         self._fields = fields
+        self._params = params  # each field's parameters, read once
 
     def transfer_encoding(self) -> str:
         return self._fields.get("content-transfer-encoding", "").strip().lower()
@@ -68,26 +70,26 @@ class _Plain:
         return ctype if ctype.count("/") == 1 else "text/plain"
 
     def boundary(self) -> object:
-        return _params(self._fields.get("content-type")).get("boundary")
+        return self._params.get("content-type", {}).get("boundary")
 
     def filename(self) -> str | None:
-        name = _params(self._fields.get("content-disposition")).get("filename")
+        name = self._params.get("content-disposition", {}).get("filename")
         if name is None:
-            name = _params(self._fields.get("content-type")).get("name")
+            name = self._params.get("content-type", {}).get("name")
         return None if name is None else name.strip()
 
 
-def _params(value: str | None) -> dict[str, str]:
-    if value is None:
-        return {}
+def _params(value: str) -> dict[str, str] | None:
+    """The `; name=value` parameters of a field's value (the first of a name given twice, as
+    compat32 takes it), or None when something in it is not such a parameter (`email` reads it)."""
+    params: dict[str, str] = {}
     position = value.find(";")
     if position < 0:
-        return {}
-    params: dict[str, str] = {}
+        return params
     while position < len(value):
         match = _PARAM.match(value, position)
         if match is None:
-            break
+            return None
         name, quoted, bare = match.groups()
         params.setdefault(name.lower(), quoted if quoted is not None else bare)
         position = match.end()
@@ -96,27 +98,38 @@ def _params(value: str | None) -> dict[str, str]:
 
 def part_headers(block: bytes) -> PartHeaders:
     """The Content-* fields of one header block (only those lines: `_mime._headers`)."""
-    if not _NOT_PLAIN.search(block):
-        fields: dict[str, str] = {}
-        position = 0
-        plain = True
-        while position < len(block):
-            match = _FIELD.match(block, position)
-            if match is None:
-                plain = False
-                break
-            name = match.group(1).lower()
-            if name in _WANTED:
-                key = name.decode("ascii")
-                if key in fields:
-                    plain = False  # given twice: `email` knows which one wins
-                    break
-                # Folding is whitespace to every question asked (each strips or splits on it).
-                fields[key] = match.group(2).decode("ascii").strip()
-            position = match.end()
-        if plain and all(_simple(value) for value in fields.values()):
-            return _Plain(fields)
+    plain = _plain(block)
+    if plain is not None:
+        return plain
     return _Parsed(BytesHeaderParser(policy=compat32).parsebytes(block))
+
+
+def _plain(block: bytes) -> _Plain | None:
+    """The fields read by hand, or None when `email` must read them (the module docstring says
+    when)."""
+    if _NOT_PLAIN.search(block):
+        return None
+    fields: dict[str, str] = {}
+    params: dict[str, dict[str, str]] = {}
+    position = 0
+    while position < len(block):
+        match = _FIELD.match(block, position)
+        if match is None:
+            return None
+        position = match.end()
+        name = match.group(1).lower()
+        if name not in _WANTED:
+            continue
+        key = name.decode("ascii")
+        if key in fields:
+            return None  # given twice: `email` knows which one wins
+        # Folding is whitespace to every question asked (each strips or splits on it).
+        fields[key] = match.group(2).decode("ascii").strip()
+        found = _params(fields[key])
+        if found is None:
+            return None
+        params[key] = found
+    return _Plain(fields, params)
 
 
 class _Parsed:
@@ -138,16 +151,3 @@ class _Parsed:
 
     def filename(self) -> str | None:
         return self._message.get_filename()
-
-
-def _simple(value: str) -> bool:
-    """Whether `_params` reads every parameter of `value` (no stray text `email` reads otherwise)."""
-    position = value.find(";")
-    if position < 0:
-        return True
-    while position < len(value):
-        match = _PARAM.match(value, position)
-        if match is None:
-            return False
-        position = match.end()
-    return True
