@@ -31,7 +31,7 @@ from admin._bound import BoundPart
 from admin.access import Actor, Permission
 from admin.models import AccountRow, ConnectionRow, MetaRow, QueueRow
 from admin.plans import Plan
-from admin.sending import domain_of
+from admin.sending import sending_domain_of
 from admin.troubles import QueueEvidence, Rule, Trouble, TroubleKind, one_line, score
 from diagnostics import providers
 
@@ -277,7 +277,7 @@ def _unlisted_sending_from(s: Session, domains: set[str]) -> list[int]:
         )
     ).tuples()
     unlisted = {account_id: active for account_id, active in rows}
-    senders: dict[int, list[tuple[int, str]]] = {}
+    senders: dict[int, list[tuple[int, str]]] = {}  # in connection order, as the store lists them
     accounts = sorted(unlisted)
     for i in range(0, len(accounts), _CHUNK):
         found_rows = s.execute(
@@ -290,11 +290,8 @@ def _unlisted_sending_from(s: Session, domains: set[str]) -> list[int]:
     found = []
     for account_id, connections in senders.items():
         active = unlisted[account_id]
-        ordered = [a for c, a in connections if c == active] + [
-            a for c, a in connections if c != active
-        ]
-        domain = next((d for d in map(domain_of, ordered) if d), "")
-        if domain in domains:
+        live = next((a for c, a in connections if c == active), None)
+        if sending_domain_of(live, [a for c, a in connections if c != active]) in domains:
             found.append(account_id)
     return found
 

@@ -12,7 +12,7 @@ the first saved connection that has one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from admin.plans import Route
 from admin.records import Connection
@@ -34,9 +34,17 @@ def active_connection(route: Route, connections: Sequence[Connection]) -> Connec
 
 def sending_domain(active: Connection | None, connections: Sequence[Connection]) -> str:
     """The active connection's From domain, else the first saved connection's, else ""."""
+    return sending_domain_of(
+        active.from_address if active is not None else None,
+        [c.from_address for c in connections if c is not active],
+    )
+
+
+def sending_domain_of(active: str | None, others: Iterable[str]) -> str:
+    """`sending_domain` from the From addresses alone (the active connection's, if any, and the
+    others' in order): for a query that reads the addresses, not the connections."""
     ordered = [active] if active is not None else []
-    ordered += [c for c in connections if c is not active]
-    return next((d for d in (domain_of(c.from_address) for c in ordered) if d), "")
+    return next((d for d in map(domain_of, [*ordered, *others]) if d), "")
 
 
 def provider_of(active: Connection | None) -> providers.Provider | None:
@@ -45,4 +53,10 @@ def provider_of(active: Connection | None) -> providers.Provider | None:
     return providers.match_host(active.host) if active is not None else None
 
 
-__all__ = ["active_connection", "domain_of", "provider_of", "sending_domain"]
+__all__ = [
+    "active_connection",
+    "domain_of",
+    "provider_of",
+    "sending_domain",
+    "sending_domain_of",
+]

@@ -8,7 +8,13 @@ from datetime import UTC, datetime
 import pytest
 
 from admin import Connection, Route, RouteMode
-from admin.sending import active_connection, domain_of, provider_of, sending_domain
+from admin.sending import (
+    active_connection,
+    domain_of,
+    provider_of,
+    sending_domain,
+    sending_domain_of,
+)
 from diagnostics.smtp.settings import Security
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
@@ -71,6 +77,11 @@ def test_the_sending_domain_is_the_active_connections_else_the_first_with_one() 
     assert sending_domain(empty, [empty, second]) == "two.example"
     assert sending_domain(None, [empty]) == ""
     assert sending_domain(None, []) == ""
+    # The same from the addresses alone (the queue reads them from a query).
+    assert sending_domain_of("b@two.example", ["", "a@one.example"]) == "two.example"
+    assert sending_domain_of(None, ["", "a@one.example", "b@two.example"]) == "one.example"
+    assert sending_domain_of("", ["b@two.example"]) == "two.example"
+    assert sending_domain_of(None, []) == ""
 
 
 def test_the_provider_is_the_catalogues_for_the_active_host() -> None:
